@@ -1,0 +1,44 @@
+// The cluster inventory the engine evaluates against (SPEC section 7: the `v1 List` printed by
+// `kubectl get namespaces,pods,nodes -A -o json`), after parsing.
+import type { Protocol } from './model.js';
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+export interface Pod {
+  namespace: string;
+  name: string;
+  /**
+   * `<ns>/<controller>` the pod belongs to, for grouping flows in reports: the owning controller's
+   * name (a ReplicaSet's `pod-template-hash` suffix stripped to its Deployment), else the pod name.
+   */
+  workload: string;
+  labels: Readonly<Record<string, string>>;
+  /** Labels of the pod's namespace; `{kubernetes.io/metadata.name: <ns>}` when the Namespace is absent. */
+  namespaceLabels: Readonly<Record<string, string>>;
+  nodeName?: string;
+  hostNetwork: boolean;
+  ports: readonly ContainerPort[];
+  ips: readonly string[];
+}
+
+export interface Node {
+  name: string;
+  addresses: readonly string[];
+}
+
+export interface Inventory {
+  namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Keyed by `<ns>/<pod>`. Pods without an IP are skipped, as SPEC section 7 says. */
+  pods: ReadonlyMap<string, Pod>;
+  nodes: ReadonlyMap<string, Node>;
+}
+
+/** One end of a flow after resolution (SPEC section 2). A hostNetwork pod resolves to its node. */
+export type Endpoint =
+  | { kind: 'pod'; pod: Pod; ip?: string }
+  | { kind: 'node'; node: Node; ip?: string }
+  | { kind: 'world'; ip: string };

@@ -1,0 +1,31 @@
+// Lint findings (issue 4): advice about a valid policy tree, each pointing at file:line with a fix.
+
+export type LintSeverity = 'error' | 'warning' | 'info';
+
+export interface LintFinding {
+  severity: LintSeverity;
+  /** Stable rule id, e.g. `shadowed-rule`, `selector-matches-nothing`, `missing-dns-egress`. */
+  rule: string;
+  /** `Kind/namespace/name` of the object concerned, when there is one. */
+  object?: string;
+  file: string;
+  line: number;
+  message: string;
+  /** One line telling the user how to fix it. */
+  hint: string;
+}
+
+/** Identity of a finding across two revisions (lines move; rule, object and message do not). */
+export function lintFindingKey(f: LintFinding): string {
+  return `${f.rule}|${f.object ?? ''}|${f.message}`;
+}
+
+/**
+ * How often each rule decided a flow in a window, keyed by `ruleHitKey`. Evaluation produces it,
+ * lint's stale-rule check and the reports read it.
+ */
+export type RuleHitCounts = ReadonlyMap<string, number>;
+
+export function ruleHitKey(object: string, direction: 'ingress' | 'egress', rule: number): string {
+  return `${object}#${direction}[${rule}]`;
+}
