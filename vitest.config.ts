@@ -8,7 +8,10 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,io,cli,bot,reconciler,agent}/src/**/*.test.ts', 'policy-repo-template/**/*.test.ts'],
+          include: [
+            '{core,io,cli,bot,reconciler,agent}/src/**/*.test.ts',
+            'policy-repo-template/**/*.test.ts',
+          ],
           testTimeout: 30_000,
         },
       },
