@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{core,io,cli,bot,reconciler,agent,test}/test/**/*.test.ts'],
+          include: ['{core,io,cli,bot,reconciler,agent}/test/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',

@@ -1,0 +1,2 @@
+// Placeholder: being written (see core/README.md for the contract).
+export {};

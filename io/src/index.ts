@@ -1,0 +1,3 @@
+export * from './flows.js';
+export * from './inventory.js';
+export * from './tree.js';

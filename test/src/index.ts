@@ -1,0 +1,2 @@
+// Shared harnesses for real components (redis-server, git, fake GitHub API).
+export {};
