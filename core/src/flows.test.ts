@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { FlowWindow, isRfc3339, parseFlowLine } from './flows.js';
+
+const F = 'flows.jsonl';
+
+function errorOf(line: string, lineNo = 7): string {
+  const r = parseFlowLine(line, lineNo, F);
+  if (r.ok) throw new Error(`expected an error for ${line}`);
+  return `${r.error.file}:${r.error.line}: ${r.error.message}`;
+}
+
+describe('parseFlowLine', () => {
+  it('parses a full record, normalising the protocol and keeping unknown fields', () => {
+    const r = parseFlowLine(
+      '{"src":"shop/web-1","dst":"10.0.0.5","protocol":"tcp","port":443,"serverName":"api.stripe.com","count":12,"firstSeen":"2026-11-20T10:00:00Z","lastSeen":"2026-11-21T10:00:00.5+01:00","cluster":"eu-1"}',
+      1,
+      F,
+    );
+    expect(r).toEqual({
+      ok: true,
+      record: {
+        src: 'shop/web-1',
+        dst: '10.0.0.5',
+        protocol: 'TCP',
+        port: 443,
+        serverName: 'api.stripe.com',
+        count: 12,
+        firstSeen: '2026-11-20T10:00:00Z',
+        lastSeen: '2026-11-21T10:00:00.5+01:00',
+        cluster: 'eu-1',
+      },
+    });
+  });
+
+  it('accepts the minimal record and IPv6 ends', () => {
+    const r = parseFlowLine(
+      '{"src":"fd00::1","dst":"kube-system/coredns-1","protocol":"UDP","port":53}',
+      2,
+      F,
+    );
+    expect(r.ok && r.record).toEqual({
+      src: 'fd00::1',
+      dst: 'kube-system/coredns-1',
+      protocol: 'UDP',
+      port: 53,
+    });
+  });
+
+  it('skips blank lines and comments', () => {
+    expect(parseFlowLine('   ', 1, F)).toEqual({ ok: true, skipped: true });
+    expect(parseFlowLine('# exported 2026-11-23', 1, F)).toEqual({ ok: true, skipped: true });
+  });
+
+  it('reports errors at file:line naming what was expected', () => {
+    expect(errorOf('{"src":"shop/web-1"')).toMatch(
+      /^flows\.jsonl:7: not valid JSON .*expected one flow object per line$/,
+    );
+    expect(errorOf('[1,2]')).toMatch(/^flows\.jsonl:7: expected a JSON object/);
+    expect(errorOf('{"dst":"1.2.3.4","protocol":"TCP","port":1}')).toBe(
+      'flows.jsonl:7: "src" is required: a "<namespace>/<pod>" or an IP address',
+    );
+    expect(errorOf('{"src":"web","dst":"1.2.3.4","protocol":"TCP","port":1}')).toBe(
+      'flows.jsonl:7: "src": "web" is neither "<namespace>/<pod>" nor an IP address',
+    );
+    expect(errorOf('{"src":"a/b/c","dst":"1.2.3.4","protocol":"TCP","port":1}')).toContain('"src": "a/b/c"');
+    expect(errorOf('{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"ICMP","port":1}')).toBe(
+      'flows.jsonl:7: "protocol" "ICMP" is not TCP, UDP or SCTP',
+    );
+    expect(errorOf('{"src":"1.2.3.4","dst":"1.2.3.4","port":1}')).toBe(
+      'flows.jsonl:7: "protocol" is required: TCP, UDP or SCTP',
+    );
+    expect(errorOf('{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":65536}')).toBe(
+      'flows.jsonl:7: "port" 65536 is not an integer from 1 to 65535',
+    );
+    expect(errorOf('{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":"443"}')).toContain(
+      '"port" "443" is not an integer',
+    );
+    expect(errorOf('{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":80,"count":0}')).toBe(
+      'flows.jsonl:7: "count" 0 is not a positive integer',
+    );
+    expect(errorOf('{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":80,"count":1.5}')).toContain(
+      '"count" 1.5',
+    );
+    expect(
+      errorOf(
+        '{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":80,"firstSeen":"2026-02-30T00:00:00Z"}',
+      ),
+    ).toBe(
+      'flows.jsonl:7: "firstSeen" "2026-02-30T00:00:00Z" is not an RFC 3339 time like 2026-11-23T10:00:00Z',
+    );
+    expect(
+      errorOf(
+        '{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":80,"firstSeen":"2026-11-23T10:00:00Z","lastSeen":"2026-11-23T09:00:00Z"}',
+      ),
+    ).toContain('"firstSeen" 2026-11-23T10:00:00Z is after "lastSeen"');
+    expect(errorOf('{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":80,"serverName":""}')).toContain(
+      '"serverName" must be a non-empty string',
+    );
+  });
+
+  it('refuses a line over 64 KiB', () => {
+    const line = `{"src":"1.2.3.4","dst":"1.2.3.4","protocol":"TCP","port":80,"pad":"${'x'.repeat(70_000)}"}`;
+    expect(errorOf(line, 3)).toMatch(/^flows\.jsonl:3: line is longer than 65536 bytes/);
+  });
+});
+
+describe('isRfc3339', () => {
+  it('checks shape and ranges', () => {
+    expect(isRfc3339('2024-02-29T23:59:60Z')).toBe(true);
+    expect(isRfc3339('2026-11-23t10:00:00.123456789-07:30')).toBe(true);
+    expect(isRfc3339('2025-02-29T00:00:00Z')).toBe(false);
+    expect(isRfc3339('2026-11-23T24:00:00Z')).toBe(false);
+    expect(isRfc3339('2026-11-23T10:00:00')).toBe(false);
+    expect(isRfc3339('2026-11-23')).toBe(false);
+    expect(isRfc3339('2026-11-23T10:00:00+25:00')).toBe(false);
+  });
+});
+
+describe('FlowWindow', () => {
+  it('aggregates records into distinct tuples, summing counts and widening first/last seen', () => {
+    const w = new FlowWindow();
+    w.add({ src: 'a/x', dst: 'b/y', protocol: 'TCP', port: 80, count: 3, firstSeen: '2026-11-20T10:00:00Z' });
+    w.add({
+      src: 'a/x',
+      dst: 'b/y',
+      protocol: 'TCP',
+      port: 80,
+      firstSeen: '2026-11-20T09:30:00+00:00',
+      lastSeen: '2026-11-20T12:00:00Z',
+    });
+    // 12:30+02:00 is 10:30Z: earlier than 12:00Z although it sorts later as text.
+    w.add({ src: 'a/x', dst: 'b/y', protocol: 'TCP', port: 80, lastSeen: '2026-11-20T12:30:00+02:00' });
+    w.add({ src: 'a/x', dst: 'b/y', protocol: 'TCP', port: 80, serverName: 'y.example' });
+    w.add({ src: 'a/x', dst: 'b/y', protocol: 'UDP', port: 80 });
+    const tuples = [...w.tuples()];
+    expect(tuples).toEqual([
+      {
+        src: 'a/x',
+        dst: 'b/y',
+        protocol: 'TCP',
+        port: 80,
+        count: 5,
+        records: 3,
+        firstSeen: '2026-11-20T09:30:00+00:00',
+        lastSeen: '2026-11-20T12:00:00Z',
+      },
+      { src: 'a/x', dst: 'b/y', protocol: 'TCP', port: 80, serverName: 'y.example', count: 1, records: 1 },
+      { src: 'a/x', dst: 'b/y', protocol: 'UDP', port: 80, count: 1, records: 1 },
+    ]);
+    expect(w.coverage()).toEqual({
+      records: 5,
+      connections: 7,
+      distinct: 3,
+      from: '2026-11-20T09:30:00+00:00',
+      to: '2026-11-20T12:00:00Z',
+    });
+  });
+
+  it('streams 50,000 parsed lines into as many tuples as there are distinct flows', () => {
+    const w = new FlowWindow();
+    for (let i = 0; i < 50_000; i++) {
+      const line = JSON.stringify({
+        src: `ns${i % 10}/pod-${i % 50}`,
+        dst: `10.0.${i % 7}.${i % 3}`,
+        protocol: 'TCP',
+        port: 8000 + (i % 4),
+        firstSeen: `2026-11-20T10:${String(i % 60).padStart(2, '0')}:00Z`,
+      });
+      const r = parseFlowLine(line, i + 1, F);
+      if (!r.ok || !r.record) throw new Error('unexpected');
+      w.add(r.record);
+    }
+    // (i mod 50, i mod 7, i mod 3, i mod 4) -> i mod lcm(50,7,3,4) = 2100 distinct combinations.
+    expect(w.distinct).toBe(2100);
+    expect(w.records).toBe(50_000);
+    let sum = 0;
+    for (const t of w.tuples()) sum += t.count;
+    expect(sum).toBe(50_000);
+    expect(w.coverage().from).toBe('2026-11-20T10:00:00Z');
+    expect(w.coverage().to).toBe('2026-11-20T10:59:00Z');
+  });
+});
