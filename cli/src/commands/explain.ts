@@ -1,0 +1,124 @@
+// `nyxctl explain`: why one flow is allowed or denied, per enforcement point, for the effective and
+// the as-if-enforced verdicts (SPEC sections 3 and 4).
+import {
+  compileEvaluator,
+  type Endpoint,
+  type FlowRecord,
+  type FlowVerdict,
+  type Protocol,
+  type Reason,
+  resolveFlow,
+} from '@nyx/core';
+import { EXIT_OK, InputError, UsageError } from '../errors.js';
+import { displayPath, loadInventory, loadTree } from '../inputs.js';
+import type { CommandIo } from '../output.js';
+
+export interface ExplainOptions {
+  policies: string;
+  inventory: string;
+  from: string;
+  to: string;
+  port: string;
+  protocol?: string;
+  serverName?: string;
+  format?: string;
+}
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
+    throw new UsageError(`--port ${value}: expected a port number from 1 to 65535`);
+  }
+  return port;
+}
+
+export function parseProtocol(value: string | undefined): Protocol {
+  const protocol = (value ?? 'TCP').toUpperCase();
+  if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') {
+    throw new UsageError(`--protocol ${value}: expected TCP, UDP or SCTP`);
+  }
+  return protocol;
+}
+
+export function parseFormat<F extends string>(
+  option: string,
+  value: string | undefined,
+  allowed: readonly F[],
+): F {
+  const format = (value ?? allowed[0]) as F;
+  if (!allowed.includes(format)) throw new UsageError(`${option} ${value}: expected ${allowed.join(' or ')}`);
+  return format;
+}
+
+function describeEndpoint(e: Endpoint): string {
+  if (e.kind === 'pod') return `pod ${e.pod.namespace}/${e.pod.name}${e.ip ? ` (${e.ip})` : ''}`;
+  if (e.kind === 'node') return `node ${e.node.name}${e.ip ? ` (${e.ip})` : ''}`;
+  return `world ${e.ip}`;
+}
+
+function reasonLine(reason: Reason, dir: string): string {
+  const where = reason.point ?? 'flow';
+  const source = reason.source ? `  [${displayPath(dir, reason.source)}]` : '';
+  return `  ${where.padEnd(7)} ${reason.decision.padEnd(5)}  ${reason.band}: ${reason.text}${source}`;
+}
+
+/** The text form: a header for the flow, then one line per enforcement point for each verdict. */
+export function explainText(
+  record: FlowRecord,
+  src: Endpoint,
+  dst: Endpoint,
+  v: FlowVerdict,
+  dir: string,
+): string {
+  const lines = [
+    `flow: ${record.src} -> ${record.dst} ${record.protocol}/${record.port}${record.serverName ? ` (${record.serverName})` : ''}`,
+    `  from ${describeEndpoint(src)}`,
+    `  to   ${describeEndpoint(dst)}`,
+    '',
+    `effective: ${v.verdict}`,
+    ...v.reasons.map((r) => reasonLine(r, dir)),
+    '',
+    `as if every audit object were enforced: ${v.asIfEnforced}`,
+    ...v.asIfEnforcedReasons.map((r) => reasonLine(r, dir)),
+  ];
+  if (v.verdict === 'allow' && v.asIfEnforced === 'deny') {
+    lines.push('', 'would-deny: promoting the audit object above to enforce will deny this flow');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runExplain(options: ExplainOptions, io: CommandIo): Promise<number> {
+  const format = parseFormat('--format', options.format, ['text', 'json'] as const);
+  const record: FlowRecord = {
+    src: options.from,
+    dst: options.to,
+    protocol: parseProtocol(options.protocol),
+    port: parsePort(options.port),
+    ...(options.serverName ? { serverName: options.serverName } : {}),
+  };
+  const tree = await loadTree(options.policies);
+  const inventory = await loadInventory(options.inventory);
+  const errors = [...(tree.ok ? [] : tree.errors), ...(inventory.ok ? [] : inventory.errors)];
+  if (!tree.ok || !inventory.ok) throw new InputError(errors);
+  const resolved = resolveFlow(inventory.inventory, record);
+  if (!resolved.ok) throw new UsageError(`${record.src} -> ${record.dst}: ${resolved.reason}`);
+  const verdict = compileEvaluator(tree.policySet, inventory.inventory).evaluate(resolved.flow);
+  if (format === 'json') {
+    await io.out.write(
+      `${JSON.stringify(
+        {
+          flow: record,
+          src: describeEndpoint(resolved.flow.src),
+          dst: describeEndpoint(resolved.flow.dst),
+          ...verdict,
+          wouldDeny: verdict.verdict === 'allow' && verdict.asIfEnforced === 'deny',
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    await io.out.write(explainText(record, resolved.flow.src, resolved.flow.dst, verdict, options.policies));
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,74 @@
+// `nyxctl lint DIR`: advice about a valid tree; exit 1 when any finding has error severity.
+// With `--inventory` the checks that need the cluster run too; with `--flows` as well, the checks
+// that need rule-hit counts (stale rules) and the excluded-namespace traffic count.
+import { countRuleHits, type LintFinding, lintPolicySet } from '@nyx/core';
+import { EXIT_FINDINGS, EXIT_OK, InputError, UsageError } from '../errors.js';
+import { displayPath, loadInventory, loadTree, requireFile } from '../inputs.js';
+import type { CommandIo } from '../output.js';
+import { parseFormat } from './explain.js';
+import { FLOW_FORMATS, readWindow } from './impact.js';
+
+export interface LintOptions {
+  dir: string;
+  inventory?: string;
+  flows?: string;
+  flowFormat?: string;
+  format?: string;
+}
+
+const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
+
+/** `file:line: severity rule: message (hint)` */
+export function lintLine(f: LintFinding): string {
+  return `${f.file}:${f.line}: ${f.severity} ${f.rule}: ${f.message}${f.hint ? ` (${f.hint})` : ''}`;
+}
+
+export async function runLint(options: LintOptions, io: CommandIo): Promise<number> {
+  const format = parseFormat('--format', options.format, ['text', 'json'] as const);
+  const flowFormat = parseFormat('--flow-format', options.flowFormat, FLOW_FORMATS);
+  if (options.flows && !options.inventory) {
+    throw new UsageError('--flows needs --inventory: flows are resolved against the inventory');
+  }
+  if (options.flows) await requireFile(options.flows, 'flow file');
+  const tree = await loadTree(options.dir);
+  const inventory = options.inventory ? await loadInventory(options.inventory) : undefined;
+  if (!tree.ok || (inventory && !inventory.ok)) {
+    throw new InputError([
+      ...(tree.ok ? [] : tree.errors),
+      ...(inventory && !inventory.ok ? inventory.errors : []),
+    ]);
+  }
+  const inv = inventory?.ok ? inventory.inventory : undefined;
+  const ruleHits =
+    inv && options.flows
+      ? countRuleHits({
+          policySet: tree.policySet,
+          inventory: inv,
+          window: await readWindow(options.flows, flowFormat, io),
+        })
+      : undefined;
+  const findings = lintPolicySet({
+    policySet: tree.policySet,
+    files: tree.files,
+    ...(inv ? { inventory: inv } : {}),
+    ...(ruleHits ? { ruleHits } : {}),
+  })
+    .map((f) => ({ ...f, file: displayPath(options.dir, f.file) }))
+    .sort(
+      (a, b) =>
+        SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+        a.file.localeCompare(b.file) ||
+        a.line - b.line,
+    );
+  if (format === 'json') {
+    await io.out.write(`${JSON.stringify({ findings }, null, 2)}\n`);
+  } else {
+    for (const f of findings) await io.out.write(`${lintLine(f)}\n`);
+    const count = (s: LintFinding['severity']): number => findings.filter((f) => f.severity === s).length;
+    // The summary goes to stderr so that stdout stays one finding per line (greppable).
+    await io.err.write(
+      `lint: ${count('error')} errors, ${count('warning')} warnings, ${count('info')} info\n`,
+    );
+  }
+  return findings.some((f) => f.severity === 'error') ? EXIT_FINDINGS : EXIT_OK;
+}

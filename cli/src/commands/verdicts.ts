@@ -1,0 +1,95 @@
+// `nyxctl verdicts`: one JSON line per input flow, in input order (SPEC section 7).
+//
+// Invalid input must leave stdout empty, yet the flow file can be far larger than memory. So the
+// command makes two passes: pass 1 parses and resolves every line and reports every problem on
+// stderr; only when all inputs are valid does pass 2 evaluate and print. Files up to
+// `KEEP_IN_MEMORY_BYTES` are kept from pass 1 instead of being read twice.
+import {
+  compileEvaluator,
+  type Diagnostic,
+  type FlowRecord,
+  formatDiagnostic,
+  parseFlowLine,
+  type ResolvedFlow,
+  resolveFlow,
+} from '@nyx/core';
+import { EXIT_INVALID, EXIT_OK } from '../errors.js';
+import { loadInventory, loadTree, readLines, requireFile } from '../inputs.js';
+import type { CommandIo } from '../output.js';
+import { startProgress } from '../progress.js';
+
+export interface VerdictsOptions {
+  policies: string;
+  inventory: string;
+  flows: string;
+}
+
+const KEEP_IN_MEMORY_BYTES = 16 * 1024 * 1024;
+
+export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Promise<number> {
+  const size = await requireFile(options.flows, 'flow file');
+  const tree = await loadTree(options.policies);
+  const inventory = await loadInventory(options.inventory);
+  let errorCount = 0;
+  const report = async (diagnostics: readonly Diagnostic[]): Promise<void> => {
+    errorCount += diagnostics.length;
+    for (const d of diagnostics) await io.err.write(`${formatDiagnostic(d)}\n`);
+  };
+  if (!tree.ok) await report(tree.errors);
+  if (!inventory.ok) await report(inventory.errors);
+
+  // Pass 1: parse every line; resolve it when the inventory is usable.
+  const kept: Array<{ record: FlowRecord; flow: ResolvedFlow }> | undefined =
+    size <= KEEP_IN_MEMORY_BYTES ? [] : undefined;
+  const pass1 = startProgress(io, 'checking flows');
+  for await (const { text, line } of readLines(options.flows)) {
+    pass1.tick();
+    const parsed = parseFlowLine(text, line, options.flows);
+    if (!parsed.ok) {
+      await report([parsed.error]);
+      continue;
+    }
+    if (!inventory.ok) continue;
+    const resolved = resolveFlow(inventory.inventory, parsed.record);
+    if (!resolved.ok) {
+      await report([{ file: options.flows, line, message: resolved.reason }]);
+      continue;
+    }
+    kept?.push({ record: parsed.record, flow: resolved.flow });
+  }
+  pass1.done();
+  if (errorCount > 0 || !tree.ok || !inventory.ok) return EXIT_INVALID;
+
+  const evaluator = compileEvaluator(tree.policySet, inventory.inventory);
+  const print = async (record: FlowRecord, flow: ResolvedFlow): Promise<void> => {
+    const v = evaluator.evaluate(flow);
+    const out = {
+      ...record,
+      verdict: v.verdict,
+      asIfEnforced: v.asIfEnforced,
+      reasons: v.reasons,
+      asIfEnforcedReasons: v.asIfEnforcedReasons,
+    };
+    await io.out.write(`${JSON.stringify(out)}\n`);
+  };
+
+  const pass2 = startProgress(io, 'evaluating flows');
+  if (kept) {
+    for (const { record, flow } of kept) {
+      pass2.tick();
+      await print(record, flow);
+    }
+  } else {
+    for await (const { text, line } of readLines(options.flows)) {
+      pass2.tick();
+      const parsed = parseFlowLine(text, line, options.flows);
+      // Pass 1 accepted every line; a file changed under our feet is an unexpected error.
+      if (!parsed.ok) throw new Error(`${options.flows} changed while it was being read (line ${line})`);
+      const resolved = resolveFlow(inventory.inventory, parsed.record);
+      if (!resolved.ok) throw new Error(`${options.flows} changed while it was being read (line ${line})`);
+      await print(parsed.record, resolved.flow);
+    }
+  }
+  pass2.done();
+  return EXIT_OK;
+}

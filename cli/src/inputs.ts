@@ -1,0 +1,131 @@
+// Reading what the commands are given: policy trees, the inventory, flow files. Each reader returns
+// its problems as diagnostics (`file:line: message`) instead of throwing, so a command can report
+// every problem of every input at once before exiting 2 (SPEC section 7).
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  type Diagnostic,
+  type Inventory,
+  loadPolicySet,
+  type PolicyFile,
+  type PolicySet,
+  parseInventory,
+  policyManifestPaths,
+} from '@nyx/core';
+import { readPolicyTree } from '@nyx/io';
+import { UsageError } from './errors.js';
+
+/** `path` as the user can open it from the current directory: the tree argument joined with the tree-relative path. */
+export function displayPath(dir: string, file: string): string {
+  return dir === '.' || dir === './' ? file : join(dir, file);
+}
+
+function underDir(dir: string, d: Diagnostic): Diagnostic {
+  return { ...d, file: displayPath(dir, d.file) };
+}
+
+export type TreeResult =
+  | {
+      ok: true;
+      dir: string;
+      files: PolicyFile[];
+      policySet: PolicySet;
+      /** How many files were read as manifests (the rest are OWNERS, CODEOWNERS, `.github/nyx.yml`). */
+      manifestCount: number;
+      notes: Diagnostic[];
+    }
+  | { ok: false; errors: Diagnostic[] };
+
+async function requireDirectory(dir: string, what: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`${what} ${dir} is not a directory`);
+}
+
+/**
+ * Reads and validates one policy tree. Diagnostics name files as reachable from the current
+ * directory (`DIR/namespaces/shop/allow.yaml:12`), which is the tree-relative path when DIR is `.`.
+ */
+export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeResult> {
+  await requireDirectory(dir, what);
+  let files: PolicyFile[];
+  try {
+    files = await readPolicyTree(dir);
+  } catch (error) {
+    // The tree reader refuses oversized files and symlinks leaving the tree: invalid input (exit 2).
+    const diagnostics = (error as { diagnostics?: Diagnostic[] }).diagnostics;
+    if (diagnostics) return { ok: false, errors: diagnostics.map((d) => underDir(dir, d)) };
+    throw new UsageError(`cannot read ${what} ${dir}: ${(error as Error).message}`);
+  }
+  const result = loadPolicySet(files);
+  if (!result.ok) return { ok: false, errors: result.errors.map((d) => underDir(dir, d)) };
+  return {
+    ok: true,
+    dir,
+    files,
+    policySet: result.policySet,
+    manifestCount: policyManifestPaths(files.map((f) => f.path)).length,
+    notes: result.notes.map((d) => underDir(dir, d)),
+  };
+}
+
+/** The 1-based line of character `offset` in `text`. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+export type InventoryResult = { ok: true; inventory: Inventory } | { ok: false; errors: Diagnostic[] };
+
+/** Reads `kubectl get namespaces,pods,nodes -A -o json` output and parses it (SPEC section 7). */
+export async function loadInventory(file: string): Promise<InventoryResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read inventory ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /position (\d+)/.exec(message);
+    const line = position ? lineAt(text, Number(position[1])) : 1;
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          line,
+          message: `not valid JSON (${message}); expected the output of kubectl get namespaces,pods,nodes -A -o json`,
+        },
+      ],
+    };
+  }
+  const result = parseInventory(json, file);
+  return result.ok ? { ok: true, inventory: result.inventory } : { ok: false, errors: result.errors };
+}
+
+/** Fails with a usage error when `file` is not a readable regular file. */
+export async function requireFile(file: string, what: string): Promise<number> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) throw new UsageError(`${what} ${file} is not a readable file`);
+  return info.size;
+}
+
+/**
+ * Every line of a text file with its 1-based number, streamed (constant memory). Blank lines are
+ * skipped: they are not flows.
+ */
+export async function* readLines(file: string): AsyncGenerator<{ text: string; line: number }> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (text.trim() === '') continue;
+    yield { text, line };
+  }
+}

@@ -1,0 +1,176 @@
+// Commander wiring: options, help texts with examples and exit codes. No logic here: each action
+// hands its parsed options to a `run*` function and records the exit code it returns.
+import { Command, Option } from 'commander';
+import { runExplain } from './commands/explain.js';
+import { runImpact } from './commands/impact.js';
+import { runLint } from './commands/lint.js';
+import { runValidate } from './commands/validate.js';
+import { runVerdicts } from './commands/verdicts.js';
+import type { CommandIo } from './output.js';
+
+const EXIT_CODES = `
+Exit codes:
+  0  ok
+  1  findings (lint: at least one error-severity finding) or an unexpected error
+  2  invalid input (every problem printed as file:line: message on stderr) or usage error`;
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n${EXIT_CODES}`;
+}
+
+/** The result of a parsed command line: the exit code the command returned. */
+export interface ProgramResult {
+  exitCode: number;
+}
+
+/**
+ * Builds `nyxctl`. `result.exitCode` is set by whichever command ran. Commander's own errors
+ * (unknown option, missing argument) throw a `CommanderError` through `exitOverride`.
+ */
+export function buildProgram(io: CommandIo, result: ProgramResult): Command {
+  const program = new Command('nyxctl')
+    .description(
+      'GitOps for Kubernetes network policy: validate policy trees, compute verdicts, explain them, and show the impact of a change on observed traffic.',
+    )
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => void io.out.write(text),
+      writeErr: (text) => void io.err.write(text),
+    })
+    .addHelpText(
+      'after',
+      `\nFile formats: see README.md ("File formats") and SPEC section 7.\n${EXIT_CODES}`,
+    );
+
+  const done = (code: number): void => {
+    result.exitCode = code;
+  };
+
+  program
+    .command('validate')
+    .description(
+      'Validate a policy tree; print one summary line when valid, else every error as file:line: message.',
+    )
+    .argument('<dir>', 'policy tree (cluster/ and namespaces/<ns>/, or any folder of YAML manifests)')
+    .option('-v, --verbose', 'also print notes (ignored manifests of other kinds) on stderr')
+    .addHelpText('after', examples('nyxctl validate policy-repo-template', 'nyxctl validate ./k8s --verbose'))
+    .action(async (dir: string, opts: { verbose?: boolean }) =>
+      done(await runValidate({ dir, verbose: opts.verbose ?? false }, io)),
+    );
+
+  program
+    .command('verdicts')
+    .description(
+      'Print one JSON line per flow, in input order: the flow plus verdict, asIfEnforced and reasons.',
+    )
+    .requiredOption('--policies <dir>', 'policy tree')
+    .requiredOption('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .requiredOption('--flows <file>', 'flows, JSON Lines ({"src","dst","protocol","port",...})')
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl verdicts --policies policy-repo-template --inventory inventory.json --flows flows.jsonl',
+        'nyxctl verdicts --policies . --inventory inv.json --flows flows.jsonl | jq -c \'select(.verdict == "deny")\'',
+      ) + '\n\nNothing is printed on stdout when any input is invalid (exit 2).',
+    )
+    .action(async (opts: { policies: string; inventory: string; flows: string }) =>
+      done(await runVerdicts(opts, io)),
+    );
+
+  program
+    .command('explain')
+    .description('Explain the verdict of one flow at each enforcement point, effective and as if enforced.')
+    .requiredOption('--policies <dir>', 'policy tree')
+    .requiredOption('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .requiredOption('--from <endpoint>', 'source: <namespace>/<pod> or an IP address')
+    .requiredOption('--to <endpoint>', 'destination: <namespace>/<pod> or an IP address')
+    .requiredOption('--port <port>', 'destination port')
+    .option('--protocol <protocol>', 'TCP, UDP or SCTP', 'TCP')
+    .option('--server-name <name>', 'TLS SNI or resolved DNS name (for toFqdn rules)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl explain --policies policy-repo-template --inventory inventory.json --from shop/web-0 --to payments/api-0 --port 8080',
+        'nyxctl explain --policies . --inventory inv.json --from payments/api-0 --to 203.0.113.7 --port 443 --server-name api.stripe.com --format json',
+      ),
+    )
+    .action(
+      async (opts: {
+        policies: string;
+        inventory: string;
+        from: string;
+        to: string;
+        port: string;
+        protocol?: string;
+        serverName?: string;
+        format?: string;
+      }) => done(await runExplain(opts, io)),
+    );
+
+  program
+    .command('impact')
+    .description(
+      "Report what a change does to observed traffic (the bot's pull-request comment), as Markdown or JSON.",
+    )
+    .requiredOption('--base <dir>', 'policy tree before the change')
+    .requiredOption('--head <dir>', 'policy tree after the change')
+    .requiredOption('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .requiredOption('--flows <file>', 'observed flows')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
+    )
+    .addOption(
+      new Option('--flow-format <format>', 'flow file format')
+        .choices(['nyx', 'hubble', 'calico'])
+        .default('nyx'),
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl impact --base main-checkout --head . --inventory inventory.json --flows flows.jsonl',
+        'nyxctl impact --base old --head new --inventory inv.json --flows hubble.json --flow-format hubble --format json',
+      ),
+    )
+    .action(
+      async (opts: {
+        base: string;
+        head: string;
+        inventory: string;
+        flows: string;
+        format?: string;
+        flowFormat?: string;
+      }) => done(await runImpact(opts, io)),
+    );
+
+  program
+    .command('lint')
+    .description(
+      'Lint a policy tree; with --inventory (and --flows) also the checks that need the cluster and traffic.',
+    )
+    .argument('<dir>', 'policy tree')
+    .option('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .option('--flows <file>', 'observed flows (needs --inventory): enables rule-hit checks')
+    .addOption(
+      new Option('--flow-format <format>', 'flow file format')
+        .choices(['nyx', 'hubble', 'calico'])
+        .default('nyx'),
+    )
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl lint policy-repo-template',
+        'nyxctl lint . --inventory inventory.json --flows flows.jsonl --format json',
+      ) + '\n\nText findings: file:line: severity rule: message (hint)',
+    )
+    .action(
+      async (
+        dir: string,
+        opts: { inventory?: string; flows?: string; flowFormat?: string; format?: string },
+      ) => done(await runLint({ dir, ...opts }, io)),
+    );
+
+  return program;
+}
