@@ -1,2 +1,6 @@
-// Shared harnesses for real components (redis-server, git, fake GitHub API).
-export {};
+// Shared harnesses for real components (redis-server, git, fake GitHub API, signed webhooks).
+export * from './fake-github.js';
+export * from './git-repo.js';
+export * from './redis.js';
+export * from './system.js';
+export * from './webhooks.js';
