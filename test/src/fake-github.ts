@@ -167,7 +167,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     body: unknown,
   ): Promise<[number, unknown]> {
     let m: RegExpMatchArray | null;
-    if (method === 'POST' && (m = path.match(/^\/app\/installations\/(\d+)\/access_tokens$/))) {
+    m = method === 'POST' ? path.match(/^\/app\/installations\/(\d+)\/access_tokens$/) : null;
+    if (m) {
       return [
         201,
         {
@@ -177,7 +178,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         },
       ];
     }
-    if (method === 'GET' && (m = path.match(/^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/))) {
+    m = method === 'GET' ? path.match(/^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/) : null;
+    if (m) {
       const members = teams.get(`${m[1]}/${m[2]}`.toLowerCase());
       const user = decodeURIComponent(m[3] ?? '').toLowerCase();
       if (!members?.has(user)) return [404, { message: 'Not Found' }];
@@ -190,7 +192,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     const rest = m[3] ?? '';
     const n = (s: string | undefined): number => Number(s);
 
-    if (method === 'GET' && (m = rest.match(/^\/git\/trees\/([0-9a-f]{40})$/))) {
+    m = method === 'GET' ? rest.match(/^\/git\/trees\/([0-9a-f]{40})$/) : null;
+    if (m) {
       const sha = m[1] ?? '';
       let entries = await repo.git.tree(sha).catch(() => undefined);
       if (!entries) return [404, { message: 'Not Found' }];
@@ -205,12 +208,14 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         },
       ];
     }
-    if (method === 'GET' && (m = rest.match(/^\/git\/blobs\/([0-9a-f]{40})$/))) {
+    m = method === 'GET' ? rest.match(/^\/git\/blobs\/([0-9a-f]{40})$/) : null;
+    if (m) {
       const data = await repo.git.blob(m[1] ?? '');
       if (!data) return [404, { message: 'Not Found' }];
       return [200, { sha: m[1], size: data.length, encoding: 'base64', content: data.toString('base64') }];
     }
-    if (method === 'GET' && (m = rest.match(/^\/contents\/(.+)$/))) {
+    m = method === 'GET' ? rest.match(/^\/contents\/(.+)$/) : null;
+    if (m) {
       const ref = query.get('ref') ?? repo.defaultBranch;
       const data = await repo.git.show(ref, decodeURIComponent(m[1] ?? ''));
       if (!data) return [404, { message: 'Not Found' }];
@@ -230,11 +235,13 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         ),
       ];
     }
-    if (method === 'GET' && (m = rest.match(/^\/pulls\/(\d+)$/))) {
+    m = method === 'GET' ? rest.match(/^\/pulls\/(\d+)$/) : null;
+    if (m) {
       const pull = repo.pulls.get(n(m[1]));
       return pull ? [200, pullJson(repo, pull)] : [404, { message: 'Not Found' }];
     }
-    if (method === 'GET' && (m = rest.match(/^\/pulls\/(\d+)\/reviews$/))) {
+    m = method === 'GET' ? rest.match(/^\/pulls\/(\d+)\/reviews$/) : null;
+    if (m) {
       const list = (repo.reviews.get(n(m[1])) ?? []).map((r, i) => ({
         id: i + 1,
         user: { login: r.user, type: 'User' },
@@ -244,7 +251,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       }));
       return [200, paginate(list, query)];
     }
-    if (method === 'GET' && (m = rest.match(/^\/pulls\/(\d+)\/files$/))) {
+    m = method === 'GET' ? rest.match(/^\/pulls\/(\d+)\/files$/) : null;
+    if (m) {
       const pull = repo.pulls.get(n(m[1]));
       if (!pull) return [404, { message: 'Not Found' }];
       const [a, b] = await Promise.all([repo.git.tree(pull.baseSha), repo.git.tree(pull.headSha)]);
@@ -258,7 +266,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       for (const p of before.keys()) if (!after.has(p)) files.push({ filename: p, status: 'removed' });
       return [200, paginate(files, query)];
     }
-    if ((m = rest.match(/^\/issues\/(\d+)\/comments$/))) {
+    m = rest.match(/^\/issues\/(\d+)\/comments$/);
+    if (m) {
       const list = repo.comments.get(n(m[1])) ?? [];
       repo.comments.set(n(m[1]), list);
       if (method === 'GET') return [200, paginate(list, query)];
@@ -275,7 +284,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         return [201, comment];
       }
     }
-    if (method === 'PATCH' && (m = rest.match(/^\/issues\/comments\/(\d+)$/))) {
+    m = method === 'PATCH' ? rest.match(/^\/issues\/comments\/(\d+)$/) : null;
+    if (m) {
       for (const list of repo.comments.values()) {
         const comment = list.find((c) => c.id === n(m?.[1]));
         if (comment) {
@@ -295,7 +305,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       repo.checkRuns.push(run);
       return [201, run];
     }
-    if (method === 'PATCH' && (m = rest.match(/^\/check-runs\/(\d+)$/))) {
+    m = method === 'PATCH' ? rest.match(/^\/check-runs\/(\d+)$/) : null;
+    if (m) {
       const run = repo.checkRuns.find((r) => r.id === n(m?.[1]));
       if (!run) return [404, { message: 'Not Found' }];
       const b = (body ?? {}) as Partial<FakeCheckRun>;
