@@ -1,2 +1,3 @@
-// Placeholder: being written (see core/README.md for the contract).
-export {};
+// JSON Schemas per kind and the CRDs derived from them.
+export * from './crd.js';
+export * from './kinds.js';
