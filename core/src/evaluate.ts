@@ -1,2 +1,776 @@
-// Placeholder: being written (see core/README.md for the contract).
-export {};
+// SPEC sections 2-4: the verdict of one flow, effective and as-if-enforced, with its reasons.
+//
+// Policies are compiled once into data (selectors into predicates, CIDRs parsed, rules into lists of
+// peers and ports); evaluation walks those lists. The nftables compiler of the next phase reads the
+// same `CompiledPolicySet` (see `Evaluator.compiled`), so nothing here is tied to reporting.
+import { type Cidr, cidrContains, parseCidr, parseIp } from './cidr.js';
+import type { FlowRecord, ResolvedFlow } from './flow-model.js';
+import { compileFqdnMatch, type FqdnPredicate } from './fqdn.js';
+import { resolveFlow } from './inventory.js';
+import type { Endpoint, Inventory, Pod } from './inventory-model.js';
+import {
+  type DefaultMode,
+  type Direction,
+  type FqdnMatch,
+  type IpBlock,
+  type LabelSelector,
+  type NetworkPolicy,
+  type NyxClusterNetworkPolicy,
+  type NyxNetworkPolicy,
+  objectId,
+  type PolicyObject,
+  type PolicySet,
+  type Protocol,
+} from './model.js';
+import { compileSelector, type LabelPredicate } from './selector.js';
+import type { Band, EnforcementPoint, FlowVerdict, Reason, Verdict } from './verdict-model.js';
+
+// ---- compiled structures -------------------------------------------------------------------------
+
+/** Matches an address in `cidr` and in none of `except`. */
+export interface CompiledIpBlock {
+  text: string;
+  cidr: Cidr;
+  except: Cidr[];
+}
+
+/**
+ * A selector peer. Matches a pod whose namespace is `namespace` (when set), whose namespace labels
+ * match `namespaceSelector` (when set) and whose labels match `podSelector` (when set).
+ */
+export interface CompiledPodPeer {
+  namespace?: string;
+  namespaceSelector?: LabelPredicate;
+  podSelector?: LabelPredicate;
+}
+
+export interface CompiledPeers {
+  pods: CompiledPodPeer[];
+  ipBlocks: CompiledIpBlock[];
+  /**
+   * Nyx `toIpBlock`/`fromIpBlock` match `world` addresses only; upstream NetworkPolicy `ipBlock`
+   * matches any address, pod and node IPs included.
+   */
+  ipBlocksMatchClusterAddresses: boolean;
+  /** `toFqdn`: a `world` destination on TCP 443 whose server name fits one of these. */
+  fqdns: FqdnPredicate[];
+}
+
+/** A port entry; `name` is a named port resolved against the destination pod's container ports. */
+export interface CompiledPort {
+  protocol: Protocol;
+  port?: number;
+  endPort?: number;
+  name?: string;
+}
+
+export interface CompiledRule {
+  /** 0-based index into the policy's list for this direction. */
+  index: number;
+  decision: Verdict;
+  /** Undefined: every peer. */
+  peers?: CompiledPeers;
+  /** Undefined: every port and protocol. */
+  ports?: CompiledPort[];
+  /** `file:line` of the rule. */
+  source: string;
+}
+
+export type PolicyBand = 'platform' | 'application' | 'networkpolicy' | 'baseline';
+
+export interface CompiledPolicy {
+  id: string;
+  object: PolicyObject;
+  band: PolicyBand;
+  /** Nyx priority (NyxNetworkPolicy default 500); 0 for NetworkPolicy, which has none. */
+  priority: number;
+  /** `enforcement` of a Nyx object; NetworkPolicy is always enforced. */
+  enforced: boolean;
+  /** The policy's namespace (namespaced kinds), whose pods it selects. */
+  namespace?: string;
+  /** Cluster policies: namespaces whose labels match are in scope. */
+  namespaceSelector: LabelPredicate;
+  podSelector: LabelPredicate;
+  /** Rules per direction; undefined when the policy says nothing for that direction (ignored). */
+  rules: Record<Direction, CompiledRule[] | undefined>;
+  /**
+   * Directions this policy isolates: listed `policyTypes` of a NyxNetworkPolicy (band 4), upstream
+   * `policyTypes` (inferred when omitted) of a NetworkPolicy (band 3). Cluster policies never isolate.
+   */
+  isolates: Record<Direction, boolean>;
+  source: string;
+}
+
+export interface CompiledPolicySet {
+  policies: CompiledPolicy[];
+  excludedNamespaces: ReadonlySet<string>;
+  /** `defaultMode` when everything is enforced, and as the effective walk sees it. */
+  defaultMode: { effective: DefaultMode; asIfEnforced: DefaultMode };
+  configId?: string;
+  configSource?: string;
+  configEnforced: boolean;
+}
+
+export interface Evaluator {
+  readonly policySet: PolicySet;
+  readonly inventory: Inventory;
+  readonly compiled: CompiledPolicySet;
+  /** Both verdicts with reasons. Cached per equivalence class of endpoints; do not mutate the result. */
+  evaluate(flow: ResolvedFlow): FlowVerdict;
+}
+
+// ---- compilation -----------------------------------------------------------------------------------
+
+const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+const matchAll: LabelPredicate = () => true;
+
+function where(o: PolicyObject, pointer: string): string {
+  return `${o.source.file}:${o.lines[pointer] ?? o.source.line}`;
+}
+
+function compileIpBlock(block: IpBlock): CompiledIpBlock | undefined {
+  const cidr = parseCidr(block.cidr);
+  if (!cidr) return undefined; // the loader reports malformed CIDRs; an unparsable one matches nothing
+  const except = (block.except ?? []).map(parseCidr).filter((c): c is Cidr => c !== undefined);
+  return { text: block.cidr, cidr, except };
+}
+
+function compilePorts(
+  ports: Array<{ protocol?: Protocol; port?: number | string; endPort?: number }> | undefined,
+) {
+  // No `ports` (or an empty list) matches every port, as upstream does.
+  if (!ports || ports.length === 0) return undefined;
+  return ports.map((p): CompiledPort => {
+    const protocol = p.protocol ?? 'TCP';
+    if (p.port === undefined) return { protocol };
+    if (typeof p.port === 'number' || /^[0-9]+$/.test(p.port)) {
+      const port = Number(p.port);
+      return { protocol, port, ...(p.endPort !== undefined ? { endPort: p.endPort } : {}) };
+    }
+    return { protocol, name: p.port };
+  });
+}
+
+function compileSelectorPeer(
+  peer: { namespaceSelector?: LabelSelector; podSelector?: LabelSelector },
+  ownNamespace: string | undefined,
+): CompiledPodPeer {
+  // `podSelector` alone = pods of the policy's own namespace (namespaced kinds) or of any namespace
+  // (cluster policies: ownNamespace undefined). A peer with neither selector is rejected by the
+  // loader; here it reads as "every pod" of that same scope.
+  const compiled: CompiledPodPeer = {};
+  if (peer.namespaceSelector) compiled.namespaceSelector = compileSelector(peer.namespaceSelector);
+  else if (ownNamespace !== undefined) compiled.namespace = ownNamespace;
+  if (peer.podSelector) compiled.podSelector = compileSelector(peer.podSelector);
+  return compiled;
+}
+
+function compileNyxRule(
+  o: NyxNetworkPolicy | NyxClusterNetworkPolicy,
+  direction: Direction,
+  rule: {
+    decision: 'Allow' | 'Deny';
+    ports?: Array<{ protocol?: Protocol; port?: number | string; endPort?: number }>;
+    to?: Array<{ namespaceSelector?: LabelSelector; podSelector?: LabelSelector }>;
+    from?: Array<{ namespaceSelector?: LabelSelector; podSelector?: LabelSelector }>;
+    toIpBlock?: IpBlock;
+    fromIpBlock?: IpBlock;
+    toFqdn?: FqdnMatch[];
+  },
+  index: number,
+): CompiledRule {
+  const ownNamespace = o.kind === 'NyxNetworkPolicy' ? o.namespace : undefined;
+  const selectors = direction === 'egress' ? rule.to : rule.from;
+  const block = direction === 'egress' ? rule.toIpBlock : rule.fromIpBlock;
+  const fqdn = direction === 'egress' ? rule.toFqdn : undefined;
+  const hasPeerField = selectors !== undefined || block !== undefined || fqdn !== undefined;
+  const compiledBlock = block ? compileIpBlock(block) : undefined;
+  const ports = compilePorts(rule.ports);
+  return {
+    index,
+    decision: rule.decision === 'Deny' ? 'deny' : 'allow',
+    ...(hasPeerField
+      ? {
+          peers: {
+            pods: (selectors ?? []).map((p) => compileSelectorPeer(p, ownNamespace)),
+            ipBlocks: compiledBlock ? [compiledBlock] : [],
+            ipBlocksMatchClusterAddresses: false,
+            fqdns: (fqdn ?? []).map(compileFqdnMatch),
+          },
+        }
+      : {}),
+    ...(ports ? { ports } : {}),
+    source: where(o, `/spec/${direction}/${index}`),
+  };
+}
+
+function compileNyx(o: NyxNetworkPolicy | NyxClusterNetworkPolicy): CompiledPolicy {
+  const spec = o.spec;
+  const types = spec.policyTypes;
+  const listed = (d: Direction) =>
+    types === undefined || types.includes(d === 'ingress' ? 'Ingress' : 'Egress');
+  const rules = {} as Record<Direction, CompiledRule[] | undefined>;
+  for (const d of DIRECTIONS) {
+    // Rules of a direction that `policyTypes` does not list are ignored (lint warns about them).
+    const list = spec[d];
+    rules[d] = listed(d) && list ? list.map((r, i) => compileNyxRule(o, d, r, i)) : undefined;
+  }
+  const isNamespaced = o.kind === 'NyxNetworkPolicy';
+  const isolates = {
+    ingress: isNamespaced && (types?.includes('Ingress') ?? false),
+    egress: isNamespaced && (types?.includes('Egress') ?? false),
+  };
+  const band: PolicyBand =
+    o.kind === 'NyxNetworkPolicy' ? 'application' : o.spec.tier === 'baseline' ? 'baseline' : 'platform';
+  return {
+    id: objectId(o),
+    object: o,
+    band,
+    priority: spec.priority ?? 500,
+    enforced: (spec.enforcement ?? 'enforce') === 'enforce',
+    ...(isNamespaced ? { namespace: o.namespace } : {}),
+    namespaceSelector:
+      o.kind === 'NyxClusterNetworkPolicy' && o.spec.namespaceSelector
+        ? compileSelector(o.spec.namespaceSelector)
+        : matchAll,
+    podSelector: spec.podSelector ? compileSelector(spec.podSelector) : matchAll,
+    rules,
+    isolates,
+    source: where(o, ''),
+  };
+}
+
+function compileNetworkPolicy(o: NetworkPolicy): CompiledPolicy {
+  const spec = o.spec;
+  // Upstream inference: Ingress always; Egress when the policy has egress rules.
+  const types =
+    spec.policyTypes ??
+    (['Ingress', ...((spec.egress?.length ?? 0) > 0 ? ['Egress' as const] : [])] as const);
+  const isolates = { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
+  const rules = {} as Record<Direction, CompiledRule[] | undefined>;
+  for (const d of DIRECTIONS) {
+    if (!isolates[d]) {
+      rules[d] = undefined;
+      continue;
+    }
+    const list = (d === 'ingress' ? spec.ingress : spec.egress) ?? [];
+    rules[d] = list.map((r, index): CompiledRule => {
+      const peers = (d === 'ingress' ? (r as { from?: unknown[] }).from : (r as { to?: unknown[] }).to) as
+        | Array<{ podSelector?: LabelSelector; namespaceSelector?: LabelSelector; ipBlock?: IpBlock }>
+        | undefined;
+      const ports = compilePorts(r.ports);
+      const compiled: CompiledRule = { index, decision: 'allow', source: where(o, `/spec/${d}/${index}`) };
+      // An absent or empty peer list matches every peer (upstream).
+      if (peers && peers.length > 0) {
+        const pods: CompiledPodPeer[] = [];
+        const ipBlocks: CompiledIpBlock[] = [];
+        for (const p of peers) {
+          if (p.ipBlock) {
+            const b = compileIpBlock(p.ipBlock);
+            if (b) ipBlocks.push(b);
+          } else {
+            pods.push(compileSelectorPeer(p, o.namespace));
+          }
+        }
+        compiled.peers = { pods, ipBlocks, ipBlocksMatchClusterAddresses: true, fqdns: [] };
+      }
+      if (ports) compiled.ports = ports;
+      return compiled;
+    });
+  }
+  return {
+    id: objectId(o),
+    object: o,
+    band: 'networkpolicy',
+    priority: 0,
+    enforced: true,
+    namespace: o.namespace,
+    namespaceSelector: matchAll,
+    podSelector: compileSelector(spec.podSelector ?? {}),
+    rules,
+    isolates,
+    source: where(o, ''),
+  };
+}
+
+/** Compiles a policy set once: selectors into predicates, CIDRs parsed, rules into lists. */
+export function compilePolicySet(policySet: PolicySet): CompiledPolicySet {
+  const policies: CompiledPolicy[] = [];
+  for (const o of policySet.objects) {
+    if (o.kind === 'NyxNetworkPolicy' || o.kind === 'NyxClusterNetworkPolicy') policies.push(compileNyx(o));
+    else if (o.kind === 'NetworkPolicy') policies.push(compileNetworkPolicy(o));
+  }
+  // Stable order independent of file order: band walk order, then priority, then namespace/name.
+  policies.sort((a, b) => a.priority - b.priority || compareText(a.id, b.id));
+  const config = policySet.config;
+  const mode = config?.spec.defaultMode ?? 'allow';
+  const configEnforced = (config?.spec.enforcement ?? 'enforce') === 'enforce';
+  return {
+    policies,
+    excludedNamespaces: new Set(config?.spec.excludedNamespaces ?? []),
+    // A NyxClusterConfig in audit behaves as `defaultMode: allow` for the effective verdict.
+    defaultMode: { effective: configEnforced ? mode : 'allow', asIfEnforced: mode },
+    ...(config ? { configId: objectId(config), configSource: where(config, '/spec/defaultMode') } : {}),
+    configEnforced,
+  };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---- matching ------------------------------------------------------------------------------------
+
+type ParsedIp = NonNullable<ReturnType<typeof parseIp>>;
+
+function blockContains(block: CompiledIpBlock, ip: ParsedIp): boolean {
+  return cidrContains(block.cidr, ip) && !block.except.some((e) => cidrContains(e, ip));
+}
+
+function podPeerMatches(peer: CompiledPodPeer, pod: Pod): boolean {
+  if (peer.namespace !== undefined && pod.namespace !== peer.namespace) return false;
+  if (peer.namespaceSelector && !peer.namespaceSelector(pod.namespaceLabels)) return false;
+  if (peer.podSelector && !peer.podSelector(pod.labels)) return false;
+  return true;
+}
+
+/** What a point needs to know about the flow, prepared once per evaluation. */
+export interface PointContext {
+  direction: Direction;
+  subject: Pod;
+  peer: Endpoint;
+  /** Parsed addresses of the peer (the flow's address, else every address the endpoint has). */
+  peerIps: () => ParsedIp[];
+  dst: Endpoint;
+  protocol: Protocol;
+  port: number;
+  serverName: string | undefined;
+}
+
+function peersMatch(peers: CompiledPeers, ctx: PointContext): boolean {
+  const peer = ctx.peer;
+  if (peer.kind === 'pod' && peers.pods.some((p) => podPeerMatches(p, peer.pod))) return true;
+  if (peers.ipBlocks.length > 0 && (peer.kind === 'world' || peers.ipBlocksMatchClusterAddresses)) {
+    const ips = ctx.peerIps();
+    if (peers.ipBlocks.some((b) => ips.some((ip) => blockContains(b, ip)))) return true;
+  }
+  if (
+    peers.fqdns.length > 0 &&
+    ctx.direction === 'egress' &&
+    peer.kind === 'world' &&
+    ctx.protocol === 'TCP' &&
+    ctx.port === 443 &&
+    ctx.serverName !== undefined
+  ) {
+    const name = ctx.serverName;
+    if (peers.fqdns.some((f) => f(name))) return true;
+  }
+  return false;
+}
+
+function portsMatch(ports: CompiledPort[], ctx: PointContext): boolean {
+  for (const p of ports) {
+    if (p.protocol !== ctx.protocol) continue;
+    if (p.name !== undefined) {
+      const dst = ctx.dst;
+      if (
+        dst.kind === 'pod' &&
+        dst.pod.ports.some(
+          (c) => c.name === p.name && c.protocol === ctx.protocol && c.containerPort === ctx.port,
+        )
+      ) {
+        return true;
+      }
+      continue;
+    }
+    if (p.port === undefined) return true;
+    if (ctx.port >= p.port && ctx.port <= (p.endPort ?? p.port)) return true;
+  }
+  return false;
+}
+
+/** The first rule of `rules` whose peer and port match: the policy's hit. */
+export function firstMatchingRule(
+  rules: readonly CompiledRule[],
+  ctx: PointContext,
+): CompiledRule | undefined {
+  for (const rule of rules) {
+    if (rule.ports && !portsMatch(rule.ports, ctx)) continue;
+    if (rule.peers && !peersMatch(rule.peers, ctx)) continue;
+    return rule;
+  }
+  return undefined;
+}
+
+// ---- the walk --------------------------------------------------------------------------------------
+
+/** Policies that select one pod (one equivalence class), per band, in walk order. */
+interface SubjectPlan {
+  /** Groups of equal priority, lower first; each group sorted by namespace/name. */
+  platform: CompiledPolicy[][];
+  application: CompiledPolicy[][];
+  baseline: CompiledPolicy[][];
+  networkPolicies: CompiledPolicy[];
+}
+
+function groupByPriority(policies: CompiledPolicy[]): CompiledPolicy[][] {
+  const groups: CompiledPolicy[][] = [];
+  for (const p of policies) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.priority === p.priority) last.push(p);
+    else groups.push([p]);
+  }
+  return groups;
+}
+
+type Mode = 'effective' | 'asIfEnforced';
+
+function counts(p: CompiledPolicy, mode: Mode): boolean {
+  return mode === 'asIfEnforced' || p.enforced;
+}
+
+function ruleReason(p: CompiledPolicy, rule: CompiledRule, point: EnforcementPoint, band: Band): Reason {
+  const decision = rule.decision === 'deny' ? 'Deny' : 'Allow';
+  return {
+    point,
+    band,
+    object: p.id,
+    rule: rule.index,
+    decision: rule.decision,
+    text: `${p.id} ${point}[${rule.index}] ${decision}`,
+    source: rule.source,
+    ...(p.enforced ? {} : { audit: true }),
+  };
+}
+
+function walkGroups(
+  groups: CompiledPolicy[][],
+  ctx: PointContext,
+  mode: Mode,
+  band: Band,
+): Reason | undefined {
+  const point = ctx.direction;
+  for (const group of groups) {
+    let allowHit: [CompiledPolicy, CompiledRule] | undefined;
+    let denyHit: [CompiledPolicy, CompiledRule] | undefined;
+    for (const p of group) {
+      if (!counts(p, mode)) continue;
+      const rules = p.rules[point];
+      if (!rules) continue;
+      const rule = firstMatchingRule(rules, ctx);
+      if (!rule) continue;
+      // Groups are sorted by namespace/name, so the first hit of each decision is the tie-break winner.
+      if (rule.decision === 'deny') {
+        denyHit = [p, rule];
+        break;
+      }
+      allowHit ??= [p, rule];
+    }
+    const hit = denyHit ?? allowHit;
+    if (hit) return ruleReason(hit[0], hit[1], point, band);
+  }
+  return undefined;
+}
+
+function evaluatePoint(
+  compiled: CompiledPolicySet,
+  plan: SubjectPlan,
+  ctx: PointContext,
+  mode: Mode,
+  src: Endpoint,
+  dst: Endpoint,
+): Reason {
+  const point = ctx.direction;
+  // 1. platform band
+  const platform = walkGroups(plan.platform, ctx, mode, 'platform');
+  if (platform) return platform;
+  // 2. application band
+  const application = walkGroups(plan.application, ctx, mode, 'application');
+  if (application) return application;
+  // 3. upstream NetworkPolicy: isolated when any selects the pod for this direction.
+  const isolatingNp = plan.networkPolicies.filter((p) => p.isolates[point]);
+  if (isolatingNp.length > 0) {
+    for (const p of isolatingNp) {
+      const rule = firstMatchingRule(p.rules[point] ?? [], ctx);
+      if (rule) return ruleReason(p, rule, point, 'networkpolicy');
+    }
+    const first = isolatingNp[0]!;
+    return {
+      point,
+      band: 'networkpolicy',
+      object: first.id,
+      decision: 'deny',
+      text: 'isolated: no rule matched',
+      source: first.source,
+    };
+  }
+  // 4. isolation by an enforced (or, as-if-enforced, any) NyxNetworkPolicy listing this direction.
+  // Reaching here means no application policy had a hit, so none of its rules matched.
+  for (const group of plan.application) {
+    for (const p of group) {
+      if (counts(p, mode) && p.isolates[point]) {
+        return {
+          point,
+          band: 'isolation',
+          object: p.id,
+          decision: 'deny',
+          text: 'isolated: no rule matched',
+          source: where(p.object, '/spec/policyTypes'),
+          ...(p.enforced ? {} : { audit: true }),
+        };
+      }
+    }
+  }
+  // 5. baseline band
+  const baseline = walkGroups(plan.baseline, ctx, mode, 'baseline');
+  if (baseline) return baseline;
+  // 6. default
+  const defaultMode = compiled.defaultMode[mode];
+  const decision: Verdict =
+    defaultMode === 'allow'
+      ? 'allow'
+      : defaultMode === 'deny'
+        ? 'deny'
+        : src.kind === 'pod' && dst.kind === 'pod' && src.pod.namespace !== dst.pod.namespace
+          ? 'deny'
+          : 'allow';
+  const configInAudit = compiled.configId !== undefined && !compiled.configEnforced;
+  return {
+    point,
+    band: 'default',
+    ...(compiled.configId ? { object: compiled.configId } : {}),
+    decision,
+    text:
+      mode === 'effective' && configInAudit && compiled.defaultMode.asIfEnforced !== 'allow'
+        ? 'default: allow (NyxClusterConfig in audit)'
+        : `default: ${defaultMode}`,
+    ...(compiled.configSource ? { source: compiled.configSource } : {}),
+    ...(mode === 'asIfEnforced' && configInAudit ? { audit: true } : {}),
+  };
+}
+
+function flowWide(band: Band, text: string): FlowVerdict {
+  const reason: Reason = { band, decision: 'allow', text };
+  return { verdict: 'allow', asIfEnforced: 'allow', reasons: [reason], asIfEnforcedReasons: [reason] };
+}
+
+function sortedEntries(r: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.entries(r).sort(([a], [b]) => compareText(a, b)));
+}
+
+/**
+ * Compiles the policy set against one inventory: selectors and CIDRs once, policies indexed by
+ * namespace, cluster policies pre-filtered per namespace, verdicts cached per equivalence class.
+ */
+export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Evaluator {
+  const compiled = compilePolicySet(policySet);
+
+  // Index: namespaced policies by namespace, cluster policies filtered per namespace lazily.
+  const namespaced = new Map<string, CompiledPolicy[]>();
+  const cluster: CompiledPolicy[] = [];
+  for (const p of compiled.policies) {
+    if (p.namespace === undefined) cluster.push(p);
+    else {
+      const list = namespaced.get(p.namespace);
+      if (list) list.push(p);
+      else namespaced.set(p.namespace, [p]);
+    }
+  }
+  const clusterByNamespace = new Map<string, CompiledPolicy[]>();
+  const clusterFor = (pod: Pod): CompiledPolicy[] => {
+    let list = clusterByNamespace.get(pod.namespace);
+    if (!list) {
+      list = cluster.filter((p) => p.namespaceSelector(pod.namespaceLabels));
+      clusterByNamespace.set(pod.namespace, list);
+    }
+    return list;
+  };
+
+  // Upstream ipBlocks are the only peers that look at a pod's or node's address, so a pod's
+  // equivalence class includes which of those blocks its addresses fall in.
+  const upstreamBlocks: CompiledIpBlock[] = [];
+  for (const p of compiled.policies) {
+    if (p.band !== 'networkpolicy') continue;
+    for (const d of DIRECTIONS)
+      for (const r of p.rules[d] ?? []) upstreamBlocks.push(...(r.peers?.ipBlocks ?? []));
+  }
+  const parsedIps = new Map<string, ParsedIp[]>();
+  const parseIps = (ips: readonly string[]): ParsedIp[] => {
+    const key = ips.join(',');
+    let parsed = parsedIps.get(key);
+    if (!parsed) {
+      parsed = ips.map((ip) => parseIp(ip)).filter((ip): ip is ParsedIp => ip !== undefined);
+      parsedIps.set(key, parsed);
+    }
+    return parsed;
+  };
+  const endpointIps = (e: Endpoint): readonly string[] =>
+    e.ip !== undefined ? [e.ip] : e.kind === 'pod' ? e.pod.ips : e.kind === 'node' ? e.node.addresses : [];
+  const blockSignatures = new Map<string, string>();
+  const blockSignature = (ips: readonly string[]): string => {
+    if (upstreamBlocks.length === 0) return '';
+    const key = ips.join(',');
+    let sig = blockSignatures.get(key);
+    if (sig === undefined) {
+      const parsed = parseIps(ips);
+      sig = upstreamBlocks.map((b) => (parsed.some((ip) => blockContains(b, ip)) ? '1' : '0')).join('');
+      blockSignatures.set(key, sig);
+    }
+    return sig;
+  };
+
+  // A pod's class: namespace, labels, container ports, node (pods of one Deployment share it).
+  const podClassText = new WeakMap<Pod, string>();
+  const podClass = (pod: Pod): string => {
+    let text = podClassText.get(pod);
+    if (text === undefined) {
+      const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort();
+      text = JSON.stringify([pod.namespace, sortedEntries(pod.labels), ports, pod.nodeName ?? '']);
+      podClassText.set(pod, text);
+    }
+    return text;
+  };
+  const classIds = new Map<string, number>();
+  const classId = (text: string): number => {
+    let id = classIds.get(text);
+    if (id === undefined) {
+      id = classIds.size;
+      classIds.set(text, id);
+    }
+    return id;
+  };
+  const endpointClass = (e: Endpoint): number => {
+    switch (e.kind) {
+      case 'pod':
+        return classId(`p${podClass(e.pod)}|${blockSignature(endpointIps(e))}`);
+      case 'node':
+        return classId(`n${e.node.name}|${e.ip ?? ''}`);
+      case 'world':
+        return classId(`w${e.ip}`);
+    }
+  };
+
+  const plans = new Map<string, SubjectPlan>();
+  const planFor = (pod: Pod): SubjectPlan => {
+    const key = podClass(pod);
+    let plan = plans.get(key);
+    if (!plan) {
+      const selecting = (p: CompiledPolicy) => p.podSelector(pod.labels);
+      const mine = (namespaced.get(pod.namespace) ?? []).filter(selecting);
+      const clusterMine = clusterFor(pod).filter(selecting);
+      plan = {
+        platform: groupByPriority(clusterMine.filter((p) => p.band === 'platform')),
+        application: groupByPriority(mine.filter((p) => p.band === 'application')),
+        baseline: groupByPriority(clusterMine.filter((p) => p.band === 'baseline')),
+        networkPolicies: mine.filter((p) => p.band === 'networkpolicy'),
+      };
+      plans.set(key, plan);
+    }
+    return plan;
+  };
+
+  const cache = new Map<string, FlowVerdict>();
+
+  const walk = (flow: ResolvedFlow): FlowVerdict => {
+    const { src, dst } = flow;
+    const points: PointContext[] = [];
+    const base = { dst, protocol: flow.protocol, port: flow.port, serverName: flow.serverName };
+    if (src.kind === 'pod') {
+      points.push({
+        ...base,
+        direction: 'egress',
+        subject: src.pod,
+        peer: dst,
+        peerIps: () => parseIps(endpointIps(dst)),
+      });
+    }
+    if (dst.kind === 'pod') {
+      points.push({
+        ...base,
+        direction: 'ingress',
+        subject: dst.pod,
+        peer: src,
+        peerIps: () => parseIps(endpointIps(src)),
+      });
+    }
+    if (points.length === 0) {
+      // Neither end is a pod (node or world to node or world): nothing enforces anything here.
+      return flowWide('no-enforcement-point', 'no enforcement point');
+    }
+    const run = (mode: Mode) =>
+      points.map((ctx) => evaluatePoint(compiled, planFor(ctx.subject), ctx, mode, src, dst));
+    const reasons = run('effective');
+    const asIfEnforcedReasons = run('asIfEnforced');
+    return {
+      verdict: reasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
+      asIfEnforced: asIfEnforcedReasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
+      reasons,
+      asIfEnforcedReasons,
+    };
+  };
+
+  const excluded = (e: Endpoint) => e.kind === 'pod' && compiled.excludedNamespaces.has(e.pod.namespace);
+
+  return {
+    policySet,
+    inventory,
+    compiled,
+    evaluate(flow: ResolvedFlow): FlowVerdict {
+      const { src, dst } = flow;
+      // Short-circuits decide the whole flow before any point, whatever the config's enforcement.
+      // A hostNetwork pod is a node: it has no namespace, so exclusions never apply to it.
+      if (excluded(src) || excluded(dst)) return flowWide('excluded-namespace', 'excluded namespace');
+      if (src.kind === 'pod' && dst.kind === 'pod' && src.pod === dst.pod)
+        return flowWide('same-pod', 'same pod');
+      if (src.kind === 'node' && dst.kind === 'pod' && dst.pod.nodeName === src.node.name) {
+        return flowWide('node-local', 'node-local probe');
+      }
+      const key = `${endpointClass(src)},${endpointClass(dst)},${flow.protocol},${flow.port},${flow.serverName ?? ''}`;
+      let verdict = cache.get(key);
+      if (!verdict) {
+        verdict = walk(flow);
+        cache.set(key, verdict);
+      }
+      return verdict;
+    },
+  };
+}
+
+const evaluators = new WeakMap<PolicySet, WeakMap<Inventory, Evaluator>>();
+
+/**
+ * Convenience: evaluates one flow, compiling once per policySet/inventory pair. A `FlowRecord` is
+ * resolved first; an end the inventory cannot resolve throws an Error naming it.
+ */
+export function evaluate(
+  policySet: PolicySet,
+  inventory: Inventory,
+  flow: FlowRecord | ResolvedFlow,
+): FlowVerdict {
+  let byInventory = evaluators.get(policySet);
+  if (!byInventory) {
+    byInventory = new WeakMap();
+    evaluators.set(policySet, byInventory);
+  }
+  let evaluator = byInventory.get(inventory);
+  if (!evaluator) {
+    evaluator = compileEvaluator(policySet, inventory);
+    byInventory.set(inventory, evaluator);
+  }
+  if (typeof flow.src === 'string') {
+    const resolved = resolveFlow(inventory, flow as FlowRecord);
+    if (!resolved.ok) throw new Error(resolved.reason);
+    return evaluator.evaluate(resolved.flow);
+  }
+  return evaluator.evaluate(flow as ResolvedFlow);
+}
+
+/** One line for humans: `egress: NyxClusterNetworkPolicy/x egress[0] Deny (audit) at cluster/x.yaml:12`. */
+export function formatReason(reason: Reason): string {
+  const parts: string[] = [];
+  parts.push(reason.point ? `${reason.point}: ${reason.text}` : reason.text);
+  if (reason.object && !reason.text.includes(reason.object)) parts.push(`[${reason.object}]`);
+  if (reason.audit) parts.push('(audit)');
+  if (reason.source) parts.push(`at ${reason.source}`);
+  return parts.join(' ');
+}

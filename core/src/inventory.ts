@@ -1,2 +1,339 @@
-// Placeholder: being written (see core/README.md for the contract).
-export {};
+// SPEC section 7: the inventory (`kubectl get namespaces,pods,nodes -A -o json`, a `v1 List`) and
+// SPEC section 2: resolving a flow's ends to a pod, a node (host network) or `world`.
+import { isIp, parseIp } from './cidr.js';
+import type { FlowRecord, ResolvedFlow } from './flow-model.js';
+import type { ContainerPort, Endpoint, Inventory, Node, Pod } from './inventory-model.js';
+import type { Diagnostic, Protocol } from './model.js';
+
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export interface ParseInventoryOptions {
+  /**
+   * Line of a JSON pointer (`/items/3/spec`) in the source text, when the caller has it (the io
+   * adapter computes it only when there are errors). Without it every diagnostic is on line 1.
+   */
+  lineOf?: (pointer: string) => number | undefined;
+}
+
+export type ParseInventoryResult = { ok: true; inventory: Inventory } | { ok: false; errors: Diagnostic[] };
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parses the `v1 List` that `kubectl get namespaces,pods,nodes -A -o json` prints (a single
+ * `NamespaceList`/`PodList`/`NodeList` or a bare array of items is accepted too). Items of other
+ * kinds are ignored; pods without an IP are skipped (SPEC section 7).
+ */
+export function parseInventory(
+  json: unknown,
+  file: string,
+  options: ParseInventoryOptions = {},
+): ParseInventoryResult {
+  const errors: Diagnostic[] = [];
+  const at = (pointer: string, message: string): void => {
+    errors.push({ file, line: options.lineOf?.(pointer) ?? 1, message });
+  };
+
+  let items: unknown[];
+  let itemsPointer = '/items';
+  if (Array.isArray(json)) {
+    items = json;
+    itemsPointer = '';
+  } else if (isObject(json) && Array.isArray(json.items)) {
+    items = json.items;
+  } else {
+    at(
+      '',
+      'expected the JSON of `kubectl get namespaces,pods,nodes -A -o json`: an object with an `items` array',
+    );
+    return { ok: false, errors };
+  }
+
+  const namespaces = new Map<string, Record<string, string>>();
+  const rawPods: Array<{ pointer: string; item: Json }> = [];
+  const nodes = new Map<string, Node>();
+
+  items.forEach((item, i) => {
+    const pointer = `${itemsPointer}/${i}`;
+    if (!isObject(item)) {
+      at(pointer, `items[${i}]: expected an object`);
+      return;
+    }
+    const kind = item.kind;
+    if (kind !== 'Namespace' && kind !== 'Pod' && kind !== 'Node') return;
+    const metadata = item.metadata;
+    if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
+      at(`${pointer}/metadata`, `items[${i}] (${kind}): metadata.name must be a non-empty string`);
+      return;
+    }
+    const labels = readLabels(
+      metadata.labels,
+      `${pointer}/metadata/labels`,
+      `items[${i}] (${kind} ${metadata.name})`,
+      at,
+    );
+    if (kind === 'Namespace') {
+      namespaces.set(metadata.name, {
+        ...labels,
+        [NAMESPACE_NAME_LABEL]: labels[NAMESPACE_NAME_LABEL] ?? metadata.name,
+      });
+    } else if (kind === 'Pod') {
+      rawPods.push({ pointer, item });
+    } else {
+      const node = readNode(item, metadata.name, pointer, `items[${i}] (Node ${metadata.name})`, at);
+      nodes.set(node.name, node);
+    }
+  });
+
+  const pods = new Map<string, Pod>();
+  for (const { pointer, item } of rawPods) {
+    const pod = readPod(item, pointer, namespaces, at);
+    if (pod) pods.set(`${pod.namespace}/${pod.name}`, pod);
+  }
+  // A Namespace object the List lacks exists all the same for every pod in it (SPEC section 7).
+  for (const pod of pods.values()) {
+    if (!namespaces.has(pod.namespace)) namespaces.set(pod.namespace, { ...pod.namespaceLabels });
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, inventory: { namespaces, pods, nodes } };
+}
+
+type At = (pointer: string, message: string) => void;
+
+function readLabels(value: unknown, pointer: string, what: string, at: At): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (!isObject(value)) {
+    at(pointer, `${what}: metadata.labels must be an object of strings`);
+    return {};
+  }
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') at(pointer, `${what}: label "${k}" must be a string`);
+    else labels[k] = v;
+  }
+  return labels;
+}
+
+function readNode(item: Json, name: string, pointer: string, what: string, at: At): Node {
+  const status = isObject(item.status) ? item.status : {};
+  const addresses: string[] = [];
+  if (status.addresses !== undefined && !Array.isArray(status.addresses)) {
+    at(`${pointer}/status/addresses`, `${what}: status.addresses must be a list`);
+  }
+  for (const a of Array.isArray(status.addresses) ? status.addresses : []) {
+    // Every address type counts when its value is an IP (InternalIP, ExternalIP; Hostname never is).
+    if (isObject(a) && typeof a.address === 'string' && isIp(a.address)) {
+      const ip = normalizeIp(a.address);
+      if (!addresses.includes(ip)) addresses.push(ip);
+    }
+  }
+  return { name, addresses };
+}
+
+const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
+function readPod(
+  item: Json,
+  pointer: string,
+  namespaces: Map<string, Record<string, string>>,
+  at: At,
+): Pod | undefined {
+  const metadata = item.metadata as Json & { name: string };
+  const name = metadata.name;
+  const namespace =
+    typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default';
+  const what = `Pod ${namespace}/${name}`;
+  const spec = isObject(item.spec) ? item.spec : {};
+  const status = isObject(item.status) ? item.status : {};
+
+  const ips: string[] = [];
+  const addIp = (value: unknown, p: string): void => {
+    if (typeof value !== 'string' || value === '') return;
+    if (!isIp(value)) {
+      at(p, `${what}: "${value}" is not an IP address`);
+      return;
+    }
+    const ip = normalizeIp(value);
+    if (!ips.includes(ip)) ips.push(ip);
+  };
+  if (Array.isArray(status.podIPs)) {
+    status.podIPs.forEach((entry, j) => {
+      addIp(isObject(entry) ? entry.ip : undefined, `${pointer}/status/podIPs/${j}`);
+    });
+  }
+  addIp(status.podIP, `${pointer}/status/podIP`);
+  if (ips.length === 0) return undefined;
+
+  const ports: ContainerPort[] = [];
+  const containers = Array.isArray(spec.containers) ? spec.containers : [];
+  containers.forEach((c, ci) => {
+    if (!isObject(c) || !Array.isArray(c.ports)) return;
+    c.ports.forEach((p, pi) => {
+      const pp = `${pointer}/spec/containers/${ci}/ports/${pi}`;
+      if (!isObject(p)) {
+        at(pp, `${what}: containers[${ci}].ports[${pi}] must be an object`);
+        return;
+      }
+      const cp = p.containerPort;
+      if (typeof cp !== 'number' || !Number.isInteger(cp) || cp < 1 || cp > 65535) {
+        at(
+          `${pp}/containerPort`,
+          `${what}: containerPort must be an integer 1–65535, got ${JSON.stringify(cp)}`,
+        );
+        return;
+      }
+      const protocol = p.protocol ?? 'TCP';
+      if (!PROTOCOLS.includes(protocol as Protocol)) {
+        at(`${pp}/protocol`, `${what}: protocol must be TCP, UDP or SCTP, got ${JSON.stringify(protocol)}`);
+        return;
+      }
+      ports.push({
+        ...(typeof p.name === 'string' && p.name !== '' ? { name: p.name } : {}),
+        containerPort: cp,
+        protocol: protocol as Protocol,
+      });
+    });
+  });
+
+  const labels = readLabels(metadata.labels, `${pointer}/metadata/labels`, what, () => {});
+  const namespaceLabels = namespaces.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
+  const nodeName = typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
+  return {
+    namespace,
+    name,
+    workload: `${namespace}/${workloadName(metadata, labels) ?? name}`,
+    labels,
+    namespaceLabels,
+    ...(nodeName ? { nodeName } : {}),
+    hostNetwork: spec.hostNetwork === true,
+    ports,
+    ips,
+  };
+}
+
+/** The owning controller's name: a ReplicaSet's `pod-template-hash` suffix stripped to its Deployment. */
+function workloadName(metadata: Json, labels: Record<string, string>): string | undefined {
+  const refs = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences.filter(isObject) : [];
+  const owner = refs.find((r) => r.controller === true) ?? refs[0];
+  if (!owner || typeof owner.name !== 'string' || owner.name === '') return undefined;
+  const hash = labels['pod-template-hash'];
+  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
+    return owner.name.slice(0, -(hash.length + 1));
+  }
+  return owner.name;
+}
+
+/** Canonical text of an IP (IPv6 compressed and lower-case, IPv4-mapped IPv6 as IPv4). */
+export function normalizeIp(text: string): string {
+  return parseIp(text)?.toString() ?? text;
+}
+
+// ---- resolution ---------------------------------------------------------------------------------
+
+type IndexEntry = { kind: 'pod'; pod: Pod } | { kind: 'node'; node: Node };
+
+// Built lazily once per inventory (inventories built by hand in tests get one too).
+const ipIndexes = new WeakMap<Inventory, Map<string, IndexEntry>>();
+
+function ipIndex(inventory: Inventory): Map<string, IndexEntry> {
+  let index = ipIndexes.get(inventory);
+  if (index) return index;
+  index = new Map();
+  // Pod IPs first, then node addresses (SPEC section 7); a hostNetwork pod has its node's address.
+  for (const pod of inventory.pods.values()) {
+    if (pod.hostNetwork) continue;
+    for (const ip of pod.ips) {
+      const key = normalizeIp(ip);
+      if (!index.has(key)) index.set(key, { kind: 'pod', pod });
+    }
+  }
+  for (const node of inventory.nodes.values()) {
+    for (const ip of node.addresses) {
+      const key = normalizeIp(ip);
+      if (!index.has(key)) index.set(key, { kind: 'node', node });
+    }
+  }
+  for (const pod of inventory.pods.values()) {
+    if (!pod.hostNetwork) continue;
+    const node = nodeOfHostNetworkPod(inventory, pod);
+    for (const ip of pod.ips) {
+      const key = normalizeIp(ip);
+      if (!index.has(key)) index.set(key, { kind: 'node', node });
+    }
+  }
+  ipIndexes.set(inventory, index);
+  return index;
+}
+
+// A hostNetwork pod whose node the inventory lacks still is "a node": one named after its nodeName
+// (or after the pod when even that is missing) with the pod's addresses.
+function nodeOfHostNetworkPod(inventory: Inventory, pod: Pod): Node {
+  const known = pod.nodeName ? inventory.nodes.get(pod.nodeName) : undefined;
+  return known ?? { name: pod.nodeName ?? `${pod.namespace}/${pod.name}`, addresses: pod.ips };
+}
+
+/**
+ * Resolves `<ns>/<pod>` or an IP (v4 or v6) to an endpoint: pod IP, then node address, else `world`.
+ * A hostNetwork pod resolves to its node. Undefined for a `<ns>/<pod>` the inventory lacks or a
+ * string that is neither form.
+ */
+export function resolveEndpoint(inventory: Inventory, ref: string): Endpoint | undefined {
+  if (isIp(ref)) {
+    const ip = normalizeIp(ref);
+    const hit = ipIndex(inventory).get(ip);
+    if (!hit) return { kind: 'world', ip };
+    return hit.kind === 'pod' ? { kind: 'pod', pod: hit.pod, ip } : { kind: 'node', node: hit.node, ip };
+  }
+  const slash = ref.indexOf('/');
+  if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0) return undefined;
+  const pod = inventory.pods.get(ref);
+  if (!pod) return undefined;
+  if (pod.hostNetwork) {
+    const ip = pod.ips[0];
+    return { kind: 'node', node: nodeOfHostNetworkPod(inventory, pod), ...(ip ? { ip } : {}) };
+  }
+  return { kind: 'pod', pod };
+}
+
+function describeUnresolved(ref: string): string {
+  if (ref.includes('/') && !ref.includes(':')) return `pod "${ref}" is not in the inventory`;
+  return `"${ref}" is neither <namespace>/<pod> nor an IP address`;
+}
+
+/** Resolves both ends of a flow record; `reason` names the end that does not resolve. */
+export function resolveFlow(
+  inventory: Inventory,
+  record: FlowRecord,
+): { ok: true; flow: ResolvedFlow } | { ok: false; reason: string } {
+  const src = resolveEndpoint(inventory, record.src);
+  if (!src) return { ok: false, reason: `src: ${describeUnresolved(record.src)}` };
+  const dst = resolveEndpoint(inventory, record.dst);
+  if (!dst) return { ok: false, reason: `dst: ${describeUnresolved(record.dst)}` };
+  return {
+    ok: true,
+    flow: {
+      src,
+      dst,
+      protocol: record.protocol,
+      port: record.port,
+      ...(record.serverName !== undefined ? { serverName: record.serverName } : {}),
+    },
+  };
+}
+
+/** `ns/pod`, `node/<name>` or the address, for messages and reports. */
+export function endpointLabel(endpoint: Endpoint): string {
+  switch (endpoint.kind) {
+    case 'pod':
+      return `${endpoint.pod.namespace}/${endpoint.pod.name}`;
+    case 'node':
+      return `node/${endpoint.node.name}`;
+    case 'world':
+      return endpoint.ip;
+  }
+}

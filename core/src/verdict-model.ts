@@ -17,7 +17,9 @@ export type Band =
   | 'default'
   | 'excluded-namespace'
   | 'node-local'
-  | 'same-pod';
+  | 'same-pod'
+  /** Neither end is a pod (node or world to node or world): no enforcement point, allowed. */
+  | 'no-enforcement-point';
 
 export interface Reason {
   /** Absent only for reasons that decide the whole flow before any point (excluded namespace, same pod, node-local probe). */
@@ -35,6 +37,8 @@ export interface Reason {
   text: string;
   /** `file:line` of the deciding rule or object, when there is one. */
   source?: string;
+  /** True when the deciding object is in `audit` (only in as-if-enforced reasons). */
+  audit?: boolean;
 }
 
 export interface FlowVerdict {
