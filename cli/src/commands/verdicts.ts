@@ -49,7 +49,8 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
       await report([parsed.error]);
       continue;
     }
-    if (!inventory.ok) continue;
+    // Blank lines and `#` comments carry no flow, so they get no output line.
+    if (parsed.record === undefined || !inventory.ok) continue;
     const resolved = resolveFlow(inventory.inventory, parsed.record);
     if (!resolved.ok) {
       await report([{ file: options.flows, line, message: resolved.reason }]);
@@ -85,6 +86,7 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
       const parsed = parseFlowLine(text, line, options.flows);
       // Pass 1 accepted every line; a file changed under our feet is an unexpected error.
       if (!parsed.ok) throw new Error(`${options.flows} changed while it was being read (line ${line})`);
+      if (parsed.record === undefined) continue;
       const resolved = resolveFlow(inventory.inventory, parsed.record);
       if (!resolved.ok) throw new Error(`${options.flows} changed while it was being read (line ${line})`);
       await print(parsed.record, resolved.flow);

@@ -1,0 +1,156 @@
+// `npm run bench`: generates the benchmark world once (seeded, into .bench/), then measures in
+// child processes the JSON.parse floor and the full impact of a 20-policy change, and prints a
+// Markdown report: the headline ratio (target <= 3), peak RSS (target < 1 GB), and scaling in
+// records (expected linear) and in policies (expected far less than linear).
+//
+//   npm run bench                  # everything (a few minutes on 2 cores)
+//   npm run bench -- --regenerate  # rebuild .bench/ first
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  CHANGED_POLICIES,
+  changeHead,
+  generateCluster,
+  generatePolicies,
+  inventoryJson,
+  NAMESPACES,
+  SEED,
+  writeFlows,
+  writeTree,
+} from './generate.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..');
+const DATA = join(ROOT, '.bench');
+/** Bump when the generator changes, so stale data is regenerated. */
+const GENERATOR_VERSION = 1;
+const POLICY_COUNTS = [100, 500, 2000, 5000];
+const RECORD_COUNTS = [10_000, 100_000, 1_000_000];
+const MAIN_POLICIES = 2000;
+const MAIN_RECORDS = 1_000_000;
+
+const flowsFile = (records: number): string => join(DATA, `flows-${records}.jsonl`);
+const treeDir = (policies: number, side: 'base' | 'head'): string => join(DATA, `policies-${policies}`, side);
+const inventoryFile = join(DATA, 'inventory.json');
+
+function ensureData(force: boolean): void {
+  const metaFile = join(DATA, 'meta.json');
+  const meta = { version: GENERATOR_VERSION, seed: SEED, policies: POLICY_COUNTS, records: RECORD_COUNTS };
+  if (!force && existsSync(metaFile) && readFileSync(metaFile, 'utf8') === JSON.stringify(meta)) return;
+  const started = performance.now();
+  process.stderr.write('bench: generating .bench/ (seeded) ...\n');
+  mkdirSync(DATA, { recursive: true });
+  const cluster = generateCluster();
+  writeFileSync(inventoryFile, JSON.stringify(inventoryJson(cluster)));
+  for (const count of POLICY_COUNTS) {
+    const base = generatePolicies(count, cluster);
+    writeTree(treeDir(count, 'base'), base);
+    writeTree(treeDir(count, 'head'), changeHead(base, cluster));
+  }
+  for (const records of RECORD_COUNTS) writeFlows(flowsFile(records), cluster, records);
+  writeFileSync(metaFile, JSON.stringify(meta));
+  process.stderr.write(`bench: generated in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+interface Measurement {
+  ms: number;
+  maxRssBytes: number;
+}
+
+async function child(...args: string[]): Promise<Measurement> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/child.ts'), ...args], {
+    cwd: ROOT,
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Measurement;
+}
+
+const floors = new Map<number, Measurement>();
+async function floor(records: number): Promise<Measurement> {
+  let m = floors.get(records);
+  if (!m) {
+    m = await child('floor', flowsFile(records));
+    floors.set(records, m);
+  }
+  return m;
+}
+
+const impacts = new Map<string, Measurement>();
+async function impact(policies: number, records: number): Promise<Measurement> {
+  const key = `${policies}/${records}`;
+  let m = impacts.get(key);
+  if (!m) {
+    m = await child(
+      'impact',
+      treeDir(policies, 'base'),
+      treeDir(policies, 'head'),
+      inventoryFile,
+      flowsFile(records),
+    );
+    impacts.set(key, m);
+    process.stderr.write(`bench: impact ${policies} policies, ${records} records: ${m.ms.toFixed(0)} ms\n`);
+  }
+  return m;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const n = (x: number): string => x.toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  ensureData(process.argv.includes('--regenerate'));
+  const flowMb = statSync(flowsFile(MAIN_RECORDS)).size / 1024 / 1024;
+
+  const mainFloor = await floor(MAIN_RECORDS);
+  const main = await impact(MAIN_POLICIES, MAIN_RECORDS);
+  const ratio = main.ms / mainFloor.ms;
+
+  const recordRows: string[] = [];
+  for (const records of RECORD_COUNTS) {
+    const f = await floor(records);
+    const m = await impact(MAIN_POLICIES, records);
+    recordRows.push(
+      `| ${n(records)} | ${s(f.ms)} | ${s(m.ms)} | ${(m.ms / f.ms).toFixed(2)} | ${((m.ms / records) * 1000).toFixed(2)} µs | ${mb(m.maxRssBytes)} |`,
+    );
+  }
+  const policyRows: string[] = [];
+  for (const policies of POLICY_COUNTS) {
+    const m = await impact(policies, MAIN_RECORDS);
+    policyRows.push(
+      `| ${n(policies)} | ${s(m.ms)} | ${(m.ms / mainFloor.ms).toFixed(2)} | ${mb(m.maxRssBytes)} |`,
+    );
+  }
+
+  const lines = [
+    '## nyx-gitops benchmark',
+    '',
+    `Seed ${SEED}; ${n(NAMESPACES)} namespaces, 10,000 pods; flows drawn from ~100,000 distinct tuples; change: ${CHANGED_POLICIES} policies (8 modified, 6 removed, 6 added). Node ${process.version}, ${process.platform}/${process.arch}.`,
+    '',
+    '| measure | value | target |',
+    '| --- | --- | --- |',
+    `| floor: JSON.parse of every line (${n(MAIN_RECORDS)} records, ${flowMb.toFixed(0)} MB) | ${s(mainFloor.ms)} | |`,
+    `| full impact: ${n(MAIN_POLICIES)} policies, load base+head, inventory, stream flows, computeImpact, Markdown | ${s(main.ms)} | |`,
+    `| ratio impact / floor | **${ratio.toFixed(2)}** | ≤ 3 ${ratio <= 3 ? '✅' : '❌'} |`,
+    `| peak RSS of the impact process | **${mb(main.maxRssBytes)}** | < 1 GB ${main.maxRssBytes < 1024 ** 3 ? '✅' : '❌'} |`,
+    '',
+    `### Scaling in records (${n(MAIN_POLICIES)} policies; ratio against the floor at the same record count)`,
+    '',
+    '| records | floor | impact | ratio | impact per record | peak RSS |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...recordRows,
+    '',
+    `### Scaling in policies (${n(MAIN_RECORDS)} records; ratio against the ${n(MAIN_RECORDS)}-record floor)`,
+    '',
+    '| policies | impact | ratio | peak RSS |',
+    '| --- | --- | --- | --- |',
+    ...policyRows,
+    '',
+    `Whole run: ${s(performance.now() - started)} (times measured inside each child process, after module loading).`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();
