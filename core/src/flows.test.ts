@@ -47,8 +47,8 @@ describe('parseFlowLine', () => {
   });
 
   it('skips blank lines and comments', () => {
-    expect(parseFlowLine('   ', 1, F)).toEqual({ ok: true, skipped: true });
-    expect(parseFlowLine('# exported 2026-11-23', 1, F)).toEqual({ ok: true, skipped: true });
+    expect(parseFlowLine('   ', 1, F)).toEqual({ ok: true, skipped: 'blank line' });
+    expect(parseFlowLine('# exported 2026-11-23', 1, F)).toEqual({ ok: true, skipped: 'comment' });
   });
 
   it('reports errors at file:line naming what was expected', () => {

@@ -7,11 +7,19 @@ import type { Diagnostic, Protocol } from './model.js';
 /** Lines longer than this (in UTF-8 bytes) are refused: no legitimate flow record comes close. */
 export const MAX_FLOW_LINE_BYTES = 64 * 1024;
 
-export type ParseFlowLineResult =
-  | { ok: true; record: FlowRecord }
-  /** A blank line or a `#` comment: nothing to do. */
-  | { ok: true; record?: undefined; skipped: true }
+/**
+ * What a line converter (this format's parser or an importer) makes of one line: a record, a line
+ * skipped on purpose (with why: `blank line`, `comment`, `reply`, …), or an error at file:line.
+ */
+export type FlowLineResult =
+  | { ok: true; record: FlowRecord; skipped?: undefined }
+  | { ok: true; record?: undefined; skipped: string }
   | { ok: false; error: Diagnostic };
+
+/** Reasons for lines that carry nothing at all; readers need not report these. */
+export const SILENT_SKIPS: ReadonlySet<string> = new Set(['blank line', 'comment']);
+
+export type ParseFlowLineResult = FlowLineResult;
 
 const PROTOCOLS: Readonly<Record<string, Protocol>> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 const KNOWN_FIELDS = new Set([
@@ -79,19 +87,23 @@ export function flowEndpointProblem(value: string): string | undefined {
 }
 
 /**
- * Parses one line of a flow file (SPEC section 7). Blank lines and `#` comments are skipped; errors
- * are `file:line` diagnostics naming what was expected. Fields the format does not define are kept
- * on the record and passed through.
+ * The shared first step of every line converter: size limit, blank/comment skipping, JSON parsing
+ * into an object, each failure a `file:line` diagnostic.
  */
-export function parseFlowLine(line: string, lineNo: number, file: string): ParseFlowLineResult {
-  const fail = (message: string): ParseFlowLineResult => ({
-    ok: false,
-    error: { file, line: lineNo, message },
-  });
+export function parseJsonObjectLine(
+  line: string,
+  lineNo: number,
+  file: string,
+):
+  | { ok: true; value: Record<string, unknown>; skipped?: undefined }
+  | { ok: true; value?: undefined; skipped: string }
+  | { ok: false; error: Diagnostic } {
+  const fail = (message: string) => ({ ok: false as const, error: { file, line: lineNo, message } });
   if (line.length > MAX_FLOW_LINE_BYTES / 4 && utf8Length(line) > MAX_FLOW_LINE_BYTES)
     return fail(`line is longer than ${MAX_FLOW_LINE_BYTES} bytes; a flow record is one short JSON object`);
   const trimmed = line.trim();
-  if (trimmed === '' || trimmed.startsWith('#')) return { ok: true, skipped: true };
+  if (trimmed === '') return { ok: true, skipped: 'blank line' };
+  if (trimmed.startsWith('#')) return { ok: true, skipped: 'comment' };
   let value: unknown;
   try {
     value = JSON.parse(trimmed);
@@ -102,7 +114,22 @@ export function parseFlowLine(line: string, lineNo: number, file: string): Parse
     return fail(
       'expected a JSON object like {"src": "shop/web-1", "dst": "10.0.0.5", "protocol": "TCP", "port": 443}',
     );
-  const obj = value as Record<string, unknown>;
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+/**
+ * Parses one line of a flow file (SPEC section 7). Blank lines and `#` comments are skipped; errors
+ * are `file:line` diagnostics naming what was expected. Fields the format does not define are kept
+ * on the record and passed through.
+ */
+export function parseFlowLine(line: string, lineNo: number, file: string): ParseFlowLineResult {
+  const fail = (message: string): ParseFlowLineResult => ({
+    ok: false,
+    error: { file, line: lineNo, message },
+  });
+  const parsed = parseJsonObjectLine(line, lineNo, file);
+  if (!parsed.ok || parsed.skipped !== undefined) return parsed;
+  const obj = parsed.value;
 
   for (const end of ['src', 'dst'] as const) {
     const v = obj[end];
