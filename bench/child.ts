@@ -4,7 +4,6 @@
 // Time is measured inside the process, after module loading (tsx start-up is not the engine's).
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { countingSink, runImpact } from '@nyx/cli';
 
 async function floor(file: string): Promise<{ records: number }> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -23,7 +22,8 @@ async function impact(
   inventory: string,
   flows: string,
 ): Promise<{ outputChars: number }> {
-  // Markdown: the bot's comment, the path the target is about.
+  // Loaded here so that the floor's process carries no engine. Markdown: the bot's comment.
+  const { countingSink, runImpact } = await import('@nyx/cli');
   const out = countingSink();
   const code = await runImpact(
     { base, head, inventory, flows, format: 'markdown' },
