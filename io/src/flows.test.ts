@@ -1,0 +1,156 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Diagnostic, FlowRecord } from '@nyx/core';
+import { describe, expect, it } from 'vitest';
+import { detectFlowFormat, FlowFileError, readFlowFile, readFlowWindow } from './flows.js';
+
+const fixtures = fileURLToPath(new URL('../../test/fixtures/flows/', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'nyx-flows-'));
+
+async function collect(path: string, options = {}): Promise<Array<{ record: FlowRecord; line: number }>> {
+  const out: Array<{ record: FlowRecord; line: number }> = [];
+  for await (const r of readFlowFile(path, options)) out.push(r);
+  return out;
+}
+
+describe('readFlowFile', () => {
+  it('streams the nyx format with line numbers, skipping comments and blank lines', async () => {
+    const rows = await collect(join(fixtures, 'nyx-flows.jsonl'));
+    expect(rows.map((r) => r.line)).toEqual([2, 3, 5, 6]);
+    expect(rows[2]!.record).toEqual({
+      src: 'payments/payments-api-6b8d5c9f7-lq8mz',
+      dst: 'kube-system/coredns-76f75df574-8xk2p',
+      protocol: 'UDP',
+      port: 53,
+      count: 4022,
+    });
+    expect(rows[3]!.record).toMatchObject({ agent: 'worker-3' });
+  });
+
+  it('detects and converts a Hubble export, noting what it skipped', async () => {
+    const notes: Diagnostic[] = [];
+    const rows = await collect(join(fixtures, 'hubble-observe.jsonl'), {
+      onSkip: (d: Diagnostic) => notes.push(d),
+    });
+    expect(rows.map((r) => [r.line, r.record.src, r.record.dst, r.record.port, r.record.serverName])).toEqual(
+      [
+        [1, 'shop/frontend-7d9f8b6c4-x2kqp', 'shop/cart-5f7c9d8b7-9wz4d', 8080, undefined],
+        [
+          5,
+          'payments/payments-api-6b8d5c9f7-lq8mz',
+          'kube-system/coredns-76f75df574-8xk2p',
+          53,
+          'api.stripe.com',
+        ],
+        [7, 'payments/payments-api-6b8d5c9f7-lq8mz', '54.187.174.169', 443, 'api.stripe.com'],
+        [8, '203.0.113.9', 'ingress-nginx/ingress-nginx-controller-5c8d66c76d-r7vxn', 443, undefined],
+        [9, 'shop/frontend-7d9f8b6c4-x2kqp', 'db/postgres-0', 5432, undefined],
+        [10, 'shop/frontend-7d9f8b6c4-x2kqp', 'db/postgres-0', 5432, undefined],
+        [12, '10.0.1.11', 'shop/cart-5f7c9d8b7-9wz4d', 8080, undefined],
+        [15, 'monitoring/prometheus-k8s-0', '10.0.1.12', 10250, undefined],
+      ],
+    );
+    expect(notes.map((n) => `${n.line}: ${n.message}`)).toEqual([
+      '2: skipped: ingress observation of a connection already seen at its source pod',
+      '3: skipped: reply',
+      '4: skipped: TCP packet after the connection opened',
+      '6: skipped: reply',
+      '11: skipped: not TCP, UDP or SCTP',
+      '13: skipped: L7 event of an already counted connection',
+      '14: skipped: not a flow (lost_events)',
+    ]);
+  });
+
+  it('detects and converts a Calico flow log, keeping one report per connection', async () => {
+    const notes: Diagnostic[] = [];
+    const rows = await collect(join(fixtures, 'calico-flows.log'), {
+      onSkip: (d: Diagnostic) => notes.push(d),
+    });
+    expect(rows.map((r) => [r.line, r.record.src, r.record.dst, r.record.port, r.record.count ?? 1])).toEqual(
+      [
+        [1, 'shop/frontend-7d9f8b6c4-x2kqp', 'shop/cart-5f7c9d8b7-9wz4d', 8080, 12],
+        [3, 'payments/payments-api-6b8d5c9f7-lq8mz', '54.187.174.169', 443, 3],
+        [5, '203.0.113.9', 'ingress-nginx/ingress-nginx-controller-5c8d66c76d-r7vxn', 443, 37],
+        [6, 'shop/frontend-7d9f8b6c4-x2kqp', 'db/postgres-0', 5432, 2],
+        [7, 'payments/payments-api-6b8d5c9f7-lq8mz', 'kube-system/coredns-76f75df574-8xk2p', 53, 22],
+        [8, 'monitoring/prometheus-k8s-0', 'shop/cart-5f7c9d8b7-9wz4d', 9090, 1],
+        [10, 'payments/payments-api-6b8d5c9f7-lq8mz', '54.187.174.169', 443, 5],
+      ],
+    );
+    expect(rows[1]!.record).toMatchObject({
+      serverName: 'api.stripe.com',
+      firstSeen: '2026-11-20T09:10:00Z',
+      lastSeen: '2026-11-20T09:15:00Z',
+    });
+    expect(notes.map((n) => n.line)).toEqual([2, 4, 9]);
+    expect(notes[1]!.message).toBe('skipped: source "shop/frontend-7d9f8b6c4-*" is aggregated and has no IP');
+  });
+
+  it('reads gzip when the name ends in .gz, with an explicit format', async () => {
+    const path = join(tmp, 'hubble.jsonl.gz');
+    writeFileSync(path, gzipSync(readFileSync(join(fixtures, 'hubble-observe.jsonl'))));
+    const rows = await collect(path, { format: 'hubble' });
+    expect(rows).toHaveLength(8);
+  });
+
+  it('throws the first malformed line as file:line, or reports every one through onError', async () => {
+    const path = join(tmp, 'bad.jsonl');
+    writeFileSync(
+      path,
+      [
+        '{"src":"shop/a","dst":"shop/b","protocol":"TCP","port":80}',
+        '{"src":"shop/a","dst":"shop/b","protocol":"TCP","port":0}',
+        'not json',
+        '{"src":"shop/a","dst":"shop/b","protocol":"UDP","port":53}',
+      ].join('\n'),
+    );
+    const thrown = await collect(path, { displayName: 'flows/bad.jsonl' }).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(FlowFileError);
+    expect((thrown as FlowFileError).message).toBe(
+      'flows/bad.jsonl:2: "port" 0 is not an integer from 1 to 65535',
+    );
+    const errors: Diagnostic[] = [];
+    const rows = await collect(path, { onError: (d: Diagnostic) => errors.push(d) });
+    expect(rows.map((r) => r.line)).toEqual([1, 4]);
+    expect(errors.map((e) => e.line)).toEqual([2, 3]);
+    await expect(readFlowWindow(path)).rejects.toMatchObject({ diagnostics: [{ line: 2 }, { line: 3 }] });
+  });
+
+  it('names a missing file and a corrupt gzip', async () => {
+    await expect(collect(join(tmp, 'missing.jsonl'))).rejects.toThrow(
+      /missing\.jsonl:0: cannot read flows: no such file/,
+    );
+    const bad = join(tmp, 'broken.jsonl.gz');
+    writeFileSync(bad, 'this is not gzip');
+    await expect(collect(bad)).rejects.toThrow(/broken\.jsonl\.gz:0: cannot read flows/);
+  });
+});
+
+describe('readFlowWindow', () => {
+  it('aggregates a streamed file into distinct tuples', async () => {
+    const path = join(tmp, 'many.jsonl.gz');
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++)
+      lines.push(
+        JSON.stringify({ src: `shop/web-${i % 10}`, dst: '10.0.0.1', protocol: 'TCP', port: 443, count: 2 }),
+      );
+    writeFileSync(path, gzipSync(lines.join('\n')));
+    const w = await readFlowWindow(path);
+    expect(w.distinct).toBe(10);
+    expect(w.records).toBe(20_000);
+    expect(w.connections).toBe(40_000);
+  });
+});
+
+describe('detectFlowFormat', () => {
+  it('tells the three formats apart and ignores lines that say nothing', () => {
+    expect(detectFlowFormat('{"src":"a/b","dst":"1.2.3.4","protocol":"TCP","port":1}')).toBe('nyx');
+    expect(detectFlowFormat('{"flow":{"IP":{}}}')).toBe('hubble');
+    expect(detectFlowFormat('{"source_namespace":"a","dest_port":1,"reporter":"src"}')).toBe('calico');
+    expect(detectFlowFormat('# comment')).toBeUndefined();
+    expect(detectFlowFormat('{')).toBeUndefined();
+  });
+});
