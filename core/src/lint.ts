@@ -1,2 +1,928 @@
-// Placeholder: being written (see core/README.md for the contract).
-export {};
+// Lint (issue 4): advice about a VALID policy tree. Each finding names the exact rule (`file:line`
+// through the object's `lines` map), says what is wrong and how to fix it in one line.
+//
+// Checks and what they need:
+// - always: `ignored-direction`, `rule-without-ports`, `plaintext-egress`, `ipblock-too-broad`,
+//   `shadowed-rule`, `missing-dns-egress`, `metadata-reachable`, `namespace-without-default-deny`;
+// - with `files` (the whole tree): `missing-owners`, `invalid-owners`;
+// - with an inventory: `selector-matches-nothing`, `ipblock-overlaps-cluster`, `orphan-policy`
+//   (and `missing-dns-egress`/`metadata-reachable` evaluate the real pods instead of stand-ins);
+// - with rule hit counts: `stale-rule`.
+//
+// Findings are conservative: a rule is reported only when the claim can be shown from the policy
+// text (and inventory), never on a guess.
+import { type Cidr, cidrContains, cidrCovers, cidrsOverlap, parseCidr, parseIp } from './cidr.js';
+import { compileEvaluator } from './evaluate.js';
+import type { Endpoint, Inventory, Pod } from './inventory-model.js';
+import { type LintFinding, type LintSeverity, type RuleHitCounts, ruleHitKey } from './lint-model.js';
+import type {
+  Direction,
+  IpBlock,
+  LabelSelector,
+  NetworkPolicy,
+  NyxClusterNetworkPolicy,
+  NyxEgressRule,
+  NyxIngressRule,
+  NyxNetworkPolicy,
+  NyxPort,
+  PolicyFile,
+  PolicyObject,
+  PolicySet,
+} from './model.js';
+import { objectId } from './model.js';
+import { parseOwners } from './ownership.js';
+import { compileSelector, type Labels, selectsEverything } from './selector.js';
+import type { Reason } from './verdict-model.js';
+
+export interface LintInput {
+  policySet: PolicySet;
+  /** The whole tree (manifests, OWNERS, ...), for the ownership checks. */
+  files?: readonly PolicyFile[];
+  inventory?: Inventory;
+  ruleHits?: RuleHitCounts;
+}
+
+type RuleObject = NyxClusterNetworkPolicy | NyxNetworkPolicy | NetworkPolicy;
+type NyxRule = NyxEgressRule | NyxIngressRule;
+
+const METADATA_IP = '169.254.169.254';
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function isRuleObject(o: PolicyObject): o is RuleObject {
+  return o.kind !== 'NyxClusterConfig';
+}
+
+function enforcementOf(o: PolicyObject): 'audit' | 'enforce' {
+  return o.kind === 'NetworkPolicy' ? 'enforce' : (o.spec.enforcement ?? 'enforce');
+}
+
+function nyxRules(o: NyxClusterNetworkPolicy | NyxNetworkPolicy, dir: Direction): readonly NyxRule[] {
+  return (dir === 'egress' ? o.spec.egress : o.spec.ingress) ?? [];
+}
+
+function rulesOf(o: RuleObject, dir: Direction): readonly unknown[] {
+  return (dir === 'egress' ? o.spec.egress : o.spec.ingress) ?? [];
+}
+
+/** Line of a JSON pointer, else of its nearest ancestor that has one, else of the object. */
+function lineOf(o: PolicyObject, pointer: string): number {
+  let p = pointer;
+  while (p !== '') {
+    const line = o.lines[p];
+    if (line !== undefined) return line;
+    p = p.slice(0, p.lastIndexOf('/'));
+  }
+  return o.source.line;
+}
+
+function finding(
+  o: PolicyObject,
+  pointer: string,
+  severity: LintSeverity,
+  rule: string,
+  message: string,
+  hint: string,
+): LintFinding {
+  return {
+    severity,
+    rule,
+    object: objectId(o),
+    file: o.source.file,
+    line: lineOf(o, pointer),
+    message,
+    hint,
+  };
+}
+
+function ruleName(dir: Direction, i: number): string {
+  return `${dir}[${i}]`;
+}
+
+/** Directions a policy isolates / whose rules apply (upstream inference for NetworkPolicy). */
+function listedDirections(o: RuleObject): Set<Direction> | undefined {
+  if (o.kind === 'NetworkPolicy') {
+    if (o.spec.policyTypes) return new Set(o.spec.policyTypes.map((t) => t.toLowerCase() as Direction));
+    return new Set<Direction>(
+      o.spec.egress && o.spec.egress.length > 0 ? ['ingress', 'egress'] : ['ingress'],
+    );
+  }
+  return o.spec.policyTypes
+    ? new Set(o.spec.policyTypes.map((t) => t.toLowerCase() as Direction))
+    : undefined;
+}
+
+function isolates(o: RuleObject, dir: Direction): boolean {
+  if (o.kind === 'NyxClusterNetworkPolicy') return false;
+  return listedDirections(o)?.has(dir) ?? false;
+}
+
+function namespaceLabelsOf(inv: Inventory | undefined, ns: string): Labels {
+  const labels = inv?.namespaces.get(ns);
+  if (labels) return labels;
+  if (inv) for (const p of inv.pods.values()) if (p.namespace === ns) return p.namespaceLabels;
+  return { [NAMESPACE_NAME_LABEL]: ns };
+}
+
+function allNamespaces(inv: Inventory): Map<string, Labels> {
+  const out = new Map<string, Labels>(inv.namespaces);
+  for (const p of inv.pods.values()) if (!out.has(p.namespace)) out.set(p.namespace, p.namespaceLabels);
+  return out;
+}
+
+function portCovers(outer: NyxPort, inner: NyxPort): boolean {
+  if ((outer.protocol ?? 'TCP') !== (inner.protocol ?? 'TCP')) return false;
+  if (outer.port === undefined) return true;
+  if (typeof outer.port === 'string' || typeof inner.port === 'string' || inner.port === undefined) {
+    return outer.port === inner.port && outer.endPort === undefined && inner.endPort === undefined;
+  }
+  const lo = outer.port;
+  const hi = outer.endPort ?? outer.port;
+  return inner.port >= lo && (inner.endPort ?? inner.port) <= hi;
+}
+
+/** True when every port `inner` can match is matched by `outer` (absent ports = every port). */
+function portsCover(outer: readonly NyxPort[] | undefined, inner: readonly NyxPort[] | undefined): boolean {
+  if (!outer || outer.length === 0) return true;
+  if (!inner || inner.length === 0) return false;
+  return inner.every((ip) => outer.some((op) => portCovers(op, ip)));
+}
+
+function portsInclude(ports: readonly NyxPort[] | undefined, protocol: string, port: number): boolean {
+  if (!ports || ports.length === 0) return true;
+  return ports.some(
+    (p) =>
+      (p.protocol ?? 'TCP') === protocol &&
+      typeof p.port === 'number' &&
+      port >= p.port &&
+      port <= (p.endPort ?? p.port),
+  );
+}
+
+function exceptOverlaps(block: IpBlock, cidr: Cidr): boolean {
+  return (block.except ?? []).some((e) => {
+    const c = parseCidr(e);
+    return c !== undefined && cidrsOverlap(c, cidr);
+  });
+}
+
+function ipBlockContains(block: IpBlock, ip: string): boolean {
+  const c = parseCidr(block.cidr);
+  const addr = parseIp(ip);
+  if (!c || !addr || !cidrContains(c, addr)) return false;
+  return !(block.except ?? []).some((e) => {
+    const x = parseCidr(e);
+    return x !== undefined && cidrContains(x, addr);
+  });
+}
+
+// ---- pods a policy or peer can concern (inventory, or stand-ins without one) -----------------
+
+function subjectPods(o: RuleObject, inv: Inventory): Pod[] {
+  const pods = [...inv.pods.values()];
+  if (o.kind === 'NyxClusterNetworkPolicy') {
+    const ns = compileSelector(o.spec.namespaceSelector ?? {});
+    const pod = compileSelector(o.spec.podSelector ?? {});
+    return pods.filter((p) => ns(p.namespaceLabels) && pod(p.labels));
+  }
+  const sel = compileSelector(o.spec.podSelector ?? {});
+  return pods.filter((p) => p.namespace === o.namespace && sel(p.labels));
+}
+
+function standInPod(namespace: string, labels: Labels, nsLabels: Labels): Pod {
+  return {
+    namespace,
+    name: 'lint-stand-in',
+    workload: `${namespace}/lint-stand-in`,
+    labels,
+    namespaceLabels: nsLabels,
+    hostNetwork: false,
+    ports: [],
+    ips: [],
+  };
+}
+
+/** Without an inventory: one stand-in pod carrying the policy's `matchLabels`. */
+function standInFor(o: NyxNetworkPolicy | NetworkPolicy): Pod {
+  return standInPod(
+    o.namespace,
+    { ...(o.spec.podSelector?.matchLabels ?? {}) },
+    namespaceLabelsOf(undefined, o.namespace),
+  );
+}
+
+function kubeDnsPods(inv: Inventory | undefined): Pod[] {
+  const found = inv
+    ? [...inv.pods.values()].filter(
+        (p) => p.namespace === 'kube-system' && p.labels['k8s-app'] === 'kube-dns',
+      )
+    : [];
+  if (found.length > 0) return found;
+  return [
+    {
+      ...standInPod('kube-system', { 'k8s-app': 'kube-dns' }, namespaceLabelsOf(inv, 'kube-system')),
+      name: 'kube-dns',
+      workload: 'kube-system/coredns',
+      ports: [
+        { name: 'dns', containerPort: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+      ],
+    },
+  ];
+}
+
+function withPods(inv: Inventory | undefined, extra: readonly Pod[]): Inventory {
+  const pods = new Map(inv?.pods ?? []);
+  for (const p of extra) pods.set(`${p.namespace}/${p.name}`, p);
+  const namespaces = new Map(inv?.namespaces ?? []);
+  for (const p of extra) if (!namespaces.has(p.namespace)) namespaces.set(p.namespace, p.namespaceLabels);
+  return { pods, namespaces, nodes: inv?.nodes ?? new Map() };
+}
+
+/** Distinct (namespace, labels) pods: the evaluator's verdict only depends on these. */
+function distinctPods(pods: readonly Pod[]): Pod[] {
+  const seen = new Map<string, Pod>();
+  for (const p of pods) {
+    const key = JSON.stringify([
+      p.namespace,
+      Object.entries(p.labels).sort(),
+      Object.entries(p.namespaceLabels).sort(),
+    ]);
+    if (!seen.has(key)) seen.set(key, p);
+  }
+  return [...seen.values()];
+}
+
+// ---- the checks ------------------------------------------------------------------------------
+
+function checkIgnoredDirection(o: RuleObject, out: LintFinding[]): void {
+  if (!o.spec.policyTypes) return;
+  const listed = listedDirections(o)!;
+  for (const dir of DIRECTIONS) {
+    if (rulesOf(o, dir).length > 0 && !listed.has(dir)) {
+      out.push(
+        finding(
+          o,
+          `/spec/${dir}`,
+          'warning',
+          'ignored-direction',
+          `${dir} rules are ignored: policyTypes lists only ${o.spec.policyTypes.join(', ') || 'nothing'}`,
+          `add ${dir === 'egress' ? 'Egress' : 'Ingress'} to policyTypes, or delete the ${dir} rules`,
+        ),
+      );
+    }
+  }
+}
+
+function hasWorldPeer(o: RuleObject, rule: unknown, dir: Direction): boolean {
+  if (o.kind === 'NetworkPolicy') {
+    const peers = (
+      dir === 'egress' ? (rule as { to?: unknown[] }).to : (rule as { from?: unknown[] }).from
+    ) as Array<{ ipBlock?: IpBlock }> | undefined;
+    return !peers || peers.length === 0 || peers.some((p) => p.ipBlock !== undefined);
+  }
+  const r = rule as NyxEgressRule & NyxIngressRule;
+  const selectors = dir === 'egress' ? r.to : r.from;
+  const ipBlock = dir === 'egress' ? r.toIpBlock : r.fromIpBlock;
+  const none = !selectors && !ipBlock && !(dir === 'egress' && r.toFqdn);
+  return none || ipBlock !== undefined || (dir === 'egress' && r.toFqdn !== undefined);
+}
+
+function isAllow(o: RuleObject, rule: unknown): boolean {
+  return o.kind === 'NetworkPolicy' || (rule as NyxRule).decision === 'Allow';
+}
+
+function checkPorts(o: RuleObject, out: LintFinding[]): void {
+  for (const dir of DIRECTIONS) {
+    rulesOf(o, dir).forEach((rule, i) => {
+      if (!isAllow(o, rule)) return; // a Deny without ports is a deliberate wide block
+      const ports = (rule as { ports?: NyxPort[] }).ports;
+      const ptr = `/spec/${dir}/${i}`;
+      if (!ports || ports.length === 0) {
+        out.push(
+          finding(
+            o,
+            ptr,
+            'warning',
+            'rule-without-ports',
+            `${ruleName(dir, i)} allows every port and protocol`,
+            'list the ports this traffic really uses (protocol and port on every rule)',
+          ),
+        );
+        return;
+      }
+      if (dir === 'egress' && hasWorldPeer(o, rule, dir) && portsInclude(ports, 'TCP', 80)) {
+        const j = ports.findIndex((p) => portsInclude([p], 'TCP', 80));
+        out.push(
+          finding(
+            o,
+            `${ptr}/ports/${j}`,
+            'warning',
+            'plaintext-egress',
+            `${ruleName(dir, i)} allows plaintext HTTP (TCP 80) to addresses outside the cluster`,
+            'require HTTPS: allow TCP 443 (toFqdn) instead of 80',
+          ),
+        );
+      }
+    });
+  }
+}
+
+interface IpBlockUse {
+  block: IpBlock;
+  pointer: string;
+  allow: boolean;
+  nyx: boolean;
+  rule: string;
+}
+
+function ipBlocksOf(o: RuleObject): IpBlockUse[] {
+  const out: IpBlockUse[] = [];
+  for (const dir of DIRECTIONS) {
+    rulesOf(o, dir).forEach((rule, i) => {
+      const base = `/spec/${dir}/${i}`;
+      if (o.kind === 'NetworkPolicy') {
+        const peers = ((dir === 'egress'
+          ? (rule as { to?: unknown[] }).to
+          : (rule as { from?: unknown[] }).from) ?? []) as Array<{ ipBlock?: IpBlock }>;
+        peers.forEach((p, j) => {
+          if (p.ipBlock) {
+            const key = dir === 'egress' ? 'to' : 'from';
+            out.push({
+              block: p.ipBlock,
+              pointer: `${base}/${key}/${j}/ipBlock/cidr`,
+              allow: true,
+              nyx: false,
+              rule: ruleName(dir, i),
+            });
+          }
+        });
+      } else {
+        const r = rule as NyxEgressRule & NyxIngressRule;
+        const block = dir === 'egress' ? r.toIpBlock : r.fromIpBlock;
+        const key = dir === 'egress' ? 'toIpBlock' : 'fromIpBlock';
+        if (block) {
+          out.push({
+            block,
+            pointer: `${base}/${key}/cidr`,
+            allow: r.decision === 'Allow',
+            nyx: true,
+            rule: ruleName(dir, i),
+          });
+        }
+      }
+    });
+  }
+  return out;
+}
+
+function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFinding[]): void {
+  for (const use of ipBlocksOf(o)) {
+    const c = parseCidr(use.block.cidr);
+    if (!c || c.prefixLength === 0) continue; // `/0` is the explicit "everything outside" idiom
+    const broadLimit = c.family === 'ipv4' ? 8 : 32;
+    if (use.allow && c.prefixLength < broadLimit) {
+      out.push(
+        finding(
+          o,
+          use.pointer,
+          'warning',
+          'ipblock-too-broad',
+          `${use.rule} allows ${use.block.cidr}, broader than a /${broadLimit}`,
+          `narrow the CIDR to the ranges really needed (or write 0.0.0.0/0 if you mean everything)`,
+        ),
+      );
+    }
+    if (!inv) continue;
+    const hits: string[] = [];
+    for (const p of inv.pods.values()) {
+      if (p.hostNetwork) continue;
+      for (const ip of p.ips)
+        if (ipBlockContains(use.block, ip)) hits.push(`pod ${p.namespace}/${p.name} (${ip})`);
+    }
+    for (const n of inv.nodes.values()) {
+      for (const ip of n.addresses) if (ipBlockContains(use.block, ip)) hits.push(`node ${n.name} (${ip})`);
+    }
+    if (hits.length === 0) continue;
+    const shown = hits.slice(0, 3).join(', ') + (hits.length > 3 ? ` and ${hits.length - 3} more` : '');
+    out.push(
+      finding(
+        o,
+        use.pointer,
+        'warning',
+        'ipblock-overlaps-cluster',
+        `${use.rule} ${use.block.cidr} overlaps cluster addresses: ${shown}` +
+          (use.nyx
+            ? ' (Nyx ip blocks match only addresses outside the cluster, so this part never applies)'
+            : ''),
+        'select pods and namespaces with to/from selectors; keep ip blocks for addresses outside the cluster',
+      ),
+    );
+  }
+}
+
+/** A peer's pods (with the inventory) and whether it names a namespace that does not match any. */
+function describeMiss(selector: LabelSelector, candidates: readonly Labels[], what: string): string {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
+    if (candidates.some((l) => l[k] === v)) continue;
+    const values = [
+      ...new Set(candidates.map((l) => l[k]).filter((x): x is string => x !== undefined)),
+    ].slice(0, 3);
+    return values.length > 0
+      ? `no ${what} has ${k}=${v} (${what}s there have ${values.map((x) => `${k}=${x}`).join(', ')})`
+      : `no ${what} has the label ${k}`;
+  }
+  return `no ${what} matches it`;
+}
+
+function checkSelectors(
+  o: RuleObject,
+  inv: Inventory,
+  namespaces: Map<string, Labels>,
+  out: LintFinding[],
+): void {
+  const pods = [...inv.pods.values()];
+  const hint = 'compare with `kubectl get pods --show-labels`: a label typo selects nothing';
+  if (o.kind !== 'NyxClusterNetworkPolicy' && !namespaces.has(o.namespace)) return; // orphan-policy says it
+  if (subjectPods(o, inv).length === 0) {
+    const pointer = o.kind === 'NyxClusterNetworkPolicy' ? '/spec' : '/spec/podSelector';
+    const candidates =
+      o.kind === 'NyxClusterNetworkPolicy'
+        ? pods.map((p) => p.labels)
+        : pods.filter((p) => p.namespace === o.namespace).map((p) => p.labels);
+    const why =
+      o.kind === 'NyxClusterNetworkPolicy'
+        ? 'no pod in the inventory'
+        : describeMiss(o.spec.podSelector ?? {}, candidates, 'pod');
+    out.push(
+      finding(o, pointer, 'warning', 'selector-matches-nothing', `the policy selects no pod: ${why}`, hint),
+    );
+  }
+  for (const dir of DIRECTIONS) {
+    rulesOf(o, dir).forEach((rule, i) => {
+      const key = dir === 'egress' ? 'to' : 'from';
+      const peers = ((rule as Record<string, unknown>)[key] ?? []) as Array<{
+        namespaceSelector?: LabelSelector;
+        podSelector?: LabelSelector;
+        ipBlock?: IpBlock;
+      }>;
+      peers.forEach((peer, j) => {
+        if (peer.ipBlock || (!peer.namespaceSelector && !peer.podSelector)) return;
+        const pointer = `/spec/${dir}/${i}/${key}/${j}`;
+        let nsNames: string[];
+        if (peer.namespaceSelector) {
+          const sel = compileSelector(peer.namespaceSelector);
+          nsNames = [...namespaces].filter(([, l]) => sel(l)).map(([n]) => n);
+          if (nsNames.length === 0) {
+            const why = describeMiss(peer.namespaceSelector, [...namespaces.values()], 'namespace');
+            out.push(
+              finding(
+                o,
+                pointer,
+                'warning',
+                'selector-matches-nothing',
+                `${ruleName(dir, i)} ${key}[${j}] namespaceSelector matches nothing: ${why}`,
+                hint,
+              ),
+            );
+            return;
+          }
+        } else {
+          nsNames = o.kind === 'NyxClusterNetworkPolicy' ? [...namespaces.keys()] : [o.namespace];
+        }
+        if (!peer.podSelector) return;
+        const inNs = pods.filter((p) => nsNames.includes(p.namespace));
+        const sel = compileSelector(peer.podSelector);
+        if (inNs.some((p) => sel(p.labels))) return;
+        const why = describeMiss(
+          peer.podSelector,
+          inNs.map((p) => p.labels),
+          'pod',
+        );
+        out.push(
+          finding(
+            o,
+            pointer,
+            'warning',
+            'selector-matches-nothing',
+            `${ruleName(dir, i)} ${key}[${j}] podSelector matches nothing: ${why}`,
+            hint,
+          ),
+        );
+      });
+    });
+  }
+}
+
+// ---- shadowing -------------------------------------------------------------------------------
+
+interface NyxRuleRef {
+  o: NyxClusterNetworkPolicy | NyxNetworkPolicy;
+  dir: Direction;
+  index: number;
+  rule: NyxRule;
+}
+
+function peerParts(rule: NyxRule, dir: Direction) {
+  const r = rule as NyxEgressRule & NyxIngressRule;
+  return {
+    selectors: dir === 'egress' ? r.to : r.from,
+    ipBlock: dir === 'egress' ? r.toIpBlock : r.fromIpBlock,
+    fqdn: dir === 'egress' ? r.toFqdn : undefined,
+  };
+}
+
+/** True when every peer `inner` can match, `outer` matches too (conservative). */
+function peersCover(outer: NyxRule, inner: NyxRule, dir: Direction): boolean {
+  const o = peerParts(outer, dir);
+  const i = peerParts(inner, dir);
+  if (!o.selectors && !o.ipBlock && !o.fqdn) return true; // outer matches every peer
+  if (!i.selectors && !i.ipBlock && !i.fqdn) return false;
+  if (i.selectors) return false; // pod peers: not proven here
+  if (i.ipBlock) {
+    const ic = parseCidr(i.ipBlock.cidr);
+    const oc = o.ipBlock ? parseCidr(o.ipBlock.cidr) : undefined;
+    if (!ic || !oc || !o.ipBlock || !cidrCovers(oc, ic) || exceptOverlaps(o.ipBlock, ic)) return false;
+  }
+  if (i.fqdn) {
+    // A name resolves to some address outside the cluster: covered by an outer 0.0.0.0/0 without
+    // exceptions (IPv4 clusters, as in the seed guide), or by the very same names.
+    const everything = o.ipBlock && o.ipBlock.cidr === '0.0.0.0/0' && (o.ipBlock.except ?? []).length === 0;
+    const sameNames = i.fqdn.every((f) =>
+      (o.fqdn ?? []).some((g) => g.matchName === f.matchName && g.matchPattern === f.matchPattern),
+    );
+    if (!everything && !sameNames) return false;
+  }
+  return true;
+}
+
+/** True when `outer`'s subject includes every pod `inner` applies to. */
+function subjectCovers(
+  outer: NyxClusterNetworkPolicy | NyxNetworkPolicy,
+  inner: NyxClusterNetworkPolicy | NyxNetworkPolicy,
+  inv: Inventory | undefined,
+): boolean {
+  if (outer.kind === 'NyxNetworkPolicy') {
+    if (inner.kind !== 'NyxNetworkPolicy' || inner.namespace !== outer.namespace) return false;
+    if (selectsEverything(outer.spec.podSelector ?? {})) return true;
+    if (!inv) return false;
+    const innerPods = subjectPods(inner, inv);
+    const sel = compileSelector(outer.spec.podSelector ?? {});
+    return innerPods.length > 0 && innerPods.every((p) => sel(p.labels));
+  }
+  const nsSel = compileSelector(outer.spec.namespaceSelector ?? {});
+  const podAll = selectsEverything(outer.spec.podSelector ?? {});
+  if (inner.kind === 'NyxNetworkPolicy') {
+    if (!nsSel(namespaceLabelsOf(inv, inner.namespace))) return false;
+    if (podAll) return true;
+  } else if (selectsEverything(outer.spec.namespaceSelector ?? {}) && podAll) {
+    return true;
+  }
+  if (!inv) return false;
+  const innerPods = subjectPods(inner, inv);
+  const podSel = compileSelector(outer.spec.podSelector ?? {});
+  return innerPods.length > 0 && innerPods.every((p) => nsSel(p.namespaceLabels) && podSel(p.labels));
+}
+
+function band(o: NyxClusterNetworkPolicy | NyxNetworkPolicy): { order: number; name: string } {
+  if (o.kind === 'NyxNetworkPolicy') return { order: 2, name: 'application band' };
+  return o.spec.tier === 'platform'
+    ? { order: 1, name: 'platform band' }
+    : { order: 5, name: 'baseline band' };
+}
+
+function priorityOf(o: NyxClusterNetworkPolicy | NyxNetworkPolicy): number {
+  return o.spec.priority ?? 500;
+}
+
+/** Does `a` decide before `b` at the same enforcement point? (bands, then priority) */
+function decidesBefore(
+  a: NyxClusterNetworkPolicy | NyxNetworkPolicy,
+  b: NyxClusterNetworkPolicy | NyxNetworkPolicy,
+): boolean {
+  const ba = band(a).order;
+  const bb = band(b).order;
+  if (ba !== bb) return ba < bb;
+  return priorityOf(a) < priorityOf(b);
+}
+
+function checkShadowing(
+  nyx: ReadonlyArray<NyxClusterNetworkPolicy | NyxNetworkPolicy>,
+  inv: Inventory | undefined,
+  out: LintFinding[],
+): void {
+  for (const o of nyx) {
+    for (const dir of DIRECTIONS) {
+      const listed = listedDirections(o);
+      if (listed && !listed.has(dir)) continue; // ignored-direction reports those
+      nyxRules(o, dir).forEach((rule, index) => {
+        const shadow = findShadow({ o, dir, index, rule }, nyx, inv);
+        if (!shadow) return;
+        const by = `${objectId(shadow.o)} ${ruleName(dir, shadow.index)} ${shadow.rule.decision}`;
+        const where =
+          shadow.o === o
+            ? 'an earlier rule of this policy'
+            : `${band(shadow.o).name}, priority ${priorityOf(shadow.o)}`;
+        const opposite = shadow.rule.decision !== rule.decision;
+        out.push(
+          finding(
+            o,
+            `/spec/${dir}/${index}`,
+            opposite ? 'warning' : 'info',
+            'shadowed-rule',
+            `${ruleName(dir, index)} ${rule.decision} never decides: ${by} (${where}) matches every flow it could match and decides first`,
+            shadow.o === o
+              ? 'remove the rule or move it before the rule that covers it'
+              : shadow.o.kind === 'NyxClusterNetworkPolicy'
+                ? 'remove the rule, or ask the platform team (cluster/OWNERS) for an exception in the guardrail'
+                : 'remove the rule, or give this policy a lower priority than the one that covers it',
+          ),
+        );
+      });
+    }
+  }
+}
+
+function findShadow(
+  target: NyxRuleRef,
+  nyx: ReadonlyArray<NyxClusterNetworkPolicy | NyxNetworkPolicy>,
+  inv: Inventory | undefined,
+): NyxRuleRef | undefined {
+  const { o, dir, index, rule } = target;
+  // 1. an earlier rule of the same policy (first match wins inside a policy)
+  const own = nyxRules(o, dir);
+  for (let j = 0; j < index; j++) {
+    const earlier = own[j]!;
+    if (portsCover(earlier.ports, rule.ports) && peersCover(earlier, rule, dir))
+      return { o, dir, index: j, rule: earlier };
+  }
+  // 2. a policy that always decides first for every pod this one applies to
+  const targetAudit = enforcementOf(o) === 'audit';
+  for (const p of nyx) {
+    if (p === o || !decidesBefore(p, o)) continue;
+    if (!targetAudit && enforcementOf(p) === 'audit') continue; // the effective walk skips it
+    const listed = listedDirections(p);
+    if (listed && !listed.has(dir)) continue;
+    if (!subjectCovers(p, o, inv)) continue;
+    const rules = nyxRules(p, dir);
+    const k = rules.findIndex((d) => portsCover(d.ports, rule.ports) && peersCover(d, rule, dir));
+    if (k < 0) continue;
+    // p has a hit for every flow the target could match (the first of its rules that matches,
+    // whatever it is), so p's priority group decides and the walk never reaches the target.
+    const decider = rules[k]!;
+    return { o: p, dir, index: k, rule: decider };
+  }
+  return undefined;
+}
+
+// ---- evaluator-based checks: DNS and metadata ------------------------------------------------
+
+/** The decision at the egress point; a flow-wide reason (excluded namespace, ...) decides for it. */
+function egressDecision(reasons: readonly Reason[], verdict: 'allow' | 'deny'): 'allow' | 'deny' {
+  const egress = reasons.find((r) => r.point === 'egress');
+  if (egress) return egress.decision;
+  return reasons.some((r) => r.point === undefined) ? verdict : 'allow';
+}
+
+function checkDnsAndMetadata(policySet: PolicySet, inv: Inventory | undefined, out: LintFinding[]): void {
+  const namespaced = policySet.objects.filter(
+    (o): o is NyxNetworkPolicy | NetworkPolicy => o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy',
+  );
+  const egressIsolating = namespaced.filter((o) => isolates(o, 'egress'));
+  const withEgress = namespaced.filter((o) => isolates(o, 'egress') || rulesOf(o, 'egress').length > 0);
+  if (withEgress.length === 0) return;
+  const dns = kubeDnsPods(inv);
+  const standIns = inv ? [] : withEgress.map(standInFor);
+  const evaluator = compileEvaluator(policySet, withPods(inv, [...dns, ...standIns]));
+  const podsFor = (o: NyxNetworkPolicy | NetworkPolicy): Pod[] =>
+    inv ? distinctPods(subjectPods(o, inv)) : [standIns[withEgress.indexOf(o)]!];
+
+  for (const o of egressIsolating) {
+    const blocked: string[] = [];
+    for (const pod of podsFor(o)) {
+      const src: Endpoint = { kind: 'pod', pod, ...(pod.ips[0] ? { ip: pod.ips[0] } : {}) };
+      for (const protocol of ['UDP', 'TCP'] as const) {
+        const denied = dns.every((d) => {
+          const dst: Endpoint = { kind: 'pod', pod: d, ...(d.ips[0] ? { ip: d.ips[0] } : {}) };
+          // Only the egress point is this policy's business (kube-dns' own ingress is the platform's).
+          const v = evaluator.evaluate({ src, dst, protocol, port: 53 });
+          return egressDecision(v.asIfEnforcedReasons, v.asIfEnforced) === 'deny';
+        });
+        if (denied && !blocked.includes(protocol)) blocked.push(protocol);
+      }
+    }
+    if (blocked.length === 0) continue;
+    out.push(
+      finding(
+        o,
+        '/spec/policyTypes',
+        'warning',
+        'missing-dns-egress',
+        `the policy isolates egress but DNS to kube-dns (${blocked.join(' and ')} 53) is not allowed for its pods`,
+        'allow egress to kube-system pods k8s-app=kube-dns on UDP and TCP 53 (fragments/allow-dns.yaml)',
+      ),
+    );
+  }
+
+  const reported = new Set<string>();
+  for (const o of withEgress) {
+    if (reported.has(o.namespace)) continue;
+    for (const pod of podsFor(o)) {
+      const src: Endpoint = { kind: 'pod', pod, ...(pod.ips[0] ? { ip: pod.ips[0] } : {}) };
+      const v = evaluator.evaluate({
+        src,
+        dst: { kind: 'world', ip: METADATA_IP },
+        protocol: 'TCP',
+        port: 80,
+      });
+      if (v.asIfEnforced !== 'allow') continue;
+      reported.add(o.namespace);
+      const reason = v.asIfEnforcedReasons.find((r) => r.point === 'egress') ?? v.asIfEnforcedReasons[0];
+      out.push(
+        finding(
+          o,
+          '/spec',
+          'warning',
+          'metadata-reachable',
+          `pods of namespace ${o.namespace} (e.g. ${pod.namespace}/${pod.name}) can reach the cloud metadata address ${METADATA_IP}` +
+            (reason ? ` (${reason.text})` : ''),
+          `deny ${METADATA_IP}/32 in a platform guardrail, or except it from the ip block that allows it`,
+        ),
+      );
+      break;
+    }
+  }
+}
+
+// ---- namespace-level checks ------------------------------------------------------------------
+
+function checkDefaultDeny(
+  policySet: PolicySet,
+  files: readonly PolicyFile[] | undefined,
+  inv: Inventory | undefined,
+  out: LintFinding[],
+): void {
+  const config = policySet.config;
+  if ((config?.spec.defaultMode ?? 'allow') !== 'allow') return;
+  const excluded = new Set(config?.spec.excludedNamespaces ?? []);
+  const namespaces = new Set<string>();
+  for (const o of policySet.objects) if ('namespace' in o) namespaces.add(o.namespace);
+  for (const f of files ?? []) {
+    const m = /^namespaces\/([^/]+)\//.exec(f.path);
+    if (m) namespaces.add(m[1]!);
+  }
+  if (inv) for (const ns of allNamespaces(inv).keys()) namespaces.add(ns);
+  for (const ns of [...namespaces].sort()) {
+    if (excluded.has(ns)) continue;
+    const inNs = policySet.objects.filter(
+      (o): o is NyxNetworkPolicy | NetworkPolicy =>
+        (o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy') && o.namespace === ns,
+    );
+    const missing = DIRECTIONS.filter(
+      (dir) => !inNs.some((o) => isolates(o, dir) && selectsEverything(o.spec.podSelector ?? {})),
+    );
+    if (missing.length === 0) continue;
+    const at = inNs[0] ?? config;
+    const message = `namespace ${ns} has no default-deny for ${missing.join(' and ')} and the cluster default is allow`;
+    const hint = `add a policy in namespaces/${ns}/ with podSelector {} and policyTypes [${missing
+      .map((d) => (d === 'egress' ? 'Egress' : 'Ingress'))
+      .join(', ')}] (start it in audit)`;
+    if (at) {
+      const f = finding(
+        at,
+        at === config ? '/spec/defaultMode' : '/spec',
+        'warning',
+        'namespace-without-default-deny',
+        message,
+        hint,
+      );
+      out.push({ ...f, object: `Namespace/${ns}` });
+    } else {
+      // No object to point at: the namespace's folder (our choice; line 1 as there is no better line).
+      out.push({
+        severity: 'warning',
+        rule: 'namespace-without-default-deny',
+        object: `Namespace/${ns}`,
+        file: `namespaces/${ns}/`,
+        line: 1,
+        message,
+        hint,
+      });
+    }
+  }
+}
+
+function checkOwners(files: readonly PolicyFile[], out: LintFinding[]): void {
+  const folders = new Map<string, string>();
+  const owners = new Set<string>();
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    const m = /^namespaces\/([^/]+)\/(.+)$/.exec(f.path);
+    if (!m) continue;
+    if (m[2] === 'OWNERS') owners.add(m[1]!);
+    else if (!folders.has(m[1]!)) folders.set(m[1]!, f.path);
+  }
+  for (const [ns, first] of folders) {
+    if (owners.has(ns)) continue;
+    out.push({
+      severity: 'error',
+      rule: 'missing-owners',
+      object: `Namespace/${ns}`,
+      file: first,
+      line: 1,
+      message: `namespace folder namespaces/${ns}/ has no OWNERS file: every namespace needs a named owner`,
+      hint: `add namespaces/${ns}/OWNERS with approvers: [<team or users>]`,
+    });
+  }
+  for (const f of files) {
+    if (!f.path.endsWith('OWNERS') || !(f.path === 'OWNERS' || f.path.endsWith('/OWNERS'))) continue;
+    const r = parseOwners(f.path, f.content);
+    if (r.ok) continue;
+    for (const e of r.errors) {
+      out.push({
+        severity: 'error',
+        rule: 'invalid-owners',
+        file: e.file,
+        line: e.line,
+        message: e.message,
+        hint: 'OWNERS is YAML: approvers: [users or org/team], optional reviewers and labels',
+      });
+    }
+  }
+}
+
+function checkStale(o: RuleObject, hits: RuleHitCounts, out: LintFinding[]): void {
+  const id = objectId(o);
+  for (const dir of DIRECTIONS) {
+    const listed = listedDirections(o);
+    if (listed && !listed.has(dir)) continue;
+    rulesOf(o, dir).forEach((rule, i) => {
+      // A Deny that never fired is a guardrail doing its job; only unused allows are stale.
+      if (!isAllow(o, rule)) return;
+      if ((hits.get(ruleHitKey(id, dir, i)) ?? 0) > 0) return;
+      out.push(
+        finding(
+          o,
+          `/spec/${dir}/${i}`,
+          'info',
+          'stale-rule',
+          `no observed flow hit ${ruleName(dir, i)} in the window`,
+          'review it at the quarterly review: remove it if the traffic no longer exists',
+        ),
+      );
+    });
+  }
+}
+
+// ---- entry point -----------------------------------------------------------------------------
+
+const SEVERITY_ORDER: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
+
+/**
+ * Lints a valid policy set. Checks that need the tree's files, an inventory or rule hit counts are
+ * skipped without them. Findings come sorted by file, line, severity and rule.
+ */
+export function lintPolicySet(input: LintInput): LintFinding[] {
+  const { policySet, files, inventory: inv, ruleHits } = input;
+  const out: LintFinding[] = [];
+  const ruleObjects = policySet.objects.filter(isRuleObject);
+  const nyx = ruleObjects.filter(
+    (o): o is NyxClusterNetworkPolicy | NyxNetworkPolicy => o.kind !== 'NetworkPolicy',
+  );
+  const namespaces = inv ? allNamespaces(inv) : undefined;
+
+  for (const o of ruleObjects) {
+    checkIgnoredDirection(o, out);
+    checkPorts(o, out);
+    checkIpBlocks(o, inv, out);
+    if (inv && namespaces) {
+      checkSelectors(o, inv, namespaces, out);
+      if (o.kind !== 'NyxClusterNetworkPolicy' && !namespaces.has(o.namespace)) {
+        out.push(
+          finding(
+            o,
+            '/metadata',
+            'warning',
+            'orphan-policy',
+            `namespace ${o.namespace} does not exist in the inventory: the policy protects nothing`,
+            `delete the policy (and namespaces/${o.namespace}/ if it is empty), or check the namespace name`,
+          ),
+        );
+      }
+    }
+    if (ruleHits) checkStale(o, ruleHits, out);
+  }
+  checkShadowing(nyx, inv, out);
+  checkDnsAndMetadata(policySet, inv, out);
+  checkDefaultDeny(policySet, files, inv, out);
+  if (files) checkOwners(files, out);
+
+  return out.sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.line - b.line ||
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0),
+  );
+}

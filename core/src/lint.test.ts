@@ -1,0 +1,601 @@
+import { describe, expect, it } from 'vitest';
+import { parseInventory } from './inventory.js';
+import type { Inventory } from './inventory-model.js';
+import { lintPolicySet } from './lint.js';
+import { ruleHitKey } from './lint-model.js';
+import { loadPolicySet } from './load.js';
+import type { PolicyFile, PolicySet } from './model.js';
+
+function load(files: PolicyFile[]): PolicySet {
+  const r = loadPolicySet(files);
+  if (!r.ok) throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
+  return r.policySet;
+}
+
+const ns = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+});
+const pod = (
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  ip: string,
+  node = 'node-a',
+) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { namespace, name, labels },
+  spec: {
+    nodeName: node,
+    containers: [{ name: 'c', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] }],
+  },
+  status: { podIP: ip, podIPs: [{ ip }] },
+});
+
+function inventory(): Inventory {
+  const r = parseInventory(
+    {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        ns('kube-system'),
+        ns('shop', { environment: 'production' }),
+        ns('blog'),
+        ns('monitoring'),
+        pod('kube-system', 'coredns-5d78c9869d-abcde', { 'k8s-app': 'kube-dns' }, '10.244.0.2'),
+        pod('shop', 'api-7f9c6d5b8-x2x9q', { app: 'api' }, '10.244.1.10'),
+        pod('shop', 'web-6c8d7f9b4-k8m2p', { app: 'web' }, '10.244.1.11'),
+        pod('blog', 'wordpress-0', { app: 'wordpress' }, '10.244.2.5'),
+        pod('monitoring', 'prometheus-0', { app: 'prometheus' }, '10.244.2.9'),
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: 'node-a' },
+          status: { addresses: [{ type: 'InternalIP', address: '10.0.0.11' }] },
+        },
+      ],
+    },
+    'inventory.json',
+  );
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.inventory;
+}
+
+const config = (mode = 'deny-cross-namespace') => ({
+  path: 'cluster/config.yaml',
+  content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterConfig
+metadata:
+  name: cluster
+spec:
+  defaultMode: ${mode}
+  excludedNamespaces: [nyx-system]
+`,
+});
+
+const dnsAndMetadata = {
+  path: 'cluster/guardrails.yaml',
+  content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: block-metadata
+spec:
+  tier: platform
+  priority: 10
+  policyTypes: [Egress]
+  egress:
+    - decision: Deny
+      toIpBlock:
+        cidr: 169.254.169.254/32
+---
+apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: allow-dns
+spec:
+  tier: platform
+  priority: 90
+  policyTypes: [Egress]
+  egress:
+    - decision: Allow
+      to:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: kube-system
+          podSelector:
+            matchLabels:
+              k8s-app: kube-dns
+      ports:
+        - protocol: UDP
+          port: 53
+        - protocol: TCP
+          port: 53
+`,
+};
+
+const nyx = (namespace: string, name: string, spec: string) => ({
+  path: `namespaces/${namespace}/${name}.yaml`,
+  content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: ${name}
+  namespace: ${namespace}
+spec:
+${spec
+  .trim()
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+`,
+});
+
+const owners = (namespace: string) => ({
+  path: `namespaces/${namespace}/OWNERS`,
+  content: 'approvers: [acme/team]\n',
+});
+
+function findingsOf(
+  files: PolicyFile[],
+  extra: { inventory?: Inventory; ruleHits?: Map<string, number> } = {},
+) {
+  return lintPolicySet({ policySet: load(files), files, ...extra });
+}
+
+function only(rule: string, findings: ReturnType<typeof findingsOf>) {
+  return findings.filter((f) => f.rule === rule);
+}
+
+describe('lintPolicySet', () => {
+  it('a clean tree has no findings', () => {
+    const files = [
+      config(),
+      dnsAndMetadata,
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+podSelector:
+  matchLabels: {app: api}
+policyTypes: [Egress]
+egress:
+  - decision: Allow
+    toFqdn:
+      - matchName: api.stripe.com
+    ports:
+      - protocol: TCP
+        port: 443
+`,
+      ),
+    ];
+    expect(findingsOf(files, { inventory: inventory() })).toEqual([]);
+  });
+
+  it('shadowed-rule: a namespace Allow to the internet under a platform Deny of 0.0.0.0/0 (says by what)', () => {
+    const files = [
+      config(),
+      dnsAndMetadata,
+      {
+        path: 'cluster/deny-public-internet.yaml',
+        content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: deny-public-internet
+spec:
+  tier: platform
+  priority: 50
+  namespaceSelector:
+    matchLabels:
+      environment: production
+  policyTypes: [Egress]
+  egress:
+    - decision: Deny
+      toIpBlock:
+        cidr: 0.0.0.0/0
+`,
+      },
+      owners('shop'),
+      owners('blog'),
+      nyx(
+        'shop',
+        'api',
+        `
+podSelector:
+  matchLabels: {app: api}
+egress:
+  - decision: Allow
+    toFqdn:
+      - matchName: api.stripe.com
+    ports:
+      - protocol: TCP
+        port: 443
+  - decision: Allow
+    toIpBlock:
+      cidr: 203.0.113.0/24
+    ports:
+      - protocol: TCP
+        port: 443
+`,
+      ),
+      // blog is not production: the guardrail does not apply, nothing is shadowed there
+      nyx(
+        'blog',
+        'wp',
+        `
+egress:
+  - decision: Allow
+    toIpBlock:
+      cidr: 203.0.113.0/24
+    ports:
+      - protocol: TCP
+        port: 443
+`,
+      ),
+    ];
+    const shadowed = only('shadowed-rule', findingsOf(files, { inventory: inventory() }));
+    expect(shadowed).toEqual([
+      {
+        severity: 'warning',
+        rule: 'shadowed-rule',
+        object: 'NyxNetworkPolicy/shop/api',
+        file: 'namespaces/shop/api.yaml',
+        line: 10,
+        message:
+          'egress[0] Allow never decides: NyxClusterNetworkPolicy/deny-public-internet egress[0] Deny (platform band, priority 50) matches every flow it could match and decides first',
+        hint: 'remove the rule, or ask the platform team (cluster/OWNERS) for an exception in the guardrail',
+      },
+      expect.objectContaining({ line: 16, object: 'NyxNetworkPolicy/shop/api' }),
+    ]);
+    // Without the inventory the namespace labels are unknown: nothing can be proven.
+    expect(only('shadowed-rule', findingsOf(files))).toEqual([]);
+  });
+
+  it('shadowed-rule: an earlier rule of the same policy covering a later one', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+egress:
+  - decision: Deny
+    toIpBlock:
+      cidr: 10.0.0.0/8
+  - decision: Allow
+    toIpBlock:
+      cidr: 10.1.0.0/16
+    ports:
+      - protocol: TCP
+        port: 5432
+`,
+      ),
+    ];
+    const [f] = only('shadowed-rule', findingsOf(files));
+    expect(f?.message).toContain(
+      'egress[1] Allow never decides: NyxNetworkPolicy/shop/api egress[0] Deny (an earlier rule',
+    );
+    expect(f?.line).toBe(11);
+  });
+
+  it('selector-matches-nothing: a label typo, with the labels that exist', () => {
+    const files = [
+      config(),
+      dnsAndMetadata,
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+podSelector:
+  matchLabels: {app: apii}
+ingress:
+  - decision: Allow
+    from:
+      - namespaceSelector:
+          matchLabels: {kubernetes.io/metadata.name: monitoring}
+        podSelector:
+          matchLabels: {app: prometheus}
+      - namespaceSelector:
+          matchLabels: {team: nobody}
+    ports:
+      - protocol: TCP
+        port: 9090
+`,
+      ),
+    ];
+    const found = only('selector-matches-nothing', findingsOf(files, { inventory: inventory() }));
+    expect(found.map((f) => [f.line, f.message])).toEqual([
+      [7, 'the policy selects no pod: no pod has app=apii (pods there have app=api, app=web)'],
+      [16, 'ingress[0] from[1] namespaceSelector matches nothing: no namespace has the label team'],
+    ]);
+    expect(only('selector-matches-nothing', findingsOf(files))).toEqual([]); // needs the inventory
+  });
+
+  it('missing-dns-egress: an egress-isolating policy without DNS to kube-dns', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+podSelector:
+  matchLabels: {app: api}
+policyTypes: [Egress]
+egress:
+  - decision: Allow
+    toFqdn:
+      - matchName: api.stripe.com
+    ports:
+      - protocol: TCP
+        port: 443
+`,
+      ),
+    ];
+    for (const inv of [inventory(), undefined]) {
+      const found = only('missing-dns-egress', findingsOf(files, inv ? { inventory: inv } : {}));
+      expect(found.map((f) => [f.object, f.line, f.message])).toEqual([
+        [
+          'NyxNetworkPolicy/shop/api',
+          9,
+          'the policy isolates egress but DNS to kube-dns (UDP and TCP 53) is not allowed for its pods',
+        ],
+      ]);
+    }
+    // Allowing only UDP still leaves TCP 53 (large answers) blocked.
+    const udpOnly = [
+      ...files,
+      nyx(
+        'shop',
+        'dns',
+        `
+egress:
+  - decision: Allow
+    to:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+        podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports:
+      - protocol: UDP
+        port: 53
+`,
+      ),
+    ];
+    expect(only('missing-dns-egress', findingsOf(udpOnly, { inventory: inventory() }))[0]?.message).toContain(
+      '(TCP 53)',
+    );
+    expect(
+      only('missing-dns-egress', findingsOf([...files, dnsAndMetadata], { inventory: inventory() })),
+    ).toEqual([]);
+  });
+
+  it('metadata-reachable: a namespace with egress policy that can reach 169.254.169.254', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+egress:
+  - decision: Allow
+    toIpBlock:
+      cidr: 0.0.0.0/0
+    ports:
+      - protocol: TCP
+        port: 80
+`,
+      ),
+    ];
+    const found = only('metadata-reachable', findingsOf(files, { inventory: inventory() }));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.message).toContain('pods of namespace shop');
+    expect(found[0]!.message).toContain('169.254.169.254');
+    expect(
+      only('metadata-reachable', findingsOf([...files, dnsAndMetadata], { inventory: inventory() })),
+    ).toEqual([]);
+  });
+
+  it('rule-without-ports and plaintext-egress', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+egress:
+  - decision: Allow
+    to:
+      - podSelector: {matchLabels: {app: web}}
+  - decision: Allow
+    toIpBlock:
+      cidr: 198.51.100.0/24
+    ports:
+      - protocol: TCP
+        port: 443
+      - protocol: TCP
+        port: 80
+  - decision: Deny
+    toIpBlock:
+      cidr: 192.0.2.0/24
+`,
+      ),
+    ];
+    const found = findingsOf(files).filter(
+      (f) => f.rule === 'rule-without-ports' || f.rule === 'plaintext-egress',
+    );
+    expect(found.map((f) => [f.rule, f.line, f.message])).toEqual([
+      ['rule-without-ports', 8, 'egress[0] allows every port and protocol'],
+      ['plaintext-egress', 17, 'egress[1] allows plaintext HTTP (TCP 80) to addresses outside the cluster'],
+    ]);
+  });
+
+  it('namespace-without-default-deny when the cluster default is allow', () => {
+    const files = [
+      config('allow'),
+      owners('shop'),
+      owners('blog'),
+      nyx(
+        'shop',
+        'default-deny',
+        `
+podSelector: {}
+policyTypes: [Ingress, Egress]
+`,
+      ),
+      nyx(
+        'blog',
+        'ingress-only',
+        `
+podSelector: {}
+policyTypes: [Ingress]
+`,
+      ),
+    ];
+    const found = only('namespace-without-default-deny', findingsOf(files));
+    expect(found.map((f) => [f.object, f.file, f.message])).toEqual([
+      [
+        'Namespace/blog',
+        'namespaces/blog/ingress-only.yaml',
+        'namespace blog has no default-deny for egress and the cluster default is allow',
+      ],
+    ]);
+    const withInventory = only(
+      'namespace-without-default-deny',
+      findingsOf(files, { inventory: inventory() }),
+    );
+    expect(withInventory.map((f) => f.object)).toEqual([
+      'Namespace/kube-system',
+      'Namespace/monitoring',
+      'Namespace/blog',
+    ]);
+    expect(only('namespace-without-default-deny', findingsOf([config(), ...files.slice(1)]))).toEqual([]);
+  });
+
+  it('ipblock-overlaps-cluster and ipblock-too-broad', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+egress:
+  - decision: Allow
+    toIpBlock:
+      cidr: 10.244.0.0/16
+    ports:
+      - protocol: TCP
+        port: 5432
+  - decision: Allow
+    toIpBlock:
+      cidr: 64.0.0.0/3
+    ports:
+      - protocol: TCP
+        port: 443
+  - decision: Deny
+    toIpBlock:
+      cidr: 0.0.0.0/0
+`,
+      ),
+    ];
+    const found = findingsOf(files, { inventory: inventory() }).filter((f) => f.rule.startsWith('ipblock'));
+    expect(found.map((f) => [f.rule, f.line])).toEqual([
+      ['ipblock-overlaps-cluster', 10],
+      ['ipblock-too-broad', 16],
+    ]);
+    expect(found[0]!.message).toContain('pod kube-system/coredns-5d78c9869d-abcde (10.244.0.2)');
+  });
+
+  it('stale-rule: allow rules no observed flow hit (needs hit counts); deny rules are never stale', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+egress:
+  - decision: Allow
+    toFqdn: [{matchName: api.stripe.com}]
+    ports: [{protocol: TCP, port: 443}]
+  - decision: Allow
+    toFqdn: [{matchName: old.example.com}]
+    ports: [{protocol: TCP, port: 443}]
+  - decision: Deny
+    toIpBlock: {cidr: 0.0.0.0/0}
+`,
+      ),
+    ];
+    const hits = new Map([[ruleHitKey('NyxNetworkPolicy/shop/api', 'egress', 0), 12]]);
+    const found = only('stale-rule', findingsOf(files, { ruleHits: hits }));
+    expect(found.map((f) => [f.severity, f.line, f.message])).toEqual([
+      ['info', 11, 'no observed flow hit egress[1] in the window'],
+    ]);
+    expect(only('stale-rule', findingsOf(files))).toEqual([]);
+  });
+
+  it('orphan-policy: a policy whose namespace no longer exists', () => {
+    const files = [
+      config(),
+      owners('legacy'),
+      nyx('legacy', 'old', 'podSelector: {}\npolicyTypes: [Ingress]'),
+    ];
+    const found = only('orphan-policy', findingsOf(files, { inventory: inventory() }));
+    expect(found.map((f) => [f.object, f.message])).toEqual([
+      [
+        'NyxNetworkPolicy/legacy/old',
+        'namespace legacy does not exist in the inventory: the policy protects nothing',
+      ],
+    ]);
+  });
+
+  it('missing-owners: a namespace folder without OWNERS is an error; a bad OWNERS is reported', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx('shop', 'a', 'podSelector: {}\npolicyTypes: [Ingress]'),
+      nyx('blog', 'b', 'podSelector: {}\npolicyTypes: [Ingress]'),
+      { path: 'OWNERS', content: 'approvrs: [x]\n' },
+    ];
+    const found = findingsOf(files).filter((f) => f.rule === 'missing-owners' || f.rule === 'invalid-owners');
+    expect(found.map((f) => [f.severity, f.rule, f.file, f.line])).toEqual([
+      ['error', 'invalid-owners', 'OWNERS', 1],
+      ['error', 'invalid-owners', 'OWNERS', 1],
+      ['error', 'missing-owners', 'namespaces/blog/b.yaml', 1],
+    ]);
+    expect(found[2]!.message).toBe(
+      'namespace folder namespaces/blog/ has no OWNERS file: every namespace needs a named owner',
+    );
+  });
+
+  it('ignored-direction: rules of a direction policyTypes does not list', () => {
+    const files = [
+      config(),
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+podSelector: {}
+policyTypes: [Ingress]
+egress:
+  - decision: Allow
+    toFqdn: [{matchName: api.stripe.com}]
+    ports: [{protocol: TCP, port: 443}]
+`,
+      ),
+    ];
+    const found = only('ignored-direction', findingsOf(files));
+    expect(found.map((f) => [f.line, f.message, f.hint])).toEqual([
+      [
+        9,
+        'egress rules are ignored: policyTypes lists only Ingress',
+        'add Egress to policyTypes, or delete the egress rules',
+      ],
+    ]);
+  });
+});
