@@ -1,2 +1,128 @@
-// Placeholder: being written.
-export {};
+// Reading a policy tree from disk: the manifests (as `policyManifestPaths` picks them), every OWNERS
+// file, CODEOWNERS (root, `.github/`, `docs/`) and `.github/nyx.yml`, with repo-relative `/` paths.
+// Sizes are checked with stat() before anything is read; symlinks that leave the tree are refused.
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
+
+export interface TreeLimits {
+  /** Largest file read, in bytes (default 1 MiB, the YAML loader's own limit). */
+  maxFileBytes?: number;
+  /** Budget over all files read, in bytes (default 64 MiB). */
+  maxTotalBytes?: number;
+  /** Most directory entries visited (default 100,000), so a huge checkout cannot stall the walk. */
+  maxEntries?: number;
+}
+
+export const DEFAULT_TREE_LIMITS: Readonly<Required<TreeLimits>> = Object.freeze({
+  maxFileBytes: 1024 * 1024,
+  maxTotalBytes: 64 * 1024 * 1024,
+  maxEntries: 100_000,
+});
+
+const CODEOWNERS_PATHS = new Set(['CODEOWNERS', '.github/CODEOWNERS', 'docs/CODEOWNERS']);
+const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
+
+/** Files besides manifests that the bot and lint read from a tree. */
+export function isTreeMetadataPath(path: string): boolean {
+  return (
+    path === 'OWNERS' || path.endsWith('/OWNERS') || CODEOWNERS_PATHS.has(path) || path === '.github/nyx.yml'
+  );
+}
+
+class TreeError extends Error {
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = 'TreeError';
+  }
+}
+
+/**
+ * Reads the policy files of the tree at `dir`. Throws an `Error` whose message is `path: message`
+ * for a missing directory, a file over the size limit, a total over the budget, or a symlink that
+ * points outside the tree.
+ */
+export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<PolicyFile[]> {
+  const lim = { ...DEFAULT_TREE_LIMITS, ...limits };
+  let root: string;
+  try {
+    root = await realpath(dir);
+    if (!(await stat(root)).isDirectory()) throw new TreeError(dir, 'not a directory');
+  } catch (e) {
+    if (e instanceof TreeError) throw e;
+    throw new TreeError(dir, 'cannot open the policy directory (does it exist?)');
+  }
+
+  // 1. List every file (repo-relative path → real path on disk), following symlinks inside the tree.
+  const found = new Map<string, string>();
+  const visitedDirs = new Set<string>([root]);
+  let entries = 0;
+  const pending: Array<{ real: string; rel: string }> = [{ real: root, rel: '' }];
+  while (pending.length > 0) {
+    const { real, rel } = pending.pop()!;
+    const names = (await readdir(real)).sort();
+    for (const name of names) {
+      if (++entries > lim.maxEntries) {
+        throw new TreeError(
+          rel || '.',
+          `more than ${lim.maxEntries} directory entries; refusing to walk this tree`,
+        );
+      }
+      const relPath = rel ? `${rel}/${name}` : name;
+      const full = join(real, name);
+      let info = await lstat(full);
+      let target = full;
+      if (info.isSymbolicLink()) {
+        try {
+          target = await realpath(full);
+        } catch {
+          throw new TreeError(relPath, 'symlink points to nothing');
+        }
+        if (target !== root && !target.startsWith(root + sep)) {
+          throw new TreeError(relPath, `symlink points outside the tree (to ${target}); refusing to read it`);
+        }
+        info = await stat(target);
+      }
+      if (info.isDirectory()) {
+        if (SKIPPED_DIRS.has(name) || visitedDirs.has(target)) continue;
+        visitedDirs.add(target);
+        pending.push({ real: target, rel: relPath });
+      } else if (info.isFile()) {
+        found.set(relPath, target);
+      }
+    }
+  }
+
+  // 2. Pick what the engine reads, check sizes before reading anything.
+  const all = [...found.keys()];
+  const wanted = new Set([...policyManifestPaths(all), ...all.filter(isTreeMetadataPath)]);
+  const picked = all.filter((p) => wanted.has(p)).sort();
+  let total = 0;
+  for (const path of picked) {
+    const problem = repoPathProblem(path);
+    if (problem) throw new TreeError(path, problem);
+    const size = (await stat(found.get(path)!)).size;
+    if (size > lim.maxFileBytes) {
+      throw new TreeError(path, `file is ${size} bytes; the limit is ${lim.maxFileBytes} bytes per file`);
+    }
+    total += size;
+    if (total > lim.maxTotalBytes) {
+      throw new TreeError(
+        path,
+        `the policy files total more than ${lim.maxTotalBytes} bytes; refusing to read further`,
+      );
+    }
+  }
+
+  // 3. Read.
+  const files: PolicyFile[] = [];
+  for (const path of picked) {
+    const content = await readFile(found.get(path)!, 'utf8');
+    // The file may have grown since stat(); never hand on more than the limit.
+    if (Buffer.byteLength(content) > lim.maxFileBytes) {
+      throw new TreeError(path, `file grew past the limit of ${lim.maxFileBytes} bytes while being read`);
+    }
+    files.push({ path, content });
+  }
+  return files;
+}
