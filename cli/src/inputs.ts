@@ -1,10 +1,8 @@
 // Reading what the commands are given: policy trees, the inventory, flow files. Each reader returns
 // its problems as diagnostics (`file:line: message`) instead of throwing, so a command can report
 // every problem of every input at once before exiting 2 (SPEC section 7).
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import {
   type Diagnostic,
   type Inventory,
@@ -114,18 +112,4 @@ export async function requireFile(file: string, what: string): Promise<number> {
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) throw new UsageError(`${what} ${file} is not a readable file`);
   return info.size;
-}
-
-/**
- * Every line of a text file with its 1-based number, streamed (constant memory). Blank lines are
- * skipped: they are not flows.
- */
-export async function* readLines(file: string): AsyncGenerator<{ text: string; line: number }> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
-    if (text.trim() === '') continue;
-    yield { text, line };
-  }
 }

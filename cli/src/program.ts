@@ -1,11 +1,7 @@
 // Commander wiring: options, help texts with examples and exit codes. No logic here: each action
-// hands its parsed options to a `run*` function and records the exit code it returns.
+// hands its parsed options to a `run*` function and records the exit code it returns. Commands are
+// imported when they run, so `nyxctl validate` does not load the impact renderer.
 import { Command, Option } from 'commander';
-import { runExplain } from './commands/explain.js';
-import { runImpact } from './commands/impact.js';
-import { runLint } from './commands/lint.js';
-import { runValidate } from './commands/validate.js';
-import { runVerdicts } from './commands/verdicts.js';
 import type { CommandIo } from './output.js';
 
 const EXIT_CODES = `
@@ -16,6 +12,14 @@ Exit codes:
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n${EXIT_CODES}`;
+}
+
+/** `--flow-format`: absent means detected from the first record of the file. */
+function flowFormatOption(): Option {
+  return new Option(
+    '--flow-format <format>',
+    'flow file format (default: detected from the first record)',
+  ).choices(['nyx', 'hubble', 'calico']);
 }
 
 /** The result of a parsed command line: the exit code the command returned. */
@@ -56,7 +60,12 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     .option('-v, --verbose', 'also print notes (ignored manifests of other kinds) on stderr')
     .addHelpText('after', examples('nyxctl validate policy-repo-template', 'nyxctl validate ./k8s --verbose'))
     .action(async (dir: string, opts: { verbose?: boolean }) =>
-      done(await runValidate({ dir, verbose: opts.verbose ?? false }, io)),
+      done(
+        await (await import('./commands/validate.js')).runValidate(
+          { dir, verbose: opts.verbose ?? false },
+          io,
+        ),
+      ),
     );
 
   program
@@ -66,7 +75,11 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     )
     .requiredOption('--policies <dir>', 'policy tree')
     .requiredOption('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
-    .requiredOption('--flows <file>', 'flows, JSON Lines ({"src","dst","protocol","port",...})')
+    .requiredOption(
+      '--flows <file>',
+      'flows, JSON Lines ({"src","dst","protocol","port",...}); .gz is read too',
+    )
+    .addOption(flowFormatOption())
     .addHelpText(
       'after',
       examples(
@@ -74,8 +87,8 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
         'nyxctl verdicts --policies . --inventory inv.json --flows flows.jsonl | jq -c \'select(.verdict == "deny")\'',
       ) + '\n\nNothing is printed on stdout when any input is invalid (exit 2).',
     )
-    .action(async (opts: { policies: string; inventory: string; flows: string }) =>
-      done(await runVerdicts(opts, io)),
+    .action(async (opts: { policies: string; inventory: string; flows: string; flowFormat?: string }) =>
+      done(await (await import('./commands/verdicts.js')).runVerdicts(opts, io)),
     );
 
   program
@@ -106,7 +119,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
         protocol?: string;
         serverName?: string;
         format?: string;
-      }) => done(await runExplain(opts, io)),
+      }) => done(await (await import('./commands/explain.js')).runExplain(opts, io)),
     );
 
   program
@@ -121,11 +134,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     .addOption(
       new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
     )
-    .addOption(
-      new Option('--flow-format <format>', 'flow file format')
-        .choices(['nyx', 'hubble', 'calico'])
-        .default('nyx'),
-    )
+    .addOption(flowFormatOption())
     .addHelpText(
       'after',
       examples(
@@ -141,7 +150,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
         flows: string;
         format?: string;
         flowFormat?: string;
-      }) => done(await runImpact(opts, io)),
+      }) => done(await (await import('./commands/impact.js')).runImpact(opts, io)),
     );
 
   program
@@ -152,11 +161,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     .argument('<dir>', 'policy tree')
     .option('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
     .option('--flows <file>', 'observed flows (needs --inventory): enables rule-hit checks')
-    .addOption(
-      new Option('--flow-format <format>', 'flow file format')
-        .choices(['nyx', 'hubble', 'calico'])
-        .default('nyx'),
-    )
+    .addOption(flowFormatOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addHelpText(
       'after',
@@ -169,7 +174,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
       async (
         dir: string,
         opts: { inventory?: string; flows?: string; flowFormat?: string; format?: string },
-      ) => done(await runLint({ dir, ...opts }, io)),
+      ) => done(await (await import('./commands/lint.js')).runLint({ dir, ...opts }, io)),
     );
 
   return program;

@@ -167,7 +167,10 @@ describe('nyxctl explain', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('effective: deny');
     expect(r.stdout).toContain('as if every audit object were enforced: deny');
-    expect(r.stdout).toMatch(/egress +deny +platform: .*deny-bad-ranges/);
+    expect(r.stdout).toMatch(
+      /egress +deny +platform +NyxClusterNetworkPolicy\/deny-bad-ranges egress\[0\] Deny/,
+    );
+    expect(r.stdout).toContain(`[${F}/base/cluster/deny-bad-ranges.yaml:14]`);
     expect(r.stdout).toContain('pod payments/api-0');
     expect(r.stdout).toContain('world 203.0.113.9');
   });

@@ -5,12 +5,12 @@ import {
   type Endpoint,
   type FlowRecord,
   type FlowVerdict,
-  type Protocol,
   type Reason,
   resolveFlow,
 } from '@nyx/core';
 import { EXIT_OK, InputError, UsageError } from '../errors.js';
 import { displayPath, loadInventory, loadTree } from '../inputs.js';
+import { parseFormat, parsePort, parseProtocol } from '../options.js';
 import type { CommandIo } from '../output.js';
 
 export interface ExplainOptions {
@@ -24,32 +24,6 @@ export interface ExplainOptions {
   format?: string;
 }
 
-export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
-    throw new UsageError(`--port ${value}: expected a port number from 1 to 65535`);
-  }
-  return port;
-}
-
-export function parseProtocol(value: string | undefined): Protocol {
-  const protocol = (value ?? 'TCP').toUpperCase();
-  if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') {
-    throw new UsageError(`--protocol ${value}: expected TCP, UDP or SCTP`);
-  }
-  return protocol;
-}
-
-export function parseFormat<F extends string>(
-  option: string,
-  value: string | undefined,
-  allowed: readonly F[],
-): F {
-  const format = (value ?? allowed[0]) as F;
-  if (!allowed.includes(format)) throw new UsageError(`${option} ${value}: expected ${allowed.join(' or ')}`);
-  return format;
-}
-
 function describeEndpoint(e: Endpoint): string {
   if (e.kind === 'pod') return `pod ${e.pod.namespace}/${e.pod.name}${e.ip ? ` (${e.ip})` : ''}`;
   if (e.kind === 'node') return `node ${e.node.name}${e.ip ? ` (${e.ip})` : ''}`;
@@ -58,8 +32,9 @@ function describeEndpoint(e: Endpoint): string {
 
 function reasonLine(reason: Reason, dir: string): string {
   const where = reason.point ?? 'flow';
+  const audit = reason.audit ? ' (audit)' : '';
   const source = reason.source ? `  [${displayPath(dir, reason.source)}]` : '';
-  return `  ${where.padEnd(7)} ${reason.decision.padEnd(5)}  ${reason.band}: ${reason.text}${source}`;
+  return `  ${where.padEnd(7)} ${reason.decision.padEnd(5)}  ${reason.band.padEnd(13)} ${reason.text}${audit}${source}`;
 }
 
 /** The text form: a header for the flow, then one line per enforcement point for each verdict. */

@@ -3,10 +3,10 @@
 // that need rule-hit counts (stale rules) and the excluded-namespace traffic count.
 import { countRuleHits, type LintFinding, lintPolicySet } from '@nyx/core';
 import { EXIT_FINDINGS, EXIT_OK, InputError, UsageError } from '../errors.js';
+import { readWindow } from '../flows.js';
 import { displayPath, loadInventory, loadTree, requireFile } from '../inputs.js';
+import { parseFlowFormat, parseFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
-import { parseFormat } from './explain.js';
-import { FLOW_FORMATS, readWindow } from './impact.js';
 
 export interface LintOptions {
   dir: string;
@@ -25,7 +25,7 @@ export function lintLine(f: LintFinding): string {
 
 export async function runLint(options: LintOptions, io: CommandIo): Promise<number> {
   const format = parseFormat('--format', options.format, ['text', 'json'] as const);
-  const flowFormat = parseFormat('--flow-format', options.flowFormat, FLOW_FORMATS);
+  const flowFormat = parseFlowFormat(options.flowFormat);
   if (options.flows && !options.inventory) {
     throw new UsageError('--flows needs --inventory: flows are resolved against the inventory');
   }

@@ -9,12 +9,13 @@ import {
   type Diagnostic,
   type FlowRecord,
   formatDiagnostic,
-  parseFlowLine,
   type ResolvedFlow,
   resolveFlow,
 } from '@nyx/core';
+import { readFlowFile } from '@nyx/io';
 import { EXIT_INVALID, EXIT_OK } from '../errors.js';
-import { loadInventory, loadTree, readLines, requireFile } from '../inputs.js';
+import { loadInventory, loadTree, requireFile } from '../inputs.js';
+import { parseFlowFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
 import { startProgress } from '../progress.js';
 
@@ -22,11 +23,14 @@ export interface VerdictsOptions {
   policies: string;
   inventory: string;
   flows: string;
+  /** nyx, hubble or calico; detected from the first record when absent. */
+  flowFormat?: string;
 }
 
 const KEEP_IN_MEMORY_BYTES = 16 * 1024 * 1024;
 
 export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Promise<number> {
+  const format = parseFlowFormat(options.flowFormat);
   const size = await requireFile(options.flows, 'flow file');
   const tree = await loadTree(options.policies);
   const inventory = await loadInventory(options.inventory);
@@ -38,26 +42,27 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
   if (!tree.ok) await report(tree.errors);
   if (!inventory.ok) await report(inventory.errors);
 
-  // Pass 1: parse every line; resolve it when the inventory is usable.
+  // Pass 1: parse every line (malformed lines are reported and skipped); resolve each record when
+  // the inventory is usable.
   const kept: Array<{ record: FlowRecord; flow: ResolvedFlow }> | undefined =
     size <= KEEP_IN_MEMORY_BYTES ? [] : undefined;
+  const pending: Diagnostic[] = [];
   const pass1 = startProgress(io, 'checking flows');
-  for await (const { text, line } of readLines(options.flows)) {
+  for await (const { record, line } of readFlowFile(options.flows, {
+    ...(format ? { format } : {}),
+    onError: (d) => pending.push(d),
+  })) {
     pass1.tick();
-    const parsed = parseFlowLine(text, line, options.flows);
-    if (!parsed.ok) {
-      await report([parsed.error]);
-      continue;
-    }
-    // Blank lines and `#` comments carry no flow, so they get no output line.
-    if (parsed.record === undefined || !inventory.ok) continue;
-    const resolved = resolveFlow(inventory.inventory, parsed.record);
+    if (pending.length > 0) await report(pending.splice(0));
+    if (!inventory.ok) continue;
+    const resolved = resolveFlow(inventory.inventory, record);
     if (!resolved.ok) {
       await report([{ file: options.flows, line, message: resolved.reason }]);
       continue;
     }
-    kept?.push({ record: parsed.record, flow: resolved.flow });
+    kept?.push({ record, flow: resolved.flow });
   }
+  if (pending.length > 0) await report(pending.splice(0));
   pass1.done();
   if (errorCount > 0 || !tree.ok || !inventory.ok) return EXIT_INVALID;
 
@@ -81,15 +86,12 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
       await print(record, flow);
     }
   } else {
-    for await (const { text, line } of readLines(options.flows)) {
+    // Pass 1 accepted every line; a file changed under our feet is an unexpected error (exit 1).
+    for await (const { record, line } of readFlowFile(options.flows, format ? { format } : {})) {
       pass2.tick();
-      const parsed = parseFlowLine(text, line, options.flows);
-      // Pass 1 accepted every line; a file changed under our feet is an unexpected error.
-      if (!parsed.ok) throw new Error(`${options.flows} changed while it was being read (line ${line})`);
-      if (parsed.record === undefined) continue;
-      const resolved = resolveFlow(inventory.inventory, parsed.record);
+      const resolved = resolveFlow(inventory.inventory, record);
       if (!resolved.ok) throw new Error(`${options.flows} changed while it was being read (line ${line})`);
-      await print(parsed.record, resolved.flow);
+      await print(record, resolved.flow);
     }
   }
   pass2.done();
