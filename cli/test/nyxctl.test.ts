@@ -269,6 +269,25 @@ describe('nyxctl lint', () => {
     expect(r.stderr).toMatch(/^lint: \d+ errors, \d+ warnings, \d+ info$/m);
   });
 
+  it('exits 1 when a finding is an error, with the findings as JSON on request', async () => {
+    const text = await nyxctl('lint', `${F}/lint-error`);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(
+      /^cli\/test\/fixtures\/lint-error\/namespaces\/shop\/allow\.yaml:1: error missing-owners: .+ \(add namespaces\/shop\/OWNERS/m,
+    );
+    expect(text.stdout).toMatch(/allow\.yaml:22: warning ignored-direction: /m);
+    const json = await nyxctl('lint', `${F}/lint-error`, '--format', 'json');
+    expect(json.code).toBe(1);
+    const out = JSON.parse(json.stdout);
+    expect(out.summary.errors).toBeGreaterThanOrEqual(1);
+    expect(out.findings[0]).toMatchObject({
+      severity: 'error',
+      rule: 'missing-owners',
+      file: `${F}/lint-error/namespaces/shop/allow.yaml`,
+      line: 1,
+    });
+  });
+
   it('exits 2 on an invalid tree', async () => {
     const r = await nyxctl('lint', `${F}/invalid`, '--format', 'json');
     expect(r.code).toBe(2);

@@ -60,14 +60,15 @@ export async function runLint(options: LintOptions, io: CommandIo): Promise<numb
         a.file.localeCompare(b.file) ||
         a.line - b.line,
     );
+  const count = (s: LintFinding['severity']): number => findings.filter((f) => f.severity === s).length;
+  const summary = { errors: count('error'), warnings: count('warning'), info: count('info') };
   if (format === 'json') {
-    await io.out.write(`${JSON.stringify({ findings }, null, 2)}\n`);
+    await io.out.write(`${JSON.stringify({ findings, summary }, null, 2)}\n`);
   } else {
     for (const f of findings) await io.out.write(`${lintLine(f)}\n`);
-    const count = (s: LintFinding['severity']): number => findings.filter((f) => f.severity === s).length;
     // The summary goes to stderr so that stdout stays one finding per line (greppable).
     await io.err.write(
-      `lint: ${count('error')} errors, ${count('warning')} warnings, ${count('info')} info\n`,
+      `lint: ${summary.errors} errors, ${summary.warnings} warnings, ${summary.info} info\n`,
     );
   }
   return findings.some((f) => f.severity === 'error') ? EXIT_FINDINGS : EXIT_OK;
