@@ -1,2 +1,78 @@
-// Placeholder: being written.
-export {};
+// Reading the inventory file (SPEC section 7: `kubectl get namespaces,pods,nodes -A -o json`).
+// The size is checked with stat() before reading; errors are thrown as `path:line: message`.
+import { readFile, stat } from 'node:fs/promises';
+import {
+  formatDiagnostic,
+  type Inventory,
+  lineForPointer,
+  parseInventory,
+  parseYamlDocuments,
+} from '@nyx/core';
+
+export interface InventoryLimits {
+  /** Largest accepted inventory file, in bytes (default 512 MiB: about 50,000 pods of kubectl JSON). */
+  maxBytes?: number;
+  /** Up to this size, shape errors are placed on their exact line (a second, positional parse). */
+  maxBytesForLineNumbers?: number;
+}
+
+export const DEFAULT_INVENTORY_LIMITS: Readonly<Required<InventoryLimits>> = Object.freeze({
+  maxBytes: 512 * 1024 * 1024,
+  maxBytesForLineNumbers: 32 * 1024 * 1024,
+});
+
+function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Line of a JSON.parse error: Node 20 says `at position N`, newer Node `(line L column C)`. */
+function syntaxErrorLine(text: string, message: string): number {
+  const line = /line (\d+) column \d+/.exec(message);
+  if (line) return Number(line[1]);
+  const position = /at position (\d+)/.exec(message);
+  if (position) return lineOfOffset(text, Number(position[1]));
+  return lineOfOffset(text, text.length);
+}
+
+/**
+ * Reads and parses an inventory file. Throws `Error('path:line: message')` (one line per problem)
+ * for a missing or oversized file, invalid JSON, or a List whose items do not have the expected shape.
+ */
+export async function readInventoryFile(path: string, limits?: InventoryLimits): Promise<Inventory> {
+  const lim = { ...DEFAULT_INVENTORY_LIMITS, ...limits };
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error('not a regular file');
+    size = info.size;
+  } catch (err) {
+    throw new Error(`${path}:1: cannot read inventory: ${(err as Error).message}`);
+  }
+  if (size > lim.maxBytes) {
+    throw new Error(
+      `${path}:1: inventory is ${size} bytes, over the ${lim.maxBytes}-byte limit; expected the JSON of \`kubectl get namespaces,pods,nodes -A -o json\``,
+    );
+  }
+  const text = await readFile(path, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new Error(`${path}:${syntaxErrorLine(text, message)}: invalid JSON: ${message}`);
+  }
+  let result = parseInventory(json, path);
+  if (!result.ok && size <= lim.maxBytesForLineNumbers) {
+    // Errors are rare: only then pay for a positional parse to put each one on its line.
+    const positional = parseYamlDocuments(path, text, {
+      maxBytes: lim.maxBytesForLineNumbers,
+      maxDepth: 200,
+    });
+    const lines = positional.ok ? positional.documents[0]?.lines : undefined;
+    if (lines) result = parseInventory(json, path, { lineOf: (pointer) => lineForPointer(lines, pointer) });
+  }
+  if (!result.ok) throw new Error(result.errors.map(formatDiagnostic).join('\n'));
+  return result.inventory;
+}
