@@ -527,9 +527,14 @@ egress:
     ports: [{protocol: TCP, port: 443}]
   - decision: Deny
     toIpBlock: {cidr: 0.0.0.0/0}
+  - decision: Allow
+    to:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: nyx-system}}
+    ports: [{protocol: TCP, port: 9000}]
 `,
       ),
     ];
+    // egress[3] only reaches an excluded namespace: it cannot be hit while the exclusion lasts.
     const hits = new Map([[ruleHitKey('NyxNetworkPolicy/shop/api', 'egress', 0), 12]]);
     const found = only('stale-rule', findingsOf(files, { ruleHits: hits }));
     expect(found.map((f) => [f.severity, f.line, f.message])).toEqual([

@@ -852,14 +852,40 @@ function checkOwners(files: readonly PolicyFile[], out: LintFinding[]): void {
   }
 }
 
-function checkStale(o: RuleObject, hits: RuleHitCounts, out: LintFinding[]): void {
+/**
+ * True when every peer of the rule is a pod selector confined (by `kubernetes.io/metadata.name`) to
+ * excluded namespaces: flows there bypass enforcement, so the rule cannot decide anything while the
+ * exclusion lasts, and is kept for the day it ends (e.g. DNS to kube-system).
+ */
+function onlyExcludedPeers(rule: unknown, dir: Direction, excluded: ReadonlySet<string>): boolean {
+  const r = rule as Record<string, unknown>;
+  if (r.toIpBlock || r.fromIpBlock || r.toFqdn) return false;
+  const peers = (r[dir === 'egress' ? 'to' : 'from'] ?? []) as Array<{
+    namespaceSelector?: LabelSelector;
+    ipBlock?: unknown;
+  }>;
+  return (
+    peers.length > 0 &&
+    peers.every((p) => {
+      const name = p.namespaceSelector?.matchLabels?.[NAMESPACE_NAME_LABEL];
+      return !p.ipBlock && name !== undefined && excluded.has(name);
+    })
+  );
+}
+
+function checkStale(
+  o: RuleObject,
+  hits: RuleHitCounts,
+  excluded: ReadonlySet<string>,
+  out: LintFinding[],
+): void {
   const id = objectId(o);
   for (const dir of DIRECTIONS) {
     const listed = listedDirections(o);
     if (listed && !listed.has(dir)) continue;
     rulesOf(o, dir).forEach((rule, i) => {
       // A Deny that never fired is a guardrail doing its job; only unused allows are stale.
-      if (!isAllow(o, rule)) return;
+      if (!isAllow(o, rule) || onlyExcludedPeers(rule, dir, excluded)) return;
       if ((hits.get(ruleHitKey(id, dir, i)) ?? 0) > 0) return;
       out.push(
         finding(
@@ -891,6 +917,7 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
     (o): o is NyxClusterNetworkPolicy | NyxNetworkPolicy => o.kind !== 'NetworkPolicy',
   );
   const namespaces = inv ? allNamespaces(inv) : undefined;
+  const excluded = new Set(policySet.config?.spec.excludedNamespaces ?? []);
 
   for (const o of ruleObjects) {
     checkIgnoredDirection(o, out);
@@ -911,7 +938,7 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
         );
       }
     }
-    if (ruleHits) checkStale(o, ruleHits, out);
+    if (ruleHits) checkStale(o, ruleHits, excluded, out);
   }
   checkShadowing(nyx, inv, out);
   checkDnsAndMetadata(policySet, inv, out);
