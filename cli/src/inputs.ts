@@ -1,7 +1,7 @@
 // Reading what the commands are given: policy trees, the inventory, flow files. Each reader returns
 // its problems as diagnostics (`file:line: message`) instead of throwing, so a command can report
 // every problem of every input at once before exiting 2 (SPEC section 7).
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Diagnostic,
@@ -9,10 +9,9 @@ import {
   loadPolicySet,
   type PolicyFile,
   type PolicySet,
-  parseInventory,
   policyManifestPaths,
 } from '@nyx/core';
-import { readPolicyTree } from '@nyx/io';
+import { readInventoryFile, readPolicyTree } from '@nyx/io';
 import { UsageError } from './errors.js';
 
 /** `path` as the user can open it from the current directory: the tree argument joined with the tree-relative path. */
@@ -52,9 +51,14 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
     files = await readPolicyTree(dir);
   } catch (error) {
     // The tree reader refuses oversized files and symlinks leaving the tree: invalid input (exit 2).
-    const diagnostics = (error as { diagnostics?: Diagnostic[] }).diagnostics;
-    if (diagnostics) return { ok: false, errors: diagnostics.map((d) => underDir(dir, d)) };
-    throw new UsageError(`cannot read ${what} ${dir}: ${(error as Error).message}`);
+    // Its errors read `path: message` with the path relative to the tree; they concern a whole
+    // file, so they are placed on line 1.
+    const message = (error as Error).message;
+    const m = /^(.+?): (.*)$/s.exec(message);
+    if ((error as Error).name === 'TreeError' && m) {
+      return { ok: false, errors: [{ file: displayPath(dir, m[1]!), line: 1, message: m[2]! }] };
+    }
+    throw new UsageError(`cannot read ${what} ${dir}: ${message}`);
   }
   const result = loadPolicySet(files);
   if (!result.ok) return { ok: false, errors: result.errors.map((d) => underDir(dir, d)) };
@@ -68,43 +72,29 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
   };
 }
 
-/** The 1-based line of character `offset` in `text`. */
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
-
 export type InventoryResult = { ok: true; inventory: Inventory } | { ok: false; errors: Diagnostic[] };
 
-/** Reads `kubectl get namespaces,pods,nodes -A -o json` output and parses it (SPEC section 7). */
+/** `path:line: message` lines (as the io adapters throw them) back into diagnostics. */
+export function diagnosticsFromMessage(message: string, fallbackFile: string): Diagnostic[] {
+  return message.split('\n').map((text) => {
+    const m = /^(.+?):(\d+): (.*)$/s.exec(text);
+    return m
+      ? { file: m[1]!, line: Number(m[2]), message: m[3]! }
+      : { file: fallbackFile, line: 1, message: text };
+  });
+}
+
+/**
+ * Reads `kubectl get namespaces,pods,nodes -A -o json` output and parses it (SPEC section 7)
+ * through `readInventoryFile` of @nyx/io (size limit, errors on their line). Everything it refuses
+ * is invalid input.
+ */
 export async function loadInventory(file: string): Promise<InventoryResult> {
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return { ok: true, inventory: await readInventoryFile(file) };
   } catch (error) {
-    throw new UsageError(`cannot read inventory ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    return { ok: false, errors: diagnosticsFromMessage((error as Error).message, file) };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    const line = position ? lineAt(text, Number(position[1])) : 1;
-    return {
-      ok: false,
-      errors: [
-        {
-          file,
-          line,
-          message: `not valid JSON (${message}); expected the output of kubectl get namespaces,pods,nodes -A -o json`,
-        },
-      ],
-    };
-  }
-  const result = parseInventory(json, file);
-  return result.ok ? { ok: true, inventory: result.inventory } : { ok: false, errors: result.errors };
 }
 
 /** Fails with a usage error when `file` is not a readable regular file. */
