@@ -1,2 +1,342 @@
-// Placeholder: being written (see core/README.md for the contract).
-export {};
+// The impact of a change (SPEC section 5): which observed flows change verdict between the base and
+// the head policy sets, with both explanations, and the lint findings the head adds.
+import { compileEvaluator, type Evaluator } from './evaluate.js';
+import type { ResolvedFlow } from './flow-model.js';
+import type { FlowTuple, FlowWindow, FlowWindowCoverage } from './flows.js';
+import { resolveEndpoint, resolveFlow } from './inventory.js';
+import type { Endpoint, Inventory } from './inventory-model.js';
+import { lintPolicySet } from './lint.js';
+import { type LintFinding, lintFindingKey, type RuleHitCounts, ruleHitKey } from './lint-model.js';
+import type { PolicyFile, PolicySet, Protocol } from './model.js';
+import type { FlowVerdict, Reason, Verdict } from './verdict-model.js';
+
+/**
+ * What happened to a group of flows. The kinds partition the changes, first match wins:
+ * - `newly-denied`: effective allow -> deny;
+ * - `newly-allowed`: effective deny -> allow;
+ * - `new-would-deny`: effective allow on both sides, the head's as-if-enforced verdict denies and the
+ *   base's did not (an audit object would now deny it);
+ * - `resolved-would-deny`: effective allow on both sides, the base had a would-deny finding, the head not;
+ * - `as-if-enforced-changed`: effective deny on both sides, only the as-if-enforced verdict moved.
+ */
+export type ImpactChangeKind =
+  | 'newly-denied'
+  | 'newly-allowed'
+  | 'new-would-deny'
+  | 'resolved-would-deny'
+  | 'as-if-enforced-changed';
+
+export const IMPACT_KIND_ORDER: readonly ImpactChangeKind[] = [
+  'newly-denied',
+  'newly-allowed',
+  'new-would-deny',
+  'resolved-would-deny',
+  'as-if-enforced-changed',
+];
+
+/** One side (base or head) of a change: both verdicts and their explanations. */
+export interface ImpactSide {
+  verdict: Verdict;
+  asIfEnforced: Verdict;
+  /** Reasons of the effective verdict, one per enforcement point. */
+  reasons: Reason[];
+  /** Reasons of the as-if-enforced verdict (where a would-deny names its audit rule). */
+  asIfEnforcedReasons: Reason[];
+}
+
+/** A group of observed flows (same source workload, destination workload, protocol, port, serverName). */
+export interface ImpactChange {
+  kind: ImpactChangeKind;
+  /** Source workload: a pod's `<ns>/<controller>`, `node/<name>`, or the world address. */
+  src: string;
+  dst: string;
+  protocol: Protocol;
+  port: number;
+  serverName?: string;
+  /** Connections (sum of `count`). */
+  count: number;
+  firstSeen?: string;
+  lastSeen?: string;
+  /** How many distinct flow tuples (pod-level) the group stands for. */
+  flows: number;
+  before: ImpactSide;
+  after: ImpactSide;
+}
+
+export interface ImpactSummary {
+  newlyDenied: number;
+  newlyAllowed: number;
+  newWouldDeny: number;
+  resolvedWouldDeny: number;
+  /** Sum of `count` over the records whose effective verdict goes from allow to deny. */
+  newlyDeniedRecords: number;
+}
+
+export interface ImpactCoverage {
+  /** Flow records in the window. */
+  records: number;
+  /** Sum of `count` over those records (connections). */
+  connections: number;
+  /** Distinct flow tuples in the window (src, dst, protocol, port, serverName). */
+  distinctFlows: number;
+  /** Records whose `<ns>/<pod>` the inventory lacks: counted here, not evaluated (SPEC section 7). */
+  unresolved: number;
+  /** Up to five examples of why records did not resolve. */
+  unresolvedExamples: string[];
+  /** Earliest first-seen time in the window, when any record had a time. */
+  from?: string;
+  to?: string;
+  /** Sorted namespaces of the pods seen at either end of an evaluated flow. */
+  namespaces: string[];
+}
+
+export interface ImpactReport {
+  summary: ImpactSummary;
+  /** Newly denied first, then by kind, then by count descending. */
+  changes: ImpactChange[];
+  /** Lint findings of the head that the base did not have (by `lintFindingKey`). */
+  lint: LintFinding[];
+  coverage: ImpactCoverage;
+}
+
+export interface ComputeImpactInput {
+  base: PolicySet;
+  head: PolicySet;
+  inventory: Inventory;
+  window: FlowWindow;
+  /** The whole base / head trees (OWNERS files…), for lint's ownership checks; optional. */
+  baseFiles?: readonly PolicyFile[];
+  headFiles?: readonly PolicyFile[];
+}
+
+/** How a pod, node or world end is named in reports: workload, `node/<name>`, or the address. */
+export function endpointWorkload(e: Endpoint): string {
+  switch (e.kind) {
+    case 'pod':
+      return e.pod.workload;
+    case 'node':
+      return `node/${e.node.name}`;
+    case 'world':
+      return e.ip;
+  }
+}
+
+function isWouldDeny(v: FlowVerdict): boolean {
+  return v.verdict === 'allow' && v.asIfEnforced === 'deny';
+}
+
+function classify(before: FlowVerdict, after: FlowVerdict): ImpactChangeKind | undefined {
+  if (before.verdict === after.verdict && before.asIfEnforced === after.asIfEnforced) return undefined;
+  if (before.verdict === 'allow' && after.verdict === 'deny') return 'newly-denied';
+  if (before.verdict === 'deny' && after.verdict === 'allow') return 'newly-allowed';
+  if (isWouldDeny(after) && !isWouldDeny(before)) return 'new-would-deny';
+  if (isWouldDeny(before) && !isWouldDeny(after)) return 'resolved-would-deny';
+  return 'as-if-enforced-changed';
+}
+
+function side(v: FlowVerdict): ImpactSide {
+  return {
+    verdict: v.verdict,
+    asIfEnforced: v.asIfEnforced,
+    reasons: v.reasons.map((r) => ({ ...r })),
+    asIfEnforcedReasons: v.asIfEnforcedReasons.map((r) => ({ ...r })),
+  };
+}
+
+function addRuleHits(hits: Map<string, number>, verdict: FlowVerdict, count: number): void {
+  const keys = new Set<string>();
+  for (const r of [...verdict.reasons, ...verdict.asIfEnforcedReasons]) {
+    if (r.object !== undefined && r.rule !== undefined && r.point !== undefined)
+      keys.add(ruleHitKey(r.object, r.point, r.rule));
+  }
+  for (const k of keys) hits.set(k, (hits.get(k) ?? 0) + count);
+}
+
+function earlier(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Date.parse(b) < Date.parse(a) ? b : a;
+}
+
+function later(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+interface WindowPass {
+  coverage: FlowWindowCoverage;
+  unresolved: number;
+  unresolvedExamples: string[];
+  namespaces: Set<string>;
+}
+
+/**
+ * Walks the window's distinct tuples once, resolving each and handing it to `visit`. Unresolved
+ * `<ns>/<pod>` ends are counted, not evaluated.
+ */
+function walkWindow(
+  inventory: Inventory,
+  window: FlowWindow,
+  visit: (flow: ResolvedFlow, tuple: FlowTuple) => void,
+): WindowPass {
+  const pass: WindowPass = {
+    coverage: window.coverage(),
+    unresolved: 0,
+    unresolvedExamples: [],
+    namespaces: new Set(),
+  };
+  // Ends repeat across tuples (a pod talks to many peers): resolve each distinct string once.
+  const endpoints = new Map<string, Endpoint | null>();
+  const endpoint = (ref: string): Endpoint | null => {
+    let e = endpoints.get(ref);
+    if (e === undefined) {
+      e = resolveEndpoint(inventory, ref) ?? null;
+      endpoints.set(ref, e);
+    }
+    return e;
+  };
+  for (const tuple of window.tuples()) {
+    const src = endpoint(tuple.src);
+    const dst = endpoint(tuple.dst);
+    if (!src || !dst) {
+      pass.unresolved += tuple.records;
+      if (pass.unresolvedExamples.length < 5) {
+        const r = resolveFlow(inventory, tuple);
+        pass.unresolvedExamples.push(r.ok ? `${tuple.src} -> ${tuple.dst} does not resolve` : r.reason);
+      }
+      continue;
+    }
+    const flow: ResolvedFlow = { src, dst, protocol: tuple.protocol, port: tuple.port };
+    if (tuple.serverName !== undefined) flow.serverName = tuple.serverName;
+    if (src.kind === 'pod') pass.namespaces.add(src.pod.namespace);
+    if (dst.kind === 'pod') pass.namespaces.add(dst.pod.namespace);
+    visit(flow, tuple);
+  }
+  return pass;
+}
+
+/**
+ * How often each rule decided a flow of the window (effective or as-if-enforced), weighted by
+ * `count`, keyed by `ruleHitKey(object, direction, rule)`: the input of lint's stale-rule check.
+ */
+export function countRuleHits(input: {
+  policySet: PolicySet;
+  inventory: Inventory;
+  window: FlowWindow;
+  evaluator?: Evaluator;
+}): RuleHitCounts {
+  const evaluator = input.evaluator ?? compileEvaluator(input.policySet, input.inventory);
+  const hits = new Map<string, number>();
+  walkWindow(input.inventory, input.window, (flow, tuple) => {
+    addRuleHits(hits, evaluator.evaluate(flow), tuple.count);
+  });
+  return hits;
+}
+
+const KIND_RANK: Readonly<Record<ImpactChangeKind, number>> = Object.fromEntries(
+  IMPACT_KIND_ORDER.map((k, i) => [k, i]),
+) as Record<ImpactChangeKind, number>;
+
+/**
+ * The impact of going from `base` to `head` on the observed window (SPEC section 5 and the JSON of
+ * section 7). Each distinct tuple is resolved once and evaluated once per side; the evaluators cache
+ * by endpoint class, so the cost grows with distinct tuples, not records.
+ */
+export function computeImpact(input: ComputeImpactInput): ImpactReport {
+  const { base, head, inventory, window } = input;
+  const baseEvaluator = compileEvaluator(base, inventory);
+  const headEvaluator = compileEvaluator(head, inventory);
+  const baseHits = new Map<string, number>();
+  const headHits = new Map<string, number>();
+  const groups = new Map<string, ImpactChange>();
+  const summary: ImpactSummary = {
+    newlyDenied: 0,
+    newlyAllowed: 0,
+    newWouldDeny: 0,
+    resolvedWouldDeny: 0,
+    newlyDeniedRecords: 0,
+  };
+
+  const pass = walkWindow(inventory, window, (flow, tuple) => {
+    const before = baseEvaluator.evaluate(flow);
+    const after = headEvaluator.evaluate(flow);
+    addRuleHits(baseHits, before, tuple.count);
+    addRuleHits(headHits, after, tuple.count);
+    const kind = classify(before, after);
+    if (!kind) return;
+    if (kind === 'newly-denied') summary.newlyDeniedRecords += tuple.count;
+    const src = endpointWorkload(flow.src);
+    const dst = endpointWorkload(flow.dst);
+    // The kind is part of the key: pods of one workload normally share labels and so a verdict,
+    // but when they do not, their changes stay apart rather than one hiding the other.
+    const key = `${kind}\u0000${src}\u0000${dst}\u0000${flow.protocol}\u0000${flow.port}\u0000${flow.serverName ?? ''}`;
+    const group = groups.get(key);
+    if (group) {
+      group.count += tuple.count;
+      group.flows += 1;
+      const first = earlier(group.firstSeen, tuple.firstSeen);
+      const last = later(group.lastSeen, tuple.lastSeen);
+      if (first !== undefined) group.firstSeen = first;
+      if (last !== undefined) group.lastSeen = last;
+      return;
+    }
+    const change: ImpactChange = {
+      kind,
+      src,
+      dst,
+      protocol: flow.protocol,
+      port: flow.port,
+      count: tuple.count,
+      flows: 1,
+      before: side(before),
+      after: side(after),
+    };
+    if (flow.serverName !== undefined) change.serverName = flow.serverName;
+    if (tuple.firstSeen !== undefined) change.firstSeen = tuple.firstSeen;
+    if (tuple.lastSeen !== undefined) change.lastSeen = tuple.lastSeen;
+    groups.set(key, change);
+  });
+
+  const changes = [...groups.values()].sort(
+    (a, b) =>
+      KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
+      b.count - a.count ||
+      (a.src < b.src ? -1 : a.src > b.src ? 1 : 0) ||
+      (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0) ||
+      a.port - b.port,
+  );
+  for (const c of changes) {
+    if (c.kind === 'newly-denied') summary.newlyDenied += 1;
+    else if (c.kind === 'newly-allowed') summary.newlyAllowed += 1;
+    else if (c.kind === 'new-would-deny') summary.newWouldDeny += 1;
+    else if (c.kind === 'resolved-would-deny') summary.resolvedWouldDeny += 1;
+  }
+
+  const baseLint = lintPolicySet({
+    policySet: base,
+    inventory,
+    ruleHits: baseHits,
+    ...(input.baseFiles ? { files: input.baseFiles } : {}),
+  });
+  const headLint = lintPolicySet({
+    policySet: head,
+    inventory,
+    ruleHits: headHits,
+    ...(input.headFiles ? { files: input.headFiles } : {}),
+  });
+  const known = new Set(baseLint.map(lintFindingKey));
+  const lint = headLint.filter((f) => !known.has(lintFindingKey(f)));
+
+  const coverage: ImpactCoverage = {
+    records: pass.coverage.records,
+    connections: pass.coverage.connections,
+    distinctFlows: pass.coverage.distinct,
+    unresolved: pass.unresolved,
+    unresolvedExamples: pass.unresolvedExamples,
+    namespaces: [...pass.namespaces].sort(),
+  };
+  if (pass.coverage.from !== undefined) coverage.from = pass.coverage.from;
+  if (pass.coverage.to !== undefined) coverage.to = pass.coverage.to;
+  return { summary, changes, lint, coverage };
+}
