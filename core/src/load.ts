@@ -55,12 +55,17 @@ export function loadPolicySet(files: readonly PolicyFile[], options: LoadOptions
   const contentByPath = new Map<string, string>();
   for (const f of files) if (!contentByPath.has(f.path)) contentByPath.set(f.path, f.content);
 
-  for (const path of policyManifestPaths([...contentByPath.keys()])) {
+  // Every path handed in is checked, not only manifests: a `../x.yaml` must be refused, not skipped.
+  const badPaths = new Set<string>();
+  for (const path of contentByPath.keys()) {
     const pathProblem = repoPathProblem(path);
     if (pathProblem) {
+      badPaths.add(path);
       errors.push({ file: path, line: 1, message: `refused path: ${pathProblem}` });
-      continue;
     }
+  }
+  for (const path of policyManifestPaths([...contentByPath.keys()])) {
+    if (badPaths.has(path)) continue;
     const parsed = parseYamlDocuments(path, contentByPath.get(path)!, options.yamlLimits);
     if (!parsed.ok) {
       errors.push(...parsed.errors);
@@ -252,10 +257,9 @@ function schemaError(file: string, doc: YamlDocument, kind: ManagedKind, e: Erro
     }
     case 'type': {
       const types = String(params.type).split(',');
-      const expected = types.map(
-        (t) =>
-          `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t === 'object' ? 'mapping' : t === 'array' ? 'list' : t}`,
-      );
+      const expected = types
+        .map((t) => (t === 'object' ? 'mapping' : t === 'array' ? 'list' : t))
+        .map((t) => `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`);
       return at(
         e.instancePath,
         `${field || 'the document'} must be ${expected.join(' or ')}, not ${describeValue(e.data)}`,

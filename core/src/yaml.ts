@@ -127,7 +127,12 @@ export function parseYamlDocuments(path: string, content: string, limits?: YamlL
       const [start, end] = err.pos;
       let message: string;
       if (err.code === 'DUPLICATE_KEY') {
-        const key = content.slice(start, end).trim();
+        // The error's range starts at the repeated key; show the key up to its ':'.
+        const eol = content.indexOf('\n', start);
+        const key = content
+          .slice(start, Math.max(end, eol < 0 ? content.length : eol))
+          .split(/:(?:\s|$)/)[0]!
+          .trim();
         message = `duplicate key${key ? ` "${key.length > 60 ? `${key.slice(0, 60)}…` : key}"` : ''}: each key may appear only once in a mapping`;
       } else {
         message = `YAML syntax error: ${firstLine(err.message)}`;
