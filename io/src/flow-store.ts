@@ -30,7 +30,12 @@ export const DEFAULT_FLOW_TTL_SECONDS = 8 * 24 * 3600;
 /** The slice of an ioredis client the store needs (an ioredis `Redis` satisfies it). */
 export interface FlowStoreRedis {
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-  hscan(key: string, cursor: string | number, ...args: Array<string | number>): Promise<[string, string[]]>;
+  hscan(
+    key: string,
+    cursor: string | number,
+    countToken: 'COUNT',
+    count: number,
+  ): Promise<[string, string[]]>;
   get(key: string): Promise<string | null>;
   mset(...args: string[]): Promise<unknown>;
 }

@@ -1,0 +1,126 @@
+// Read, plan purely, then apply: given the files of the base and head revisions, the flow window
+// and the inventory, decide everything the bot will say (validation, impact, lint, who must
+// approve). No I/O here; the worker fetches the inputs and applies the plan, the demo and the tests
+// call it directly.
+import {
+  type ApprovalGroup,
+  type ApprovalStatus,
+  approvalStatus,
+  changedObjects,
+  type Diagnostic,
+  type FlowWindow,
+  type Inventory,
+  type LintFinding,
+  lintFindingKey,
+  loadOwnership,
+  loadPolicySet,
+  type PolicyFile,
+  requiredApprovals,
+} from '@nyx/core';
+import { computeImpact, type ImpactReportLike, lintPolicySet } from './engine.js';
+
+export type Analysis =
+  | {
+      kind: 'invalid';
+      /** Which revision failed to load (head errors are the author's to fix). */
+      revision: 'head' | 'base';
+      errors: Diagnostic[];
+      groups: ApprovalGroup[];
+      ownershipErrors: Diagnostic[];
+    }
+  | {
+      kind: 'ok';
+      report: ImpactReportLike;
+      /** Lint findings of the head that the base did not have. */
+      newLint: LintFinding[];
+      groups: ApprovalGroup[];
+      ownershipErrors: Diagnostic[];
+    };
+
+export interface AnalyzeInput {
+  baseFiles: readonly PolicyFile[];
+  headFiles: readonly PolicyFile[];
+  /** Paths (relative to the policy root) that differ between base and head. */
+  changedFiles: readonly string[];
+  inventory: Inventory;
+  window: FlowWindow;
+}
+
+/** Validation, impact, new lint and required approvals of one change. */
+export function analyzeChange(input: AnalyzeInput): Analysis {
+  const head = loadPolicySet(input.headFiles);
+  const base = loadPolicySet(input.baseFiles);
+  // Ownership is read from the BASE revision only: a change can never make its author an owner.
+  const owners = loadOwnership(input.baseFiles);
+  const ownershipErrors = owners.ok ? [] : owners.errors;
+  const groupsFor = (objects: Parameters<typeof requiredApprovals>[0]['changedObjects']): ApprovalGroup[] =>
+    owners.ok
+      ? requiredApprovals({
+          ownership: owners.ownership,
+          changedFiles: input.changedFiles,
+          changedObjects: objects,
+        })
+      : [];
+
+  if (!head.ok)
+    return { kind: 'invalid', revision: 'head', errors: head.errors, groups: groupsFor([]), ownershipErrors };
+  if (!base.ok)
+    return { kind: 'invalid', revision: 'base', errors: base.errors, groups: groupsFor([]), ownershipErrors };
+
+  const report = computeImpact({
+    base: base.policySet,
+    head: head.policySet,
+    inventory: input.inventory,
+    window: input.window,
+  });
+  // The report carries the head's new lint when the engine computes it; otherwise diff here.
+  let newLint = report.lint;
+  if (!Array.isArray(newLint)) {
+    const before = new Set(
+      lintPolicySet({ policySet: base.policySet, files: input.baseFiles, inventory: input.inventory }).map(
+        lintFindingKey,
+      ),
+    );
+    newLint = lintPolicySet({
+      policySet: head.policySet,
+      files: input.headFiles,
+      inventory: input.inventory,
+    }).filter((f) => !before.has(lintFindingKey(f)));
+  }
+  return {
+    kind: 'ok',
+    report,
+    newLint,
+    groups: groupsFor(changedObjects(base.policySet, head.policySet)),
+    ownershipErrors,
+  };
+}
+
+/** Team handles (`org/team`) among the approvers of the groups. */
+export function teamsOf(groups: readonly ApprovalGroup[]): string[] {
+  return [...new Set(groups.flatMap((g) => g.approvers.filter((a) => a.includes('/'))))];
+}
+
+/** The approval verdict; ownership errors in the base make it fail closed. */
+export function ownershipVerdict(input: {
+  analysis: Analysis;
+  reviews: ReadonlyArray<{ user: string; state: string; commitId: string }>;
+  author: string;
+  headSha: string;
+  teamMembers: ReadonlyMap<string, ReadonlySet<string>>;
+}): ApprovalStatus {
+  const status = approvalStatus({
+    groups: input.analysis.groups,
+    reviews: input.reviews,
+    author: input.author,
+    headSha: input.headSha,
+    teamMembers: input.teamMembers,
+  });
+  if (input.analysis.ownershipErrors.length === 0) return status;
+  const list = input.analysis.ownershipErrors.map((d) => `${d.file}:${d.line}: ${d.message}`).join('; ');
+  return {
+    ...status,
+    satisfied: false,
+    summary: `Ownership files on the base branch do not load (${list}); fix them there first.`,
+  };
+}

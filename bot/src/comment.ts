@@ -1,0 +1,205 @@
+// What the bot says: the sticky comment (ONE composition, used by the worker and `npm run demo`)
+// and the two check runs. Pure functions of the analysis.
+import type { ApprovalStatus, Diagnostic, LintFinding } from '@nyx/core';
+import type { Analysis } from './analyze.js';
+import { renderImpactMarkdown } from './engine.js';
+import { type CheckAnnotation, type CheckRunInput, COMMENT_MARKER } from './github.js';
+import type { Conclusion } from './repo-config.js';
+
+/** GitHub refuses comment bodies over 65,536 characters. */
+export const GITHUB_COMMENT_LIMIT = 65_536;
+
+export const POLICY_CHECK = 'nyx/policy';
+export const OWNERSHIP_CHECK = 'nyx/ownership';
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function handle(h: string): string {
+  return `@${h.replace(/^@/, '')}`;
+}
+
+/** The ownership block of the comment: who has approved, and who still must. */
+export function ownershipSection(approval: ApprovalStatus): { title: string; body: string } {
+  const missing = approval.groups.filter((g) => !g.satisfied);
+  const needed = [...new Set(missing.flatMap((g) => g.approvers))];
+  const title = approval.satisfied
+    ? 'Ownership: approved'
+    : needed.length > 0
+      ? `Needs approval from ${needed.map(handle).join(', ')}`
+      : 'Ownership: approval missing';
+  const lines = approval.groups.map((g) => `- ${g.satisfied ? '✅' : '⏳'} ${g.explanation}`);
+  if (lines.length === 0) lines.push(approval.summary);
+  else if (!approval.satisfied && !approval.summary.startsWith('Ownership:'))
+    lines.push('', approval.summary);
+  return { title, body: lines.join('\n') };
+}
+
+function diagnosticsList(errors: readonly Diagnostic[], root: string, max: number): string {
+  const shown = errors.slice(0, max).map((d) => `- \`${root}${d.file}:${d.line}\`: ${d.message}`);
+  if (errors.length > max) shown.push(`- … and ${errors.length - max} more (see the check run)`);
+  return shown.join('\n');
+}
+
+function truncate(text: string, max: number, pointer: string): string {
+  if (text.length <= max) return text;
+  const tail = `\n\n… truncated to stay under GitHub's comment limit. ${pointer}`;
+  return text.slice(0, Math.max(0, max - tail.length)) + tail;
+}
+
+export interface ComposeCommentInput {
+  analysis: Analysis;
+  approval: ApprovalStatus;
+  headSha: string;
+  /** Shown as a prefix of file paths when the policy tree is a sub-folder of the repository. */
+  policyRoot?: string;
+  /** Where the full report lives (the `nyx/policy` check run). */
+  fullReportUrl?: string;
+  /** Upper bound of the whole body (default 65,000). */
+  maxLength?: number;
+}
+
+/**
+ * The sticky comment: the hidden marker, then the impact report (headline first, changed flows,
+ * would-deny findings, new lint, graph, as the engine renders it) with the ownership verdict as an
+ * extra section, or the validation errors when a revision does not load. Always within
+ * `maxLength` (and GitHub's limit), collapsing/truncating with a pointer to the full report.
+ */
+export function composeComment(input: ComposeCommentInput): string {
+  const maxLength = Math.min(input.maxLength ?? 65_000, GITHUB_COMMENT_LIMIT - 1);
+  const root = input.policyRoot ? `${input.policyRoot}/` : '';
+  const footer = `\n\n<sub>nyx-gitops · head \`${input.headSha.slice(0, 12)}\`${input.fullReportUrl ? ` · [full report](${input.fullReportUrl})` : ''}</sub>`;
+  const pointer = input.fullReportUrl
+    ? `Full report: ${input.fullReportUrl}`
+    : 'The full report is in the `nyx/policy` check run.';
+  const ownership = ownershipSection(input.approval);
+  const budget = maxLength - COMMENT_MARKER.length - 1 - footer.length;
+  let body: string;
+  if (input.analysis.kind === 'invalid') {
+    const { errors, revision } = input.analysis;
+    const head =
+      revision === 'head'
+        ? `### ❌ The policy tree at \`${input.headSha.slice(0, 12)}\` does not load: ${plural(errors.length, 'error')}`
+        : `### ❌ The base branch's policy tree does not load: ${plural(errors.length, 'error')}`;
+    const text = [
+      head,
+      '',
+      'No impact was computed on a broken tree. Fix these first:',
+      '',
+      diagnosticsList(errors, root, 100),
+      '',
+      `#### ${ownership.title}`,
+      '',
+      ownership.body,
+    ].join('\n');
+    body = truncate(text, budget, pointer);
+  } else {
+    const options = {
+      maxLength: budget,
+      sections: [ownership],
+      ...(input.fullReportUrl ? { fullReportUrl: input.fullReportUrl } : {}),
+    };
+    body = truncate(renderImpactMarkdown(input.analysis.report, options), budget, pointer);
+  }
+  return `${COMMENT_MARKER}\n${body}${footer}`;
+}
+
+function lintLevel(f: LintFinding): CheckAnnotation['annotation_level'] {
+  return f.severity === 'error' ? 'failure' : f.severity === 'warning' ? 'warning' : 'notice';
+}
+
+/** The `nyx/policy` check run: failure on validation errors, else per `conclusionOnNewlyDenied`. */
+export function policyCheck(input: {
+  analysis: Analysis;
+  headSha: string;
+  policyRoot?: string;
+  conclusionOnNewlyDenied: Conclusion;
+  configErrors?: readonly Diagnostic[];
+}): CheckRunInput {
+  const root = input.policyRoot ? `${input.policyRoot}/` : '';
+  const configErrors = input.configErrors ?? [];
+  const configAnnotations: CheckAnnotation[] = configErrors.map((d) => ({
+    path: d.file,
+    start_line: d.line,
+    end_line: d.line,
+    annotation_level: 'failure',
+    message: d.message,
+    title: 'nyx configuration',
+  }));
+  const a = input.analysis;
+  if (a.kind === 'invalid') {
+    return {
+      name: POLICY_CHECK,
+      headSha: input.headSha,
+      conclusion: 'failure',
+      title: `${plural(a.errors.length, 'validation error')}${a.revision === 'base' ? ' in the base branch' : ''}`,
+      summary: `The ${a.revision === 'head' ? 'proposed' : 'base'} policy tree does not load; no impact was computed.`,
+      text: a.errors.map((d) => `- \`${root}${d.file}:${d.line}\`: ${d.message}`).join('\n'),
+      // Annotations attach to the head commit's files: base errors are listed in the text only.
+      annotations: [
+        ...configAnnotations,
+        ...(a.revision === 'head'
+          ? a.errors.map(
+              (d): CheckAnnotation => ({
+                path: `${root}${d.file}`,
+                start_line: Math.max(1, d.line),
+                end_line: Math.max(1, d.line),
+                annotation_level: 'failure',
+                message: d.message,
+                title: 'nyx validation',
+              }),
+            )
+          : []),
+      ],
+    };
+  }
+  const s = a.report.summary;
+  const c = a.report.coverage;
+  const title =
+    s.newlyDenied > 0
+      ? `${plural(s.newlyDenied, 'observed flow')} would be denied`
+      : `no observed flow changes — window: ${c.records} records, ${plural(c.distinctFlows, 'distinct flow')}`;
+  const conclusion =
+    configErrors.length > 0 ? 'failure' : s.newlyDenied > 0 ? input.conclusionOnNewlyDenied : 'success';
+  return {
+    name: POLICY_CHECK,
+    headSha: input.headSha,
+    conclusion,
+    title,
+    summary: [
+      `Newly denied: ${s.newlyDenied} (${s.newlyDeniedRecords} connections), newly allowed: ${s.newlyAllowed}, new would-deny findings: ${s.newWouldDeny}, resolved: ${s.resolvedWouldDeny}.`,
+      `Window: ${c.records} records, ${c.distinctFlows} distinct flows, ${c.unresolved} unresolved, ${c.namespaces} namespaces${c.from ? `, ${c.from} – ${c.to ?? ''}` : ''}.`,
+      `New lint findings: ${a.newLint.length}.`,
+    ].join('\n'),
+    text: renderImpactMarkdown(a.report, { maxLength: 65_000 }),
+    annotations: [
+      ...configAnnotations,
+      ...a.newLint.map(
+        (f): CheckAnnotation => ({
+          path: `${root}${f.file}`,
+          start_line: Math.max(1, f.line),
+          end_line: Math.max(1, f.line),
+          annotation_level: lintLevel(f),
+          message: `${f.message}\n${f.hint}`,
+          title: `nyx lint: ${f.rule}`,
+        }),
+      ),
+    ],
+  };
+}
+
+/** The `nyx/ownership` check run: success once every required owner approved the head commit. */
+export function ownershipCheck(input: { approval: ApprovalStatus; headSha: string }): CheckRunInput {
+  const section = ownershipSection(input.approval);
+  return {
+    name: OWNERSHIP_CHECK,
+    headSha: input.headSha,
+    // `action_required` would demand a details URL; a pending approval is a plain failure that turns
+    // green on the next review.
+    conclusion: input.approval.satisfied ? 'success' : 'failure',
+    title: section.title,
+    summary: input.approval.summary,
+    text: section.body,
+  };
+}

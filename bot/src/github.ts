@@ -1,0 +1,402 @@
+// Everything the worker reads from and writes to GitHub, through the REST API (v3) only, with the
+// slice of Octokit it needs (`request`), so it works the same against github.com, GitHub Enterprise
+// Server and the HTTP-level fake of the tests. Octokit's throttling and retry plugins (part of
+// ProbotOctokit) apply to every call made here.
+import { type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
+
+/** The slice of Octokit used here (a ProbotOctokit satisfies it). */
+export interface GitHubClient {
+  // biome-ignore lint/suspicious/noExplicitAny: Octokit's typed routes are narrowed at each call site below.
+  request(route: string, params?: Record<string, unknown>): Promise<{ data: any; status: number }>;
+}
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export interface TreeBlob {
+  path: string;
+  sha: string;
+  size: number;
+}
+
+export interface TreeLimits {
+  /** Largest policy file read, in bytes (default 1 MiB). */
+  maxFileBytes: number;
+  /** Largest total read per revision, in bytes (default 32 MiB). */
+  maxTotalBytes: number;
+  /** Most files read per revision (default 5000). */
+  maxFiles: number;
+}
+
+export const DEFAULT_TREE_LIMITS: Readonly<TreeLimits> = Object.freeze({
+  maxFileBytes: 1024 * 1024,
+  maxTotalBytes: 32 * 1024 * 1024,
+  maxFiles: 5000,
+});
+
+/** A problem with the tree itself (truncated, too big, a bad path): reported, never silently skipped. */
+export class TreeError extends Error {}
+
+/** Every blob of a commit's tree (`GET /repos/{o}/{r}/git/trees/{sha}?recursive=1`); refuses truncated trees. */
+export async function listTree(gh: GitHubClient, ref: RepoRef, sha: string): Promise<TreeBlob[]> {
+  const { data } = await gh.request('GET /repos/{owner}/{repo}/git/trees/{tree_sha}', {
+    ...ref,
+    tree_sha: sha,
+    recursive: '1',
+  });
+  if (data.truncated) {
+    throw new TreeError(
+      `the git tree of ${sha.slice(0, 12)} is too large for GitHub's recursive tree API (truncated); keep the policy repository under 100,000 entries or set policyRoot in .github/nyx.yml`,
+    );
+  }
+  const out: TreeBlob[] = [];
+  for (const e of data.tree as Array<{
+    path: string;
+    type: string;
+    sha: string;
+    size?: number;
+    mode?: string;
+  }>) {
+    if (e.type !== 'blob') continue;
+    if (e.mode === '120000') continue; // symlinks are never followed
+    out.push({ path: e.path, sha: e.sha, size: e.size ?? 0 });
+  }
+  return out;
+}
+
+/** `policyRoot` relative path, or undefined when `path` is outside the root. */
+function underRoot(root: string, path: string): string | undefined {
+  if (root === '') return path;
+  return path.startsWith(`${root}/`) ? path.slice(root.length + 1) : undefined;
+}
+
+const OWNERSHIP_FILES = new Set(['CODEOWNERS', '.github/CODEOWNERS', 'docs/CODEOWNERS']);
+
+/**
+ * Which blobs of a tree the engine needs: the policy manifests and `OWNERS` files under
+ * `policyRoot` (paths made relative to it), plus the repository's CODEOWNERS when the root is the
+ * repository root (CODEOWNERS patterns are repository paths). Every path is checked with
+ * `repoPathProblem`.
+ */
+export function selectPolicyBlobs(blobs: readonly TreeBlob[], policyRoot: string): TreeBlob[] {
+  const relative: TreeBlob[] = [];
+  for (const b of blobs) {
+    const rel = underRoot(policyRoot, b.path);
+    if (rel === undefined) continue;
+    const problem = repoPathProblem(rel);
+    if (problem) throw new TreeError(`${b.path}: ${problem}`);
+    relative.push({ ...b, path: rel });
+  }
+  const manifests = new Set(policyManifestPaths(relative.map((b) => b.path)));
+  return relative.filter(
+    (b) =>
+      manifests.has(b.path) ||
+      b.path === 'OWNERS' ||
+      b.path.endsWith('/OWNERS') ||
+      (policyRoot === '' && OWNERSHIP_FILES.has(b.path)),
+  );
+}
+
+/** A small content cache keyed by blob sha: base and head share most blobs. */
+export class BlobCache {
+  readonly #entries = new Map<string, string>();
+  constructor(readonly maxEntries = 20_000) {}
+  get(sha: string): string | undefined {
+    return this.#entries.get(sha);
+  }
+  set(sha: string, content: string): void {
+    if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(sha, content);
+  }
+}
+
+/** Reads the blobs (`GET /repos/{o}/{r}/git/blobs/{sha}`), at most `parallel` at a time, within the limits. */
+export async function readBlobs(
+  gh: GitHubClient,
+  ref: RepoRef,
+  blobs: readonly TreeBlob[],
+  options: { limits?: TreeLimits; cache?: BlobCache; parallel?: number; displayRoot?: string } = {},
+): Promise<PolicyFile[]> {
+  const limits = options.limits ?? DEFAULT_TREE_LIMITS;
+  const shown = (p: string): string => (options.displayRoot ? `${options.displayRoot}/${p}` : p);
+  if (blobs.length > limits.maxFiles) {
+    throw new TreeError(
+      `the policy tree has ${blobs.length} files; the bot reads at most ${limits.maxFiles}`,
+    );
+  }
+  let total = 0;
+  for (const b of blobs) {
+    if (b.size > limits.maxFileBytes) {
+      throw new TreeError(
+        `${shown(b.path)}: ${b.size} bytes; policy files are limited to ${limits.maxFileBytes} bytes`,
+      );
+    }
+    total += b.size;
+  }
+  if (total > limits.maxTotalBytes) {
+    throw new TreeError(
+      `the policy tree holds ${total} bytes; the bot reads at most ${limits.maxTotalBytes}`,
+    );
+  }
+  const out: PolicyFile[] = new Array(blobs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < blobs.length) {
+      const i = next++;
+      const b = blobs[i] as TreeBlob;
+      let content = options.cache?.get(b.sha);
+      if (content === undefined) {
+        const { data } = await gh.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', {
+          ...ref,
+          file_sha: b.sha,
+        });
+        content = Buffer.from(
+          String(data.content ?? ''),
+          data.encoding === 'base64' ? 'base64' : 'utf8',
+        ).toString('utf8');
+        options.cache?.set(b.sha, content);
+      }
+      out[i] = { path: b.path, content };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.parallel ?? 8, blobs.length) }, worker));
+  return out;
+}
+
+/** Paths (relative to the policy root) whose blob differs between two trees, sorted. */
+export function changedPaths(base: readonly TreeBlob[], head: readonly TreeBlob[]): string[] {
+  const before = new Map(base.map((b) => [b.path, b.sha]));
+  const after = new Map(head.map((b) => [b.path, b.sha]));
+  const out = new Set<string>();
+  for (const [p, sha] of after) if (before.get(p) !== sha) out.add(p);
+  for (const p of before.keys()) if (!after.has(p)) out.add(p);
+  return [...out].sort();
+}
+
+export interface PullState {
+  number: number;
+  state: string;
+  headSha: string;
+  baseSha: string;
+  baseRef: string;
+  author: string;
+}
+
+export async function getPull(gh: GitHubClient, ref: RepoRef, number: number): Promise<PullState> {
+  const { data } = await gh.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+    ...ref,
+    pull_number: number,
+  });
+  return {
+    number,
+    state: data.state,
+    headSha: data.head.sha,
+    baseSha: data.base.sha,
+    baseRef: data.base.ref,
+    author: data.user?.login ?? '',
+  };
+}
+
+/** Every page of a list endpoint (100 per page). */
+async function listAll<T>(
+  gh: GitHubClient,
+  route: string,
+  params: Record<string, unknown>,
+  max = 50,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let page = 1; page <= max; page++) {
+    const { data } = await gh.request(route, { ...params, per_page: 100, page });
+    out.push(...(data as T[]));
+    if ((data as T[]).length < 100) break;
+  }
+  return out;
+}
+
+export async function listOpenPulls(gh: GitHubClient, ref: RepoRef, baseRef: string): Promise<PullState[]> {
+  const data = await listAll<{
+    number: number;
+    state: string;
+    head: { sha: string };
+    base: { sha: string; ref: string };
+    user?: { login: string };
+  }>(gh, 'GET /repos/{owner}/{repo}/pulls', { ...ref, state: 'open', base: baseRef });
+  return data
+    .filter((p) => p.base.ref === baseRef)
+    .map((p) => ({
+      number: p.number,
+      state: p.state,
+      headSha: p.head.sha,
+      baseSha: p.base.sha,
+      baseRef: p.base.ref,
+      author: p.user?.login ?? '',
+    }));
+}
+
+export async function listReviews(
+  gh: GitHubClient,
+  ref: RepoRef,
+  number: number,
+): Promise<Array<{ user: string; state: string; commitId: string }>> {
+  const data = await listAll<{ user?: { login: string } | null; state: string; commit_id: string }>(
+    gh,
+    'GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews',
+    { ...ref, pull_number: number },
+  );
+  return data
+    .filter((r) => r.user?.login)
+    .map((r) => ({ user: r.user?.login ?? '', state: r.state, commitId: r.commit_id }));
+}
+
+/**
+ * Which of `users` are active members of each `org/team` handle
+ * (`GET /orgs/{org}/teams/{team_slug}/memberships/{username}`; 404 means not a member).
+ */
+export async function teamMembers(
+  gh: GitHubClient,
+  teams: readonly string[],
+  users: readonly string[],
+): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  for (const team of new Set(teams.map((t) => t.replace(/^@/, '').toLowerCase()))) {
+    const [org, slug] = team.split('/');
+    if (!org || !slug) continue;
+    const members = new Set<string>();
+    for (const user of new Set(users.map((u) => u.toLowerCase()))) {
+      try {
+        const { data } = await gh.request('GET /orgs/{org}/teams/{team_slug}/memberships/{username}', {
+          org,
+          team_slug: slug,
+          username: user,
+        });
+        if (data.state === 'active') members.add(user);
+      } catch (error) {
+        if ((error as { status?: number }).status !== 404) throw error;
+      }
+    }
+    out.set(team, members);
+  }
+  return out;
+}
+
+/** GitHub's limits for check run output. */
+export const CHECK_TEXT_LIMIT = 65_535;
+export const ANNOTATIONS_PER_REQUEST = 50;
+
+export interface CheckAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  annotation_level: 'notice' | 'warning' | 'failure';
+  message: string;
+  title?: string;
+}
+
+export interface CheckRunInput {
+  name: string;
+  headSha: string;
+  conclusion: 'success' | 'failure' | 'neutral' | 'action_required';
+  title: string;
+  summary: string;
+  text?: string;
+  annotations?: CheckAnnotation[];
+  detailsUrl?: string;
+}
+
+function clip(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const note = '\n\n… (truncated to GitHub’s check output limit)';
+  return text.slice(0, limit - note.length) + note;
+}
+
+/**
+ * Creates a completed check run; annotations beyond the first 50 are added by further
+ * `PATCH /check-runs/{id}` requests of at most 50 each (GitHub's per-request limit).
+ */
+export async function createCheckRun(
+  gh: GitHubClient,
+  ref: RepoRef,
+  input: CheckRunInput,
+): Promise<{ id: number; htmlUrl?: string }> {
+  const annotations = input.annotations ?? [];
+  const output = (batch: CheckAnnotation[]): Record<string, unknown> => ({
+    title: clip(input.title, 1000),
+    summary: clip(input.summary, CHECK_TEXT_LIMIT),
+    ...(input.text ? { text: clip(input.text, CHECK_TEXT_LIMIT) } : {}),
+    ...(batch.length > 0 ? { annotations: batch } : {}),
+  });
+  const { data } = await gh.request('POST /repos/{owner}/{repo}/check-runs', {
+    ...ref,
+    name: input.name,
+    head_sha: input.headSha,
+    status: 'completed',
+    conclusion: input.conclusion,
+    completed_at: new Date().toISOString(),
+    ...(input.detailsUrl ? { details_url: input.detailsUrl } : {}),
+    output: output(annotations.slice(0, ANNOTATIONS_PER_REQUEST)),
+  });
+  for (let i = ANNOTATIONS_PER_REQUEST; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) {
+    await gh.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+      ...ref,
+      check_run_id: data.id,
+      output: output(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST)),
+    });
+  }
+  return { id: data.id, htmlUrl: data.html_url };
+}
+
+/** The hidden marker that identifies the bot's sticky comment. */
+export const COMMENT_MARKER = '<!-- nyx-gitops:impact -->';
+
+/**
+ * Creates or edits in place the one comment carrying `COMMENT_MARKER` (the oldest such comment
+ * wins when a human copied the marker; only comments by bots are considered).
+ */
+export async function upsertStickyComment(
+  gh: GitHubClient,
+  ref: RepoRef,
+  number: number,
+  body: string,
+): Promise<{ id: number; created: boolean }> {
+  const comments = await listAll<{ id: number; body?: string; user?: { type?: string } | null }>(
+    gh,
+    'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
+    { ...ref, issue_number: number },
+  );
+  const mine = comments.find((c) => c.user?.type === 'Bot' && c.body?.includes(COMMENT_MARKER));
+  if (mine) {
+    if (mine.body !== body) {
+      await gh.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+        ...ref,
+        comment_id: mine.id,
+        body,
+      });
+    }
+    return { id: mine.id, created: false };
+  }
+  const { data } = await gh.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+    ...ref,
+    issue_number: number,
+    body,
+  });
+  return { id: data.id, created: true };
+}
+
+/** A plain (non-sticky) reply comment, used by `/nyx explain`. */
+export async function postComment(
+  gh: GitHubClient,
+  ref: RepoRef,
+  number: number,
+  body: string,
+): Promise<void> {
+  await gh.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+    ...ref,
+    issue_number: number,
+    body,
+  });
+}

@@ -1,0 +1,30 @@
+// Entry point of `npx nyx-bot`: read the configuration once, print it (secrets masked), refuse to
+// start when something required is missing, then start the server and the worker.
+import { startBot } from './bot.js';
+import { describeConfig, loadConfig } from './config.js';
+
+const loaded = loadConfig(process.env);
+if (!loaded.ok) {
+  process.stderr.write(`nyx-bot: refusing to start:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+  process.exit(2);
+}
+process.stdout.write(
+  `nyx-bot configuration:\n${describeConfig(loaded.config)
+    .map((l) => `  ${l}`)
+    .join('\n')}\n`,
+);
+try {
+  const bot = await startBot(loaded.config);
+  bot.log.info(`nyx-bot listening on ${bot.webhookUrl}`);
+  const stop = (): void => {
+    bot.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} catch (error) {
+  process.stderr.write(`nyx-bot: failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+}

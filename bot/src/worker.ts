@@ -1,0 +1,301 @@
+// The BullMQ worker: for each job, read the PR and both trees through the GitHub API, analyse
+// (pure), then write the check runs and the sticky comment. Jobs for a head that is no longer the
+// PR's head are dropped; errors are retried with exponential backoff by BullMQ (GitHub errors,
+// Redis errors), except problems that retrying cannot fix.
+import { evaluate, type FlowRecord, loadPolicySet, resolveEndpoint } from '@nyx/core';
+import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { analyzeChange, ownershipVerdict, teamsOf } from './analyze.js';
+import { composeComment, OWNERSHIP_CHECK, ownershipCheck, POLICY_CHECK, policyCheck } from './comment.js';
+import {
+  BlobCache,
+  changedPaths,
+  createCheckRun,
+  type GitHubClient,
+  getPull,
+  listOpenPulls,
+  listReviews,
+  listTree,
+  postComment,
+  type RepoRef,
+  readBlobs,
+  selectPolicyBlobs,
+  TreeError,
+  teamMembers,
+  upsertStickyComment,
+} from './github.js';
+import { enqueue, type NyxJob, type QueueSettings } from './jobs.js';
+import type { BotMetrics } from './metrics.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_PATH } from './repo-config.js';
+import type { FlowInputs } from './sources.js';
+
+export interface WorkerDeps {
+  /** An installation-authenticated client (ProbotOctokit: throttling and retry plugins included). */
+  auth(installationId: number): Promise<GitHubClient>;
+  inputs: FlowInputs;
+  /** A plain (non-blocking) connection for locks. */
+  redis: Redis;
+  queue: Queue<NyxJob>;
+  settings: QueueSettings;
+  metrics: BotMetrics;
+  log: Logger;
+  blobCache?: BlobCache;
+}
+
+export type JobOutcome = 'done' | 'stale' | 'closed' | 'refreshed' | 'explained';
+
+const LOCK_TTL_MS = 120_000;
+
+/** A per-PR lock so that two jobs of one PR never write the sticky comment at the same time. */
+async function withPullLock<T>(redis: Redis, key: string, fn: () => Promise<T>): Promise<T> {
+  const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const lockKey = `nyx:bot:lock:${key}`;
+  const deadline = Date.now() + LOCK_TTL_MS;
+  let delay = 20;
+  while ((await redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the lock of ${key}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+  try {
+    return await fn();
+  } finally {
+    await redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      lockKey,
+      token,
+    );
+  }
+}
+
+/** 4xx answers other than rate limiting will not get better by retrying. */
+function permanent(error: unknown): boolean {
+  const status = (error as { status?: number }).status;
+  return (
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500 &&
+    status !== 403 &&
+    status !== 429 &&
+    status !== 409
+  );
+}
+
+/** Reads a file of one revision through its tree listing (used for `.github/nyx.yml`). */
+async function readOne(
+  gh: GitHubClient,
+  ref: RepoRef,
+  tree: Array<{ path: string; sha: string; size: number }>,
+  path: string,
+  cache: BlobCache,
+) {
+  const entry = tree.find((b) => b.path === path);
+  if (!entry) return undefined;
+  const [file] = await readBlobs(gh, ref, [entry], { cache });
+  return file?.content;
+}
+
+async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: WorkerDeps): Promise<JobOutcome> {
+  const ref = { owner: job.owner, repo: job.repo };
+  const gh = await deps.auth(job.installationId);
+  const cache = deps.blobCache ?? new BlobCache();
+  const pull = await getPull(gh, ref, job.pr);
+  if (pull.state !== 'open') return 'closed';
+  if (job.headSha && pull.headSha !== job.headSha) return 'stale';
+  const headSha = pull.headSha;
+  const baseSha = job.baseSha ?? pull.baseSha;
+
+  const [baseTree, headTree] = await Promise.all([listTree(gh, ref, baseSha), listTree(gh, ref, headSha)]);
+  // The repository configuration comes from the base branch, like ownership.
+  const parsedConfig = parseRepoConfig(await readOne(gh, ref, baseTree, REPO_CONFIG_PATH, cache));
+  const repoConfig = parsedConfig.ok ? parsedConfig.config : DEFAULT_REPO_CONFIG;
+  const configErrors = parsedConfig.ok ? [] : parsedConfig.errors;
+  const root = repoConfig.policyRoot;
+
+  let analysisResult: ReturnType<typeof analyzeChange>;
+  try {
+    const baseBlobs = selectPolicyBlobs(baseTree, root);
+    const headBlobs = selectPolicyBlobs(headTree, root);
+    const [baseFiles, headFiles] = await Promise.all([
+      readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root }),
+      readBlobs(gh, ref, headBlobs, { cache, displayRoot: root }),
+    ]);
+    const [window, inv] = await Promise.all([
+      deps.inputs.window(repoConfig.windowHours),
+      deps.inputs.inventory(),
+    ]);
+    analysisResult = analyzeChange({
+      baseFiles,
+      headFiles,
+      changedFiles: changedPaths(baseBlobs, headBlobs),
+      inventory: inv.inventory,
+      window,
+    });
+  } catch (error) {
+    if (!(error instanceof TreeError)) throw error;
+    // A tree the bot refuses to read is reported on the check, not retried.
+    await createCheckRun(gh, ref, {
+      name: POLICY_CHECK,
+      headSha,
+      conclusion: 'failure',
+      title: 'policy tree not readable',
+      summary: error.message,
+    });
+    return 'done';
+  }
+  const analysis = analysisResult;
+  const reviews = await listReviews(gh, ref, job.pr);
+  const approvers = reviews.filter((r) => r.state.toUpperCase() === 'APPROVED').map((r) => r.user);
+  const members = await teamMembers(gh, teamsOf(analysis.groups), approvers);
+  const approval = ownershipVerdict({
+    analysis,
+    reviews,
+    author: pull.author,
+    headSha,
+    teamMembers: members,
+  });
+
+  return withPullLock(deps.redis, `${job.owner}/${job.repo}#${job.pr}`, async () => {
+    // Re-check right before writing: a newer head may have arrived while we computed.
+    const current = await getPull(gh, ref, job.pr);
+    if (current.headSha !== headSha) return 'stale';
+    const policy = await createCheckRun(
+      gh,
+      ref,
+      policyCheck({
+        analysis,
+        headSha,
+        policyRoot: root,
+        conclusionOnNewlyDenied: repoConfig.conclusionOnNewlyDenied,
+        configErrors,
+      }),
+    );
+    await createCheckRun(gh, ref, ownershipCheck({ approval, headSha }));
+    const body = composeComment({
+      analysis,
+      approval,
+      headSha,
+      policyRoot: root,
+      maxLength: repoConfig.maxCommentLength,
+      ...(policy.htmlUrl ? { fullReportUrl: policy.htmlUrl } : {}),
+    });
+    await upsertStickyComment(gh, ref, job.pr, body);
+    return 'done';
+  });
+}
+
+/** `/nyx explain <src> <dst> <port>`: the verdict at the head, with reasons, as a reply. */
+async function explainFlow(job: Extract<NyxJob, { kind: 'explain' }>, deps: WorkerDeps): Promise<JobOutcome> {
+  const ref = { owner: job.owner, repo: job.repo };
+  const gh = await deps.auth(job.installationId);
+  const cache = deps.blobCache ?? new BlobCache();
+  const pull = await getPull(gh, ref, job.pr);
+  const tree = await listTree(gh, ref, pull.headSha);
+  const baseTree = await listTree(gh, ref, pull.baseSha);
+  const parsed = parseRepoConfig(await readOne(gh, ref, baseTree, REPO_CONFIG_PATH, cache));
+  const root = parsed.ok ? parsed.config.policyRoot : '';
+  const files = await readBlobs(gh, ref, selectPolicyBlobs(tree, root), { cache, displayRoot: root });
+  const loaded = loadPolicySet(files);
+  const { inventory } = await deps.inputs.inventory();
+  const flow: FlowRecord = { src: job.src, dst: job.dst, protocol: job.protocol, port: job.port };
+  const head = `\`/nyx explain ${job.src} ${job.dst} ${job.port}\` at \`${pull.headSha.slice(0, 12)}\``;
+  let body: string;
+  if (!loaded.ok)
+    body = `${head}: the policy tree does not load (${loaded.errors.length} errors, see the nyx/policy check).`;
+  else {
+    const unknown = [job.src, job.dst].filter((e) => e.includes('/') && !resolveEndpoint(inventory, e));
+    if (unknown.length > 0) body = `${head}: ${unknown.join(', ')} is not in the inventory.`;
+    else {
+      const v = evaluate(loaded.policySet, inventory, flow);
+      const reasons = (list: typeof v.reasons): string =>
+        list
+          .map((r) => `- ${r.point ? `${r.point}: ` : ''}${r.text}${r.source ? ` (\`${r.source}\`)` : ''}`)
+          .join('\n');
+      body = [
+        `${head}: **${v.verdict}** (as if enforced: **${v.asIfEnforced}**)`,
+        '',
+        reasons(v.reasons),
+        ...(v.asIfEnforced !== v.verdict
+          ? ['', 'As if every object were enforced:', '', reasons(v.asIfEnforcedReasons)]
+          : []),
+      ].join('\n');
+    }
+  }
+  await postComment(gh, ref, job.pr, body);
+  return 'explained';
+}
+
+/** Push to a base branch: re-analyse each open PR on it against the new base. */
+async function refreshBase(job: Extract<NyxJob, { kind: 'refresh' }>, deps: WorkerDeps): Promise<JobOutcome> {
+  const gh = await deps.auth(job.installationId);
+  const pulls = await listOpenPulls(gh, { owner: job.owner, repo: job.repo }, job.baseRef);
+  for (const p of pulls) {
+    await enqueue(
+      deps.queue,
+      {
+        kind: 'analyze',
+        owner: job.owner,
+        repo: job.repo,
+        installationId: job.installationId,
+        deliveryId: job.deliveryId,
+        trigger: 'push',
+        pr: p.number,
+        headSha: p.headSha,
+        baseSha: job.baseSha,
+        variant: `base-${job.baseSha}`,
+      },
+      deps.settings,
+    );
+    deps.metrics.enqueued.inc({ trigger: 'push' });
+  }
+  return 'refreshed';
+}
+
+/** Processes one job (exported for tests and the benchmark). */
+export async function processJob(data: NyxJob, deps: WorkerDeps): Promise<JobOutcome> {
+  const started = process.hrtime.bigint();
+  try {
+    const outcome =
+      data.kind === 'analyze'
+        ? await analyzePull(data, deps)
+        : data.kind === 'explain'
+          ? await explainFlow(data, deps)
+          : await refreshBase(data, deps);
+    deps.metrics.jobs.inc({ outcome });
+    deps.metrics.duration.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+    deps.log.info({ job: data.kind, repo: `${data.owner}/${data.repo}`, outcome }, `job ${outcome}`);
+    return outcome;
+  } catch (error) {
+    deps.metrics.jobs.inc({ outcome: 'failed-attempt' });
+    deps.metrics.failures.inc({ stage: data.kind });
+    deps.log.warn({ err: error, job: data.kind, repo: `${data.owner}/${data.repo}` }, 'job attempt failed');
+    if (permanent(error)) throw new UnrecoverableError((error as Error).message);
+    throw error;
+  }
+}
+
+/** Starts the BullMQ worker on its own (blocking) connection. */
+export function startWorker(options: {
+  queueName: string;
+  connection: Redis;
+  concurrency: number;
+  deps: WorkerDeps;
+}): Worker<NyxJob, JobOutcome> {
+  const worker = new Worker<NyxJob, JobOutcome>(
+    options.queueName,
+    (job: Job<NyxJob>) => processJob(job.data, options.deps),
+    {
+      connection: options.connection,
+      concurrency: options.concurrency,
+      // Jobs whose worker vanished (crash, Redis restart) are picked up again.
+      stalledInterval: 15_000,
+      maxStalledCount: 2,
+    },
+  );
+  worker.on('error', (error) => options.deps.log.warn({ err: error }, 'worker connection error'));
+  return worker;
+}
+
+export { OWNERSHIP_CHECK, POLICY_CHECK };
