@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { lineForPointer, parseYamlDocuments, utf8ByteLength } from './yaml.js';
+
+describe('parseYamlDocuments', () => {
+  it('maps every node to its JSON pointer and line, across documents', () => {
+    const r = parseYamlDocuments(
+      'f.yaml',
+      'a: 1\nb:\n  c: [1, 2]\n  "x/y~z":\n    - k: 1\n      v: 2\n---\n---\n# comment\nk: v\n',
+    );
+    expect(r).toEqual({
+      ok: true,
+      documents: [
+        {
+          value: { a: 1, b: { c: [1, 2], 'x/y~z': [{ k: 1, v: 2 }] } },
+          line: 1,
+          lines: {
+            '': 1,
+            '/a': 1,
+            '/b': 2,
+            '/b/c': 3,
+            '/b/c/0': 3,
+            '/b/c/1': 3,
+            '/b/x~1y~0z': 4,
+            '/b/x~1y~0z/0': 5,
+            '/b/x~1y~0z/0/k': 5,
+            '/b/x~1y~0z/0/v': 6,
+          },
+        },
+        { value: { k: 'v' }, line: 10, lines: { '': 10, '/k': 10 } },
+      ],
+    });
+  });
+
+  it('reports syntax errors with file and line', () => {
+    const r = parseYamlDocuments('f.yaml', 'a: 1\nb: [1, 2\nc: 3\n');
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.errors[0]).toMatchObject({
+        file: 'f.yaml',
+        message: expect.stringMatching(/^YAML syntax error: /),
+      });
+    const tabs = parseYamlDocuments('f.yaml', 'a:\n\t- b\n');
+    expect(tabs.ok).toBe(false);
+  });
+
+  it('refuses duplicate keys', () => {
+    expect(parseYamlDocuments('f.yaml', 'spec:\n  a: 1\n  a: 2\n')).toEqual({
+      ok: false,
+      errors: [
+        { file: 'f.yaml', line: 3, message: 'duplicate key "a": each key may appear only once in a mapping' },
+      ],
+    });
+  });
+
+  it('refuses files over the size limit before parsing', () => {
+    const r = parseYamlDocuments('f.yaml', 'a: é\n'.repeat(100), { maxBytes: 100 });
+    expect(r).toEqual({
+      ok: false,
+      errors: [{ file: 'f.yaml', line: 1, message: 'file is 600 bytes; the limit is 100 bytes (100 bytes)' }],
+    });
+  });
+
+  it('refuses too many documents', () => {
+    const r = parseYamlDocuments('f.yaml', 'a: 1\n---\n'.repeat(5), { maxDocuments: 3 });
+    expect(r).toEqual({
+      ok: false,
+      errors: [{ file: 'f.yaml', line: 6, message: 'more than 3 YAML documents in one file' }],
+    });
+  });
+
+  it('refuses deep nesting with a clear error, block and flow', () => {
+    const block = Array.from({ length: 10_000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n');
+    // With the default size limit a 10,000-deep block mapping is already refused by size.
+    expect(parseYamlDocuments('f.yaml', block).ok).toBe(false);
+    const r = parseYamlDocuments('f.yaml', `${block} 1\n`, { maxBytes: 100 * 1024 * 1024 });
+    expect(r).toEqual({
+      ok: false,
+      errors: [
+        {
+          file: 'f.yaml',
+          line: 101,
+          message: 'nesting deeper than 100 levels; refusing to load this document',
+        },
+      ],
+    });
+    const flow = parseYamlDocuments('f.yaml', `x:\n  ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`);
+    expect(flow).toEqual({
+      ok: false,
+      errors: [
+        {
+          file: 'f.yaml',
+          line: 2,
+          message: 'nesting deeper than 100 levels; refusing to load this document',
+        },
+      ],
+    });
+    expect(parseYamlDocuments('f.yaml', `${'['.repeat(50)}${']'.repeat(50)}`, { maxDepth: 50 }).ok).toBe(
+      true,
+    );
+  });
+
+  it('refuses an alias bomb quickly and allows ordinary aliases', () => {
+    const lines = ['l0: &l0 [a, a, a, a, a, a, a, a, a, a]'];
+    for (let i = 1; i <= 9; i++)
+      lines.push(
+        `l${i}: &l${i} [${Array(10)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]`,
+      );
+    const started = Date.now();
+    const r = parseYamlDocuments('bomb.yaml', lines.join('\n'));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(r).toEqual({
+      ok: false,
+      errors: [
+        {
+          file: 'bomb.yaml',
+          line: 1,
+          message: 'too many alias expansions (limit 100); refusing a possible alias bomb',
+        },
+      ],
+    });
+    const ok = parseYamlDocuments('f.yaml', 'base: &b {app: web}\nuse: *b\n');
+    expect(ok.ok && ok.documents[0]?.value).toEqual({ base: { app: 'web' }, use: { app: 'web' } });
+    expect(parseYamlDocuments('f.yaml', 'a: *nope\n').ok).toBe(false);
+  });
+
+  it('skips empty documents', () => {
+    expect(parseYamlDocuments('f.yaml', '---\n# nothing\n---\n')).toEqual({ ok: true, documents: [] });
+  });
+});
+
+describe('lineForPointer', () => {
+  it('falls back to the nearest ancestor with a line', () => {
+    const lines = { '': 1, '/spec': 4, '/spec/egress/0': 6 };
+    expect(lineForPointer(lines, '/spec/egress/0/ports/3')).toBe(6);
+    expect(lineForPointer(lines, '/metadata/name')).toBe(1);
+    expect(lineForPointer({}, '/x', 9)).toBe(9);
+  });
+});
+
+describe('utf8ByteLength', () => {
+  it('counts UTF-8 bytes', () => {
+    expect(utf8ByteLength('aé€😀')).toBe(1 + 2 + 3 + 4);
+  });
+});
