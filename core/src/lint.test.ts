@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FlowWindow } from './flows.js';
 import { parseInventory } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
 import { lintPolicySet } from './lint.js';
@@ -138,7 +139,7 @@ const owners = (namespace: string) => ({
 
 function findingsOf(
   files: PolicyFile[],
-  extra: { inventory?: Inventory; ruleHits?: Map<string, number> } = {},
+  extra: { inventory?: Inventory; ruleHits?: Map<string, number>; window?: FlowWindow } = {},
 ) {
   return lintPolicySet({ policySet: load(files), files, ...extra });
 }
@@ -600,6 +601,42 @@ egress:
         9,
         'egress rules are ignored: policyTypes lists only Ingress',
         'add Egress to policyTypes, or delete the egress rules',
+      ],
+    ]);
+  });
+
+  it('excluded-namespace-traffic: how much observed traffic crosses the gap (needs the window)', () => {
+    const files = [
+      {
+        path: 'cluster/config.yaml',
+        content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterConfig
+metadata:
+  name: cluster
+spec:
+  defaultMode: deny-cross-namespace
+  excludedNamespaces:
+    - kube-system
+    - nyx-system
+`,
+      },
+    ];
+    const window = new FlowWindow();
+    window.add({
+      src: 'shop/api-7f9c6d5b8-x2x9q',
+      dst: 'kube-system/coredns-5d78c9869d-abcde',
+      protocol: 'UDP',
+      port: 53,
+      count: 40,
+    });
+    window.add({ src: '10.244.1.11', dst: '10.244.0.2', protocol: 'UDP', port: 53, count: 2 });
+    window.add({ src: 'shop/api-7f9c6d5b8-x2x9q', dst: 'blog/wordpress-0', protocol: 'TCP', port: 80 });
+    const found = only('excluded-namespace-traffic', findingsOf(files, { inventory: inventory(), window }));
+    expect(found.map((f) => [f.severity, f.line, f.message])).toEqual([
+      [
+        'info',
+        8,
+        '42 connections (2 distinct flows) in the window have an end in excluded namespace kube-system: they bypass enforcement',
       ],
     ]);
   });

@@ -7,12 +7,14 @@
 // - with `files` (the whole tree): `missing-owners`, `invalid-owners`;
 // - with an inventory: `selector-matches-nothing`, `ipblock-overlaps-cluster`, `orphan-policy`
 //   (and `missing-dns-egress`/`metadata-reachable` evaluate the real pods instead of stand-ins);
-// - with rule hit counts: `stale-rule`.
+// - with rule hit counts: `stale-rule`; with the flow window: `excluded-namespace-traffic`.
 //
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
 import { type Cidr, cidrContains, cidrCovers, cidrsOverlap, parseCidr, parseIp } from './cidr.js';
 import { compileEvaluator } from './evaluate.js';
+import type { FlowWindow } from './flows.js';
+import { resolveEndpoint } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
 import { type LintFinding, type LintSeverity, type RuleHitCounts, ruleHitKey } from './lint-model.js';
 import type {
@@ -40,6 +42,11 @@ export interface LintInput {
   files?: readonly PolicyFile[];
   inventory?: Inventory;
   ruleHits?: RuleHitCounts;
+  /**
+   * The observed window (with `inventory`): lint then reports how much traffic crossed each
+   * excluded namespace without enforcement (`excluded-namespace-traffic`, SPEC section 2).
+   */
+  window?: FlowWindow;
 }
 
 type RuleObject = NyxClusterNetworkPolicy | NyxNetworkPolicy | NetworkPolicy;
@@ -901,6 +908,65 @@ function checkStale(
   }
 }
 
+// ---- excluded namespaces: the gap in enforcement ----------------------------------------------
+
+/** Connections and distinct flows of a window with an end in each excluded namespace. */
+export function countExcludedTraffic(input: {
+  policySet: PolicySet;
+  inventory: Inventory;
+  window: FlowWindow;
+}): Map<string, { connections: number; flows: number }> {
+  const excluded = new Set(input.policySet.config?.spec.excludedNamespaces ?? []);
+  const out = new Map<string, { connections: number; flows: number }>();
+  if (excluded.size === 0) return out;
+  const cache = new Map<string, string | undefined>();
+  const namespaceOf = (ref: string): string | undefined => {
+    if (!cache.has(ref)) {
+      const e = resolveEndpoint(input.inventory, ref);
+      cache.set(ref, e?.kind === 'pod' ? e.pod.namespace : undefined);
+    }
+    return cache.get(ref);
+  };
+  for (const t of input.window.tuples()) {
+    const ends = new Set(
+      [namespaceOf(t.src), namespaceOf(t.dst)].filter((n): n is string => n !== undefined),
+    );
+    for (const ns of ends) {
+      if (!excluded.has(ns)) continue;
+      const c = out.get(ns) ?? { connections: 0, flows: 0 };
+      c.connections += t.count;
+      c.flows += 1;
+      out.set(ns, c);
+    }
+  }
+  return out;
+}
+
+function checkExcludedTraffic(
+  policySet: PolicySet,
+  inv: Inventory,
+  window: FlowWindow,
+  out: LintFinding[],
+): void {
+  const config = policySet.config;
+  if (!config) return;
+  const counts = countExcludedTraffic({ policySet, inventory: inv, window });
+  (config.spec.excludedNamespaces ?? []).forEach((ns, i) => {
+    const c = counts.get(ns);
+    if (!c) return;
+    out.push(
+      finding(
+        config,
+        `/spec/excludedNamespaces/${i}`,
+        'info',
+        'excluded-namespace-traffic',
+        `${c.connections} connections (${c.flows} distinct flows) in the window have an end in excluded namespace ${ns}: they bypass enforcement`,
+        'keep excludedNamespaces to the system namespaces that cannot tolerate policy; every exclusion is a gap',
+      ),
+    );
+  });
+}
+
 // ---- entry point -----------------------------------------------------------------------------
 
 const SEVERITY_ORDER: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
@@ -944,6 +1010,7 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
   checkDnsAndMetadata(policySet, inv, out);
   checkDefaultDeny(policySet, files, inv, out);
   if (files) checkOwners(files, out);
+  if (inv && input.window) checkExcludedTraffic(policySet, inv, input.window, out);
 
   return out.sort(
     (a, b) =>
