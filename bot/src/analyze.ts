@@ -7,17 +7,17 @@ import {
   type ApprovalStatus,
   approvalStatus,
   changedObjects,
+  computeImpact,
   type Diagnostic,
   type FlowWindow,
+  type ImpactReport,
   type Inventory,
   type LintFinding,
-  lintFindingKey,
   loadOwnership,
   loadPolicySet,
   type PolicyFile,
   requiredApprovals,
 } from '@nyx/core';
-import { computeImpact, type ImpactReportLike, lintPolicySet } from './engine.js';
 
 export type Analysis =
   | {
@@ -30,7 +30,7 @@ export type Analysis =
     }
   | {
       kind: 'ok';
-      report: ImpactReportLike;
+      report: ImpactReport;
       /** Lint findings of the head that the base did not have. */
       newLint: LintFinding[];
       groups: ApprovalGroup[];
@@ -72,25 +72,13 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
     head: head.policySet,
     inventory: input.inventory,
     window: input.window,
+    baseFiles: input.baseFiles,
+    headFiles: input.headFiles,
   });
-  // The report carries the head's new lint when the engine computes it; otherwise diff here.
-  let newLint = report.lint;
-  if (!Array.isArray(newLint)) {
-    const before = new Set(
-      lintPolicySet({ policySet: base.policySet, files: input.baseFiles, inventory: input.inventory }).map(
-        lintFindingKey,
-      ),
-    );
-    newLint = lintPolicySet({
-      policySet: head.policySet,
-      files: input.headFiles,
-      inventory: input.inventory,
-    }).filter((f) => !before.has(lintFindingKey(f)));
-  }
   return {
     kind: 'ok',
     report,
-    newLint,
+    newLint: report.lint,
     groups: groupsFor(changedObjects(base.policySet, head.policySet)),
     ownershipErrors,
   };

@@ -1,8 +1,7 @@
 // What the bot says: the sticky comment (ONE composition, used by the worker and `npm run demo`)
 // and the two check runs. Pure functions of the analysis.
-import type { ApprovalStatus, Diagnostic, LintFinding } from '@nyx/core';
+import { type ApprovalStatus, type Diagnostic, type LintFinding, renderImpactMarkdown } from '@nyx/core';
 import type { Analysis } from './analyze.js';
-import { renderImpactMarkdown } from './engine.js';
 import { type CheckAnnotation, type CheckRunInput, COMMENT_MARKER } from './github.js';
 import type { Conclusion } from './repo-config.js';
 
@@ -169,7 +168,7 @@ export function policyCheck(input: {
     title,
     summary: [
       `Newly denied: ${s.newlyDenied} (${s.newlyDeniedRecords} connections), newly allowed: ${s.newlyAllowed}, new would-deny findings: ${s.newWouldDeny}, resolved: ${s.resolvedWouldDeny}.`,
-      `Window: ${c.records} records, ${c.distinctFlows} distinct flows, ${c.unresolved} unresolved, ${c.namespaces} namespaces${c.from ? `, ${c.from} – ${c.to ?? ''}` : ''}.`,
+      `Window: ${c.records} records, ${c.distinctFlows} distinct flows, ${c.unresolved} unresolved, ${c.namespaces.length} namespaces${c.from ? `, ${c.from} – ${c.to ?? ''}` : ''}.`,
       `New lint findings: ${a.newLint.length}.`,
     ].join('\n'),
     text: renderImpactMarkdown(a.report, { maxLength: 65_000 }),

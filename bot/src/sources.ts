@@ -11,7 +11,11 @@ import {
   readPublishedInventory,
 } from '../../io/src/flow-store.js';
 import type { FlowSourceConfig, InventorySourceConfig } from './config.js';
-import { emptyInventory } from './engine.js';
+
+/** An inventory with nothing in it: every pod reference is then unresolved (and counted as such). */
+export function emptyInventory(): Inventory {
+  return { namespaces: new Map(), pods: new Map(), nodes: new Map() };
+}
 
 export interface FlowInputs {
   /** The window for a given length in hours (only the Redis store honours the length). */
