@@ -640,4 +640,76 @@ spec:
       ],
     ]);
   });
+
+  it('selector-matches-nothing: a guardrail whose namespaceSelector matches no namespace', () => {
+    const files = [
+      config(),
+      {
+        path: 'cluster/g.yaml',
+        content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: deny-prod-internet
+spec:
+  tier: platform
+  priority: 50
+  namespaceSelector:
+    matchLabels:
+      environment: prod
+  policyTypes: [Egress]
+  egress:
+    - decision: Deny
+      toIpBlock:
+        cidr: 0.0.0.0/0
+`,
+      },
+    ];
+    const found = only('selector-matches-nothing', findingsOf(files, { inventory: inventory() }));
+    expect(found.map((f) => [f.line, f.message])).toEqual([
+      [
+        8,
+        'the policy selects no pod: namespaceSelector: no namespace has environment=prod (namespaces there have environment=production)',
+      ],
+    ]);
+  });
+
+  it('shadowed-rule: a lower-priority namespace policy for all pods decides first; audit deciders do not count', () => {
+    const early = (enforcement: string) =>
+      nyx(
+        'shop',
+        'early',
+        `
+podSelector: {}
+priority: 150
+enforcement: ${enforcement}
+egress:
+  - decision: Deny
+    toFqdn: [{matchName: api.stripe.com}]
+    ports: [{protocol: TCP, port: 443}]
+`,
+      );
+    const late = nyx(
+      'shop',
+      'late',
+      `
+podSelector:
+  matchLabels: {app: api}
+priority: 600
+egress:
+  - decision: Allow
+    toFqdn: [{matchName: api.stripe.com}]
+    ports: [{protocol: TCP, port: 443}]
+`,
+    );
+    const enforced = only('shadowed-rule', findingsOf([config(), owners('shop'), early('enforce'), late]));
+    expect(enforced.map((f) => [f.object, f.severity, f.message])).toEqual([
+      [
+        'NyxNetworkPolicy/shop/late',
+        'warning',
+        'egress[0] Allow never decides: NyxNetworkPolicy/shop/early egress[0] Deny (application band, priority 150) matches every flow it could match and decides first',
+      ],
+    ]);
+    // An audit policy is skipped by the effective walk: the enforced rule still decides there.
+    expect(only('shadowed-rule', findingsOf([config(), owners('shop'), early('audit'), late]))).toEqual([]);
+  });
 });

@@ -454,15 +454,27 @@ function checkSelectors(
   const hint = 'compare with `kubectl get pods --show-labels`: a label typo selects nothing';
   if (o.kind !== 'NyxClusterNetworkPolicy' && !namespaces.has(o.namespace)) return; // orphan-policy says it
   if (subjectPods(o, inv).length === 0) {
-    const pointer = o.kind === 'NyxClusterNetworkPolicy' ? '/spec' : '/spec/podSelector';
+    let pointer = '/spec/podSelector';
     const candidates =
       o.kind === 'NyxClusterNetworkPolicy'
         ? pods.map((p) => p.labels)
         : pods.filter((p) => p.namespace === o.namespace).map((p) => p.labels);
-    const why =
-      o.kind === 'NyxClusterNetworkPolicy'
-        ? 'no pod in the inventory'
-        : describeMiss(o.spec.podSelector ?? {}, candidates, 'pod');
+    let why: string;
+    if (o.kind === 'NyxClusterNetworkPolicy') {
+      const nsSel = compileSelector(o.spec.namespaceSelector ?? {});
+      const matched = [...namespaces].filter(([, l]) => nsSel(l)).map(([n]) => n);
+      if (matched.length === 0) pointer = '/spec/namespaceSelector';
+      why =
+        matched.length === 0
+          ? `namespaceSelector: ${describeMiss(o.spec.namespaceSelector ?? {}, [...namespaces.values()], 'namespace')}`
+          : `podSelector: ${describeMiss(
+              o.spec.podSelector ?? {},
+              pods.filter((p) => matched.includes(p.namespace)).map((p) => p.labels),
+              'pod',
+            )}`;
+    } else {
+      why = describeMiss(o.spec.podSelector ?? {}, candidates, 'pod');
+    }
     out.push(
       finding(o, pointer, 'warning', 'selector-matches-nothing', `the policy selects no pod: ${why}`, hint),
     );
