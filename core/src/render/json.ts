@@ -1,2 +1,139 @@
-// Placeholder: being written (see core/README.md for the contract).
-export {};
+// The `nyxctl impact --format json` report (SPEC section 7): plain objects with a stable key order,
+// so that two runs over the same input print byte-identical JSON.
+import type { ImpactChange, ImpactChangeKind, ImpactReport, ImpactSide } from '../impact.js';
+import type { LintFinding } from '../lint-model.js';
+import type { Reason } from '../verdict-model.js';
+
+export interface ImpactReasonJson {
+  point?: Reason['point'];
+  band: Reason['band'];
+  object?: string;
+  rule?: number;
+  decision: Reason['decision'];
+  text: string;
+  source?: string;
+  audit?: boolean;
+}
+
+export interface ImpactSideJson {
+  verdict: ImpactSide['verdict'];
+  asIfEnforced: ImpactSide['asIfEnforced'];
+  reasons: ImpactReasonJson[];
+  asIfEnforcedReasons: ImpactReasonJson[];
+}
+
+export interface ImpactChangeJson {
+  kind: ImpactChangeKind;
+  src: string;
+  dst: string;
+  protocol: ImpactChange['protocol'];
+  port: number;
+  serverName?: string;
+  count: number;
+  /** null when no record of the group carried a time. */
+  firstSeen: string | null;
+  lastSeen: string | null;
+  flows: number;
+  before: ImpactSideJson;
+  after: ImpactSideJson;
+}
+
+export interface ImpactJson {
+  summary: {
+    newlyDenied: number;
+    newlyAllowed: number;
+    newWouldDeny: number;
+    resolvedWouldDeny: number;
+    newlyDeniedRecords: number;
+  };
+  changes: ImpactChangeJson[];
+  lint: Array<{
+    severity: LintFinding['severity'];
+    rule: string;
+    object?: string;
+    file: string;
+    line: number;
+    message: string;
+    hint: string;
+  }>;
+  coverage: {
+    records: number;
+    connections: number;
+    distinctFlows: number;
+    unresolved: number;
+    unresolvedExamples: string[];
+    from: string | null;
+    to: string | null;
+    namespaces: string[];
+  };
+}
+
+function reasonJson(r: Reason): ImpactReasonJson {
+  // Rebuilt in a fixed order: point, band, object, rule, decision, text, source, audit.
+  return {
+    ...(r.point !== undefined ? { point: r.point } : {}),
+    band: r.band,
+    ...(r.object !== undefined ? { object: r.object } : {}),
+    ...(r.rule !== undefined ? { rule: r.rule } : {}),
+    decision: r.decision,
+    text: r.text,
+    ...(r.source !== undefined ? { source: r.source } : {}),
+    ...(r.audit !== undefined ? { audit: r.audit } : {}),
+  };
+}
+
+function sideJson(s: ImpactSide): ImpactSideJson {
+  return {
+    verdict: s.verdict,
+    asIfEnforced: s.asIfEnforced,
+    reasons: s.reasons.map(reasonJson),
+    asIfEnforcedReasons: s.asIfEnforcedReasons.map(reasonJson),
+  };
+}
+
+/** The impact report as the JSON of SPEC section 7 (`summary`, `changes[]`, `lint[]`, `coverage`). */
+export function impactToJson(report: ImpactReport): ImpactJson {
+  const { summary, coverage } = report;
+  return {
+    summary: {
+      newlyDenied: summary.newlyDenied,
+      newlyAllowed: summary.newlyAllowed,
+      newWouldDeny: summary.newWouldDeny,
+      resolvedWouldDeny: summary.resolvedWouldDeny,
+      newlyDeniedRecords: summary.newlyDeniedRecords,
+    },
+    changes: report.changes.map((c) => ({
+      kind: c.kind,
+      src: c.src,
+      dst: c.dst,
+      protocol: c.protocol,
+      port: c.port,
+      ...(c.serverName !== undefined ? { serverName: c.serverName } : {}),
+      count: c.count,
+      firstSeen: c.firstSeen ?? null,
+      lastSeen: c.lastSeen ?? null,
+      flows: c.flows,
+      before: sideJson(c.before),
+      after: sideJson(c.after),
+    })),
+    lint: report.lint.map((f) => ({
+      severity: f.severity,
+      rule: f.rule,
+      ...(f.object !== undefined ? { object: f.object } : {}),
+      file: f.file,
+      line: f.line,
+      message: f.message,
+      hint: f.hint,
+    })),
+    coverage: {
+      records: coverage.records,
+      connections: coverage.connections,
+      distinctFlows: coverage.distinctFlows,
+      unresolved: coverage.unresolved,
+      unresolvedExamples: [...coverage.unresolvedExamples],
+      from: coverage.from ?? null,
+      to: coverage.to ?? null,
+      namespaces: [...coverage.namespaces],
+    },
+  };
+}
