@@ -722,3 +722,16 @@ describe('hostile input', () => {
     expect(cpuMs).toBeLessThan(4000);
   });
 });
+
+describe('invalid fixture tree', () => {
+  it('reports every error of test/fixtures/invalid exactly as expected-errors.txt lists them', () => {
+    const dir = join(FIXTURES, 'invalid');
+    const r = loadPolicySet(readFixtureTree(dir));
+    expect(r.ok).toBe(false);
+    const expected = readFileSync(join(dir, 'expected-errors.txt'), 'utf8').trimEnd().split('\n');
+    if (!r.ok) expect(r.errors.map(formatDiagnostic)).toEqual(expected);
+    expect(r.notes.map(formatDiagnostic)).toEqual([
+      'namespaces/billing/deployment.yaml:1: ignored apps/v1 Deployment "web": not a policy kind',
+    ]);
+  });
+});
