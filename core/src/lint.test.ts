@@ -712,4 +712,72 @@ egress:
     // An audit policy is skipped by the effective walk: the enforced rule still decides there.
     expect(only('shadowed-rule', findingsOf([config(), owners('shop'), early('audit'), late]))).toEqual([]);
   });
+
+  it("shadowed-rule: the seed guide's own payments allowlist under its deny-public-internet guardrail", () => {
+    // Both documents exactly as the hardening guide prints them.
+    const seedGuardrail = `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: deny-public-internet
+spec:
+  tier: platform
+  priority: 50
+  enforcement: enforce
+  namespaceSelector:
+    matchLabels:
+      environment: production
+  policyTypes:
+    - Egress
+  egress:
+    - decision: Deny
+      toIpBlock:
+        cidr: 0.0.0.0/0
+`;
+    const seedPayments = `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: payments-egress-allowlist
+  namespace: cloudmart-payments
+spec:
+  podSelector:
+    matchLabels:
+      app: cloudmart-payments
+  priority: 100
+  enforcement: enforce
+  policyTypes:
+    - Egress
+  egress:
+    - decision: Allow
+      toFqdn:
+        - matchName: api.stripe.com
+      ports:
+        - protocol: TCP
+          port: 443
+`;
+    const inv = parseInventory(
+      {
+        kind: 'List',
+        items: [
+          ns('cloudmart-payments', { environment: 'production' }),
+          pod(
+            'cloudmart-payments',
+            'cloudmart-payments-5f7d9c8b6-j4npx',
+            { app: 'cloudmart-payments' },
+            '10.244.2.50',
+          ),
+        ],
+      },
+      'inventory.json',
+    );
+    if (!inv.ok) throw new Error('inventory');
+    const files = [
+      { path: 'cluster/deny-public-internet.yaml', content: seedGuardrail },
+      { path: 'namespaces/cloudmart-payments/payments.yaml', content: seedPayments },
+      owners('cloudmart-payments'),
+    ];
+    const found = only('shadowed-rule', findingsOf(files, { inventory: inv.inventory }));
+    expect(found.map((f) => `${f.file}:${f.line}: ${f.message}`)).toEqual([
+      'namespaces/cloudmart-payments/payments.yaml:15: egress[0] Allow never decides: NyxClusterNetworkPolicy/deny-public-internet egress[0] Deny (platform band, priority 50) matches every flow it could match and decides first',
+    ]);
+  });
 });

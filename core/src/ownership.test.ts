@@ -10,6 +10,7 @@ import {
   ownersForChange,
   parseOwners,
   requiredApprovals,
+  teamHandles,
 } from './ownership.js';
 
 const baseFiles: PolicyFile[] = [
@@ -356,5 +357,16 @@ describe('changedObjects', () => {
         priorities: [200],
       },
     ]);
+  });
+});
+
+describe('teamHandles', () => {
+  it('lists the teams to resolve, normalized and once each', () => {
+    expect(
+      teamHandles([
+        { id: 'a', reason: 'r', approvers: ['ACME/Platform', 'bob'], paths: [] },
+        { id: 'b', reason: 'r', approvers: ['@acme/platform', 'acme/shop-team'], paths: [] },
+      ]),
+    ).toEqual(['acme/platform', 'acme/shop-team']);
   });
 });

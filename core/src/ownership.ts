@@ -509,6 +509,13 @@ export function approvalStatus(input: {
   return { satisfied: missing.length === 0, groups, summary };
 }
 
+/** The `org/team` handles the groups name (normalized, sorted): what the bot must resolve to members. */
+export function teamHandles(groups: readonly ApprovalGroup[]): string[] {
+  const teams = new Set<string>();
+  for (const g of groups) for (const a of g.approvers) if (a.includes('/')) teams.add(normalizeHandle(a));
+  return [...teams].sort();
+}
+
 /** Convenience for the bot: ownership of the base files plus the groups a change needs. */
 export function ownersForChange(input: {
   baseFiles: readonly PolicyFile[];
