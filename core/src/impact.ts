@@ -94,7 +94,7 @@ export interface ImpactReport {
   summary: ImpactSummary;
   /** Newly denied first, then by kind, then by count descending. */
   changes: ImpactChange[];
-  /** Lint findings of the head that the base did not have (by `lintFindingKey`). */
+  /** Lint findings of the head that the base did not have (by `lintFindingKey`), errors first, then by file:line. */
   lint: LintFinding[];
   coverage: ImpactCoverage;
 }
@@ -326,7 +326,15 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     ...(input.headFiles ? { files: input.headFiles } : {}),
   });
   const known = new Set(baseLint.map(lintFindingKey));
-  const lint = headLint.filter((f) => !known.has(lintFindingKey(f)));
+  const severityRank = { error: 0, warning: 1, info: 2 } as const;
+  const lint = headLint
+    .filter((f) => !known.has(lintFindingKey(f)))
+    .sort(
+      (a, b) =>
+        severityRank[a.severity] - severityRank[b.severity] ||
+        (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+        a.line - b.line,
+    );
 
   const coverage: ImpactCoverage = {
     records: pass.coverage.records,

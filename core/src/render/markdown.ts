@@ -405,8 +405,10 @@ function assemble(
     const rendered = renderTable(t, cap, options.fullReportUrl);
     if (rendered) parts.push(rendered.trimEnd());
   }
+  // The caller writes titles and bodies (trusted Markdown, e.g. mentions of the owners to ping);
+  // only HTML in the title is neutralised.
   for (const s of options.sections ?? [])
-    parts.push(`#### ${escapeMarkdown(s.title)}\n\n${s.body.trimEnd()}`);
+    parts.push(`#### ${s.title.replace(/[<>&]/g, (c) => MARKDOWN_ESCAPES[c]!)}\n\n${s.body.trimEnd()}`);
   if (withGraph && fixed.graph) parts.push(fixed.graph.trimEnd());
   if (report.coverage.unresolvedExamples.length > 0) {
     const ex = report.coverage.unresolvedExamples.map((e) => `- ${escapeMarkdown(e)}`).join('\n');
