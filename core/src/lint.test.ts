@@ -566,14 +566,16 @@ egress:
       nyx('shop', 'a', 'podSelector: {}\npolicyTypes: [Ingress]'),
       nyx('blog', 'b', 'podSelector: {}\npolicyTypes: [Ingress]'),
       { path: 'OWNERS', content: 'approvrs: [x]\n' },
+      { path: '.github/CODEOWNERS', content: '* @ok\n/cluster/ not-a-handle!\n' },
     ];
     const found = findingsOf(files).filter((f) => f.rule === 'missing-owners' || f.rule === 'invalid-owners');
     expect(found.map((f) => [f.severity, f.rule, f.file, f.line])).toEqual([
+      ['error', 'invalid-owners', '.github/CODEOWNERS', 2],
       ['error', 'invalid-owners', 'OWNERS', 1],
       ['error', 'invalid-owners', 'OWNERS', 1],
       ['error', 'missing-owners', 'namespaces/blog/b.yaml', 1],
     ]);
-    expect(found[2]!.message).toBe(
+    expect(found[3]!.message).toBe(
       'namespace folder namespaces/blog/ has no OWNERS file: every namespace needs a named owner',
     );
   });

@@ -32,7 +32,7 @@ import type {
   PolicySet,
 } from './model.js';
 import { objectId } from './model.js';
-import { parseOwners } from './ownership.js';
+import { CODEOWNERS_LOCATIONS, parseCodeOwners, parseOwners } from './ownership.js';
 import { compileSelector, type Labels, selectsEverything } from './selector.js';
 import type { Reason } from './verdict-model.js';
 
@@ -855,8 +855,9 @@ function checkOwners(files: readonly PolicyFile[], out: LintFinding[]): void {
     });
   }
   for (const f of files) {
-    if (!f.path.endsWith('OWNERS') || !(f.path === 'OWNERS' || f.path.endsWith('/OWNERS'))) continue;
-    const r = parseOwners(f.path, f.content);
+    const isOwners = f.path === 'OWNERS' || f.path.endsWith('/OWNERS');
+    if (!isOwners && !CODEOWNERS_LOCATIONS.includes(f.path)) continue;
+    const r = isOwners ? parseOwners(f.path, f.content) : parseCodeOwners(f.path, f.content);
     if (r.ok) continue;
     for (const e of r.errors) {
       out.push({
@@ -865,7 +866,9 @@ function checkOwners(files: readonly PolicyFile[], out: LintFinding[]): void {
         file: e.file,
         line: e.line,
         message: e.message,
-        hint: 'OWNERS is YAML: approvers: [users or org/team], optional reviewers and labels',
+        hint: isOwners
+          ? 'OWNERS is YAML: approvers: [users or org/team], optional reviewers and labels'
+          : 'CODEOWNERS lines are `pattern @user @org/team ...`',
       });
     }
   }

@@ -78,6 +78,9 @@ describe('codeOwnersPatternMatches', () => {
     expect(codeOwnersPatternMatches('namespaces/**/x.yaml', 'namespaces/a/b/x.yaml')).toBe(true);
     expect(codeOwnersPatternMatches('docs', 'a/docs/readme.md')).toBe(true);
     expect(codeOwnersPatternMatches('*', 'anything/at/all')).toBe(true);
+    expect(codeOwnersPatternMatches('docs/*', 'docs/a.md')).toBe(true);
+    expect(codeOwnersPatternMatches('docs/*', 'docs/deep/a.md')).toBe(false);
+    expect(codeOwnersPatternMatches('apps/', 'x/apps/a.yaml')).toBe(true);
   });
 });
 

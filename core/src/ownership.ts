@@ -210,7 +210,12 @@ export function parseCodeOwners(
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
 }
 
-const CODEOWNERS_LOCATIONS = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
+/** Where GitHub looks for CODEOWNERS, in its order: the first one found is used. */
+export const CODEOWNERS_LOCATIONS: readonly string[] = [
+  '.github/CODEOWNERS',
+  'CODEOWNERS',
+  'docs/CODEOWNERS',
+];
 
 function dirname(path: string): string {
   const i = path.lastIndexOf('/');
@@ -273,8 +278,9 @@ export function codeOwnersPatternMatches(pattern: string, path: string): boolean
     else if (c === '?') re += '[^/]';
     else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
-  // A pattern matches the path itself or anything below it (a folder pattern owns its contents).
-  const tail = dirOnly ? '/.*' : '(?:/.*)?';
+  // A pattern matches the path itself or anything below it (a folder pattern owns its contents),
+  // except `dir/*`, which GitHub documents as matching the folder's direct files only.
+  const tail = dirOnly ? '/.*' : p.endsWith('/*') ? '' : '(?:/.*)?';
   const full = new RegExp(`^${anchored ? '' : '(?:.*/)?'}${re}${tail}$`);
   return full.test(path);
 }
