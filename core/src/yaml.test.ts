@@ -125,6 +125,20 @@ describe('parseYamlDocuments', () => {
     expect(parseYamlDocuments('f.yaml', 'a: *nope\n').ok).toBe(false);
   });
 
+  it('supports << merge keys as kubectl does', () => {
+    const r = parseYamlDocuments('f.yaml', 'base: &b {app: web, tier: x}\nsel:\n  <<: *b\n  app: api\n');
+    expect(r).toEqual({
+      ok: true,
+      documents: [
+        {
+          value: { base: { app: 'web', tier: 'x' }, sel: { app: 'api', tier: 'x' } },
+          line: 1,
+          lines: { '': 1, '/base': 1, '/base/app': 1, '/base/tier': 1, '/sel': 2, '/sel/app': 4 },
+        },
+      ],
+    });
+  });
+
   it('skips empty documents', () => {
     expect(parseYamlDocuments('f.yaml', '---\n# nothing\n---\n')).toEqual({ ok: true, documents: [] });
   });

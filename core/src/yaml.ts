@@ -119,7 +119,8 @@ export function parseYamlDocuments(path: string, content: string, limits?: YamlL
     }
   }
 
-  const composer = new Composer({ uniqueKeys: true, prettyErrors: false });
+  // `merge: true`: `<<` merge keys work as in kubectl (YAML 1.1 style); everything else is the YAML 1.2 core schema.
+  const composer = new Composer({ uniqueKeys: true, prettyErrors: false, merge: true });
   const docs = [...composer.compose(tokens)];
   const errors: Diagnostic[] = [];
   for (const doc of docs) {
@@ -229,6 +230,8 @@ function collectLines(
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const key = pair.key;
+      // A `<<` merge key: the merged fields have no line of their own and fall back to the mapping's.
+      if (isScalar(key) && typeof key.value === 'symbol') continue;
       const keyText = isScalar(key) ? String(key.value) : key === null ? '' : String(key);
       const keyNode = key as YamlNode | null;
       const valueNode = pair.value as YamlNode | null;
