@@ -130,6 +130,39 @@ describe('readFlowFile', () => {
 });
 
 describe('readFlowWindow', () => {
+  it('aggregates a Calico export across intervals, widening first/last seen', async () => {
+    const w = await readFlowWindow(join(fixtures, 'calico-flows.log'));
+    const stripe = [...w.tuples()].find((t) => t.serverName === 'api.stripe.com');
+    expect(stripe).toEqual({
+      src: 'payments/payments-api-6b8d5c9f7-lq8mz',
+      dst: '54.187.174.169',
+      protocol: 'TCP',
+      port: 443,
+      serverName: 'api.stripe.com',
+      count: 8,
+      records: 2,
+      firstSeen: '2026-11-20T09:10:00Z',
+      lastSeen: '2026-11-20T09:25:00Z',
+    });
+    expect(w.coverage()).toMatchObject({
+      records: 7,
+      distinct: 6,
+      from: '2026-11-20T09:10:00Z',
+      to: '2026-11-20T09:25:00Z',
+    });
+  });
+
+  it("counts a dropped connection's retransmitted SYNs in one Hubble tuple", async () => {
+    const w = await readFlowWindow(join(fixtures, 'hubble-observe.jsonl'));
+    const pg = [...w.tuples()].find((t) => t.dst === 'db/postgres-0');
+    expect(pg).toMatchObject({
+      count: 2,
+      firstSeen: '2026-11-20T09:16:30.440018562Z',
+      lastSeen: '2026-11-20T09:16:31.441203710Z',
+    });
+    expect(w.distinct).toBe(7);
+  });
+
   it('aggregates a streamed file into distinct tuples', async () => {
     const path = join(tmp, 'many.jsonl.gz');
     const lines: string[] = [];
