@@ -119,6 +119,18 @@ describe('readFlowFile', () => {
     await expect(readFlowWindow(path)).rejects.toMatchObject({ diagnostics: [{ line: 2 }, { line: 3 }] });
   });
 
+  it('refuses a runaway line without holding it in memory', async () => {
+    const path = join(tmp, 'runaway.jsonl');
+    writeFileSync(
+      path,
+      `{"src":"shop/a","dst":"shop/b","protocol":"TCP","port":80}\n{"pad":"${'x'.repeat(1_000_000)}`,
+    );
+    await expect(collect(path)).rejects.toThrow(/runaway\.jsonl:2: line is longer than 65536 bytes/);
+    const long = join(tmp, 'long.jsonl');
+    writeFileSync(long, `{"pad":"${'x'.repeat(100_000)}"}\n`);
+    await expect(collect(long)).rejects.toThrow(/long\.jsonl:1: line is longer than 65536 bytes/);
+  });
+
   it('names a missing file and a corrupt gzip', async () => {
     await expect(collect(join(tmp, 'missing.jsonl'))).rejects.toThrow(
       /missing\.jsonl:0: cannot read flows: no such file/,

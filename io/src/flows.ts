@@ -2,7 +2,7 @@
 // `.gz`, in the nyx format (SPEC section 7) or as Hubble / Calico exports converted on the fly.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import {
   calicoLineToFlow,
@@ -14,6 +14,7 @@ import {
   hubbleLineToFlow,
   looksLikeCalico,
   looksLikeHubble,
+  MAX_FLOW_LINE_BYTES,
   parseFlowLine,
   SILENT_SKIPS,
 } from '@nyx/core';
@@ -25,7 +26,8 @@ export interface ReadFlowFileOptions {
   format?: FlowFileFormat;
   /**
    * Called for each malformed line; the line is then skipped and reading goes on. Without it the
-   * first malformed line throws a `FlowFileError`.
+   * first malformed line throws a `FlowFileError`. A line running past twice the line limit (a
+   * file that is not JSON Lines at all) always throws: reading cannot go on without holding it.
    */
   onError?: (error: Diagnostic) => void;
   /** Called for each line an importer skipped on purpose (a reply, a duplicate report, …). */
@@ -71,12 +73,52 @@ export function detectFlowFormat(line: string): FlowFileFormat | undefined {
   return 'nyx';
 }
 
-function openLines(path: string): Readable {
+/**
+ * readline buffers a line until its newline: a file with a gigabyte and no newline would sit in
+ * memory. This guard fails the stream once a line runs past twice the parser's limit (lines between
+ * the two limits still reach the parser, which reports them with their number).
+ */
+function lineLengthGuard(file: string): Transform {
+  let lineNo = 1;
+  let sinceNewline = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      let start = 0;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
+        lineNo += 1;
+        sinceNewline = 0;
+        start = i + 1;
+      }
+      sinceNewline += chunk.length - start;
+      if (sinceNewline > 2 * MAX_FLOW_LINE_BYTES) {
+        done(
+          new FlowFileError([
+            {
+              file,
+              line: lineNo,
+              message: `line is longer than ${MAX_FLOW_LINE_BYTES} bytes; a flow record is one short JSON object`,
+            },
+          ]),
+        );
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+}
+
+function openLines(path: string, displayName: string): Readable {
   const file = createReadStream(path);
-  if (!path.endsWith('.gz')) return file;
+  const guard = lineLengthGuard(displayName);
+  const forward = (e: Error) => guard.destroy(e);
+  if (!path.endsWith('.gz')) {
+    file.on('error', forward);
+    return file.pipe(guard);
+  }
   const gunzip = createGunzip();
-  file.on('error', (e) => gunzip.destroy(e));
-  return file.pipe(gunzip);
+  file.on('error', forward);
+  gunzip.on('error', forward);
+  return file.pipe(gunzip).pipe(guard);
 }
 
 /**
@@ -88,7 +130,7 @@ export async function* readFlowFile(
   options: ReadFlowFileOptions = {},
 ): AsyncGenerator<{ record: FlowRecord; line: number }> {
   const file = options.displayName ?? path;
-  const lines = createInterface({ input: openLines(path), crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({ input: openLines(path, file), crlfDelay: Number.POSITIVE_INFINITY });
   let format = options.format;
   let lineNo = 0;
   try {
