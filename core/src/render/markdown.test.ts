@@ -239,6 +239,32 @@ describe('renderImpactMarkdown headline', () => {
   });
 });
 
+describe('renderImpactMarkdown window statement', () => {
+  it('words short and long windows', () => {
+    const at = (from: string, to: string) =>
+      renderImpactMarkdown(
+        report({
+          coverage: {
+            records: 2,
+            connections: 2,
+            distinctFlows: 1,
+            unresolved: 0,
+            unresolvedExamples: [],
+            from,
+            to,
+            namespaces: ['a'],
+          },
+        }),
+      ).split('\n')[0];
+    expect(at('2026-11-22T10:00:00Z', '2026-11-22T10:00:00Z')).toContain('under a minute (2026-11-22)');
+    expect(at('2026-11-22T10:00:00Z', '2026-11-22T10:45:00Z')).toContain('45 minutes (2026-11-22)');
+    expect(at('2026-11-22T10:00:00Z', '2026-11-23T08:00:00Z')).toContain(
+      '22 hours (2026-11-22 → 2026-11-23)',
+    );
+    expect(at('2026-11-01T00:00:00Z', '2026-11-23T00:00:00Z')).toContain('22 days (2026-11-01 → 2026-11-23)');
+  });
+});
+
 describe('renderImpactMarkdown content', () => {
   it('renders new lint findings and caller sections', () => {
     const md = renderImpactMarkdown(

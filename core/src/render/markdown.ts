@@ -85,6 +85,7 @@ function duration(from: string, to: string): string {
   const ms = Date.parse(to.replace(' ', 'T')) - Date.parse(from.replace(' ', 'T'));
   if (!Number.isFinite(ms) || ms < 0) return 'unknown duration';
   const minutes = ms / 60_000;
+  if (minutes < 1) return 'under a minute';
   if (minutes < 90) return plural(Math.max(1, Math.round(minutes)), 'minute');
   const hours = minutes / 60;
   if (hours < 48) return plural(Math.round(hours), 'hour');
