@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlowWindow, isRfc3339, parseFlowLine } from './flows.js';
 
@@ -178,5 +179,41 @@ describe('FlowWindow', () => {
     expect(sum).toBe(50_000);
     expect(w.coverage().from).toBe('2026-11-20T10:00:00Z');
     expect(w.coverage().to).toBe('2026-11-20T10:59:00Z');
+  });
+});
+
+describe('FlowWindow properties', () => {
+  it('keeps totals and one tuple per distinct key whatever the order of records', () => {
+    const record = fc.record({
+      src: fc.constantFrom('a/x', 'a/y', '10.0.0.1'),
+      dst: fc.constantFrom('b/z', '1.2.3.4'),
+      protocol: fc.constantFrom('TCP' as const, 'UDP' as const),
+      port: fc.integer({ min: 1, max: 3 }),
+      count: fc.integer({ min: 1, max: 100 }),
+      lastSeen: fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00Z`),
+    });
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 200 }), (records) => {
+        const w = new FlowWindow();
+        for (const r of records) w.add(r);
+        const tuples = [...w.tuples()];
+        const keys = new Set(records.map((r) => `${r.src} ${r.dst} ${r.protocol} ${r.port}`));
+        expect(tuples).toHaveLength(keys.size);
+        expect(tuples.reduce((a, t) => a + t.count, 0)).toBe(records.reduce((a, r) => a + r.count, 0));
+        expect(tuples.reduce((a, t) => a + t.records, 0)).toBe(records.length);
+        for (const t of tuples) {
+          const mine = records.filter(
+            (r) => r.src === t.src && r.dst === t.dst && r.protocol === t.protocol && r.port === t.port,
+          );
+          expect(t.lastSeen).toBe(
+            mine
+              .map((r) => r.lastSeen)
+              .sort()
+              .at(-1),
+          );
+          expect(t.firstSeen).toBe(mine.map((r) => r.lastSeen).sort()[0]);
+        }
+      }),
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ImpactChange, ImpactReport } from '../impact.js';
 import { escapeMarkdown, formatCompact, formatCount, renderImpactMarkdown } from './markdown.js';
@@ -372,5 +373,16 @@ describe('renderImpactMarkdown size cap', () => {
     const md = renderImpactMarkdown(big, { maxLength: 1_000_000 });
     expect(md).toContain('The graph shows 25 of 10,000 changed edges.');
     expect((md.match(/linkStyle/g) ?? []).length).toBe(25);
+  });
+});
+
+describe('escapeMarkdown property', () => {
+  it('never lets a pipe, tag, mention, reference or line break through', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
+        const e = escapeMarkdown(s).replace(/&(amp|lt|gt|quot|#124|#64|#35);/g, '');
+        expect(e).not.toMatch(/[|<>@#\n\r]/);
+      }),
+    );
   });
 });
