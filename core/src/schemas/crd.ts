@@ -19,6 +19,12 @@ interface CrdInfo {
   scope: 'Cluster' | 'Namespaced';
   schema: JsonSchema;
   columns: Array<{ name: string; type: string; jsonPath: string; description: string }>;
+  /**
+   * CEL rules (`x-kubernetes-validations`, Kubernetes 1.25+) on the root object, so that the API server
+   * also refuses what the loader refuses for the priority bands and the singleton, even for `kubectl apply`
+   * that bypasses Git. They restate the loader's semantic rules; the loader's messages remain the reference.
+   */
+  rules: Array<{ rule: string; message: string }>;
 }
 
 const AGE_COLUMN = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age' };
@@ -45,6 +51,9 @@ const CRDS: CrdInfo[] = [
       { name: 'Enforcement', type: 'string', jsonPath: '.spec.enforcement', description: 'audit or enforce' },
       AGE_COLUMN,
     ],
+    rules: [
+      { rule: "self.metadata.name == 'cluster'", message: 'NyxClusterConfig is a singleton named "cluster"' },
+    ],
   },
   {
     kind: 'NyxClusterNetworkPolicy',
@@ -63,6 +72,16 @@ const CRDS: CrdInfo[] = [
       ...POLICY_COLUMNS,
       AGE_COLUMN,
     ],
+    rules: [
+      {
+        rule: "self.spec.tier != 'platform' || self.spec.priority <= 99",
+        message: 'tier platform needs a priority in 0-99',
+      },
+      {
+        rule: "self.spec.tier != 'baseline' || self.spec.priority >= 900",
+        message: 'tier baseline needs a priority in 900-999',
+      },
+    ],
   },
   {
     kind: 'NyxNetworkPolicy',
@@ -72,6 +91,13 @@ const CRDS: CrdInfo[] = [
     scope: 'Namespaced',
     schema: nyxNetworkPolicySchema,
     columns: [...POLICY_COLUMNS, AGE_COLUMN],
+    rules: [
+      {
+        rule: '!has(self.spec.priority) || (self.spec.priority >= 100 && self.spec.priority <= 899)',
+        message:
+          'namespace policies use priorities 100-899 (0-99 is the platform band, 900-999 the baseline band)',
+      },
+    ],
   },
 ];
 
@@ -113,7 +139,7 @@ export function toStructuralSchema(schema: JsonSchema): JsonSchema {
   return out;
 }
 
-function rootSchema(schema: JsonSchema): JsonSchema {
+function rootSchema(schema: JsonSchema, rules: CrdInfo['rules']): JsonSchema {
   const props = schema.properties as Record<string, JsonSchema>;
   const required = (schema.required as string[]).filter((r) => r === 'spec');
   return {
@@ -126,6 +152,7 @@ function rootSchema(schema: JsonSchema): JsonSchema {
       metadata: { type: 'object' },
       spec: toStructuralSchema(props.spec!),
     },
+    ...(rules.length > 0 ? { 'x-kubernetes-validations': rules } : {}),
   };
 }
 
@@ -151,7 +178,7 @@ export function crdManifests(): Array<Record<string, unknown>> {
           name: NYX_VERSION,
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: rootSchema(c.schema) },
+          schema: { openAPIV3Schema: rootSchema(c.schema, c.rules) },
           additionalPrinterColumns: c.columns,
         },
       ],
