@@ -117,6 +117,7 @@ describe('hubbleLineToFlow', () => {
   it('recognises Hubble lines', () => {
     expect(looksLikeHubble({ flow: flow({}) })).toBe(true);
     expect(looksLikeHubble(flow({}))).toBe(true);
+    expect(looksLikeHubble({ lost_events: { num_events_lost: '3' }, node_name: 'w1' })).toBe(true);
     expect(looksLikeHubble({ src: 'a/b', dst: 'c/d' })).toBe(false);
   });
 });

@@ -112,5 +112,10 @@ export function hubbleLineToFlow(line: string, lineNo: number, file: string): Fl
 
 /** True when a parsed JSON line looks like Hubble output (for format auto-detection). */
 export function looksLikeHubble(value: Record<string, unknown>): boolean {
-  return obj(value.flow) !== undefined || (obj(value.IP) !== undefined && obj(value.source) !== undefined);
+  if (obj(value.flow) !== undefined || (obj(value.IP) !== undefined && obj(value.source) !== undefined))
+    return true;
+  // The other GetFlowsResponse events `hubble observe -o json` can print before the first flow.
+  return HUBBLE_EVENTS.some((k) => obj(value[k]) !== undefined);
 }
+
+const HUBBLE_EVENTS = ['lost_events', 'node_status', 'agent_event', 'debug_event'] as const;
