@@ -122,6 +122,31 @@ describe('routing by apiVersion and kind', () => {
     ]);
   });
 
+  it('reads the items of a v1 List (kubectl get -o yaml) with their own lines', () => {
+    const list = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: nyx.tracenyx.io/v1alpha1
+    kind: NyxNetworkPolicy
+    metadata:
+      name: a
+      namespace: shop
+    spec:
+      priority: 200
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: svc}
+`;
+    const r = load({ 'export.yaml': list });
+    if (!r.ok) throw new Error(r.errors.map(formatDiagnostic).join('\n'));
+    expect(
+      r.policySet.objects.map((o) => [o.metadata.name, o.source.line, o.lines['/spec/priority']]),
+    ).toEqual([['a', 4, 10]]);
+    expect(r.notes.map(formatDiagnostic)).toEqual([
+      'export.yaml:11: ignored v1 Service "svc": not a policy kind',
+    ]);
+  });
+
   it('picks manifests only under cluster/ and namespaces/ in the template layout', () => {
     const r = load({
       'cluster/c.yaml': cnp('  tier: platform\n  priority: 10\n'),

@@ -71,7 +71,7 @@ export function loadPolicySet(files: readonly PolicyFile[], options: LoadOptions
       errors.push(...parsed.errors);
       continue;
     }
-    parsed.documents.forEach((doc, index) => {
+    parsed.documents.flatMap(expandList).forEach((doc, index) => {
       const routed = routeDocument(path, doc, index);
       if (routed.type === 'error') errors.push(routed.error);
       else if (routed.type === 'ignored') {
@@ -99,6 +99,22 @@ export function loadPolicySet(files: readonly PolicyFile[], options: LoadOptions
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   // Array.prototype.sort is stable: problems on one line keep the order they were found in.
   return list.sort((a, b) => comparePaths(a.file, b.file) || a.line - b.line);
+}
+
+/**
+ * A `v1 List` (what `kubectl get … -o yaml` prints) is read as its items, each with the lines of its
+ * own fields, so an exported tree loads like one written by hand.
+ */
+function expandList(doc: YamlDocument): YamlDocument[] {
+  const v = doc.value;
+  if (!isPlainObject(v) || v.apiVersion !== 'v1' || v.kind !== 'List' || !Array.isArray(v.items))
+    return [doc];
+  const lines: Array<Record<string, number>> = v.items.map(() => ({}));
+  for (const [pointer, line] of Object.entries(doc.lines)) {
+    const m = /^\/items\/(\d+)(\/.*)?$/.exec(pointer);
+    if (m) lines[Number(m[1])]![m[2] ?? ''] = line;
+  }
+  return v.items.map((item, i) => ({ value: item, line: lines[i]![''] ?? doc.line, lines: lines[i]! }));
 }
 
 // ---- routing -----------------------------------------------------------------------------------
