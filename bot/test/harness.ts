@@ -47,7 +47,10 @@ export async function templateFiles(): Promise<Record<string, string>> {
   return Object.fromEntries(Object.entries(all).filter(([p]) => !p.startsWith('examples/')));
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  botOptions: { githubThrottle?: boolean } = {},
+): Promise<Harness> {
   const redis = await startRedis();
   const github = await startFakeGitHub();
   const git = await createGitRepo();
