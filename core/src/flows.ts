@@ -36,24 +36,31 @@ const KNOWN_FIELDS = new Set([
 // RFC 3339 date-time (section 5.6), checked by shape and field ranges only: no clock, no Date.
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** True when `text` is an RFC 3339 date-time (`2026-11-23T10:00:00Z`, `…+01:00`, fractions allowed). */
 export function isRfc3339(text: string): boolean {
   const m = RFC3339.exec(text);
   if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
   if (days === undefined || day < 1 || day > days) return false;
-  if (hour > 23 || minute > 59 || second > 60) return false;
+  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60) return false;
   if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return false;
   return true;
+}
+
+/**
+ * Orders two RFC 3339 times: negative when `a` is earlier. Times in UTC (`Z`) with the same length
+ * compare as text (the common case, and no date parsing); others through their epoch milliseconds.
+ */
+export function compareRfc3339(a: string, b: string): number {
+  if (a.length === b.length && a.charCodeAt(a.length - 1) === 90 && b.charCodeAt(b.length - 1) === 90)
+    return a < b ? -1 : a > b ? 1 : 0;
+  return rfc3339Millis(a) - rfc3339Millis(b);
 }
 
 /** Milliseconds since the epoch of an RFC 3339 time, for ordering times written with different offsets. */
@@ -75,15 +82,23 @@ function utf8Length(text: string): number {
   return bytes;
 }
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 /** Problem with a flow end (`<ns>/<pod>` or an IP address), or undefined when it is well formed. */
 export function flowEndpointProblem(value: string): string | undefined {
-  if (value.includes('/')) {
-    const parts = value.split('/');
-    if (parts.length !== 2 || parts[0] === '' || parts[1] === '')
+  const slash = value.indexOf('/');
+  if (slash >= 0) {
+    if (slash === 0 || slash === value.length - 1 || value.indexOf('/', slash + 1) >= 0)
       return `"${value}" is neither "<namespace>/<pod>" nor an IP address`;
     return undefined;
   }
-  return isIp(value) ? undefined : `"${value}" is neither "<namespace>/<pod>" nor an IP address`;
+  return IPV4.test(value) || isIp(value)
+    ? undefined
+    : `"${value}" is neither "<namespace>/<pod>" nor an IP address`;
+}
+
+function lineError(file: string, line: number, message: string): { ok: false; error: Diagnostic } {
+  return { ok: false, error: { file, line, message } };
 }
 
 /**
@@ -98,20 +113,27 @@ export function parseJsonObjectLine(
   | { ok: true; value: Record<string, unknown>; skipped?: undefined }
   | { ok: true; value?: undefined; skipped: string }
   | { ok: false; error: Diagnostic } {
-  const fail = (message: string) => ({ ok: false as const, error: { file, line: lineNo, message } });
+  const fail = lineError;
   if (line.length > MAX_FLOW_LINE_BYTES / 4 && utf8Length(line) > MAX_FLOW_LINE_BYTES)
-    return fail(`line is longer than ${MAX_FLOW_LINE_BYTES} bytes; a flow record is one short JSON object`);
-  const trimmed = line.trim();
+    return fail(
+      file,
+      lineNo,
+      `line is longer than ${MAX_FLOW_LINE_BYTES} bytes; a flow record is one short JSON object`,
+    );
+  const first = line.charCodeAt(0);
+  const trimmed = first === 123 && line.charCodeAt(line.length - 1) === 125 ? line : line.trim();
   if (trimmed === '') return { ok: true, skipped: 'blank line' };
   if (trimmed.startsWith('#')) return { ok: true, skipped: 'comment' };
   let value: unknown;
   try {
     value = JSON.parse(trimmed);
   } catch (e) {
-    return fail(`not valid JSON (${(e as Error).message}); expected one flow object per line`);
+    return fail(file, lineNo, `not valid JSON (${(e as Error).message}); expected one flow object per line`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return fail(
+      file,
+      lineNo,
       'expected a JSON object like {"src": "shop/web-1", "dst": "10.0.0.5", "protocol": "TCP", "port": 443}',
     );
   return { ok: true, value: value as Record<string, unknown> };
@@ -123,63 +145,63 @@ export function parseJsonObjectLine(
  * on the record and passed through.
  */
 export function parseFlowLine(line: string, lineNo: number, file: string): ParseFlowLineResult {
-  const fail = (message: string): ParseFlowLineResult => ({
-    ok: false,
-    error: { file, line: lineNo, message },
-  });
   const parsed = parseJsonObjectLine(line, lineNo, file);
   if (!parsed.ok || parsed.skipped !== undefined) return parsed;
+  const message = flowRecordProblem(parsed.value);
+  if (message !== undefined) return { ok: false, error: { file, line: lineNo, message } };
   const obj = parsed.value;
-
-  for (const end of ['src', 'dst'] as const) {
-    const v = obj[end];
-    if (typeof v !== 'string' || v === '')
-      return fail(`"${end}" is required: a "<namespace>/<pod>" or an IP address`);
-    const problem = flowEndpointProblem(v);
-    if (problem) return fail(`"${end}": ${problem}`);
-  }
-  const proto = typeof obj.protocol === 'string' ? PROTOCOLS[obj.protocol.toLowerCase()] : undefined;
-  if (!proto)
-    return fail(
-      obj.protocol === undefined
-        ? '"protocol" is required: TCP, UDP or SCTP'
-        : `"protocol" ${JSON.stringify(obj.protocol)} is not TCP, UDP or SCTP`,
-    );
-  const port = obj.port;
-  if (port === undefined) return fail('"port" is required: an integer from 1 to 65535');
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
-    return fail(`"port" ${JSON.stringify(port)} is not an integer from 1 to 65535`);
-  if (obj.serverName !== undefined && (typeof obj.serverName !== 'string' || obj.serverName === ''))
-    return fail('"serverName" must be a non-empty string (the TLS SNI or DNS name)');
-  if (
-    obj.count !== undefined &&
-    (typeof obj.count !== 'number' || !Number.isSafeInteger(obj.count) || obj.count < 1)
-  )
-    return fail(`"count" ${JSON.stringify(obj.count)} is not a positive integer`);
-  for (const t of ['firstSeen', 'lastSeen'] as const) {
-    const v = obj[t];
-    if (v !== undefined && (typeof v !== 'string' || !isRfc3339(v)))
-      return fail(`"${t}" ${JSON.stringify(v)} is not an RFC 3339 time like 2026-11-23T10:00:00Z`);
-  }
-  if (
-    typeof obj.firstSeen === 'string' &&
-    typeof obj.lastSeen === 'string' &&
-    rfc3339Millis(obj.firstSeen) > rfc3339Millis(obj.lastSeen)
-  )
-    return fail(`"firstSeen" ${obj.firstSeen} is after "lastSeen" ${obj.lastSeen}`);
-
   const record: FlowRecord & Record<string, unknown> = {
     src: obj.src as string,
     dst: obj.dst as string,
-    protocol: proto,
-    port,
+    protocol: PROTOCOLS[(obj.protocol as string).toLowerCase()]!,
+    port: obj.port as number,
   };
   if (obj.serverName !== undefined) record.serverName = obj.serverName as string;
   if (obj.count !== undefined) record.count = obj.count as number;
   if (obj.firstSeen !== undefined) record.firstSeen = obj.firstSeen as string;
   if (obj.lastSeen !== undefined) record.lastSeen = obj.lastSeen as string;
-  for (const [k, v] of Object.entries(obj)) if (!KNOWN_FIELDS.has(k)) record[k] = v;
+  for (const k in obj) if (!KNOWN_FIELDS.has(k)) record[k] = obj[k];
   return { ok: true, record };
+}
+
+/** What is wrong with a parsed flow object, naming what was expected; undefined when nothing. */
+function flowRecordProblem(obj: Record<string, unknown>): string | undefined {
+  for (const end of ['src', 'dst'] as const) {
+    const v = obj[end];
+    if (typeof v !== 'string' || v === '')
+      return `"${end}" is required: a "<namespace>/<pod>" or an IP address`;
+    const problem = flowEndpointProblem(v);
+    if (problem) return `"${end}": ${problem}`;
+  }
+  const proto = typeof obj.protocol === 'string' ? PROTOCOLS[obj.protocol.toLowerCase()] : undefined;
+  if (!proto)
+    return obj.protocol === undefined
+      ? '"protocol" is required: TCP, UDP or SCTP'
+      : `"protocol" ${JSON.stringify(obj.protocol)} is not TCP, UDP or SCTP`;
+  const port = obj.port;
+  if (port === undefined) return '"port" is required: an integer from 1 to 65535';
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    return `"port" ${JSON.stringify(port)} is not an integer from 1 to 65535`;
+  if (obj.serverName !== undefined && (typeof obj.serverName !== 'string' || obj.serverName === ''))
+    return '"serverName" must be a non-empty string (the TLS SNI or DNS name)';
+  if (
+    obj.count !== undefined &&
+    (typeof obj.count !== 'number' || !Number.isSafeInteger(obj.count) || obj.count < 1)
+  )
+    return `"count" ${JSON.stringify(obj.count)} is not a positive integer`;
+  for (const t of ['firstSeen', 'lastSeen'] as const) {
+    const v = obj[t];
+    if (v !== undefined && (typeof v !== 'string' || !isRfc3339(v)))
+      return `"${t}" ${JSON.stringify(v)} is not an RFC 3339 time like 2026-11-23T10:00:00Z`;
+  }
+  if (
+    typeof obj.firstSeen === 'string' &&
+    typeof obj.lastSeen === 'string' &&
+    compareRfc3339(obj.firstSeen, obj.lastSeen) > 0
+  )
+    return `"firstSeen" ${obj.firstSeen} is after "lastSeen" ${obj.lastSeen}`;
+
+  return undefined;
 }
 
 /** One distinct (src, dst, protocol, port, serverName) of a window, with what was aggregated into it. */
@@ -211,21 +233,16 @@ export interface FlowWindowCoverage {
   to?: string;
 }
 
-interface TupleState extends FlowTuple {
-  firstMs?: number;
-  lastMs?: number;
-}
-
 /**
  * Streaming aggregation of flow records into distinct tuples keyed by src, dst, protocol, port and
  * serverName. Records are not kept: memory grows with the number of distinct tuples only.
  */
 export class FlowWindow {
-  readonly #tuples = new Map<string, TupleState>();
+  readonly #tuples = new Map<string, FlowTuple>();
   #records = 0;
   #connections = 0;
-  #from?: { text: string; ms: number };
-  #to?: { text: string; ms: number };
+  #from?: string;
+  #to?: string;
 
   add(record: FlowRecord): void {
     const count = record.count ?? 1;
@@ -250,20 +267,12 @@ export class FlowWindow {
     const first = record.firstSeen ?? record.lastSeen;
     const last = record.lastSeen ?? record.firstSeen;
     if (first !== undefined) {
-      const ms = rfc3339Millis(first);
-      if (t.firstMs === undefined || ms < t.firstMs) {
-        t.firstMs = ms;
-        t.firstSeen = first;
-      }
-      if (!this.#from || ms < this.#from.ms) this.#from = { text: first, ms };
+      if (t.firstSeen === undefined || compareRfc3339(first, t.firstSeen) < 0) t.firstSeen = first;
+      if (this.#from === undefined || compareRfc3339(first, this.#from) < 0) this.#from = first;
     }
     if (last !== undefined) {
-      const ms = rfc3339Millis(last);
-      if (t.lastMs === undefined || ms > t.lastMs) {
-        t.lastMs = ms;
-        t.lastSeen = last;
-      }
-      if (!this.#to || ms > this.#to.ms) this.#to = { text: last, ms };
+      if (t.lastSeen === undefined || compareRfc3339(last, t.lastSeen) > 0) t.lastSeen = last;
+      if (this.#to === undefined || compareRfc3339(last, this.#to) > 0) this.#to = last;
     }
   }
 
@@ -303,8 +312,8 @@ export class FlowWindow {
       connections: this.#connections,
       distinct: this.distinct,
     };
-    if (this.#from) c.from = this.#from.text;
-    if (this.#to) c.to = this.#to.text;
+    if (this.#from !== undefined) c.from = this.#from;
+    if (this.#to !== undefined) c.to = this.#to;
     return c;
   }
 }
