@@ -3,7 +3,7 @@
 // Sizes are checked with stat() before anything is read; symlinks that leave the tree are refused.
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
+import { DEFAULT_YAML_LIMITS, type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
 
 export interface TreeLimits {
   /** Largest file read, in bytes (default 1 MiB, the YAML loader's own limit). */
@@ -15,7 +15,7 @@ export interface TreeLimits {
 }
 
 export const DEFAULT_TREE_LIMITS: Readonly<Required<TreeLimits>> = Object.freeze({
-  maxFileBytes: 1024 * 1024,
+  maxFileBytes: DEFAULT_YAML_LIMITS.maxBytes,
   maxTotalBytes: 64 * 1024 * 1024,
   maxEntries: 100_000,
 });
