@@ -253,7 +253,9 @@ function schemaError(file: string, doc: YamlDocument, kind: ManagedKind, e: Erro
   switch (e.keyword) {
     case 'additionalProperties': {
       const prop = String(params.additionalProperty);
-      const allowed = Object.keys(((e.parentSchema as JsonSchema)?.properties as object) ?? {});
+      // Tolerated server-populated metadata fields (empty schemas) are not worth suggesting.
+      const properties = ((e.parentSchema as JsonSchema)?.properties ?? {}) as Record<string, JsonSchema>;
+      const allowed = Object.keys(properties).filter((k) => Object.keys(properties[k]!).length > 0);
       const where = field ? ` in ${field}` : ` in ${kind}`;
       return at(
         `${e.instancePath}/${escapePointer(prop)}`,
