@@ -58,6 +58,17 @@ const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 // ---- helpers ---------------------------------------------------------------------------------
 
+const cidrCache = new Map<string, Cidr | undefined>();
+
+/** `parseCidr`, memoized: shadowing compares the same few CIDRs many times. */
+function cidrOf(text: string): Cidr | undefined {
+  if (!cidrCache.has(text)) {
+    if (cidrCache.size > 10_000) cidrCache.clear();
+    cidrCache.set(text, parseCidr(text));
+  }
+  return cidrCache.get(text);
+}
+
 function isRuleObject(o: PolicyObject): o is RuleObject {
   return o.kind !== 'NyxClusterConfig';
 }
@@ -108,8 +119,22 @@ function ruleName(dir: Direction, i: number): string {
   return `${dir}[${i}]`;
 }
 
-/** Directions a policy isolates / whose rules apply (upstream inference for NetworkPolicy). */
-function listedDirections(o: RuleObject): Set<Direction> | undefined {
+const listedCache = new WeakMap<RuleObject, { value: ReadonlySet<Direction> | undefined }>();
+
+/**
+ * Directions a policy lists (upstream inference for NetworkPolicy); undefined when a Nyx policy has
+ * no `policyTypes` (then the rules of both directions apply). Cached per object.
+ */
+function listedDirections(o: RuleObject): ReadonlySet<Direction> | undefined {
+  let c = listedCache.get(o);
+  if (!c) {
+    c = { value: computeListedDirections(o) };
+    listedCache.set(o, c);
+  }
+  return c.value;
+}
+
+function computeListedDirections(o: RuleObject): Set<Direction> | undefined {
   if (o.kind === 'NetworkPolicy') {
     if (o.spec.policyTypes) return new Set(o.spec.policyTypes.map((t) => t.toLowerCase() as Direction));
     return new Set<Direction>(
@@ -170,32 +195,95 @@ function portsInclude(ports: readonly NyxPort[] | undefined, protocol: string, p
 
 function exceptOverlaps(block: IpBlock, cidr: Cidr): boolean {
   return (block.except ?? []).some((e) => {
-    const c = parseCidr(e);
+    const c = cidrOf(e);
     return c !== undefined && cidrsOverlap(c, cidr);
   });
 }
 
-function ipBlockContains(block: IpBlock, ip: string): boolean {
+type Address = NonNullable<ReturnType<typeof parseIp>>;
+
+/** A parsed ip block: a predicate over parsed addresses (undefined when the CIDR is malformed). */
+function compileIpBlock(block: IpBlock): ((addr: Address) => boolean) | undefined {
   const c = parseCidr(block.cidr);
-  const addr = parseIp(ip);
-  if (!c || !addr || !cidrContains(c, addr)) return false;
-  return !(block.except ?? []).some((e) => {
-    const x = parseCidr(e);
-    return x !== undefined && cidrContains(x, addr);
-  });
+  if (!c) return undefined;
+  const except = (block.except ?? []).map(parseCidr).filter((x): x is Cidr => x !== undefined);
+  return (addr) => cidrContains(c, addr) && !except.some((x) => cidrContains(x, addr));
+}
+
+const clusterAddressCache = new WeakMap<Inventory, Array<{ what: string; addr: Address }>>();
+
+/** Every pod and node address of the inventory, parsed once. */
+function clusterAddresses(inv: Inventory): Array<{ what: string; addr: Address }> {
+  let list = clusterAddressCache.get(inv);
+  if (!list) {
+    list = [];
+    for (const p of inv.pods.values()) {
+      if (p.hostNetwork) continue; // its address is its node's, listed below
+      for (const ip of p.ips) {
+        const addr = parseIp(ip);
+        if (addr) list.push({ what: `pod ${p.namespace}/${p.name} (${ip})`, addr });
+      }
+    }
+    for (const n of inv.nodes.values()) {
+      for (const ip of n.addresses) {
+        const addr = parseIp(ip);
+        if (addr) list.push({ what: `node ${n.name} (${ip})`, addr });
+      }
+    }
+    clusterAddressCache.set(inv, list);
+  }
+  return list;
 }
 
 // ---- pods a policy or peer can concern (inventory, or stand-ins without one) -----------------
 
+const subjectPodsCache = new WeakMap<RuleObject, WeakMap<Inventory, Pod[]>>();
+
+/** Pods of the inventory a policy applies to (cached per policy object and inventory). */
 function subjectPods(o: RuleObject, inv: Inventory): Pod[] {
-  const pods = [...inv.pods.values()];
+  let byInv = subjectPodsCache.get(o);
+  if (!byInv) {
+    byInv = new WeakMap();
+    subjectPodsCache.set(o, byInv);
+  }
+  let pods = byInv.get(inv);
+  if (!pods) {
+    pods = computeSubjectPods(o, inv);
+    byInv.set(inv, pods);
+  }
+  return pods;
+}
+
+const podsByNamespaceCache = new WeakMap<Inventory, Map<string, Pod[]>>();
+
+/** The inventory's pods grouped by namespace (computed once per inventory). */
+function podsByNamespace(inv: Inventory): Map<string, Pod[]> {
+  let m = podsByNamespaceCache.get(inv);
+  if (!m) {
+    m = new Map();
+    for (const p of inv.pods.values()) {
+      const list = m.get(p.namespace) ?? [];
+      list.push(p);
+      m.set(p.namespace, list);
+    }
+    podsByNamespaceCache.set(inv, m);
+  }
+  return m;
+}
+
+function computeSubjectPods(o: RuleObject, inv: Inventory): Pod[] {
   if (o.kind === 'NyxClusterNetworkPolicy') {
     const ns = compileSelector(o.spec.namespaceSelector ?? {});
     const pod = compileSelector(o.spec.podSelector ?? {});
-    return pods.filter((p) => ns(p.namespaceLabels) && pod(p.labels));
+    const out: Pod[] = [];
+    for (const list of podsByNamespace(inv).values()) {
+      if (list.length === 0 || !ns(list[0]!.namespaceLabels)) continue;
+      for (const p of list) if (pod(p.labels)) out.push(p);
+    }
+    return out;
   }
   const sel = compileSelector(o.spec.podSelector ?? {});
-  return pods.filter((p) => p.namespace === o.namespace && sel(p.labels));
+  return (podsByNamespace(inv).get(o.namespace) ?? []).filter((p) => sel(p.labels));
 }
 
 function standInPod(namespace: string, labels: Labels, nsLabels: Labels): Pod {
@@ -403,15 +491,11 @@ function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFindi
       );
     }
     if (!inv) continue;
-    const hits: string[] = [];
-    for (const p of inv.pods.values()) {
-      if (p.hostNetwork) continue;
-      for (const ip of p.ips)
-        if (ipBlockContains(use.block, ip)) hits.push(`pod ${p.namespace}/${p.name} (${ip})`);
-    }
-    for (const n of inv.nodes.values()) {
-      for (const ip of n.addresses) if (ipBlockContains(use.block, ip)) hits.push(`node ${n.name} (${ip})`);
-    }
+    const contains = compileIpBlock(use.block);
+    if (!contains) continue;
+    const hits = clusterAddresses(inv)
+      .filter((a) => contains(a.addr))
+      .map((a) => a.what);
     if (hits.length === 0) continue;
     const shown = hits.slice(0, 3).join(', ') + (hits.length > 3 ? ` and ${hits.length - 3} more` : '');
     out.push(
@@ -450,15 +534,13 @@ function checkSelectors(
   namespaces: Map<string, Labels>,
   out: LintFinding[],
 ): void {
-  const pods = [...inv.pods.values()];
+  const byNs = podsByNamespace(inv);
+  const podsIn = (names: readonly string[]): Pod[] => names.flatMap((n) => byNs.get(n) ?? []);
   const hint = 'compare with `kubectl get pods --show-labels`: a label typo selects nothing';
   if (o.kind !== 'NyxClusterNetworkPolicy' && !namespaces.has(o.namespace)) return; // orphan-policy says it
   if (subjectPods(o, inv).length === 0) {
     let pointer = '/spec/podSelector';
-    const candidates =
-      o.kind === 'NyxClusterNetworkPolicy'
-        ? pods.map((p) => p.labels)
-        : pods.filter((p) => p.namespace === o.namespace).map((p) => p.labels);
+    const candidates = o.kind === 'NyxClusterNetworkPolicy' ? [] : podsIn([o.namespace]).map((p) => p.labels);
     let why: string;
     if (o.kind === 'NyxClusterNetworkPolicy') {
       const nsSel = compileSelector(o.spec.namespaceSelector ?? {});
@@ -469,7 +551,7 @@ function checkSelectors(
           ? `namespaceSelector: ${describeMiss(o.spec.namespaceSelector ?? {}, [...namespaces.values()], 'namespace')}`
           : `podSelector: ${describeMiss(
               o.spec.podSelector ?? {},
-              pods.filter((p) => matched.includes(p.namespace)).map((p) => p.labels),
+              podsIn(matched).map((p) => p.labels),
               'pod',
             )}`;
     } else {
@@ -512,7 +594,7 @@ function checkSelectors(
           nsNames = o.kind === 'NyxClusterNetworkPolicy' ? [...namespaces.keys()] : [o.namespace];
         }
         if (!peer.podSelector) return;
-        const inNs = pods.filter((p) => nsNames.includes(p.namespace));
+        const inNs = podsIn(nsNames);
         const sel = compileSelector(peer.podSelector);
         if (inNs.some((p) => sel(p.labels))) return;
         const why = describeMiss(
@@ -561,8 +643,8 @@ function peersCover(outer: NyxRule, inner: NyxRule, dir: Direction): boolean {
   if (!i.selectors && !i.ipBlock && !i.fqdn) return false;
   if (i.selectors) return false; // pod peers: not proven here
   if (i.ipBlock) {
-    const ic = parseCidr(i.ipBlock.cidr);
-    const oc = o.ipBlock ? parseCidr(o.ipBlock.cidr) : undefined;
+    const ic = cidrOf(i.ipBlock.cidr);
+    const oc = o.ipBlock ? cidrOf(o.ipBlock.cidr) : undefined;
     if (!ic || !oc || !o.ipBlock || !cidrCovers(oc, ic) || exceptOverlaps(o.ipBlock, ic)) return false;
   }
   if (i.fqdn) {
@@ -627,17 +709,42 @@ function decidesBefore(
   return priorityOf(a) < priorityOf(b);
 }
 
-function checkShadowing(
-  nyx: ReadonlyArray<NyxClusterNetworkPolicy | NyxNetworkPolicy>,
-  inv: Inventory | undefined,
-  out: LintFinding[],
-): void {
+type NyxPolicy = NyxClusterNetworkPolicy | NyxNetworkPolicy;
+
+/**
+ * Who can decide before whom, indexed so that a tree of thousands of policies is not compared pair
+ * by pair: the platform band for everyone, the same namespace's application policies, the baseline.
+ * Each list is in decision order (priority ascending), so the first cover found is the first decider.
+ */
+function shadowCandidates(nyx: readonly NyxPolicy[]): (o: NyxPolicy) => NyxPolicy[] {
+  const byPriority = (a: NyxPolicy, b: NyxPolicy) => priorityOf(a) - priorityOf(b);
+  const platform = nyx.filter((p) => band(p).order === 1).sort(byPriority);
+  const baseline = nyx.filter((p) => band(p).order === 5).sort(byPriority);
+  const app = new Map<string, NyxPolicy[]>();
+  for (const p of nyx) {
+    if (p.kind !== 'NyxNetworkPolicy') continue;
+    const list = app.get(p.namespace) ?? [];
+    list.push(p);
+    app.set(p.namespace, list);
+  }
+  for (const list of app.values()) list.sort(byPriority);
+  const before = (list: readonly NyxPolicy[], o: NyxPolicy) =>
+    list.filter((p) => p !== o && decidesBefore(p, o));
+  return (o) => {
+    if (o.kind === 'NyxNetworkPolicy') return [...platform, ...before(app.get(o.namespace) ?? [], o)];
+    if (o.spec.tier === 'baseline') return [...platform, ...before(baseline, o)];
+    return before(platform, o);
+  };
+}
+
+function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, out: LintFinding[]): void {
+  const candidates = shadowCandidates(nyx);
   for (const o of nyx) {
     for (const dir of DIRECTIONS) {
       const listed = listedDirections(o);
       if (listed && !listed.has(dir)) continue; // ignored-direction reports those
       nyxRules(o, dir).forEach((rule, index) => {
-        const shadow = findShadow({ o, dir, index, rule }, nyx, inv);
+        const shadow = findShadow({ o, dir, index, rule }, candidates(o), inv);
         if (!shadow) return;
         const by = `${objectId(shadow.o)} ${ruleName(dir, shadow.index)} ${shadow.rule.decision}`;
         const where =
@@ -666,7 +773,7 @@ function checkShadowing(
 
 function findShadow(
   target: NyxRuleRef,
-  nyx: ReadonlyArray<NyxClusterNetworkPolicy | NyxNetworkPolicy>,
+  candidates: readonly NyxPolicy[],
   inv: Inventory | undefined,
 ): NyxRuleRef | undefined {
   const { o, dir, index, rule } = target;
@@ -679,15 +786,14 @@ function findShadow(
   }
   // 2. a policy that always decides first for every pod this one applies to
   const targetAudit = enforcementOf(o) === 'audit';
-  for (const p of nyx) {
-    if (p === o || !decidesBefore(p, o)) continue;
+  for (const p of candidates) {
     if (!targetAudit && enforcementOf(p) === 'audit') continue; // the effective walk skips it
     const listed = listedDirections(p);
     if (listed && !listed.has(dir)) continue;
-    if (!subjectCovers(p, o, inv)) continue;
+    // The cheap rule comparison first; the subject comparison may look at every pod.
     const rules = nyxRules(p, dir);
     const k = rules.findIndex((d) => portsCover(d.ports, rule.ports) && peersCover(d, rule, dir));
-    if (k < 0) continue;
+    if (k < 0 || !subjectCovers(p, o, inv)) continue;
     // p has a hit for every flow the target could match (the first of its rules that matches,
     // whatever it is), so p's priority group decides and the walk never reaches the target.
     const decider = rules[k]!;
@@ -713,10 +819,10 @@ function checkDnsAndMetadata(policySet: PolicySet, inv: Inventory | undefined, o
   const withEgress = namespaced.filter((o) => isolates(o, 'egress') || rulesOf(o, 'egress').length > 0);
   if (withEgress.length === 0) return;
   const dns = kubeDnsPods(inv);
-  const standIns = inv ? [] : withEgress.map(standInFor);
-  const evaluator = compileEvaluator(policySet, withPods(inv, [...dns, ...standIns]));
+  const standIns = new Map(inv ? [] : withEgress.map((o) => [o, standInFor(o)] as const));
+  const evaluator = compileEvaluator(policySet, withPods(inv, [...dns, ...standIns.values()]));
   const podsFor = (o: NyxNetworkPolicy | NetworkPolicy): Pod[] =>
-    inv ? distinctPods(subjectPods(o, inv)) : [standIns[withEgress.indexOf(o)]!];
+    inv ? distinctPods(subjectPods(o, inv)) : [standIns.get(o)!];
 
   for (const o of egressIsolating) {
     const blocked: string[] = [];
