@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { escapePointer } from './selector.js';
 import { lineForPointer, parseYamlDocuments, utf8ByteLength } from './yaml.js';
 
 describe('parseYamlDocuments', () => {
@@ -156,5 +159,46 @@ describe('lineForPointer', () => {
 describe('utf8ByteLength', () => {
   it('counts UTF-8 bytes', () => {
     expect(utf8ByteLength('aé€😀')).toBe(1 + 2 + 3 + 4);
+  });
+});
+
+describe('parseYamlDocuments properties', () => {
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)),
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(fc.string({ minLength: 1 }), tie('value'), { maxKeys: 4 }),
+    ),
+  })).value;
+
+  function pointers(value: unknown, pointer: string, out: string[]): string[] {
+    out.push(pointer);
+    if (Array.isArray(value)) value.forEach((v, i) => pointers(v, `${pointer}/${i}`, out));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) pointers(v, `${pointer}/${escapePointer(k)}`, out);
+    }
+    return out;
+  }
+
+  it('round-trips any mapping and gives every node a line within the file', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1 }), json, { minKeys: 1, maxKeys: 5 }), (value) => {
+        const text = stringify(value);
+        const r = parseYamlDocuments('p.yaml', text);
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        expect(r.documents).toHaveLength(1);
+        const doc = r.documents[0]!;
+        expect(doc.value).toEqual(value);
+        const lineCount = text.split('\n').length;
+        for (const p of pointers(value, '', [])) {
+          const line = doc.lines[p];
+          expect(line, p).toBeGreaterThanOrEqual(1);
+          expect(line, p).toBeLessThanOrEqual(lineCount);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
