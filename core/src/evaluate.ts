@@ -405,12 +405,20 @@ export function firstMatchingRule(
 // ---- the walk --------------------------------------------------------------------------------------
 
 /** Policies that select one pod (one equivalence class), per band, in walk order. */
-interface SubjectPlan {
-  /** Groups of equal priority, lower first; each group sorted by namespace/name. */
+export interface SubjectPlan {
+  /**
+   * Groups of equal priority, lower first; each group sorted by namespace/name. Only policies with
+   * rules for this direction (the others can never have a hit here).
+   */
   platform: CompiledPolicy[][];
   application: CompiledPolicy[][];
   baseline: CompiledPolicy[][];
+  /** NetworkPolicies selecting the pod that isolate this direction, by namespace/name. */
   networkPolicies: CompiledPolicy[];
+  /** NyxNetworkPolicies selecting the pod that list this direction in `policyTypes`, in walk order. */
+  isolating: CompiledPolicy[];
+  /** Some policy of the plan is in audit: the as-if-enforced walk may differ from the effective one. */
+  hasAudit: boolean;
 }
 
 function groupByPriority(policies: CompiledPolicy[]): CompiledPolicy[][] {
@@ -488,7 +496,7 @@ function evaluatePoint(
   const application = walkGroups(plan.application, ctx, mode, 'application');
   if (application) return application;
   // 3. upstream NetworkPolicy: isolated when any selects the pod for this direction.
-  const isolatingNp = plan.networkPolicies.filter((p) => p.isolates[point]);
+  const isolatingNp = plan.networkPolicies;
   if (isolatingNp.length > 0) {
     for (const p of isolatingNp) {
       const rule = firstMatchingRule(p.rules[point] ?? [], ctx);
@@ -506,19 +514,17 @@ function evaluatePoint(
   }
   // 4. isolation by an enforced (or, as-if-enforced, any) NyxNetworkPolicy listing this direction.
   // Reaching here means no application policy had a hit, so none of its rules matched.
-  for (const group of plan.application) {
-    for (const p of group) {
-      if (counts(p, mode) && p.isolates[point]) {
-        return {
-          point,
-          band: 'isolation',
-          object: p.id,
-          decision: 'deny',
-          text: 'isolated: no rule matched',
-          source: where(p.object, '/spec/policyTypes'),
-          ...(p.enforced ? {} : { audit: true }),
-        };
-      }
+  for (const p of plan.isolating) {
+    if (counts(p, mode)) {
+      return {
+        point,
+        band: 'isolation',
+        object: p.id,
+        decision: 'deny',
+        text: 'isolated: no rule matched',
+        source: where(p.object, '/spec/policyTypes'),
+        ...(p.enforced ? {} : { audit: true }),
+      };
     }
   }
   // 5. baseline band
@@ -586,14 +592,25 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     return list;
   };
 
-  // Upstream ipBlocks are the only peers that look at a pod's or node's address, so a pod's
-  // equivalence class includes which of those blocks its addresses fall in.
-  const upstreamBlocks: CompiledIpBlock[] = [];
-  for (const p of compiled.policies) {
-    if (p.band !== 'networkpolicy') continue;
-    for (const d of DIRECTIONS)
-      for (const r of p.rules[d] ?? []) upstreamBlocks.push(...(r.peers?.ipBlocks ?? []));
-  }
+  // Address blocks are the only peers that look at an address. A pod's equivalence class includes
+  // which upstream ipBlocks its addresses fall in (Nyx blocks never match pods); a world address's
+  // class is which blocks of any kind contain it, so distinct internet addresses that no policy
+  // tells apart share one cached verdict (a refinement of "a world endpoint's class is its IP").
+  const distinctBlocks = (upstream: boolean): CompiledIpBlock[] => {
+    const byText = new Map<string, CompiledIpBlock>();
+    for (const p of compiled.policies) {
+      if (upstream && p.band !== 'networkpolicy') continue;
+      for (const d of DIRECTIONS) {
+        for (const r of p.rules[d] ?? []) {
+          for (const b of r.peers?.ipBlocks ?? [])
+            byText.set(`${b.text}-${b.except.map((e) => e.text).join(',')}`, b);
+        }
+      }
+    }
+    return [...byText.values()];
+  };
+  const upstreamBlocks = distinctBlocks(true);
+  const allBlocks = distinctBlocks(false);
   const parsedIps = new Map<string, ParsedIp[]>();
   const parseIps = (ips: readonly string[]): ParsedIp[] => {
     const key = ips.join(',');
@@ -606,26 +623,30 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
   };
   const endpointIps = (e: Endpoint): readonly string[] =>
     e.ip !== undefined ? [e.ip] : e.kind === 'pod' ? e.pod.ips : e.kind === 'node' ? e.node.addresses : [];
-  const blockSignatures = new Map<string, string>();
-  const blockSignature = (ips: readonly string[]): string => {
-    if (upstreamBlocks.length === 0) return '';
+  const signatureCache = { upstream: new Map<string, string>(), all: new Map<string, string>() };
+  const blockSignature = (ips: readonly string[], which: 'upstream' | 'all'): string => {
+    const blocks = which === 'upstream' ? upstreamBlocks : allBlocks;
+    if (blocks.length === 0) return '';
     const key = ips.join(',');
-    let sig = blockSignatures.get(key);
+    const cache = signatureCache[which];
+    let sig = cache.get(key);
     if (sig === undefined) {
       const parsed = parseIps(ips);
-      sig = upstreamBlocks.map((b) => (parsed.some((ip) => blockContains(b, ip)) ? '1' : '0')).join('');
-      blockSignatures.set(key, sig);
+      sig = blocks.map((b) => (parsed.some((ip) => blockContains(b, ip)) ? '1' : '0')).join('');
+      cache.set(key, sig);
     }
     return sig;
   };
 
-  // A pod's class: namespace, labels, container ports, node (pods of one Deployment share it).
+  // A pod's class: namespace, labels, container ports (pods of one Deployment share it). The node
+  // is left out on purpose: it only matters for the node-local probe, which is decided before the
+  // cache, so leaving it in would only split a Deployment spread over nodes into several classes.
   const podClassText = new WeakMap<Pod, string>();
   const podClass = (pod: Pod): string => {
     let text = podClassText.get(pod);
     if (text === undefined) {
       const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort();
-      text = JSON.stringify([pod.namespace, sortedEntries(pod.labels), ports, pod.nodeName ?? '']);
+      text = JSON.stringify([pod.namespace, sortedEntries(pod.labels), ports]);
       podClassText.set(pod, text);
     }
     return text;
@@ -642,31 +663,42 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
   const endpointClass = (e: Endpoint): number => {
     switch (e.kind) {
       case 'pod':
-        return classId(`p${podClass(e.pod)}|${blockSignature(endpointIps(e))}`);
+        return classId(`p${podClass(e.pod)}|${blockSignature(endpointIps(e), 'upstream')}`);
       case 'node':
         return classId(`n${e.node.name}|${e.ip ?? ''}`);
       case 'world':
-        return classId(`w${e.ip}`);
+        return classId(`w${blockSignature([e.ip], 'all')}`);
     }
   };
 
-  const plans = new Map<string, SubjectPlan>();
-  const planFor = (pod: Pod): SubjectPlan => {
+  const plans = new Map<string, Record<Direction, SubjectPlan>>();
+  const planFor = (pod: Pod, direction: Direction): SubjectPlan => {
     const key = podClass(pod);
     let plan = plans.get(key);
     if (!plan) {
       const selecting = (p: CompiledPolicy) => p.podSelector(pod.labels);
       const mine = (namespaced.get(pod.namespace) ?? []).filter(selecting);
       const clusterMine = clusterFor(pod).filter(selecting);
-      plan = {
-        platform: groupByPriority(clusterMine.filter((p) => p.band === 'platform')),
-        application: groupByPriority(mine.filter((p) => p.band === 'application')),
-        baseline: groupByPriority(clusterMine.filter((p) => p.band === 'baseline')),
-        networkPolicies: mine.filter((p) => p.band === 'networkpolicy'),
+      const forDirection = (d: Direction): SubjectPlan => {
+        const withRules = (p: CompiledPolicy) => (p.rules[d]?.length ?? 0) > 0;
+        const platform = clusterMine.filter((p) => p.band === 'platform' && withRules(p));
+        const application = mine.filter((p) => p.band === 'application' && withRules(p));
+        const baseline = clusterMine.filter((p) => p.band === 'baseline' && withRules(p));
+        const isolating = mine.filter((p) => p.band === 'application' && p.isolates[d]);
+        const networkPolicies = mine.filter((p) => p.band === 'networkpolicy' && p.isolates[d]);
+        return {
+          platform: groupByPriority(platform),
+          application: groupByPriority(application),
+          baseline: groupByPriority(baseline),
+          networkPolicies,
+          isolating,
+          hasAudit: [...platform, ...application, ...baseline, ...isolating].some((p) => !p.enforced),
+        };
       };
+      plan = { ingress: forDirection('ingress'), egress: forDirection('egress') };
       plans.set(key, plan);
     }
-    return plan;
+    return plan[direction];
   };
 
   const cache = new Map<string, FlowVerdict>();
@@ -698,9 +730,12 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       return flowWide('no-enforcement-point', 'no enforcement point');
     }
     const run = (mode: Mode) =>
-      points.map((ctx) => evaluatePoint(compiled, planFor(ctx.subject), ctx, mode, src, dst));
+      points.map((ctx) => evaluatePoint(compiled, planFor(ctx.subject, ctx.direction), ctx, mode, src, dst));
     const reasons = run('effective');
-    const asIfEnforcedReasons = run('asIfEnforced');
+    // Nothing in audit on either point (config included): the as-if-enforced walk is the same walk.
+    const sameWalk =
+      compiled.configEnforced && points.every((ctx) => !planFor(ctx.subject, ctx.direction).hasAudit);
+    const asIfEnforcedReasons = sameWalk ? reasons : run('asIfEnforced');
     return {
       verdict: reasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
       asIfEnforced: asIfEnforcedReasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',

@@ -283,7 +283,9 @@ function nodeOfHostNetworkPod(inventory: Inventory, pod: Pod): Node {
  * string that is neither form.
  */
 export function resolveEndpoint(inventory: Inventory, ref: string): Endpoint | undefined {
-  if (isIp(ref)) {
+  // An address never contains `/`; testing that first keeps ipaddr.js (which throws internally on
+  // invalid input) off the hot path for `<ns>/<pod>` refs.
+  if (!ref.includes('/') && isIp(ref)) {
     const ip = normalizeIp(ref);
     const hit = ipIndex(inventory).get(ip);
     if (!hit) return { kind: 'world', ip };
