@@ -121,6 +121,63 @@ function openLines(path: string, displayName: string): Readable {
   return file.pipe(gunzip).pipe(guard);
 }
 
+/** Turns one line into a record (or nothing), deciding the format on the first line that tells. */
+function lineConverter(
+  file: string,
+  options: ReadFlowFileOptions,
+): (line: string, lineNo: number) => FlowRecord | undefined {
+  let format = options.format;
+  return (line, lineNo) => {
+    if (!format) {
+      format = detectFlowFormat(line);
+      // A line that decides nothing (blank, comment, broken JSON) is judged as nyx: it is skipped
+      // or reported the same way by every format.
+      if (!format) {
+        const r = parseFlowLine(line, lineNo, file);
+        if (!r.ok) {
+          if (!options.onError) throw new FlowFileError([r.error]);
+          options.onError(r.error);
+        }
+        return undefined;
+      }
+    }
+    const r = CONVERTERS[format](line, lineNo, file);
+    if (!r.ok) {
+      if (!options.onError) throw new FlowFileError([r.error]);
+      options.onError(r.error);
+    } else if (r.record) {
+      return r.record;
+    } else if (options.onSkip && !SILENT_SKIPS.has(r.skipped)) {
+      options.onSkip({ file, line: lineNo, message: `skipped: ${r.skipped}` });
+    }
+    return undefined;
+  };
+}
+
+/** Reads every line through `visit`; read failures become a `FlowFileError` at the line reached. */
+async function eachLine(
+  path: string,
+  file: string,
+  visit: (line: string, lineNo: number) => void,
+): Promise<void> {
+  const lines = createInterface({ input: openLines(path, file), crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo += 1;
+      visit(line, lineNo);
+    }
+  } catch (e) {
+    if (e instanceof FlowFileError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    const what =
+      err.code === 'ENOENT' ? 'no such file' : err.code === 'Z_DATA_ERROR' ? 'not valid gzip' : err.message;
+    throw new FlowFileError([{ file, line: lineNo, message: `cannot read flows: ${what}` }]);
+  } finally {
+    lines.close();
+  }
+}
+
 /**
  * Streams the flow records of a file in input order, each with its 1-based line number. Memory does
  * not grow with the file: one line is held at a time.
@@ -130,34 +187,14 @@ export async function* readFlowFile(
   options: ReadFlowFileOptions = {},
 ): AsyncGenerator<{ record: FlowRecord; line: number }> {
   const file = options.displayName ?? path;
+  const convert = lineConverter(file, options);
   const lines = createInterface({ input: openLines(path, file), crlfDelay: Number.POSITIVE_INFINITY });
-  let format = options.format;
   let lineNo = 0;
   try {
     for await (const line of lines) {
       lineNo += 1;
-      if (!format) {
-        format = detectFlowFormat(line);
-        // A line that decides nothing (blank, comment, broken JSON) is judged as nyx: it is skipped
-        // or reported the same way by every format.
-        if (!format) {
-          const r = parseFlowLine(line, lineNo, file);
-          if (!r.ok) {
-            if (!options.onError) throw new FlowFileError([r.error]);
-            options.onError(r.error);
-          }
-          continue;
-        }
-      }
-      const r = CONVERTERS[format](line, lineNo, file);
-      if (!r.ok) {
-        if (!options.onError) throw new FlowFileError([r.error]);
-        options.onError(r.error);
-      } else if (r.record) {
-        yield { record: r.record, line: lineNo };
-      } else if (options.onSkip && !SILENT_SKIPS.has(r.skipped)) {
-        options.onSkip({ file, line: lineNo, message: `skipped: ${r.skipped}` });
-      }
+      const record = convert(line, lineNo);
+      if (record) yield { record, line: lineNo };
     }
   } catch (e) {
     if (e instanceof FlowFileError) throw e;
@@ -185,7 +222,13 @@ export async function readFlowWindow(
     if (errors.length < 100) errors.push(d);
     else more += 1;
   };
-  for await (const { record } of readFlowFile(path, { ...options, onError })) window.add(record);
+  // Straight into the window, without a generator step per record.
+  const file = options.displayName ?? path;
+  const convert = lineConverter(file, { ...options, onError });
+  await eachLine(path, file, (line, lineNo) => {
+    const record = convert(line, lineNo);
+    if (record) window.add(record);
+  });
   if (errors.length > 0) {
     if (more > 0) {
       const last = errors[errors.length - 1]!;
