@@ -81,6 +81,23 @@ describe('policy-repo-template', () => {
     expect(owners.ownership.owners.get('cluster')?.approvers).toEqual(['cloudmart/platform']);
   });
 
+  it('every fragment loads once copied into a namespace folder, as the fragments README says', async () => {
+    const fragments = (await readPolicyTree(path.join(template, 'fragments'))).filter((f) =>
+      f.path.endsWith('.yaml'),
+    );
+    expect(fragments.map((f) => f.path).sort()).toEqual([
+      'allow-dns.yaml',
+      'allow-from-ingress-controller.yaml',
+      'allow-prometheus-scrape.yaml',
+      'default-deny.yaml',
+    ]);
+    const copied = fragments.map((f) => ({ path: `namespaces/demo/${f.path}`, content: f.content }));
+    const policySet = load(copied);
+    expect(policySet.objects.map((o) => ('namespace' in o ? o.namespace : undefined))).toEqual(
+      fragments.map(() => 'demo'),
+    );
+  });
+
   it('`nyxctl validate policy-repo-template` exits 0 (the template CI)', async () => {
     const { stdout, stderr } = await run(nyxctl, ['validate', 'policy-repo-template'], { cwd: root });
     expect(stderr).toBe('');
