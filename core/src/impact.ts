@@ -2,7 +2,7 @@
 // the head policy sets, with both explanations, and the lint findings the head adds.
 import { compileEvaluator, type Evaluator } from './evaluate.js';
 import type { ResolvedFlow } from './flow-model.js';
-import type { FlowTuple, FlowWindow, FlowWindowCoverage } from './flows.js';
+import { compareRfc3339, type FlowTuple, type FlowWindow, type FlowWindowCoverage } from './flows.js';
 import { resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
 import { lintPolicySet } from './lint.js';
@@ -155,13 +155,13 @@ function addRuleHits(hits: Map<string, number>, verdict: FlowVerdict, count: num
 function earlier(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
-  return Date.parse(b) < Date.parse(a) ? b : a;
+  return compareRfc3339(b, a) < 0 ? b : a;
 }
 
 function later(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
-  return Date.parse(b) > Date.parse(a) ? b : a;
+  return compareRfc3339(b, a) > 0 ? b : a;
 }
 
 interface WindowPass {
