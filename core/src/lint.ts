@@ -299,13 +299,20 @@ function standInPod(namespace: string, labels: Labels, nsLabels: Labels): Pod {
   };
 }
 
-/** Without an inventory: one stand-in pod carrying the policy's `matchLabels`. */
+/**
+ * Without an inventory: one stand-in pod the policy selects, with its `matchLabels` plus a value
+ * for each `In`/`Exists` expression (`NotIn`/`DoesNotExist` hold for absent labels).
+ */
 function standInFor(o: NyxNetworkPolicy | NetworkPolicy): Pod {
-  return standInPod(
-    o.namespace,
-    { ...(o.spec.podSelector?.matchLabels ?? {}) },
-    namespaceLabelsOf(undefined, o.namespace),
-  );
+  const labels: Record<string, string> = { ...(o.spec.podSelector?.matchLabels ?? {}) };
+  for (const e of o.spec.podSelector?.matchExpressions ?? []) {
+    if (e.operator === 'In' && e.values?.[0] !== undefined) labels[e.key] = e.values[0];
+    if (e.operator === 'Exists') labels[e.key] = 'lint-stand-in';
+  }
+  return {
+    ...standInPod(o.namespace, labels, namespaceLabelsOf(undefined, o.namespace)),
+    name: `lint-stand-in-${o.kind}-${o.metadata.name}`,
+  };
 }
 
 function kubeDnsPods(inv: Inventory | undefined): Pod[] {
@@ -871,7 +878,7 @@ function checkDnsAndMetadata(policySet: PolicySet, inv: Inventory | undefined, o
           '/spec',
           'warning',
           'metadata-reachable',
-          `pods of namespace ${o.namespace} (e.g. ${pod.namespace}/${pod.name}) can reach the cloud metadata address ${METADATA_IP}` +
+          `pods of namespace ${o.namespace}${inv ? ` (e.g. ${pod.namespace}/${pod.name})` : ''} can reach the cloud metadata address ${METADATA_IP}` +
             (reason ? ` (${reason.text})` : ''),
           `deny ${METADATA_IP}/32 in a platform guardrail, or except it from the ip block that allows it`,
         ),
