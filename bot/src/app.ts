@@ -38,7 +38,9 @@ export function parseCommand(
     const [src, dst, portText] = args;
     const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(portText ?? '');
     const port = Number(m?.[1]);
-    if (!src || !dst || !m || port < 1 || port > 65535) {
+    // Endpoints are echoed back in the reply: only `<ns>/<pod>` or an IP, nothing Markdown could misread.
+    const endpoint = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,252}$/;
+    if (!src || !dst || !m || port < 1 || port > 65535 || !endpoint.test(src) || !endpoint.test(dst)) {
       return {
         command: 'invalid',
         message: 'usage: /nyx explain <src> <dst> <port>[/tcp|udp|sctp] (src/dst: <ns>/<pod> or an IP)',

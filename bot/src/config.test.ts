@@ -114,6 +114,7 @@ describe('commands and job ids', () => {
     });
     expect(parseCommand('/nyx explain a b 53/udp')).toMatchObject({ port: 53, protocol: 'UDP' });
     expect(parseCommand('/nyx explain a b')).toMatchObject({ command: 'invalid' });
+    expect(parseCommand('/nyx explain `@all` b 80')).toMatchObject({ command: 'invalid' });
     expect(parseCommand('lgtm')).toBeUndefined();
   });
 
