@@ -5,7 +5,13 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-async function floor(file: string): Promise<{ records: number }> {
+interface Result {
+  ms: number;
+  [key: string]: unknown;
+}
+
+async function floor(file: string): Promise<Result> {
+  const started = performance.now();
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let records = 0;
   for await (const line of lines) {
@@ -13,28 +19,31 @@ async function floor(file: string): Promise<{ records: number }> {
     const value = JSON.parse(line) as { port?: number };
     if (value.port !== undefined) records++;
   }
-  return { records };
+  return { ms: performance.now() - started, records };
 }
 
-async function impact(
-  base: string,
-  head: string,
-  inventory: string,
-  flows: string,
-): Promise<{ outputChars: number }> {
-  // Loaded here so that the floor's process carries no engine. Markdown: the bot's comment.
+async function impact(base: string, head: string, inventory: string, flows: string): Promise<Result> {
+  // Loaded here (and before the clock starts) so that the floor's process carries no engine.
   const { countingSink, runImpact } = await import('@nyx/cli');
   const out = countingSink();
+  const phases: Record<string, number> = {};
+  const started = performance.now();
+  let last = started;
+  const mark = (phase: string): void => {
+    const now = performance.now();
+    phases[phase] = now - last;
+    last = now;
+  };
+  // Markdown: the bot's comment.
   const code = await runImpact(
     { base, head, inventory, flows, format: 'markdown' },
-    { out, err: countingSink(), progress: false, now: () => performance.now() },
+    { out, err: countingSink(), progress: false, now: () => performance.now(), mark },
   );
   if (code !== 0) throw new Error(`impact exited ${code}`);
-  return { outputChars: out.length };
+  return { ms: performance.now() - started, outputChars: out.length, phases };
 }
 
 const [mode, ...args] = process.argv.slice(2);
-const started = performance.now();
 const result =
   mode === 'floor'
     ? await floor(args[0]!)
@@ -42,8 +51,7 @@ const result =
       ? await impact(args[0]!, args[1]!, args[2]!, args[3]!)
       : undefined;
 if (!result) throw new Error(`unknown mode ${mode}`);
-const ms = performance.now() - started;
 // maxRSS is in kilobytes.
 process.stdout.write(
-  `${JSON.stringify({ ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, ...result })}\n`,
+  `${JSON.stringify({ ...result, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
 );

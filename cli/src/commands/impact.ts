@@ -32,18 +32,25 @@ export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<
       ...(inventory.ok ? [] : inventory.errors),
     ]);
   }
+  io.mark?.('trees+inventory');
   const window = await readWindow(options.flows, flowFormat, io);
+  io.mark?.('flows');
   const report = computeImpact({
     base: base.policySet,
     head: head.policySet,
     inventory: inventory.inventory,
     window,
+    // The whole trees, so that the head's new lint findings include the ownership checks.
+    baseFiles: base.files,
+    headFiles: head.files,
   });
+  io.mark?.('computeImpact');
   if (format === 'json') {
     const json: unknown = impactToJson(report);
     await io.out.write(`${typeof json === 'string' ? json.trimEnd() : JSON.stringify(json, null, 2)}\n`);
   } else {
     await io.out.write(`${renderImpactMarkdown(report, {}).trimEnd()}\n`);
   }
+  io.mark?.('render');
   return EXIT_OK;
 }
