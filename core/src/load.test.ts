@@ -664,6 +664,17 @@ describe('hostile input', () => {
     }
   });
 
+  it('user text in messages is escaped and shortened, one diagnostic per line', () => {
+    const errors = errorsOf({
+      'a.yaml': `${NYX}\nkind: NyxClusterConfig\nmetadata: {name: "x\\ny"}\n---\n${nnp(`  egress:\n    - decision: Deny\n      toIpBlock: {cidr: "${'9'.repeat(5000)}"}\n`)}`,
+    });
+    for (const e of errors) {
+      expect(e).not.toContain('\n');
+      expect(e.length).toBeLessThan(400);
+    }
+    expect(errors.some((e) => e.includes('"x\\ny"'))).toBe(true);
+  });
+
   it('unreadable YAML gives file:line', () => {
     expectError(
       { 'a.yaml': 'apiVersion: v1\nkind: [unclosed\nmetadata: x\n' },

@@ -79,7 +79,7 @@ export function loadPolicySet(files: readonly PolicyFile[], options: LoadOptions
         const { source, apiVersion, kind, name } = routed.ignored;
         notes.push({
           ...source,
-          message: `ignored ${apiVersion} ${kind}${name !== undefined ? ` "${name}"` : ''}: not a policy kind`,
+          message: `ignored ${short(apiVersion)} ${short(kind)}${name !== undefined ? ` ${q(name)}` : ''}: not a policy kind`,
         });
       } else {
         const result = validateDocument(path, doc, routed.kind);
@@ -97,8 +97,25 @@ export function loadPolicySet(files: readonly PolicyFile[], options: LoadOptions
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  // Messages quote user text; control characters are escaped so one diagnostic stays one line.
+  for (const d of list) d.message = escapeControl(d.message);
   // Array.prototype.sort is stable: problems on one line keep the order they were found in.
   return list.sort((a, b) => comparePaths(a.file, b.file) || a.line - b.line);
+}
+
+function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** User text in a message, cut to a readable length. */
+function short(value: unknown): string {
+  const text = String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/** User text in a message: quoted, escaped, and cut to a readable length. */
+function q(value: unknown): string {
+  return JSON.stringify(short(value));
 }
 
 /**
@@ -140,20 +157,20 @@ function routeDocument(file: string, doc: YamlDocument, index: number): Routed {
   if (kind === undefined)
     return at('', 'missing field "kind"; expected a Kubernetes manifest with apiVersion and kind');
   if (typeof kind !== 'string' || kind === '') return at('/kind', `kind must be a non-empty string`);
-  if (apiVersion === undefined) return at('', `missing field "apiVersion" on ${kind}`);
+  if (apiVersion === undefined) return at('', `missing field "apiVersion" on ${short(kind)}`);
   if (typeof apiVersion !== 'string' || apiVersion === '')
     return at('/apiVersion', 'apiVersion must be a non-empty string');
 
   if (NYX_KINDS.has(kind)) {
     if (apiVersion !== NYX_API_VERSION) {
-      return at('/apiVersion', `${kind} must use apiVersion ${NYX_API_VERSION}, not ${apiVersion}`);
+      return at('/apiVersion', `${kind} must use apiVersion ${NYX_API_VERSION}, not ${short(apiVersion)}`);
     }
     return { type: 'managed', kind: kind as ManagedKind };
   }
   if (apiVersion.startsWith(NYX_GROUP_PREFIX)) {
     return at(
       '/kind',
-      `unknown kind "${kind}" in ${apiVersion}; expected one of ${[...NYX_KINDS].join(', ')}${suggest(kind, [...NYX_KINDS])}`,
+      `unknown kind ${q(kind)} in ${short(apiVersion)}; expected one of ${[...NYX_KINDS].join(', ')}${suggest(kind, [...NYX_KINDS])}`,
     );
   }
   if (kind === 'NetworkPolicy' && apiVersion === NETWORKING_API_VERSION)
@@ -259,7 +276,7 @@ function schemaError(file: string, doc: YamlDocument, kind: ManagedKind, e: Erro
       const where = field ? ` in ${field}` : ` in ${kind}`;
       return at(
         `${e.instancePath}/${escapePointer(prop)}`,
-        `unknown field "${prop}"${where}${suggest(prop, allowed)}; expected one of ${allowed.join(', ')}`,
+        `unknown field ${q(prop)}${where}${suggest(prop, allowed)}; expected one of ${allowed.join(', ')}`,
       );
     }
     case 'required': {
@@ -287,13 +304,13 @@ function schemaError(file: string, doc: YamlDocument, kind: ManagedKind, e: Erro
       const allowed = (params.allowedValues as unknown[]).map((v) => String(v));
       return at(
         e.instancePath,
-        `${field} must be one of ${allowed.join(', ')}, not ${JSON.stringify(e.data)}${suggest(String(e.data), allowed)}`,
+        `${field} must be one of ${allowed.join(', ')}, not ${q(e.data)}${suggest(String(e.data), allowed)}`,
       );
     }
     case 'pattern': {
       const description =
         PATTERN_DESCRIPTIONS[String(params.pattern)] ?? `of the form ${String(params.pattern)}`;
-      return at(e.instancePath, `${field} ${JSON.stringify(e.data)} must be ${description}`);
+      return at(e.instancePath, `${field} ${q(e.data)} must be ${description}`);
     }
     case 'maxLength':
       return at(e.instancePath, `${field} must be at most ${String(params.limit)} characters`);
@@ -412,7 +429,7 @@ function semanticProblems(object: PolicyObject, folder: string | undefined, prob
       report(
         ctx,
         '/metadata/namespace',
-        `${object.kind} is cluster-scoped; remove metadata.namespace ("${ns}")`,
+        `${object.kind} is cluster-scoped; remove metadata.namespace (${q(ns)})`,
       );
     }
     // Decision (not spelled out by the SPEC): cluster-scoped objects live under cluster/, because
@@ -428,7 +445,7 @@ function semanticProblems(object: PolicyObject, folder: string | undefined, prob
     report(
       ctx,
       '/metadata/namespace',
-      `metadata.namespace "${ns}" differs from the folder namespaces/${folder}/ this file lives in; move the file or fix the namespace`,
+      `metadata.namespace ${q(ns)} differs from the folder namespaces/${folder}/ this file lives in; move the file or fix the namespace`,
     );
   }
 
@@ -438,7 +455,7 @@ function semanticProblems(object: PolicyObject, folder: string | undefined, prob
         report(
           ctx,
           '/metadata/name',
-          `NyxClusterConfig must be named "cluster" (it is a singleton), not "${object.metadata.name}"`,
+          `NyxClusterConfig must be named "cluster" (it is a singleton), not ${q(object.metadata.name)}`,
         );
       }
       break;
@@ -548,13 +565,13 @@ function checkNyxRules(ctx: Ctx, ingress: NyxIngressRules | undefined, egress: N
           report(
             ctx,
             `${p}/matchName`,
-            `matchName "${m.matchName}" is not a DNS name (e.g. api.example.com)`,
+            `matchName ${q(m.matchName)} is not a DNS name (e.g. api.example.com)`,
           );
         } else if (hasPattern && !FQDN_PATTERN.test(m.matchPattern!)) {
           report(
             ctx,
             `${p}/matchPattern`,
-            `matchPattern "${m.matchPattern}" is not a DNS name pattern (labels of letters, digits, "-" and "*", e.g. *.example.com)`,
+            `matchPattern ${q(m.matchPattern)} is not a DNS name pattern (labels of letters, digits, "-" and "*", e.g. *.example.com)`,
           );
         }
       });
@@ -641,7 +658,7 @@ function checkPorts(
       report(
         ctx,
         `${base}/port`,
-        `named port "${p.port}" is not a valid port name (1–15 lowercase letters, digits and "-", at least one letter, no leading, trailing or double "-")`,
+        `named port ${q(p.port)} is not a valid port name (1–15 lowercase letters, digits and "-", at least one letter, no leading, trailing or double "-")`,
       );
     }
     if (p.endPort !== undefined) {
@@ -651,7 +668,7 @@ function checkPorts(
         report(
           ctx,
           `${base}/endPort`,
-          `endPort needs a numeric port to start the range${p.port === undefined ? '' : `, not the named port "${p.port}"`}`,
+          `endPort needs a numeric port to start the range${p.port === undefined ? '' : `, not the named port ${q(p.port)}`}`,
         );
       } else if (p.endPort < p.port) {
         report(
@@ -670,19 +687,19 @@ function checkIpBlock(ctx: Ctx, block: IpBlock, pointer: string): void {
     report(
       ctx,
       `${pointer}/cidr`,
-      `cidr "${block.cidr}" is not a valid CIDR (expected address/prefix, e.g. 10.0.0.0/8 or fd00::/8)`,
+      `cidr ${q(block.cidr)} is not a valid CIDR (expected address/prefix, e.g. 10.0.0.0/8 or fd00::/8)`,
     );
   }
   block.except?.forEach((text, i) => {
     const p = `${pointer}/except/${i}`;
     const inner = strictCidr(text);
     if (!inner) {
-      report(ctx, p, `except "${text}" is not a valid CIDR (expected address/prefix, e.g. 10.1.0.0/16)`);
+      report(ctx, p, `except ${q(text)} is not a valid CIDR (expected address/prefix, e.g. 10.1.0.0/16)`);
     } else if (cidr && !(cidrCovers(cidr, inner) && inner.prefixLength > cidr.prefixLength)) {
       report(
         ctx,
         p,
-        `except "${text}" is not inside cidr "${block.cidr}"; except ranges must be strictly inside the block`,
+        `except ${q(text)} is not inside cidr ${q(block.cidr)}; except ranges must be strictly inside the block`,
       );
     }
   });
@@ -714,7 +731,7 @@ function crossObjectProblems(objects: readonly PolicyObject[]): Diagnostic[] {
       if (firstConfig) {
         problems.push({
           ...o.source,
-          message: `a second NyxClusterConfig ("${o.metadata.name}"); there is exactly one, named "cluster", already defined at ${firstConfig.source.file}:${firstConfig.source.line}`,
+          message: `a second NyxClusterConfig (${q(o.metadata.name)}); there is exactly one, named "cluster", already defined at ${firstConfig.source.file}:${firstConfig.source.line}`,
         });
       } else firstConfig = o;
       continue;
