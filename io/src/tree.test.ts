@@ -103,6 +103,14 @@ describe('readPolicyTree', () => {
     );
   });
 
+  it('ignores links outside the tree that it would not read, and dangling links', async () => {
+    writeFileSync(join(outside, 'guide.md'), '# shared\n');
+    write('namespaces/shop/allow.yaml', POLICY);
+    symlinkSync(join(outside, 'guide.md'), join(dir, 'README.md'));
+    symlinkSync(join(dir, 'gone.yaml'), join(dir, 'namespaces/shop/dangling.yaml'));
+    expect((await readPolicyTree(dir)).map((f) => f.path)).toEqual(['namespaces/shop/allow.yaml']);
+  });
+
   it('refuses directory symlinks that leave the tree', async () => {
     writeFileSync(join(outside, 'x.yaml'), POLICY);
     mkdirSync(join(dir, 'namespaces'));

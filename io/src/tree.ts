@@ -54,7 +54,11 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
   }
 
   // 1. List every file (repo-relative path → real path on disk), following symlinks inside the tree.
+  // A symlink that leaves the tree is recorded, not followed: it is an error when it is a directory
+  // (its contents cannot be judged without reading outside the tree) or a file the engine would read;
+  // a stray link elsewhere (a README pointing at shared docs) does no harm.
   const found = new Map<string, string>();
+  const outside = new Map<string, string>();
   const visitedDirs = new Set<string>([root]);
   let entries = 0;
   const pending: Array<{ real: string; rel: string }> = [{ real: root, rel: '' }];
@@ -68,6 +72,7 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
           `more than ${lim.maxEntries} directory entries; refusing to walk this tree`,
         );
       }
+      if (SKIPPED_DIRS.has(name)) continue;
       const relPath = rel ? `${rel}/${name}` : name;
       const full = join(real, name);
       let info = await lstat(full);
@@ -75,16 +80,23 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
       if (info.isSymbolicLink()) {
         try {
           target = await realpath(full);
+          info = await stat(target);
         } catch {
-          throw new TreeError(relPath, 'symlink points to nothing');
+          continue; // a dangling link is not a file
         }
         if (target !== root && !target.startsWith(root + sep)) {
-          throw new TreeError(relPath, `symlink points outside the tree (to ${target}); refusing to read it`);
+          if (info.isDirectory()) {
+            throw new TreeError(
+              relPath,
+              `symlink points outside the tree (to ${target}); refusing to read it`,
+            );
+          }
+          if (info.isFile()) outside.set(relPath, target);
+          continue;
         }
-        info = await stat(target);
       }
       if (info.isDirectory()) {
-        if (SKIPPED_DIRS.has(name) || visitedDirs.has(target)) continue;
+        if (visitedDirs.has(target)) continue;
         visitedDirs.add(target);
         pending.push({ real: target, rel: relPath });
       } else if (info.isFile()) {
@@ -94,13 +106,17 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
   }
 
   // 2. Pick what the engine reads, check sizes before reading anything.
-  const all = [...found.keys()];
+  const all = [...found.keys(), ...outside.keys()];
   const wanted = new Set([...policyManifestPaths(all), ...all.filter(isTreeMetadataPath)]);
   const picked = all.filter((p) => wanted.has(p)).sort();
   let total = 0;
   for (const path of picked) {
     const problem = repoPathProblem(path);
     if (problem) throw new TreeError(path, problem);
+    const leak = outside.get(path);
+    if (leak !== undefined) {
+      throw new TreeError(path, `symlink points outside the tree (to ${leak}); refusing to read it`);
+    }
     const size = (await stat(found.get(path)!)).size;
     if (size > lim.maxFileBytes) {
       throw new TreeError(path, `file is ${size} bytes; the limit is ${lim.maxFileBytes} bytes per file`);
