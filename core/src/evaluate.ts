@@ -32,6 +32,8 @@ export interface CompiledIpBlock {
   text: string;
   cidr: Cidr;
   except: Cidr[];
+  /** IPv4 blocks as inclusive uint32 ranges, for a fast path (same answer as `cidr`/`except`). */
+  v4?: { start: number; end: number; except: Array<[number, number]> };
 }
 
 /**
@@ -132,7 +134,29 @@ function compileIpBlock(block: IpBlock): CompiledIpBlock | undefined {
   const cidr = parseCidr(block.cidr);
   if (!cidr) return undefined; // the loader reports malformed CIDRs; an unparsable one matches nothing
   const except = (block.except ?? []).map(parseCidr).filter((c): c is Cidr => c !== undefined);
-  return { text: block.cidr, cidr, except };
+  const compiled: CompiledIpBlock = { text: block.cidr, cidr, except };
+  if (cidr.family === 'ipv4') {
+    compiled.v4 = {
+      ...v4Range(cidr),
+      except: except
+        .filter((e) => e.family === 'ipv4')
+        .map((e) => {
+          const r = v4Range(e);
+          return [r.start, r.end];
+        }),
+    };
+  }
+  return compiled;
+}
+
+function v4Number(octets: readonly number[]): number {
+  return ((octets[0]! << 24) >>> 0) + (octets[1]! << 16) + (octets[2]! << 8) + octets[3]!;
+}
+
+function v4Range(cidr: Cidr): { start: number; end: number } {
+  const size = 2 ** (32 - cidr.prefixLength);
+  const start = Math.floor(v4Number(cidr.range[0].toByteArray()) / size) * size;
+  return { start, end: start + size - 1 };
 }
 
 function compilePorts(
@@ -321,10 +345,28 @@ function compareText(a: string, b: string): number {
 
 // ---- matching ------------------------------------------------------------------------------------
 
-type ParsedIp = NonNullable<ReturnType<typeof parseIp>>;
+/** A parsed address; IPv4 also as a uint32 for the fast path. */
+export interface ParsedIp {
+  ip: NonNullable<ReturnType<typeof parseIp>>;
+  v4?: number;
+}
 
-function blockContains(block: CompiledIpBlock, ip: ParsedIp): boolean {
-  return cidrContains(block.cidr, ip) && !block.except.some((e) => cidrContains(e, ip));
+function toParsedIp(text: string): ParsedIp | undefined {
+  const ip = parseIp(text);
+  if (!ip) return undefined;
+  return ip.kind() === 'ipv4' ? { ip, v4: v4Number(ip.toByteArray()) } : { ip };
+}
+
+function blockContains(block: CompiledIpBlock, addr: ParsedIp): boolean {
+  if (addr.v4 !== undefined) {
+    const r = block.v4;
+    if (!r) return false; // an IPv6 block never holds an IPv4 address
+    const n = addr.v4;
+    if (n < r.start || n > r.end) return false;
+    for (const [start, end] of r.except) if (n >= start && n <= end) return false;
+    return true;
+  }
+  return cidrContains(block.cidr, addr.ip) && !block.except.some((e) => cidrContains(e, addr.ip));
 }
 
 function podPeerMatches(peer: CompiledPodPeer, pod: Pod): boolean {
@@ -437,18 +479,27 @@ function counts(p: CompiledPolicy, mode: Mode): boolean {
   return mode === 'asIfEnforced' || p.enforced;
 }
 
+// A rule belongs to one policy and one direction, so its reason is always the same record: built
+// once and shared by every verdict it decides (verdicts and their reasons are read-only data).
+const ruleReasons = new WeakMap<CompiledRule, Reason>();
+
 function ruleReason(p: CompiledPolicy, rule: CompiledRule, point: EnforcementPoint, band: Band): Reason {
-  const decision = rule.decision === 'deny' ? 'Deny' : 'Allow';
-  return {
-    point,
-    band,
-    object: p.id,
-    rule: rule.index,
-    decision: rule.decision,
-    text: `${p.id} ${point}[${rule.index}] ${decision}`,
-    source: rule.source,
-    ...(p.enforced ? {} : { audit: true }),
-  };
+  let reason = ruleReasons.get(rule);
+  if (!reason) {
+    const decision = rule.decision === 'deny' ? 'Deny' : 'Allow';
+    reason = {
+      point,
+      band,
+      object: p.id,
+      rule: rule.index,
+      decision: rule.decision,
+      text: `${p.id} ${point}[${rule.index}] ${decision}`,
+      source: rule.source,
+      ...(p.enforced ? {} : { audit: true }),
+    };
+    ruleReasons.set(rule, reason);
+  }
+  return reason;
 }
 
 function walkGroups(
@@ -459,23 +510,23 @@ function walkGroups(
 ): Reason | undefined {
   const point = ctx.direction;
   for (const group of groups) {
-    let allowHit: [CompiledPolicy, CompiledRule] | undefined;
-    let denyHit: [CompiledPolicy, CompiledRule] | undefined;
+    let allowPolicy: CompiledPolicy | undefined;
+    let allowRule: CompiledRule | undefined;
     for (const p of group) {
       if (!counts(p, mode)) continue;
       const rules = p.rules[point];
       if (!rules) continue;
       const rule = firstMatchingRule(rules, ctx);
       if (!rule) continue;
-      // Groups are sorted by namespace/name, so the first hit of each decision is the tie-break winner.
-      if (rule.decision === 'deny') {
-        denyHit = [p, rule];
-        break;
+      // Groups are sorted by namespace/name, so the first hit of each decision is the tie-break
+      // winner; a Deny hit beats every Allow hit of the group.
+      if (rule.decision === 'deny') return ruleReason(p, rule, point, band);
+      if (!allowRule) {
+        allowPolicy = p;
+        allowRule = rule;
       }
-      allowHit ??= [p, rule];
     }
-    const hit = denyHit ?? allowHit;
-    if (hit) return ruleReason(hit[0], hit[1], point, band);
+    if (allowPolicy && allowRule) return ruleReason(allowPolicy, allowRule, point, band);
   }
   return undefined;
 }
@@ -616,7 +667,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     const key = ips.join(',');
     let parsed = parsedIps.get(key);
     if (!parsed) {
-      parsed = ips.map((ip) => parseIp(ip)).filter((ip): ip is ParsedIp => ip !== undefined);
+      parsed = ips.map(toParsedIp).filter((ip): ip is ParsedIp => ip !== undefined);
       parsedIps.set(key, parsed);
     }
     return parsed;
@@ -631,8 +682,18 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     const cache = signatureCache[which];
     let sig = cache.get(key);
     if (sig === undefined) {
+      // The indices of the blocks holding one of the addresses (sparse: usually a handful).
       const parsed = parseIps(ips);
-      sig = blocks.map((b) => (parsed.some((ip) => blockContains(b, ip)) ? '1' : '0')).join('');
+      sig = '';
+      for (let i = 0; i < blocks.length; i++) {
+        const block = blocks[i]!;
+        for (const ip of parsed) {
+          if (blockContains(block, ip)) {
+            sig += `${i},`;
+            break;
+          }
+        }
+      }
       cache.set(key, sig);
     }
     return sig;
@@ -660,10 +721,26 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     }
     return id;
   };
+  // Class id of a pod seen at one address (or at all its addresses), cached on the pod.
+  const podClassIds = new WeakMap<Pod, Map<string, number>>();
+  const podClassId = (pod: Pod, ip: string | undefined): number => {
+    let byIp = podClassIds.get(pod);
+    if (!byIp) {
+      byIp = new Map();
+      podClassIds.set(pod, byIp);
+    }
+    const key = ip ?? '';
+    let id = byIp.get(key);
+    if (id === undefined) {
+      id = classId(`p${podClass(pod)}|${blockSignature(ip !== undefined ? [ip] : pod.ips, 'upstream')}`);
+      byIp.set(key, id);
+    }
+    return id;
+  };
   const endpointClass = (e: Endpoint): number => {
     switch (e.kind) {
       case 'pod':
-        return classId(`p${podClass(e.pod)}|${blockSignature(endpointIps(e), 'upstream')}`);
+        return podClassId(e.pod, e.ip);
       case 'node':
         return classId(`n${e.node.name}|${e.ip ?? ''}`);
       case 'world':
@@ -706,23 +783,31 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
   const walk = (flow: ResolvedFlow): FlowVerdict => {
     const { src, dst } = flow;
     const points: PointContext[] = [];
-    const base = { dst, protocol: flow.protocol, port: flow.port, serverName: flow.serverName };
+    const { protocol, port, serverName } = flow;
     if (src.kind === 'pod') {
+      const peerIps = () => parseIps(endpointIps(dst));
       points.push({
-        ...base,
         direction: 'egress',
         subject: src.pod,
         peer: dst,
-        peerIps: () => parseIps(endpointIps(dst)),
+        peerIps,
+        dst,
+        protocol,
+        port,
+        serverName,
       });
     }
     if (dst.kind === 'pod') {
+      const peerIps = () => parseIps(endpointIps(src));
       points.push({
-        ...base,
         direction: 'ingress',
         subject: dst.pod,
         peer: src,
-        peerIps: () => parseIps(endpointIps(src)),
+        peerIps,
+        dst,
+        protocol,
+        port,
+        serverName,
       });
     }
     if (points.length === 0) {
