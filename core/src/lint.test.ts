@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FlowWindow } from './flows.js';
 import { parseInventory } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
-import { lintPolicySet } from './lint.js';
+import { lintPolicySet, selectorImplies } from './lint.js';
 import { ruleHitKey } from './lint-model.js';
 import { loadPolicySet } from './load.js';
 import type { PolicyFile, PolicySet } from './model.js';
@@ -786,5 +786,89 @@ spec:
     expect(found.map((f) => `${f.file}:${f.line}: ${f.message}`)).toEqual([
       'namespaces/cloudmart-payments/payments.yaml:15: egress[0] Allow never decides: NyxClusterNetworkPolicy/deny-public-internet egress[0] Deny (platform band, priority 50) matches every flow it could match and decides first',
     ]);
+  });
+
+  it('shadowed-rule: pod peers, proven from the selectors alone', () => {
+    const files = [
+      config(),
+      {
+        path: 'cluster/protect-db.yaml',
+        content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: protect-db
+spec:
+  tier: platform
+  priority: 20
+  policyTypes: [Egress]
+  egress:
+    - decision: Deny
+      to:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: blog}
+          podSelector:
+            matchExpressions:
+              - {key: app, operator: In, values: [mysql, postgres]}
+`,
+      },
+      owners('shop'),
+      nyx(
+        'shop',
+        'api',
+        `
+egress:
+  - decision: Allow
+    to:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: blog, team: web}}
+        podSelector: {matchLabels: {app: mysql, tier: db}}
+    ports: [{protocol: TCP, port: 3306}]
+  - decision: Allow
+    to:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: blog}}
+        podSelector: {matchLabels: {app: wordpress}}
+    ports: [{protocol: TCP, port: 8080}]
+`,
+      ),
+    ];
+    const found = only('shadowed-rule', findingsOf(files));
+    expect(found.map((f) => [f.line, f.message])).toEqual([
+      [
+        8,
+        'egress[0] Allow never decides: NyxClusterNetworkPolicy/protect-db egress[0] Deny (platform band, priority 20) matches every flow it could match and decides first',
+      ],
+    ]);
+  });
+});
+
+describe('selectorImplies', () => {
+  it('holds only when the text proves inclusion', () => {
+    expect(selectorImplies({}, { matchLabels: { a: '1' } })).toBe(true);
+    expect(selectorImplies({ matchLabels: { a: '1' } }, { matchLabels: { a: '1', b: '2' } })).toBe(true);
+    expect(selectorImplies({ matchLabels: { a: '1', b: '2' } }, { matchLabels: { a: '1' } })).toBe(false);
+    expect(
+      selectorImplies(
+        { matchExpressions: [{ key: 'a', operator: 'In', values: ['1', '2'] }] },
+        { matchExpressions: [{ key: 'a', operator: 'In', values: ['2'] }] },
+      ),
+    ).toBe(true);
+    expect(
+      selectorImplies(
+        { matchExpressions: [{ key: 'a', operator: 'In', values: ['1'] }] },
+        { matchExpressions: [{ key: 'a', operator: 'In', values: ['1', '2'] }] },
+      ),
+    ).toBe(false);
+    expect(
+      selectorImplies({ matchExpressions: [{ key: 'a', operator: 'Exists' }] }, { matchLabels: { a: 'x' } }),
+    ).toBe(true);
+    expect(
+      selectorImplies(
+        { matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['x'] }] },
+        { matchLabels: { a: 'y' } },
+      ),
+    ).toBe(true);
+    expect(selectorImplies({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['x'] }] }, {})).toBe(
+      false,
+    );
+    expect(selectorImplies({ matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] }, {})).toBe(false);
   });
 });

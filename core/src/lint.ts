@@ -21,11 +21,13 @@ import type {
   Direction,
   IpBlock,
   LabelSelector,
+  LabelSelectorRequirement,
   NetworkPolicy,
   NyxClusterNetworkPolicy,
   NyxEgressRule,
   NyxIngressRule,
   NyxNetworkPolicy,
+  NyxPeer,
   NyxPort,
   PolicyFile,
   PolicyObject,
@@ -642,13 +644,88 @@ function peerParts(rule: NyxRule, dir: Direction) {
   };
 }
 
+function sameExpression(a: LabelSelectorRequirement, b: LabelSelectorRequirement): boolean {
+  const av = [...(a.values ?? [])].sort().join('\u0000');
+  const bv = [...(b.values ?? [])].sort().join('\u0000');
+  return a.key === b.key && a.operator === b.operator && av === bv;
+}
+
+/**
+ * True when every label set `inner` selects is selected by `outer`, shown from the selectors' text
+ * alone (so it holds for pods that do not exist yet). Conservative: false when unsure.
+ */
+export function selectorImplies(outer: LabelSelector, inner: LabelSelector): boolean {
+  const il = inner.matchLabels ?? {};
+  const ie = inner.matchExpressions ?? [];
+  const pinned = (k: string): string | undefined => {
+    if (il[k] !== undefined) return il[k];
+    const e = ie.find((x) => x.key === k && x.operator === 'In' && x.values?.length === 1);
+    return e?.values?.[0];
+  };
+  for (const [k, v] of Object.entries(outer.matchLabels ?? {})) {
+    if (pinned(k) !== v) return false;
+  }
+  for (const oe of outer.matchExpressions ?? []) {
+    if (ie.some((e) => sameExpression(e, oe))) continue;
+    const v = pinned(oe.key);
+    const present =
+      v !== undefined || ie.some((e) => e.key === oe.key && (e.operator === 'Exists' || e.operator === 'In'));
+    if (oe.operator === 'Exists' && present) continue;
+    if (oe.operator === 'In' && v !== undefined && (oe.values ?? []).includes(v)) continue;
+    if (oe.operator === 'NotIn' && v !== undefined && !(oe.values ?? []).includes(v)) continue;
+    if (oe.operator === 'In') {
+      // inner In [a, b] ⊆ outer In [a, b, c]
+      const inIn = ie.find((e) => e.key === oe.key && e.operator === 'In');
+      if (inIn && (inIn.values ?? []).every((x) => (oe.values ?? []).includes(x))) continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/** Which namespaces a `to`/`from` entry reaches: any, the policy's own, or those a selector picks. */
+type NamespaceScope = { any: true } | { own: string } | { selector: LabelSelector };
+
+function namespaceScope(peer: NyxPeer, policy: NyxPolicy): NamespaceScope {
+  if (peer.namespaceSelector) return { selector: peer.namespaceSelector };
+  return policy.kind === 'NyxNetworkPolicy' ? { own: policy.namespace } : { any: true };
+}
+
+function namespaceScopeCovers(o: NamespaceScope, i: NamespaceScope): boolean {
+  if ('any' in o) return true;
+  if ('own' in o) {
+    if ('own' in i) return o.own === i.own;
+    return 'selector' in i && i.selector.matchLabels?.[NAMESPACE_NAME_LABEL] === o.own;
+  }
+  if ('any' in i) return selectsEverything(o.selector);
+  if ('own' in i) return selectorImplies(o.selector, { matchLabels: { [NAMESPACE_NAME_LABEL]: i.own } });
+  return selectorImplies(o.selector, i.selector);
+}
+
+function peerCovers(o: NyxPeer, outerPolicy: NyxPolicy, i: NyxPeer, innerPolicy: NyxPolicy): boolean {
+  if (!namespaceScopeCovers(namespaceScope(o, outerPolicy), namespaceScope(i, innerPolicy))) return false;
+  return !o.podSelector || selectorImplies(o.podSelector, i.podSelector ?? {});
+}
+
 /** True when every peer `inner` can match, `outer` matches too (conservative). */
-function peersCover(outer: NyxRule, inner: NyxRule, dir: Direction): boolean {
+function peersCover(
+  outer: NyxRule,
+  outerPolicy: NyxPolicy,
+  inner: NyxRule,
+  innerPolicy: NyxPolicy,
+  dir: Direction,
+): boolean {
   const o = peerParts(outer, dir);
   const i = peerParts(inner, dir);
   if (!o.selectors && !o.ipBlock && !o.fqdn) return true; // outer matches every peer
   if (!i.selectors && !i.ipBlock && !i.fqdn) return false;
-  if (i.selectors) return false; // pod peers: not proven here
+  if (i.selectors) {
+    const outerPeers = o.selectors ?? [];
+    const covered = i.selectors.every((ip) =>
+      outerPeers.some((op) => peerCovers(op, outerPolicy, ip, innerPolicy)),
+    );
+    if (!covered) return false;
+  }
   if (i.ipBlock) {
     const ic = cidrOf(i.ipBlock.cidr);
     const oc = o.ipBlock ? cidrOf(o.ipBlock.cidr) : undefined;
@@ -788,7 +865,7 @@ function findShadow(
   const own = nyxRules(o, dir);
   for (let j = 0; j < index; j++) {
     const earlier = own[j]!;
-    if (portsCover(earlier.ports, rule.ports) && peersCover(earlier, rule, dir))
+    if (portsCover(earlier.ports, rule.ports) && peersCover(earlier, o, rule, o, dir))
       return { o, dir, index: j, rule: earlier };
   }
   // 2. a policy that always decides first for every pod this one applies to
@@ -799,7 +876,7 @@ function findShadow(
     if (listed && !listed.has(dir)) continue;
     // The cheap rule comparison first; the subject comparison may look at every pod.
     const rules = nyxRules(p, dir);
-    const k = rules.findIndex((d) => portsCover(d.ports, rule.ports) && peersCover(d, rule, dir));
+    const k = rules.findIndex((d) => portsCover(d.ports, rule.ports) && peersCover(d, p, rule, o, dir));
     if (k < 0 || !subjectCovers(p, o, inv)) continue;
     // p has a hit for every flow the target could match (the first of its rules that matches,
     // whatever it is), so p's priority group decides and the walk never reaches the target.
