@@ -85,6 +85,35 @@ export function formatBytes(n: number): string {
  */
 export function parseYamlDocuments(path: string, content: string, limits?: YamlLimits): YamlParseResult {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
+  // Loads repeat: the bot loads base and head (mostly the same files), the reconciler reloads on every
+  // poll. Results are memoised per path, content and limits, and every caller gets its own deep copy
+  // (structuredClone is several times cheaper than parsing), so no caller can alter another's data.
+  const key = `${lim.maxBytes},${lim.maxAliasCount},${lim.maxDepth},${lim.maxDocuments}\u0000${path}\u0000${content}`;
+  const cached = memo.get(key);
+  if (cached) return structuredClone(cached);
+  const result = parseUncached(path, content, lim);
+  remember(key, content.length, result);
+  return structuredClone(result);
+}
+
+const MEMO_MAX_CHARS = 16 * 1024 * 1024;
+const MEMO_MAX_ENTRIES = 20_000;
+const memo = new Map<string, YamlParseResult>();
+let memoChars = 0;
+
+function remember(key: string, chars: number, result: YamlParseResult): void {
+  if (chars > MEMO_MAX_CHARS / 8) return; // huge files are rare and refused by size anyway
+  memo.set(key, result);
+  memoChars += key.length;
+  // Oldest first (Map keeps insertion order).
+  for (const [k] of memo) {
+    if (memoChars <= MEMO_MAX_CHARS && memo.size <= MEMO_MAX_ENTRIES) break;
+    memo.delete(k);
+    memoChars -= k.length;
+  }
+}
+
+function parseUncached(path: string, content: string, lim: Required<YamlLimits>): YamlParseResult {
   const fail = (line: number, message: string): YamlParseResult => ({
     ok: false,
     errors: [{ file: path, line, message }],
