@@ -840,6 +840,42 @@ egress:
   });
 });
 
+describe('lintPolicySet shadowing without an inventory', () => {
+  it('a subject included by selector text is proven; a merely overlapping one is not', () => {
+    const early = (selector: string) =>
+      nyx(
+        'shop',
+        'early',
+        `
+podSelector:
+  matchLabels: {${selector}}
+priority: 150
+egress:
+  - decision: Deny
+    toIpBlock: {cidr: 192.0.2.0/24}
+`,
+      );
+    const late = nyx(
+      'shop',
+      'late',
+      `
+podSelector:
+  matchLabels: {app: api, track: canary}
+priority: 600
+egress:
+  - decision: Allow
+    toIpBlock: {cidr: 192.0.2.0/28}
+    ports: [{protocol: TCP, port: 443}]
+`,
+    );
+    const base = [config(), owners('shop')];
+    expect(
+      only('shadowed-rule', findingsOf([...base, early('app: api'), late])).map((f) => f.object),
+    ).toEqual(['NyxNetworkPolicy/shop/late']);
+    expect(only('shadowed-rule', findingsOf([...base, early('app: api, tier: web'), late]))).toEqual([]);
+  });
+});
+
 describe('selectorImplies', () => {
   it('holds only when the text proves inclusion', () => {
     expect(selectorImplies({}, { matchLabels: { a: '1' } })).toBe(true);

@@ -749,26 +749,33 @@ function subjectCovers(
   inner: NyxClusterNetworkPolicy | NyxNetworkPolicy,
   inv: Inventory | undefined,
 ): boolean {
+  // First from the selectors' text (holds for pods that do not exist yet), then, with an
+  // inventory, from the pods that exist now.
+  const outerPods = outer.spec.podSelector ?? {};
+  const innerPodSelector = inner.spec.podSelector ?? {};
   if (outer.kind === 'NyxNetworkPolicy') {
     if (inner.kind !== 'NyxNetworkPolicy' || inner.namespace !== outer.namespace) return false;
-    if (selectsEverything(outer.spec.podSelector ?? {})) return true;
+    if (selectorImplies(outerPods, innerPodSelector)) return true;
     if (!inv) return false;
-    const innerPods = subjectPods(inner, inv);
-    const sel = compileSelector(outer.spec.podSelector ?? {});
-    return innerPods.length > 0 && innerPods.every((p) => sel(p.labels));
+    const pods = subjectPods(inner, inv);
+    const sel = compileSelector(outerPods);
+    return pods.length > 0 && pods.every((p) => sel(p.labels));
   }
-  const nsSel = compileSelector(outer.spec.namespaceSelector ?? {});
-  const podAll = selectsEverything(outer.spec.podSelector ?? {});
+  const outerNs = outer.spec.namespaceSelector ?? {};
+  const nsSel = compileSelector(outerNs);
   if (inner.kind === 'NyxNetworkPolicy') {
     if (!nsSel(namespaceLabelsOf(inv, inner.namespace))) return false;
-    if (podAll) return true;
-  } else if (selectsEverything(outer.spec.namespaceSelector ?? {}) && podAll) {
+    if (selectorImplies(outerPods, innerPodSelector)) return true;
+  } else if (
+    selectorImplies(outerNs, inner.spec.namespaceSelector ?? {}) &&
+    selectorImplies(outerPods, innerPodSelector)
+  ) {
     return true;
   }
   if (!inv) return false;
-  const innerPods = subjectPods(inner, inv);
-  const podSel = compileSelector(outer.spec.podSelector ?? {});
-  return innerPods.length > 0 && innerPods.every((p) => nsSel(p.namespaceLabels) && podSel(p.labels));
+  const pods = subjectPods(inner, inv);
+  const podSel = compileSelector(outerPods);
+  return pods.length > 0 && pods.every((p) => nsSel(p.namespaceLabels) && podSel(p.labels));
 }
 
 function band(o: NyxClusterNetworkPolicy | NyxNetworkPolicy): { order: number; name: string } {
