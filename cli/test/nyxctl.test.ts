@@ -243,6 +243,25 @@ describe('nyxctl impact', () => {
     for (const key of ['from', 'to', 'namespaces']) expect(report.coverage).toHaveProperty(key);
   });
 
+  it('counts pods the inventory lacks as unresolved instead of failing, but refuses malformed lines', async () => {
+    const base = ['--base', `${F}/base`, '--head', `${F}/head`, '--inventory', `${F}/inventory.json`];
+    const unknown = await nyxctl(
+      'impact',
+      ...base,
+      '--flows',
+      `${F}/flows-unknown-pod.jsonl`,
+      '--format',
+      'json',
+    );
+    expect(unknown.code).toBe(0);
+    expect(JSON.parse(unknown.stdout).coverage).toMatchObject({ records: 2, unresolved: 1 });
+    const malformed = await nyxctl('impact', ...base, '--flows', `${F}/flows-malformed.jsonl`);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stdout).toBe('');
+    expect(malformed.stderr).toMatch(/^cli\/test\/fixtures\/flows-malformed\.jsonl:2: /m);
+    expect(malformed.stderr).toMatch(/^cli\/test\/fixtures\/flows-malformed\.jsonl:3: /m);
+  });
+
   it('prints the Markdown comment by default', async () => {
     const r = await nyxctl('impact', ...args);
     expect(r.code).toBe(0);
