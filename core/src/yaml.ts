@@ -85,24 +85,42 @@ export function formatBytes(n: number): string {
  */
 export function parseYamlDocuments(path: string, content: string, limits?: YamlLimits): YamlParseResult {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
+  // Oversized input is refused first (before it could be hashed into a memo key). Bytes are at least
+  // the UTF-16 length, so count exactly only when the file could be near the limit.
+  if (content.length * 3 > lim.maxBytes) {
+    const bytes = utf8ByteLength(content);
+    if (bytes > lim.maxBytes) {
+      return {
+        ok: false,
+        errors: [
+          {
+            file: path,
+            line: 1,
+            message: `file is ${bytes} bytes; the limit is ${lim.maxBytes} bytes (${formatBytes(lim.maxBytes)})`,
+          },
+        ],
+      };
+    }
+  }
   // Loads repeat: the bot loads base and head (mostly the same files), the reconciler reloads on every
   // poll. Results are memoised per path, content and limits, and every caller gets its own deep copy
   // (structuredClone is several times cheaper than parsing), so no caller can alter another's data.
+  if (content.length > MEMO_MAX_FILE_CHARS) return parseUncached(path, content, lim);
   const key = `${lim.maxBytes},${lim.maxAliasCount},${lim.maxDepth},${lim.maxDocuments}\u0000${path}\u0000${content}`;
   const cached = memo.get(key);
   if (cached) return structuredClone(cached);
   const result = parseUncached(path, content, lim);
-  remember(key, content.length, result);
+  remember(key, result);
   return structuredClone(result);
 }
 
 const MEMO_MAX_CHARS = 16 * 1024 * 1024;
+const MEMO_MAX_FILE_CHARS = 1024 * 1024;
 const MEMO_MAX_ENTRIES = 20_000;
 const memo = new Map<string, YamlParseResult>();
 let memoChars = 0;
 
-function remember(key: string, chars: number, result: YamlParseResult): void {
-  if (chars > MEMO_MAX_CHARS / 8) return; // huge files are rare and refused by size anyway
+function remember(key: string, result: YamlParseResult): void {
   memo.set(key, result);
   memoChars += key.length;
   // Oldest first (Map keeps insertion order).
@@ -118,17 +136,6 @@ function parseUncached(path: string, content: string, lim: Required<YamlLimits>)
     ok: false,
     errors: [{ file: path, line, message }],
   });
-
-  // Bytes are at least the UTF-16 length; only count exactly when the file could be near the limit.
-  if (content.length * 3 > lim.maxBytes) {
-    const bytes = utf8ByteLength(content);
-    if (bytes > lim.maxBytes) {
-      return fail(
-        1,
-        `file is ${bytes} bytes; the limit is ${lim.maxBytes} bytes (${formatBytes(lim.maxBytes)})`,
-      );
-    }
-  }
 
   const lineCounter = new LineCounter();
   const lineOf = (offset: number) => lineCounter.linePos(offset).line;
