@@ -132,8 +132,13 @@ try {
   let throttled: { seconds: number; perSecond: number };
   try {
     warmup = await latencyRun(h, -1); // loads and caches the 100,000-tuple window
-    for (let run = 0; run < RUNS; run++) latencies.push(await latencyRun(h, run));
+    process.stderr.write(`warm-up ${(warmup / 1000).toFixed(2)} s\n`);
+    for (let run = 0; run < RUNS; run++) {
+      latencies.push(await latencyRun(h, run));
+      process.stderr.write(`run ${run + 1}/${RUNS}: ${((latencies.at(-1) ?? 0) / 1000).toFixed(2)} s\n`);
+    }
     throttled = await throughput(h);
+    process.stderr.write(`throttled: ${throttled.seconds.toFixed(1)} s\n`);
   } finally {
     await h.close();
   }

@@ -185,6 +185,8 @@ export interface PullState {
   baseSha: string;
   baseRef: string;
   author: string;
+  /** The PR's web page (its `/checks` tab holds the full report). */
+  htmlUrl?: string;
 }
 
 export async function getPull(gh: GitHubClient, ref: RepoRef, number: number): Promise<PullState> {
@@ -199,6 +201,7 @@ export async function getPull(gh: GitHubClient, ref: RepoRef, number: number): P
     baseSha: data.base.sha,
     baseRef: data.base.ref,
     author: data.user?.login ?? '',
+    ...(data.html_url ? { htmlUrl: data.html_url } : {}),
   };
 }
 

@@ -161,27 +161,32 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
     // Re-check right before writing: a newer head may have arrived while we computed.
     const current = await getPull(gh, ref, job.pr);
     if (current.headSha !== headSha) return 'stale';
-    const policy = await createCheckRun(
-      gh,
-      ref,
-      policyCheck({
-        analysis,
-        headSha,
-        policyRoot: root,
-        conclusionOnNewlyDenied: repoConfig.conclusionOnNewlyDenied,
-        configErrors,
-      }),
-    );
-    await createCheckRun(gh, ref, ownershipCheck({ approval, headSha }));
+    // The comment goes first (it is what reviewers wait for; Octokit spaces writes a second apart);
+    // its full-report link is the PR's checks tab, known before the check runs exist.
     const body = composeComment({
       analysis,
       approval,
       headSha,
       policyRoot: root,
       maxLength: repoConfig.maxCommentLength,
-      ...(policy.htmlUrl ? { fullReportUrl: policy.htmlUrl } : {}),
+      ...(current.htmlUrl ? { fullReportUrl: `${current.htmlUrl}/checks` } : {}),
     });
     await upsertStickyComment(gh, ref, job.pr, body);
+    // A review changes only who approved: the policy verdict of this head stands.
+    if (!job.trigger.startsWith('pull_request_review')) {
+      await createCheckRun(
+        gh,
+        ref,
+        policyCheck({
+          analysis,
+          headSha,
+          policyRoot: root,
+          conclusionOnNewlyDenied: repoConfig.conclusionOnNewlyDenied,
+          configErrors,
+        }),
+      );
+    }
+    await createCheckRun(gh, ref, ownershipCheck({ approval, headSha }));
     return 'done';
   });
 }

@@ -3,7 +3,16 @@
 // REST API faked at the HTTP level over a real git repository. Assertions are on the exact
 // requests the bot makes.
 import { join } from 'node:path';
-import { pullRequestPayload, readDirFiles, reviewPayload, sendWebhook, signPayload } from '@nyx/test';
+import {
+  checkRunRerequestedPayload,
+  issueCommentPayload,
+  pullRequestPayload,
+  pushPayload,
+  readDirFiles,
+  reviewPayload,
+  sendWebhook,
+  signPayload,
+} from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMENT_MARKER } from '../src/index.js';
 import {
@@ -11,7 +20,10 @@ import {
   deliver,
   EXAMPLES,
   type Harness,
+  INSTALLATION,
+  OWNER,
   openPull,
+  REPO,
   requestsFor,
   SECRET,
   startHarness,
@@ -282,5 +294,57 @@ describe('webhooks and the queue', () => {
     expect(metrics).toMatch(/nyx_bot_jobs_total\{outcome="done"\} \d+/);
     expect(metrics).toMatch(/nyx_bot_jobs_total\{outcome="stale"\} \d+/);
     expect(metrics).toContain('nyx_bot_job_duration_seconds_bucket');
+  });
+});
+
+describe('commands and re-evaluation', () => {
+  it('/nyx explain replies with the verdict at head and its reasons', async () => {
+    const t = await openPull(h, await exampleChange(), { replace: true });
+    await deliver(
+      h,
+      'issue_comment',
+      issueCommentPayload(
+        t,
+        '/nyx explain cloudmart-storefront/storefront-frontend-7c9f8b6d5-2lq8x cloudmart-analytics/analytics-collector-7b6c5d4f8-h2kdm 4317',
+      ),
+    );
+    await h.bot.drained();
+    const posts = requestsFor(h, t).commentPosts;
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toContain('**deny**');
+    expect(posts[0]).toContain('isolated: no rule matched');
+    expect(posts[0]).not.toContain(COMMENT_MARKER);
+  });
+
+  it('/nyx rerun and a re-requested check analyse the current head again, editing the same comment', async () => {
+    const file = 'namespaces/cloudmart-storefront/storefront-to-payments.yaml';
+    const t = await openPull(h, { [file]: `${h.baseFiles[file]}\n# rerun\n` });
+    await analyse(h, t);
+    await deliver(h, 'issue_comment', issueCommentPayload(t, '/nyx rerun'));
+    await h.bot.drained();
+    await deliver(h, 'check_run', checkRunRerequestedPayload(t));
+    await h.bot.drained();
+    const r = requestsFor(h, t);
+    expect(r.policy).toHaveLength(3);
+    expect(r.commentPosts).toHaveLength(1);
+    expect(r.comments).toHaveLength(1);
+  });
+
+  it('a push to the default branch re-analyses the open PRs on it against the new base', async () => {
+    const file = 'namespaces/cloudmart-storefront/storefront-to-payments.yaml';
+    const t = await openPull(h, { [file]: `${h.baseFiles[file]}\n# push\n` });
+    await analyse(h, t);
+    // Only this PR stays open, so the refresh touches it alone.
+    for (const p of h.repo.pulls.values()) if (p.number !== t.number) p.state = 'closed';
+    const newBase = await h.git.commit({ 'cluster/NOTES.md': 'platform notes\n' }, { parent: h.baseSha });
+    await deliver(
+      h,
+      'push',
+      pushPayload({ owner: OWNER, repo: REPO, installationId: INSTALLATION }, h.baseSha, newBase),
+    );
+    await h.bot.drained();
+    expect(h.github.find('GET', new RegExp(`/git/trees/${newBase}$`)).length).toBeGreaterThan(0);
+    expect(requestsFor(h, t).policy).toHaveLength(2);
+    expect(requestsFor(h, t).commentPosts).toHaveLength(1);
   });
 });
