@@ -119,6 +119,8 @@ export interface Evaluator {
   readonly compiled: CompiledPolicySet;
   /** Both verdicts with reasons. Cached per equivalence class of endpoints; do not mutate the result. */
   evaluate(flow: ResolvedFlow): FlowVerdict;
+  /** Endpoint classes seen and verdicts computed (walks) so far: what the cache saved, for benches. */
+  stats(): { classes: number; walks: number };
 }
 
 // ---- compilation -----------------------------------------------------------------------------------
@@ -779,6 +781,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
   };
 
   const cache = new Map<string, FlowVerdict>();
+  let walks = 0;
 
   const walk = (flow: ResolvedFlow): FlowVerdict => {
     const { src, dst } = flow;
@@ -835,6 +838,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     policySet,
     inventory,
     compiled,
+    stats: () => ({ classes: classIds.size, walks }),
     evaluate(flow: ResolvedFlow): FlowVerdict {
       const { src, dst } = flow;
       // Short-circuits decide the whole flow before any point, whatever the config's enforcement.
@@ -850,6 +854,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       if (!verdict) {
         verdict = walk(flow);
         cache.set(key, verdict);
+        walks++;
       }
       return verdict;
     },
