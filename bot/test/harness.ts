@@ -79,6 +79,7 @@ export async function startHarness(
   const bot = await startBot(loaded.config, {
     log: pino({ level: process.env.NYX_TEST_LOG ?? 'silent' }),
     defaultMetrics: false,
+    ...botOptions,
   });
   return {
     redis,
