@@ -3,9 +3,25 @@
 // Policies are compiled once into data (selectors into predicates, CIDRs parsed, rules into lists of
 // peers and ports); evaluation walks those lists. The nftables compiler of the next phase reads the
 // same `CompiledPolicySet` (see `Evaluator.compiled`), so nothing here is tied to reporting.
+//
+// Choices where the SPEC leaves room (also listed in the issue notes):
+// - A flow with no enforcement point (neither end is a pod: node or world to node or world) is
+//   allowed with one flow-wide reason of band `no-enforcement-point`.
+// - A hostNetwork pod is its node, so it has no namespace: `excludedNamespaces` does not apply to it.
+// - Short-circuits come in this order: excluded namespace, same pod, node-local probe.
+// - An upstream `ipBlock` peer given a pod or node named `<ns>/<pod>` (no address in the flow)
+//   matches when any of its addresses is in the block.
+// - A NetworkPolicy that isolates and allows nothing is reported with band `networkpolicy`, the
+//   first isolating policy by namespace/name as object, and the text `isolated: no rule matched`;
+//   band 4 isolation names the first isolating NyxNetworkPolicy in walk order (priority, name).
+// - A `port` written as a numeric string ("80") is that number, not a port name.
+// - A Nyx peer field present but empty (`to: []`, which the loader refuses) matches nothing; a peer
+//   entry with neither selector (also refused) reads as every pod of its default scope.
+// - Reasons carry `audit: true` when the deciding object (or the config, for `default`) is in audit;
+//   in the effective walk a config in audit reads `default: allow (NyxClusterConfig in audit)`.
 import { type Cidr, cidrContains, parseCidr, parseIp } from './cidr.js';
 import type { FlowRecord, ResolvedFlow } from './flow-model.js';
-import { compileFqdnMatch, type FqdnPredicate } from './fqdn.js';
+import { compileFqdnMatch, type FqdnPredicate, normalizeDnsName } from './fqdn.js';
 import { resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
 import {
@@ -849,7 +865,12 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       if (src.kind === 'node' && dst.kind === 'pod' && dst.pod.nodeName === src.node.name) {
         return flowWide('node-local', 'node-local probe');
       }
-      const key = `${endpointClass(src)},${endpointClass(dst)},${flow.protocol},${flow.port},${flow.serverName ?? ''}`;
+      // The server name only matters where `toFqdn` can match: a world destination on TCP 443.
+      const name =
+        dst.kind === 'world' && flow.protocol === 'TCP' && flow.port === 443 && flow.serverName !== undefined
+          ? `n${normalizeDnsName(flow.serverName)}`
+          : '';
+      const key = `${endpointClass(src)},${endpointClass(dst)},${flow.protocol},${flow.port},${name}`;
       let verdict = cache.get(key);
       if (!verdict) {
         verdict = walk(flow);

@@ -55,7 +55,8 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
       `${path}:1: inventory is ${size} bytes, over the ${lim.maxBytes}-byte limit; expected the JSON of \`kubectl get namespaces,pods,nodes -A -o json\``,
     );
   }
-  const text = await readFile(path, 'utf8');
+  const raw = await readFile(path, 'utf8');
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // a BOM some Windows tools add
   let json: unknown;
   try {
     json = JSON.parse(text);
