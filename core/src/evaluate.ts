@@ -549,6 +549,71 @@ function walkGroups(
   return undefined;
 }
 
+// Reasons are read-only data: the ones that do not depend on the flow are built once and shared.
+const isolationReasons = new WeakMap<CompiledPolicy, Partial<Record<EnforcementPoint, Reason>>>();
+
+function isolationReason(
+  p: CompiledPolicy,
+  point: EnforcementPoint,
+  band: 'networkpolicy' | 'isolation',
+): Reason {
+  let byPoint = isolationReasons.get(p);
+  if (!byPoint) {
+    byPoint = {};
+    isolationReasons.set(p, byPoint);
+  }
+  let reason = byPoint[point];
+  if (!reason) {
+    reason = {
+      point,
+      band,
+      object: p.id,
+      decision: 'deny',
+      text: 'isolated: no rule matched',
+      // NetworkPolicy: the object; NyxNetworkPolicy: its policyTypes, which is what isolates.
+      source: band === 'isolation' ? where(p.object, '/spec/policyTypes') : p.source,
+      ...(p.enforced ? {} : { audit: true }),
+    };
+    byPoint[point] = reason;
+  }
+  return reason;
+}
+
+const defaultReasons = new WeakMap<CompiledPolicySet, Map<string, Reason>>();
+
+function defaultReason(
+  compiled: CompiledPolicySet,
+  mode: Mode,
+  point: EnforcementPoint,
+  decision: Verdict,
+): Reason {
+  let byKey = defaultReasons.get(compiled);
+  if (!byKey) {
+    byKey = new Map();
+    defaultReasons.set(compiled, byKey);
+  }
+  const key = `${mode} ${point} ${decision}`;
+  let reason = byKey.get(key);
+  if (!reason) {
+    const defaultMode = compiled.defaultMode[mode];
+    const configInAudit = compiled.configId !== undefined && !compiled.configEnforced;
+    reason = {
+      point,
+      band: 'default',
+      ...(compiled.configId ? { object: compiled.configId } : {}),
+      decision,
+      text:
+        mode === 'effective' && configInAudit && compiled.defaultMode.asIfEnforced !== 'allow'
+          ? 'default: allow (NyxClusterConfig in audit)'
+          : `default: ${defaultMode}`,
+      ...(compiled.configSource ? { source: compiled.configSource } : {}),
+      ...(mode === 'asIfEnforced' && configInAudit ? { audit: true } : {}),
+    };
+    byKey.set(key, reason);
+  }
+  return reason;
+}
+
 function evaluatePoint(
   compiled: CompiledPolicySet,
   plan: SubjectPlan,
@@ -571,30 +636,12 @@ function evaluatePoint(
       const rule = firstMatchingRule(p.rules[point] ?? [], ctx);
       if (rule) return ruleReason(p, rule, point, 'networkpolicy');
     }
-    const first = isolatingNp[0]!;
-    return {
-      point,
-      band: 'networkpolicy',
-      object: first.id,
-      decision: 'deny',
-      text: 'isolated: no rule matched',
-      source: first.source,
-    };
+    return isolationReason(isolatingNp[0]!, point, 'networkpolicy');
   }
   // 4. isolation by an enforced (or, as-if-enforced, any) NyxNetworkPolicy listing this direction.
   // Reaching here means no application policy had a hit, so none of its rules matched.
   for (const p of plan.isolating) {
-    if (counts(p, mode)) {
-      return {
-        point,
-        band: 'isolation',
-        object: p.id,
-        decision: 'deny',
-        text: 'isolated: no rule matched',
-        source: where(p.object, '/spec/policyTypes'),
-        ...(p.enforced ? {} : { audit: true }),
-      };
-    }
+    if (counts(p, mode)) return isolationReason(p, point, 'isolation');
   }
   // 5. baseline band
   const baseline = walkGroups(plan.baseline, ctx, mode, 'baseline');
@@ -609,19 +656,7 @@ function evaluatePoint(
         : src.kind === 'pod' && dst.kind === 'pod' && src.pod.namespace !== dst.pod.namespace
           ? 'deny'
           : 'allow';
-  const configInAudit = compiled.configId !== undefined && !compiled.configEnforced;
-  return {
-    point,
-    band: 'default',
-    ...(compiled.configId ? { object: compiled.configId } : {}),
-    decision,
-    text:
-      mode === 'effective' && configInAudit && compiled.defaultMode.asIfEnforced !== 'allow'
-        ? 'default: allow (NyxClusterConfig in audit)'
-        : `default: ${defaultMode}`,
-    ...(compiled.configSource ? { source: compiled.configSource } : {}),
-    ...(mode === 'asIfEnforced' && configInAudit ? { audit: true } : {}),
-  };
+  return defaultReason(compiled, mode, point, decision);
 }
 
 function flowWide(band: Band, text: string): FlowVerdict {
