@@ -654,6 +654,15 @@ describe('evaluator', () => {
     ]);
   });
 
+  it('formatReason prints flow-wide and per-point reasons for humans', () => {
+    const set = loadPolicies({ 'cluster/config.yaml': CONFIG('deny-cross-namespace') });
+    expect(formatReason(verdictOf(set, flow('shop/web', '10.0.2.1', 80)).reasons[0]!)).toBe('same pod');
+    expect(verdictOf(set, flow('shop/web', 'dev/tool', 80)).reasons.map(formatReason)).toEqual([
+      'egress: default: deny-cross-namespace [NyxClusterConfig/cluster] at cluster/config.yaml:7',
+      'ingress: default: deny-cross-namespace [NyxClusterConfig/cluster] at cluster/config.yaml:7',
+    ]);
+  });
+
   it('the convenience evaluate throws on an unknown pod', () => {
     expect(() => evaluate(loadPolicies(''), inventory, flow('shop/nope', 'shop/web', 80))).toThrow(
       'src: pod "shop/nope" is not in the inventory',
