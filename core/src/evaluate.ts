@@ -200,10 +200,13 @@ function compileSelectorPeer(
   // `podSelector` alone = pods of the policy's own namespace (namespaced kinds) or of any namespace
   // (cluster policies: ownNamespace undefined). A peer with neither selector is rejected by the
   // loader; here it reads as "every pod" of that same scope.
-  const compiled: CompiledPodPeer = {};
-  if (peer.namespaceSelector) compiled.namespaceSelector = compileSelector(peer.namespaceSelector);
-  else if (ownNamespace !== undefined) compiled.namespace = ownNamespace;
-  if (peer.podSelector) compiled.podSelector = compileSelector(peer.podSelector);
+  // Every compiled object of one type has the same fields in the same order (absent ones as
+  // undefined), so the hot matching loops see one shape.
+  const compiled: CompiledPodPeer = {
+    namespace: peer.namespaceSelector ? undefined : ownNamespace,
+    namespaceSelector: peer.namespaceSelector ? compileSelector(peer.namespaceSelector) : undefined,
+    podSelector: peer.podSelector ? compileSelector(peer.podSelector) : undefined,
+  };
   return compiled;
 }
 
@@ -231,17 +234,15 @@ function compileNyxRule(
   return {
     index,
     decision: rule.decision === 'Deny' ? 'deny' : 'allow',
-    ...(hasPeerField
+    peers: hasPeerField
       ? {
-          peers: {
-            pods: (selectors ?? []).map((p) => compileSelectorPeer(p, ownNamespace)),
-            ipBlocks: compiledBlock ? [compiledBlock] : [],
-            ipBlocksMatchClusterAddresses: false,
-            fqdns: (fqdn ?? []).map(compileFqdnMatch),
-          },
+          pods: (selectors ?? []).map((p) => compileSelectorPeer(p, ownNamespace)),
+          ipBlocks: compiledBlock ? [compiledBlock] : [],
+          ipBlocksMatchClusterAddresses: false,
+          fqdns: (fqdn ?? []).map(compileFqdnMatch),
         }
-      : {}),
-    ...(ports ? { ports } : {}),
+      : undefined,
+    ports,
     source: where(o, `/spec/${direction}/${index}`),
   };
 }
@@ -270,7 +271,7 @@ function compileNyx(o: NyxNetworkPolicy | NyxClusterNetworkPolicy): CompiledPoli
     band,
     priority: spec.priority ?? 500,
     enforced: (spec.enforcement ?? 'enforce') === 'enforce',
-    ...(isNamespaced ? { namespace: o.namespace } : {}),
+    namespace: isNamespaced ? o.namespace : undefined,
     namespaceSelector:
       o.kind === 'NyxClusterNetworkPolicy' && o.spec.namespaceSelector
         ? compileSelector(o.spec.namespaceSelector)
@@ -301,7 +302,13 @@ function compileNetworkPolicy(o: NetworkPolicy): CompiledPolicy {
         | Array<{ podSelector?: LabelSelector; namespaceSelector?: LabelSelector; ipBlock?: IpBlock }>
         | undefined;
       const ports = compilePorts(r.ports);
-      const compiled: CompiledRule = { index, decision: 'allow', source: where(o, `/spec/${d}/${index}`) };
+      const compiled: CompiledRule = {
+        index,
+        decision: 'allow',
+        peers: undefined,
+        ports,
+        source: where(o, `/spec/${d}/${index}`),
+      };
       // An absent or empty peer list matches every peer (upstream).
       if (peers && peers.length > 0) {
         const pods: CompiledPodPeer[] = [];
@@ -316,7 +323,6 @@ function compileNetworkPolicy(o: NetworkPolicy): CompiledPolicy {
         }
         compiled.peers = { pods, ipBlocks, ipBlocksMatchClusterAddresses: true, fqdns: [] };
       }
-      if (ports) compiled.ports = ports;
       return compiled;
     });
   }
@@ -399,8 +405,8 @@ export interface PointContext {
   direction: Direction;
   subject: Pod;
   peer: Endpoint;
-  /** Parsed addresses of the peer (the flow's address, else every address the endpoint has). */
-  peerIps: () => ParsedIp[];
+  /** Parsed addresses of an endpoint (the flow's address, else every address it has); shared, cached. */
+  ipsOf: (endpoint: Endpoint) => ParsedIp[];
   dst: Endpoint;
   protocol: Protocol;
   port: number;
@@ -411,7 +417,7 @@ function peersMatch(peers: CompiledPeers, ctx: PointContext): boolean {
   const peer = ctx.peer;
   if (peer.kind === 'pod' && peers.pods.some((p) => podPeerMatches(p, peer.pod))) return true;
   if (peers.ipBlocks.length > 0 && (peer.kind === 'world' || peers.ipBlocksMatchClusterAddresses)) {
-    const ips = ctx.peerIps();
+    const ips = ctx.ipsOf(peer);
     if (peers.ipBlocks.some((b) => ips.some((ip) => blockContains(b, ip)))) return true;
   }
   if (
@@ -727,6 +733,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
   };
   const endpointIps = (e: Endpoint): readonly string[] =>
     e.ip !== undefined ? [e.ip] : e.kind === 'pod' ? e.pod.ips : e.kind === 'node' ? e.node.addresses : [];
+  const ipsOf = (e: Endpoint): ParsedIp[] => parseIps(endpointIps(e));
   const signatureCache = { upstream: new Map<string, string>(), all: new Map<string, string>() };
   const blockSignature = (ips: readonly string[], which: 'upstream' | 'all'): string => {
     const blocks = which === 'upstream' ? upstreamBlocks : allBlocks;
@@ -839,12 +846,11 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     const points: PointContext[] = [];
     const { protocol, port, serverName } = flow;
     if (src.kind === 'pod') {
-      const peerIps = () => parseIps(endpointIps(dst));
       points.push({
         direction: 'egress',
         subject: src.pod,
         peer: dst,
-        peerIps,
+        ipsOf,
         dst,
         protocol,
         port,
@@ -852,12 +858,11 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       });
     }
     if (dst.kind === 'pod') {
-      const peerIps = () => parseIps(endpointIps(src));
       points.push({
         direction: 'ingress',
         subject: dst.pod,
         peer: src,
-        peerIps,
+        ipsOf,
         dst,
         protocol,
         port,
