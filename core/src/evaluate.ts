@@ -809,7 +809,10 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
   };
 
   const plans = new Map<string, Record<Direction, SubjectPlan>>();
+  const planByPod = new WeakMap<Pod, Record<Direction, SubjectPlan>>();
   const planFor = (pod: Pod, direction: Direction): SubjectPlan => {
+    const cached = planByPod.get(pod);
+    if (cached) return cached[direction];
     const key = podClass(pod);
     let plan = plans.get(key);
     if (!plan) {
@@ -835,6 +838,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       plan = { ingress: forDirection('ingress'), egress: forDirection('egress') };
       plans.set(key, plan);
     }
+    planByPod.set(pod, plan);
     return plan[direction];
   };
 
