@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import {
   checkRunRerequestedPayload,
+  createGitRepo,
   issueCommentPayload,
   pullRequestPayload,
   pushPayload,
@@ -346,5 +347,50 @@ describe('commands and re-evaluation', () => {
     expect(h.github.find('GET', new RegExp(`/git/trees/${newBase}$`)).length).toBeGreaterThan(0);
     expect(requestsFor(h, t).policy).toHaveLength(2);
     expect(requestsFor(h, t).commentPosts).toHaveLength(1);
+  });
+});
+
+describe('.github/nyx.yml', () => {
+  it('a policy tree in a sub-folder, with failure on newly denied flows', async () => {
+    const git = await createGitRepo();
+    try {
+      const prefix = (files: Record<string, string>): Record<string, string> =>
+        Object.fromEntries(Object.entries(files).map(([p, c]) => [`policies/${p}`, c]));
+      const base = await git.commit({
+        ...prefix(h.baseFiles),
+        '.github/nyx.yml': 'policyRoot: policies\nconclusionOnNewlyDenied: failure\nwindow: 7d\n',
+        'README.md': 'not policy\n',
+      });
+      const head = await git.commit(
+        {
+          ...prefix(await exampleChange()),
+          '.github/nyx.yml': 'policyRoot: policies\nconclusionOnNewlyDenied: failure\nwindow: 7d\n',
+          'README.md': 'not policy\n',
+        },
+        { replace: true, parent: base },
+      );
+      const repo = h.github.addRepo({ owner: OWNER, name: 'nested', git });
+      repo.pulls.set(1, { number: 1, headSha: head, baseSha: base, author: 'dev-author' });
+      const t = {
+        owner: OWNER,
+        repo: 'nested',
+        installationId: INSTALLATION,
+        number: 1,
+        headSha: head,
+        baseSha: base,
+        author: 'dev-author',
+      };
+      await deliver(h, 'pull_request', pullRequestPayload('opened', t));
+      await h.bot.drained();
+      const run = repo.checkRuns.find((c) => c.name === 'nyx/policy');
+      expect(run?.conclusion).toBe('failure');
+      expect(run?.output?.title).toBe('2 observed flows would be denied');
+      const paths = (run?.annotations ?? []).map((a) => (a as { path: string }).path);
+      expect(paths.length).toBeGreaterThan(0);
+      for (const p of paths) expect(p.startsWith('policies/namespaces/')).toBe(true);
+      expect(repo.comments.get(1)?.[0]?.body).toContain('2 observed flows would be denied');
+    } finally {
+      await git.close();
+    }
   });
 });
