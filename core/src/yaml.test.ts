@@ -174,7 +174,10 @@ describe('parseYamlDocuments properties', () => {
 
   function pointers(value: unknown, pointer: string, out: string[]): string[] {
     out.push(pointer);
-    if (Array.isArray(value)) value.forEach((v, i) => pointers(v, `${pointer}/${i}`, out));
+    if (Array.isArray(value))
+      value.forEach((v, i) => {
+        pointers(v, `${pointer}/${i}`, out);
+      });
     else if (value && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) pointers(v, `${pointer}/${escapePointer(k)}`, out);
     }
