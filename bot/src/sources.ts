@@ -4,12 +4,12 @@
 // not re-read a 100,000-tuple window each time.
 import { readFile, stat } from 'node:fs/promises';
 import { FlowWindow, type Inventory, parseFlowLine, parseInventory } from '@nyx/core';
-import { readFlowWindow } from '@nyx/io';
 import {
   type FlowStoreRedis,
+  readFlowWindow,
   readFlowWindowFromRedis,
   readPublishedInventory,
-} from '../../io/src/flow-store.js';
+} from '@nyx/io';
 import type { FlowSourceConfig, InventorySourceConfig } from './config.js';
 
 /** An inventory with nothing in it: every pod reference is then unresolved (and counted as such). */

@@ -3,10 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FlowRecord, parseFlowLine } from '@nyx/core';
+import { publishInventory, writeFlows } from '@nyx/io';
 import { readDirFiles } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishInventory, writeFlows } from '../../io/src/flow-store.js';
 import { analyse, EXAMPLES, type Harness, openPull, requestsFor, startHarness } from './harness.js';
 
 let h: Harness;

@@ -1,3 +1,4 @@
+export * from './flow-store.js';
 export * from './flows.js';
 export * from './inventory.js';
 export * from './tree.js';
