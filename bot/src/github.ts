@@ -2,7 +2,13 @@
 // slice of Octokit it needs (`request`), so it works the same against github.com, GitHub Enterprise
 // Server and the HTTP-level fake of the tests. Octokit's throttling and retry plugins (part of
 // ProbotOctokit) apply to every call made here.
-import { type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
+import {
+  CODEOWNERS_LOCATIONS,
+  isOwnersFile,
+  type PolicyFile,
+  policyManifestPaths,
+  repoPathProblem,
+} from '@nyx/core';
 
 /** The slice of Octokit used here (a ProbotOctokit satisfies it). */
 export interface GitHubClient {
@@ -21,7 +27,11 @@ export interface TreeBlob {
   size: number;
 }
 
-export interface TreeLimits {
+/**
+ * What the bot reads of one revision through the API (the blob sizes come from the tree listing).
+ * Not `TreeLimits` of `@nyx/io`, which bounds a walk of a directory on disk.
+ */
+export interface ApiTreeLimits {
   /** Largest policy file read, in bytes (default 1 MiB). */
   maxFileBytes: number;
   /** Largest total read per revision, in bytes (default 32 MiB). */
@@ -30,7 +40,7 @@ export interface TreeLimits {
   maxFiles: number;
 }
 
-export const DEFAULT_TREE_LIMITS: Readonly<TreeLimits> = Object.freeze({
+export const DEFAULT_API_TREE_LIMITS: Readonly<ApiTreeLimits> = Object.freeze({
   maxFileBytes: 1024 * 1024,
   maxTotalBytes: 32 * 1024 * 1024,
   maxFiles: 5000,
@@ -72,8 +82,6 @@ function underRoot(root: string, path: string): string | undefined {
   return path.startsWith(`${root}/`) ? path.slice(root.length + 1) : undefined;
 }
 
-const OWNERSHIP_FILES = new Set(['CODEOWNERS', '.github/CODEOWNERS', 'docs/CODEOWNERS']);
-
 /**
  * Which blobs of a tree the engine needs: the policy manifests and `OWNERS` files under
  * `policyRoot` (paths made relative to it), plus the repository's CODEOWNERS when the root is the
@@ -93,9 +101,8 @@ export function selectPolicyBlobs(blobs: readonly TreeBlob[], policyRoot: string
   return relative.filter(
     (b) =>
       manifests.has(b.path) ||
-      b.path === 'OWNERS' ||
-      b.path.endsWith('/OWNERS') ||
-      (policyRoot === '' && OWNERSHIP_FILES.has(b.path)),
+      isOwnersFile(b.path) ||
+      (policyRoot === '' && CODEOWNERS_LOCATIONS.includes(b.path)),
   );
 }
 
@@ -120,9 +127,9 @@ export async function readBlobs(
   gh: GitHubClient,
   ref: RepoRef,
   blobs: readonly TreeBlob[],
-  options: { limits?: TreeLimits; cache?: BlobCache; parallel?: number; displayRoot?: string } = {},
+  options: { limits?: ApiTreeLimits; cache?: BlobCache; parallel?: number; displayRoot?: string } = {},
 ): Promise<PolicyFile[]> {
-  const limits = options.limits ?? DEFAULT_TREE_LIMITS;
+  const limits = options.limits ?? DEFAULT_API_TREE_LIMITS;
   const shown = (p: string): string => (options.displayRoot ? `${options.displayRoot}/${p}` : p);
   if (blobs.length > limits.maxFiles) {
     throw new TreeError(

@@ -34,7 +34,7 @@ import type {
   PolicySet,
 } from './model.js';
 import { objectId } from './model.js';
-import { CODEOWNERS_LOCATIONS, parseCodeOwners, parseOwners } from './ownership.js';
+import { CODEOWNERS_LOCATIONS, isOwnersFile, parseCodeOwners, parseOwners } from './ownership.js';
 import { compileSelector, type Labels, selectsEverything } from './selector.js';
 import type { Reason } from './verdict-model.js';
 
@@ -1052,7 +1052,7 @@ function checkOwners(files: readonly PolicyFile[], out: LintFinding[]): void {
     });
   }
   for (const f of files) {
-    const isOwners = f.path === 'OWNERS' || f.path.endsWith('/OWNERS');
+    const isOwners = isOwnersFile(f.path);
     if (!isOwners && !CODEOWNERS_LOCATIONS.includes(f.path)) continue;
     const r = isOwners ? parseOwners(f.path, f.content) : parseCodeOwners(f.path, f.content);
     if (r.ok) continue;

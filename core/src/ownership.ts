@@ -236,7 +236,7 @@ export function loadOwnership(
   const owners = new Map<string, OwnersFile>();
   const errors: Diagnostic[] = [];
   for (const f of files) {
-    if (basename(f.path) !== 'OWNERS') continue;
+    if (!isOwnersFile(f.path)) continue;
     const r = parseOwners(f.path, f.content);
     if (r.ok) owners.set(dirname(f.path), r.owners);
     else errors.push(...r.errors);
@@ -296,8 +296,13 @@ function nearestOwners(ownership: Ownership, dir: string): OwnersFile | undefine
   }
 }
 
+/** An `OWNERS` file, at the root or in any folder. */
+export function isOwnersFile(path: string): boolean {
+  return basename(path) === 'OWNERS';
+}
+
 function isOwnershipFile(path: string): boolean {
-  return basename(path) === 'OWNERS' || CODEOWNERS_LOCATIONS.includes(path);
+  return isOwnersFile(path) || CODEOWNERS_LOCATIONS.includes(path);
 }
 
 interface Requirement {
