@@ -6,10 +6,12 @@ import {
   type ApprovalGroup,
   type ApprovalStatus,
   approvalStatus,
+  type ChangedObject,
   changedObjects,
   computeImpact,
   type Diagnostic,
   type FlowWindow,
+  formatDiagnostic,
   type ImpactReport,
   type Inventory,
   type LintFinding,
@@ -53,7 +55,7 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
   // Ownership is read from the BASE revision only: a change can never make its author an owner.
   const owners = loadOwnership(input.baseFiles);
   const ownershipErrors = owners.ok ? [] : owners.errors;
-  const groupsFor = (objects: Parameters<typeof requiredApprovals>[0]['changedObjects']): ApprovalGroup[] =>
+  const groupsFor = (objects: readonly ChangedObject[]): ApprovalGroup[] =>
     owners.ok
       ? requiredApprovals({
           ownership: owners.ownership,
@@ -84,11 +86,6 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
   };
 }
 
-/** Team handles (`org/team`) among the approvers of the groups. */
-export function teamsOf(groups: readonly ApprovalGroup[]): string[] {
-  return [...new Set(groups.flatMap((g) => g.approvers.filter((a) => a.includes('/'))))];
-}
-
 /** The approval verdict; ownership errors in the base make it fail closed. */
 export function ownershipVerdict(input: {
   analysis: Analysis;
@@ -105,7 +102,7 @@ export function ownershipVerdict(input: {
     teamMembers: input.teamMembers,
   });
   if (input.analysis.ownershipErrors.length === 0) return status;
-  const list = input.analysis.ownershipErrors.map((d) => `${d.file}:${d.line}: ${d.message}`).join('; ');
+  const list = input.analysis.ownershipErrors.map(formatDiagnostic).join('; ');
   return {
     ...status,
     satisfied: false,

@@ -3,7 +3,7 @@
 // are reused for `cacheSeconds` (files also until their mtime changes) so that a burst of jobs does
 // not re-read a 100,000-tuple window each time.
 import { readFile, stat } from 'node:fs/promises';
-import { FlowWindow, type Inventory, parseFlowLine, parseInventory } from '@nyx/core';
+import { FlowWindow, formatDiagnostic, type Inventory, parseFlowLine, parseInventory } from '@nyx/core';
 import {
   type FlowStoreRedis,
   readFlowWindow,
@@ -94,10 +94,7 @@ export function flowInputs(options: {
             json = published.json;
           }
           const r = parseInventory(json, file);
-          if (!r.ok)
-            throw new Error(
-              `inventory ${file}: ${r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ')}`,
-            );
+          if (!r.ok) throw new Error(`inventory ${file}: ${r.errors.map(formatDiagnostic).join('; ')}`);
           return { inventory: r.inventory };
         })();
         inventoryCache = { key, at: now(), value };

@@ -2,12 +2,12 @@
 // (pure), then write the check runs and the sticky comment. Jobs for a head that is no longer the
 // PR's head are dropped; errors are retried with exponential backoff by BullMQ (GitHub errors,
 // Redis errors), except problems that retrying cannot fix.
-import { evaluate, type FlowRecord, loadPolicySet, resolveEndpoint } from '@nyx/core';
+import { evaluate, type FlowRecord, loadPolicySet, resolveEndpoint, teamHandles } from '@nyx/core';
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { analyzeChange, ownershipVerdict, teamsOf } from './analyze.js';
-import { composeComment, OWNERSHIP_CHECK, ownershipCheck, POLICY_CHECK, policyCheck } from './comment.js';
+import { type Analysis, analyzeChange, ownershipVerdict } from './analyze.js';
+import { composeComment, ownershipCheck, POLICY_CHECK, policyCheck } from './comment.js';
 import {
   BlobCache,
   changedPaths,
@@ -21,6 +21,7 @@ import {
   type RepoRef,
   readBlobs,
   selectPolicyBlobs,
+  type TreeBlob,
   TreeError,
   teamMembers,
   upsertStickyComment,
@@ -87,10 +88,10 @@ function permanent(error: unknown): boolean {
 async function readOne(
   gh: GitHubClient,
   ref: RepoRef,
-  tree: Array<{ path: string; sha: string; size: number }>,
+  tree: readonly TreeBlob[],
   path: string,
   cache: BlobCache,
-) {
+): Promise<string | undefined> {
   const entry = tree.find((b) => b.path === path);
   if (!entry) return undefined;
   const [file] = await readBlobs(gh, ref, [entry], { cache });
@@ -114,7 +115,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   const configErrors = parsedConfig.ok ? [] : parsedConfig.errors;
   const root = repoConfig.policyRoot;
 
-  let analysisResult: ReturnType<typeof analyzeChange>;
+  let analysis: Analysis;
   try {
     const baseBlobs = selectPolicyBlobs(baseTree, root);
     const headBlobs = selectPolicyBlobs(headTree, root);
@@ -126,7 +127,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
       deps.inputs.window(repoConfig.windowHours),
       deps.inputs.inventory(),
     ]);
-    analysisResult = analyzeChange({
+    analysis = analyzeChange({
       baseFiles,
       headFiles,
       changedFiles: changedPaths(baseBlobs, headBlobs),
@@ -145,10 +146,9 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
     });
     return 'done';
   }
-  const analysis = analysisResult;
   const reviews = await listReviews(gh, ref, job.pr);
   const approvers = reviews.filter((r) => r.state.toUpperCase() === 'APPROVED').map((r) => r.user);
-  const members = await teamMembers(gh, teamsOf(analysis.groups), approvers);
+  const members = await teamMembers(gh, teamHandles(analysis.groups), approvers);
   const approval = ownershipVerdict({
     analysis,
     reviews,
@@ -302,5 +302,3 @@ export function startWorker(options: {
   worker.on('error', (error) => options.deps.log.warn({ err: error }, 'worker connection error'));
   return worker;
 }
-
-export { OWNERSHIP_CHECK, POLICY_CHECK };
