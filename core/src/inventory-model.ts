@@ -23,6 +23,12 @@ export interface Pod {
   hostNetwork: boolean;
   ports: readonly ContainerPort[];
   ips: readonly string[];
+  /**
+   * True for a pod in phase `Succeeded` or `Failed` (a finished Job's pod): its `status.podIP` is
+   * kept in the object but the address is released and may already belong to a running pod, so
+   * address resolution prefers any other pod holding it. Absent means running (or unknown).
+   */
+  terminated?: boolean;
 }
 
 export interface Node {

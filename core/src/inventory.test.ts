@@ -165,6 +165,33 @@ describe('resolveEndpoint', () => {
       node: { name: 'node-a' },
     });
   });
+
+  it('resolves an address a finished pod still lists to the running pod that holds it now', () => {
+    const pod = (name: string, phase: string) => ({
+      kind: 'Pod',
+      metadata: { name, namespace: 'jobs' },
+      spec: { nodeName: 'node-a', containers: [] },
+      status: { phase, podIP: '10.9.0.5' },
+    });
+    for (const items of [
+      [pod('done', 'Succeeded'), pod('live', 'Running')],
+      [pod('live', 'Running'), pod('done', 'Failed')],
+    ]) {
+      const parsed = parseInventory({ kind: 'List', items }, 'reuse.json');
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      expect(parsed.inventory.pods.get('jobs/done')?.terminated).toBe(true);
+      expect(parsed.inventory.pods.get('jobs/live')?.terminated).toBeUndefined();
+      expect(resolveEndpoint(parsed.inventory, '10.9.0.5')).toMatchObject({
+        kind: 'pod',
+        pod: { name: 'live' },
+      });
+      // by name, the finished pod is still there
+      expect(resolveEndpoint(parsed.inventory, 'jobs/done')).toMatchObject({
+        kind: 'pod',
+        pod: { name: 'done' },
+      });
+    }
+  });
 });
 
 describe('resolveFlow', () => {

@@ -203,6 +203,7 @@ function readPod(
   const labels = readLabels(metadata.labels, `${pointer}/metadata/labels`, what, () => {});
   const namespaceLabels = namespaces.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
   const nodeName = typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
+  const terminated = status.phase === 'Succeeded' || status.phase === 'Failed';
   return {
     namespace,
     name,
@@ -213,6 +214,7 @@ function readPod(
     hostNetwork: spec.hostNetwork === true,
     ports,
     ips,
+    ...(terminated ? { terminated } : {}),
   };
 }
 
@@ -245,11 +247,16 @@ function ipIndex(inventory: Inventory): Map<string, IndexEntry> {
   if (index) return index;
   index = new Map();
   // Pod IPs first, then node addresses (SPEC section 7); a hostNetwork pod has its node's address.
-  for (const pod of inventory.pods.values()) {
-    if (pod.hostNetwork) continue;
-    for (const ip of pod.ips) {
-      const key = normalizeIp(ip);
-      if (!index.has(key)) index.set(key, { kind: 'pod', pod });
+  // A finished pod (Succeeded/Failed, e.g. a completed Job) still lists the IP it had, which the
+  // cluster may have handed to a running pod since: running pods claim their addresses first, so an
+  // address two pods list resolves to the one that can actually be talking.
+  for (const finished of [false, true]) {
+    for (const pod of inventory.pods.values()) {
+      if (pod.hostNetwork || (pod.terminated === true) !== finished) continue;
+      for (const ip of pod.ips) {
+        const key = normalizeIp(ip);
+        if (!index.has(key)) index.set(key, { kind: 'pod', pod });
+      }
     }
   }
   for (const node of inventory.nodes.values()) {
