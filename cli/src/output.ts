@@ -58,6 +58,6 @@ export interface CommandIo {
   progress: boolean;
   /** The clock for the progress rate; injected so commands stay testable. */
   now: () => number;
-  /** Called as each phase of a long command ends (`trees`, `flows`, `impact`, `render`); the benchmark times them. */
+  /** Called as each phase of a long command ends (`impact`: `trees+inventory`, `flows`, `computeImpact`, `render`); for timing. */
   mark?: (phase: string) => void;
 }

@@ -2,6 +2,10 @@
 // hands its parsed options to a `run*` function and records the exit code it returns. Commands are
 // imported when they run, so `nyxctl validate` does not load the impact renderer.
 import { Command, Option } from 'commander';
+import type { ExplainOptions } from './commands/explain.js';
+import type { ImpactOptions } from './commands/impact.js';
+import type { LintOptions } from './commands/lint.js';
+import type { VerdictsOptions } from './commands/verdicts.js';
 import type { CommandIo } from './output.js';
 
 const EXIT_CODES = `
@@ -9,6 +13,8 @@ Exit codes:
   0  ok
   1  findings (lint: at least one error-severity finding) or an unexpected error
   2  invalid input (every problem printed as file:line: message on stderr) or usage error`;
+
+const INVENTORY_HELP = 'inventory: kubectl get namespaces,pods,nodes -A -o json';
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n${EXIT_CODES}`;
@@ -74,7 +80,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
       'Print one JSON line per flow, in input order: the flow plus verdict, asIfEnforced and reasons.',
     )
     .requiredOption('--policies <dir>', 'policy tree')
-    .requiredOption('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .requiredOption('--inventory <file>', INVENTORY_HELP)
     .requiredOption(
       '--flows <file>',
       'flows, JSON Lines ({"src","dst","protocol","port",...}); .gz is read too',
@@ -87,7 +93,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
         'nyxctl verdicts --policies . --inventory inv.json --flows flows.jsonl | jq -c \'select(.verdict == "deny")\'',
       ) + '\n\nNothing is printed on stdout when any input is invalid (exit 2).',
     )
-    .action(async (opts: { policies: string; inventory: string; flows: string; flowFormat?: string }) =>
+    .action(async (opts: VerdictsOptions) =>
       done(await (await import('./commands/verdicts.js')).runVerdicts(opts, io)),
     );
 
@@ -95,7 +101,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     .command('explain')
     .description('Explain the verdict of one flow at each enforcement point, effective and as if enforced.')
     .requiredOption('--policies <dir>', 'policy tree')
-    .requiredOption('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .requiredOption('--inventory <file>', INVENTORY_HELP)
     .requiredOption('--from <endpoint>', 'source: <namespace>/<pod> or an IP address')
     .requiredOption('--to <endpoint>', 'destination: <namespace>/<pod> or an IP address')
     .requiredOption('--port <port>', 'destination port')
@@ -109,17 +115,8 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
         'nyxctl explain --policies . --inventory inv.json --from payments/api-0 --to 203.0.113.7 --port 443 --server-name api.stripe.com --format json',
       ),
     )
-    .action(
-      async (opts: {
-        policies: string;
-        inventory: string;
-        from: string;
-        to: string;
-        port: string;
-        protocol?: string;
-        serverName?: string;
-        format?: string;
-      }) => done(await (await import('./commands/explain.js')).runExplain(opts, io)),
+    .action(async (opts: ExplainOptions) =>
+      done(await (await import('./commands/explain.js')).runExplain(opts, io)),
     );
 
   program
@@ -129,7 +126,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     )
     .requiredOption('--base <dir>', 'policy tree before the change')
     .requiredOption('--head <dir>', 'policy tree after the change')
-    .requiredOption('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .requiredOption('--inventory <file>', INVENTORY_HELP)
     .requiredOption('--flows <file>', 'observed flows')
     .addOption(
       new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
@@ -142,15 +139,8 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
         'nyxctl impact --base old --head new --inventory inv.json --flows hubble.json --flow-format hubble --format json',
       ),
     )
-    .action(
-      async (opts: {
-        base: string;
-        head: string;
-        inventory: string;
-        flows: string;
-        format?: string;
-        flowFormat?: string;
-      }) => done(await (await import('./commands/impact.js')).runImpact(opts, io)),
+    .action(async (opts: ImpactOptions) =>
+      done(await (await import('./commands/impact.js')).runImpact(opts, io)),
     );
 
   program
@@ -159,7 +149,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
       'Lint a policy tree; with --inventory (and --flows) also the checks that need the cluster and traffic.',
     )
     .argument('<dir>', 'policy tree')
-    .option('--inventory <file>', 'inventory: kubectl get namespaces,pods,nodes -A -o json')
+    .option('--inventory <file>', INVENTORY_HELP)
     .option('--flows <file>', 'observed flows (needs --inventory): enables rule-hit checks')
     .addOption(flowFormatOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
@@ -170,11 +160,8 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
         'nyxctl lint . --inventory inventory.json --flows flows.jsonl --format json',
       ) + '\n\nText findings: file:line: severity rule: message (hint)',
     )
-    .action(
-      async (
-        dir: string,
-        opts: { inventory?: string; flows?: string; flowFormat?: string; format?: string },
-      ) => done(await (await import('./commands/lint.js')).runLint({ dir, ...opts }, io)),
+    .action(async (dir: string, opts: Omit<LintOptions, 'dir'>) =>
+      done(await (await import('./commands/lint.js')).runLint({ dir, ...opts }, io)),
     );
 
   return program;
