@@ -3,7 +3,7 @@
 // graph of the changed edges, and the caller's extra sections. Every user-controlled string (names,
 // server names, reasons, lint text) is escaped; the result stays under `maxLength` by collapsing and
 // truncating tables. Hidden markers for finding the comment again are the bot's business.
-import type { ImpactChange, ImpactChangeKind, ImpactReport } from '../impact.js';
+import type { ImpactChange, ImpactChangeKind, ImpactReport, ImpactSide } from '../impact.js';
 import type { LintFinding } from '../lint-model.js';
 import type { Reason } from '../verdict-model.js';
 
@@ -107,12 +107,18 @@ function windowStatement(report: ImpactReport): string {
   return text;
 }
 
-function endpoints(c: ImpactChange): string {
-  return `${escapeMarkdown(c.src)} → ${escapeMarkdown(c.dst)}`;
-}
+/** The cells every change table starts with: source → destination, port, server name, count, last seen. */
+const FLOW_HEADER = ['source → destination', 'port', 'server name', 'count', 'last seen'];
+const FLOW_ALIGN = ['---', '---', '---', '---:', '---'];
 
-function portCell(c: ImpactChange): string {
-  return `${c.port}/${c.protocol}`;
+function flowCells(c: ImpactChange): string[] {
+  return [
+    `${escapeMarkdown(c.src)} → ${escapeMarkdown(c.dst)}`,
+    `${c.port}/${c.protocol}`,
+    c.serverName ? escapeMarkdown(c.serverName) : '—',
+    formatCount(c.count),
+    shortTime(c.lastSeen),
+  ];
 }
 
 function reasonText(r: Reason): string {
@@ -127,6 +133,12 @@ function deciding(reasons: readonly Reason[], verdict: 'allow' | 'deny'): string
   const chosen = reasons.filter((r) => r.decision === verdict);
   const list = chosen.length > 0 ? chosen : reasons;
   return list.length > 0 ? list.map(reasonText).join('<br>') : '—';
+}
+
+/** One side of an "other change": both verdicts, then the reasons that decided `decided`. */
+function sideCell(side: ImpactSide, asIfEnforced: boolean, decided: 'allow' | 'deny'): string {
+  const reasons = asIfEnforced ? side.asIfEnforcedReasons : side.reasons;
+  return `${side.verdict} (as if enforced: ${side.asIfEnforced})<br>${deciding(reasons, decided)}`;
 }
 
 const KIND_LABEL: Readonly<Record<ImpactChangeKind, string>> = {
@@ -180,27 +192,14 @@ function changeTables(report: ImpactReport): Table[] {
   const denied = report.changes.filter((c) => c.kind === 'newly-denied');
   const wouldDeny = report.changes.filter((c) => c.kind === 'new-would-deny');
   const others = report.changes.filter((c) => c.kind !== 'newly-denied' && c.kind !== 'new-would-deny');
-  const right = (n: number) => Array.from({ length: n }, () => '---');
   return [
     {
       title: 'Newly denied flows',
       noun: 'newly denied flow',
-      header: [
-        'source → destination',
-        'port',
-        'server name',
-        'count',
-        'last seen',
-        'denied by (head)',
-        'allowed before by',
-      ],
-      align: [...right(3), '---:', ...right(3)],
+      header: [...FLOW_HEADER, 'denied by (head)', 'allowed before by'],
+      align: [...FLOW_ALIGN, '---', '---'],
       rows: denied.map((c) => [
-        endpoints(c),
-        portCell(c),
-        c.serverName ? escapeMarkdown(c.serverName) : '—',
-        formatCount(c.count),
-        shortTime(c.lastSeen),
+        ...flowCells(c),
         deciding(c.after.reasons, 'deny'),
         deciding(c.before.reasons, 'allow'),
       ]),
@@ -209,49 +208,34 @@ function changeTables(report: ImpactReport): Table[] {
     {
       title: 'New would-deny findings (audit)',
       noun: 'would-deny finding',
-      header: ['source → destination', 'port', 'server name', 'count', 'last seen', 'would be denied by'],
-      align: [...right(3), '---:', ...right(2)],
-      rows: wouldDeny.map((c) => [
-        endpoints(c),
-        portCell(c),
-        c.serverName ? escapeMarkdown(c.serverName) : '—',
-        formatCount(c.count),
-        shortTime(c.lastSeen),
-        deciding(c.after.asIfEnforcedReasons, 'deny'),
-      ]),
+      header: [...FLOW_HEADER, 'would be denied by'],
+      align: [...FLOW_ALIGN, '---'],
+      rows: wouldDeny.map((c) => [...flowCells(c), deciding(c.after.asIfEnforcedReasons, 'deny')]),
       open: false,
     },
     {
       title: 'Other changes',
       noun: 'change',
-      header: [
-        'change',
-        'source → destination',
-        'port',
-        'server name',
-        'count',
-        'last seen',
-        'before',
-        'after',
-      ],
-      align: [...right(4), '---:', ...right(3)],
-      rows: others.map((c) => [
-        KIND_LABEL[c.kind],
-        endpoints(c),
-        portCell(c),
-        c.serverName ? escapeMarkdown(c.serverName) : '—',
-        formatCount(c.count),
-        shortTime(c.lastSeen),
-        `${c.before.verdict} (as if enforced: ${c.before.asIfEnforced})<br>${deciding(c.kind === 'as-if-enforced-changed' || c.kind === 'resolved-would-deny' ? c.before.asIfEnforcedReasons : c.before.reasons, c.kind === 'resolved-would-deny' ? 'deny' : c.before.verdict)}`,
-        `${c.after.verdict} (as if enforced: ${c.after.asIfEnforced})<br>${deciding(c.kind === 'as-if-enforced-changed' || c.kind === 'resolved-would-deny' ? c.after.asIfEnforcedReasons : c.after.reasons, c.kind === 'resolved-would-deny' ? c.after.asIfEnforced : c.after.verdict)}`,
-      ]),
+      header: ['change', ...FLOW_HEADER, 'before', 'after'],
+      align: ['---', ...FLOW_ALIGN, '---', '---'],
+      rows: others.map((c) => {
+        // Changes that only the as-if-enforced verdict shows are explained by its reasons.
+        const asIf = c.kind === 'as-if-enforced-changed' || c.kind === 'resolved-would-deny';
+        const resolved = c.kind === 'resolved-would-deny';
+        return [
+          KIND_LABEL[c.kind],
+          ...flowCells(c),
+          sideCell(c.before, asIf, resolved ? 'deny' : c.before.verdict),
+          sideCell(c.after, asIf, resolved ? c.after.asIfEnforced : c.after.verdict),
+        ];
+      }),
       open: false,
     },
     {
       title: 'New lint findings',
       noun: 'lint finding',
       header: ['severity', 'where', 'finding', 'how to fix'],
-      align: right(4),
+      align: ['---', '---', '---', '---'],
       rows: report.lint.map((f) => [
         SEVERITY_LABEL[f.severity],
         `${escapeMarkdown(f.file)}:${f.line}`,
@@ -291,7 +275,7 @@ function headline(report: ImpactReport): string {
 }
 
 function summaryTable(report: ImpactReport): string {
-  const count = (kind: ImpactChangeKind) => report.changes.filter((c) => c.kind === kind);
+  const ofKind = (kind: ImpactChangeKind) => report.changes.filter((c) => c.kind === kind);
   const rows = (
     [
       'newly-denied',
@@ -302,7 +286,7 @@ function summaryTable(report: ImpactReport): string {
     ] as const
   )
     .map((k) => {
-      const list = count(k);
+      const list = ofKind(k);
       return { k, n: list.length, conn: list.reduce((a, c) => a + c.count, 0) };
     })
     .filter((r) => r.n > 0 || r.k === 'newly-denied' || r.k === 'newly-allowed' || r.k === 'new-would-deny');
@@ -381,6 +365,7 @@ function graph(report: ImpactReport): string {
 
 // ---- assembly ----------------------------------------------------------------------------------------
 
+/** The parts that do not depend on the table cap, computed once per report. */
 interface Parts {
   headline: string;
   window: string;
@@ -396,12 +381,11 @@ function assemble(
   withGraph: boolean,
   options: RenderImpactMarkdownOptions,
 ): string {
-  const parts: string[] = [headline(report)];
+  const parts: string[] = [fixed.headline];
   const hasWindowInHeadline =
     !report.summary.newlyDenied && report.coverage.records > report.coverage.unresolved;
-  if (!hasWindowInHeadline && report.coverage.records > 0)
-    parts.push(`<sub>${windowStatement(report)}</sub>`);
-  if (report.changes.length > 0 || report.lint.length > 0) parts.push(summaryTable(report));
+  if (!hasWindowInHeadline && report.coverage.records > 0) parts.push(`<sub>${fixed.window}</sub>`);
+  if (report.changes.length > 0 || report.lint.length > 0) parts.push(fixed.summary);
   for (const t of tables) {
     const rendered = renderTable(t, cap, options.fullReportUrl);
     if (rendered) parts.push(rendered.trimEnd());
