@@ -212,6 +212,43 @@ describe('SPEC §2 and §7 through nyxctl verdicts', () => {
       ae: 'deny deny | egress:application:pay-same-deny:0:deny',
       af: 'deny deny | egress:networkpolicy:pay-egress-np:-:deny',
       ag: 'deny deny | ingress:application:pay-from-world:0:deny',
+      // deny-cross-namespace governs pod-to-pod traffic only: a node (not the pod's own) is let in
+      ah: 'allow allow | ingress:default:cluster:-:allow',
+    });
+  });
+
+  it('keeps upstream NetworkPolicy semantics and matches ports, named ports, FQDNs and IPv6 as SPEC §1–2 say', async () => {
+    // No NyxClusterConfig: defaultMode allow. payments: `np-and` (Ingress only; namespaceSelector AND
+    // podSelector in one peer; namespaceSelector alone; ipBlocks with except matching node and world
+    // addresses, protocol-only port), `np-egress-only` (policyTypes [Egress], no egress rules: deny all
+    // egress; its ingress rules ignored). shop: `web` isolates egress (port without protocol = TCP,
+    // namespaceSelector {} = every namespace, toFqdn pattern/name, `to` + IPv6 toIpBlock alternatives).
+    const out = await verdicts(`${C}/edges`, `${C}/edges/flows.jsonl`);
+    const got = Object.fromEntries(out.map((o) => [o.id as string, summary(o as never)]));
+    expect(got).toEqual({
+      'and-ok': 'allow allow | egress:default:-:-:allow ingress:networkpolicy:np-and:0:allow',
+      'and-wrong-pod': 'deny deny | egress:application:web:1:allow ingress:networkpolicy:np-and:-:deny',
+      'ns-only': 'allow allow | egress:default:-:-:allow ingress:networkpolicy:np-and:1:allow',
+      'ipblock-node': 'allow allow | ingress:networkpolicy:np-and:2:allow',
+      'ipblock-except': 'deny deny | ingress:networkpolicy:np-and:-:deny',
+      'ipblock-tcp': 'deny deny | ingress:networkpolicy:np-and:-:deny',
+      'egress-only': 'deny deny | egress:networkpolicy:np-egress-only:-:deny ingress:default:-:-:allow',
+      'dns-udp': 'deny deny | egress:isolation:web:-:deny',
+      'dns-tcp': 'allow allow | egress:application:web:0:allow',
+      'ns-all': 'deny deny | egress:application:web:1:allow ingress:networkpolicy:np-and:-:deny',
+      'ns-all-world': 'deny deny | egress:isolation:web:-:deny',
+      pat: 'allow allow | egress:application:web:2:allow',
+      'pat-bare': 'deny deny | egress:isolation:web:-:deny',
+      'pat-dot': 'deny deny | egress:isolation:web:-:deny',
+      exact: 'allow allow | egress:application:web:2:allow',
+      'exact-sub': 'deny deny | egress:isolation:web:-:deny',
+      'fqdn-pod': 'deny deny | egress:isolation:web:-:deny ingress:default:-:-:allow',
+      'fqdn-nosni': 'deny deny | egress:isolation:web:-:deny',
+      'v6-world': 'allow allow | egress:application:web:3:allow',
+      'v6-other': 'deny deny | egress:isolation:web:-:deny',
+      'v6-pod': 'allow allow | egress:application:web:3:allow ingress:default:-:-:allow',
+      'v6-long': 'allow allow | egress:application:web:3:allow ingress:default:-:-:allow',
+      'ipblock-world': 'allow allow | ingress:networkpolicy:np-and:2:allow',
     });
   });
 
