@@ -154,6 +154,15 @@ function lineConverter(
   };
 }
 
+/** A read failure (missing file, broken gzip, runaway line) as a `FlowFileError` at the line reached. */
+function readFailure(e: unknown, file: string, lineNo: number): FlowFileError {
+  if (e instanceof FlowFileError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const what =
+    err.code === 'ENOENT' ? 'no such file' : err.code === 'Z_DATA_ERROR' ? 'not valid gzip' : err.message;
+  return new FlowFileError([{ file, line: lineNo, message: `cannot read flows: ${what}` }]);
+}
+
 /** Reads every line through `visit`; read failures become a `FlowFileError` at the line reached. */
 async function eachLine(
   path: string,
@@ -168,11 +177,7 @@ async function eachLine(
       visit(line, lineNo);
     }
   } catch (e) {
-    if (e instanceof FlowFileError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    const what =
-      err.code === 'ENOENT' ? 'no such file' : err.code === 'Z_DATA_ERROR' ? 'not valid gzip' : err.message;
-    throw new FlowFileError([{ file, line: lineNo, message: `cannot read flows: ${what}` }]);
+    throw readFailure(e, file, lineNo);
   } finally {
     lines.close();
   }
@@ -197,11 +202,7 @@ export async function* readFlowFile(
       if (record) yield { record, line: lineNo };
     }
   } catch (e) {
-    if (e instanceof FlowFileError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    const what =
-      err.code === 'ENOENT' ? 'no such file' : err.code === 'Z_DATA_ERROR' ? 'not valid gzip' : err.message;
-    throw new FlowFileError([{ file, line: lineNo, message: `cannot read flows: ${what}` }]);
+    throw readFailure(e, file, lineNo);
   } finally {
     lines.close();
   }
@@ -213,7 +214,11 @@ export async function* readFlowFile(
  */
 export async function readFlowWindow(
   path: string,
-  options: Omit<ReadFlowFileOptions, 'onError'> & { window?: FlowWindow } = {},
+  options: Omit<ReadFlowFileOptions, 'onError'> & {
+    window?: FlowWindow;
+    /** Called after each record added (a progress indicator's tick). */
+    onRecord?: () => void;
+  } = {},
 ): Promise<FlowWindow> {
   const window = options.window ?? new FlowWindow();
   const errors: Diagnostic[] = [];
@@ -223,11 +228,15 @@ export async function readFlowWindow(
     else more += 1;
   };
   // Straight into the window, without a generator step per record.
+  const onRecord = options.onRecord;
   const file = options.displayName ?? path;
   const convert = lineConverter(file, { ...options, onError });
   await eachLine(path, file, (line, lineNo) => {
     const record = convert(line, lineNo);
-    if (record) window.add(record);
+    if (record) {
+      window.add(record);
+      onRecord?.();
+    }
   });
   if (errors.length > 0) {
     if (more > 0) {
