@@ -1,7 +1,7 @@
 // Reading a policy tree from disk: the manifests (as `policyManifestPaths` picks them), every OWNERS
 // file, CODEOWNERS (root, `.github/`, `docs/`) and `.github/nyx.yml`, with repo-relative `/` paths.
 // Sizes are checked with stat() before anything is read; symlinks that leave the tree are refused.
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { DEFAULT_YAML_LIMITS, type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
 
@@ -64,8 +64,12 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
   const pending: Array<{ real: string; rel: string }> = [{ real: root, rel: '' }];
   while (pending.length > 0) {
     const { real, rel } = pending.pop()!;
-    const names = (await readdir(real)).sort();
-    for (const name of names) {
+    // Entry types come with the listing: only symlinks need a further look.
+    const dirents = (await readdir(real, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+    for (const dirent of dirents) {
+      const name = dirent.name;
       if (++entries > lim.maxEntries) {
         throw new TreeError(
           rel || '.',
@@ -75,9 +79,9 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
       if (SKIPPED_DIRS.has(name)) continue;
       const relPath = rel ? `${rel}/${name}` : name;
       const full = join(real, name);
-      let info = await lstat(full);
+      let info: { isDirectory(): boolean; isFile(): boolean } = dirent;
       let target = full;
-      if (info.isSymbolicLink()) {
+      if (dirent.isSymbolicLink()) {
         try {
           target = await realpath(full);
           info = await stat(target);
@@ -109,7 +113,6 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
   const all = [...found.keys(), ...outside.keys()];
   const wanted = new Set([...policyManifestPaths(all), ...all.filter(isTreeMetadataPath)]);
   const picked = all.filter((p) => wanted.has(p)).sort();
-  let total = 0;
   for (const path of picked) {
     const problem = repoPathProblem(path);
     if (problem) throw new TreeError(path, problem);
@@ -117,7 +120,12 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
     if (leak !== undefined) {
       throw new TreeError(path, `symlink points outside the tree (to ${leak}); refusing to read it`);
     }
-    const size = (await stat(found.get(path)!)).size;
+  }
+  // Sizes in batches: thousands of files one await at a time would cost more than parsing them.
+  const sizes = await inBatches(picked, async (path) => (await stat(found.get(path)!)).size);
+  let total = 0;
+  picked.forEach((path, i) => {
+    const size = sizes[i]!;
     if (size > lim.maxFileBytes) {
       throw new TreeError(path, `file is ${size} bytes; the limit is ${lim.maxFileBytes} bytes per file`);
     }
@@ -128,17 +136,24 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
         `the policy files total more than ${lim.maxTotalBytes} bytes; refusing to read further`,
       );
     }
-  }
+  });
 
   // 3. Read.
-  const files: PolicyFile[] = [];
-  for (const path of picked) {
+  return inBatches(picked, async (path) => {
     const content = await readFile(found.get(path)!, 'utf8');
     // The file may have grown since stat(); never hand on more than the limit.
     if (Buffer.byteLength(content) > lim.maxFileBytes) {
       throw new TreeError(path, `file grew past the limit of ${lim.maxFileBytes} bytes while being read`);
     }
-    files.push({ path, content });
+    return { path, content };
+  });
+}
+
+/** Maps `items` through `fn`, at most 64 at a time, keeping order. */
+async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += 64) {
+    out.push(...(await Promise.all(items.slice(i, i + 64).map(fn))));
   }
-  return files;
+  return out;
 }
