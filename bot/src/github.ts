@@ -389,24 +389,20 @@ export async function upsertStickyComment(
     }
     return { id: mine.id, created: false };
   }
-  const { data } = await gh.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-    ...ref,
-    issue_number: number,
-    body,
-  });
-  return { id: data.id, created: true };
+  return { ...(await postComment(gh, ref, number, body)), created: true };
 }
 
-/** A plain (non-sticky) reply comment, used by `/nyx explain`. */
+/** A new comment on the pull request (`/nyx explain` replies with one). */
 export async function postComment(
   gh: GitHubClient,
   ref: RepoRef,
   number: number,
   body: string,
-): Promise<void> {
-  await gh.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+): Promise<{ id: number }> {
+  const { data } = await gh.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
     ...ref,
     issue_number: number,
     body,
   });
+  return { id: data.id };
 }

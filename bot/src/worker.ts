@@ -2,7 +2,14 @@
 // (pure), then write the check runs and the sticky comment. Jobs for a head that is no longer the
 // PR's head are dropped; errors are retried with exponential backoff by BullMQ (GitHub errors,
 // Redis errors), except problems that retrying cannot fix.
-import { evaluate, type FlowRecord, loadPolicySet, resolveEndpoint, teamHandles } from '@nyx/core';
+import {
+  type Diagnostic,
+  evaluate,
+  type FlowRecord,
+  loadPolicySet,
+  resolveEndpoint,
+  teamHandles,
+} from '@nyx/core';
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -28,7 +35,7 @@ import {
 } from './github.js';
 import { enqueue, type NyxJob, type QueueSettings } from './jobs.js';
 import type { BotMetrics } from './metrics.js';
-import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_PATH } from './repo-config.js';
+import { DEFAULT_REPO_CONFIG, parseRepoConfig, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
 import type { FlowInputs } from './sources.js';
 
 export interface WorkerDeps {
@@ -98,10 +105,36 @@ async function readOne(
   return file?.content;
 }
 
+/**
+ * `.github/nyx.yml` of the base revision: the repository configuration comes from the base branch,
+ * like ownership. A file that does not parse yields the defaults and its errors.
+ */
+async function baseRepoConfig(
+  gh: GitHubClient,
+  ref: RepoRef,
+  baseTree: readonly TreeBlob[],
+  cache: BlobCache,
+): Promise<{ config: Readonly<RepoConfig>; errors: Diagnostic[] }> {
+  const parsed = parseRepoConfig(await readOne(gh, ref, baseTree, REPO_CONFIG_PATH, cache));
+  return parsed.ok
+    ? { config: parsed.config, errors: [] }
+    : { config: DEFAULT_REPO_CONFIG, errors: parsed.errors };
+}
+
+/** What every pull-request job starts from: the repository, an installation client and the blob cache. */
+async function jobClient(
+  job: NyxJob,
+  deps: WorkerDeps,
+): Promise<{ ref: RepoRef; gh: GitHubClient; cache: BlobCache }> {
+  return {
+    ref: { owner: job.owner, repo: job.repo },
+    gh: await deps.auth(job.installationId),
+    cache: deps.blobCache ?? new BlobCache(),
+  };
+}
+
 async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: WorkerDeps): Promise<JobOutcome> {
-  const ref = { owner: job.owner, repo: job.repo };
-  const gh = await deps.auth(job.installationId);
-  const cache = deps.blobCache ?? new BlobCache();
+  const { ref, gh, cache } = await jobClient(job, deps);
   const pull = await getPull(gh, ref, job.pr);
   if (pull.state !== 'open') return 'closed';
   if (job.headSha && pull.headSha !== job.headSha) return 'stale';
@@ -109,10 +142,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   const baseSha = job.baseSha ?? pull.baseSha;
 
   const [baseTree, headTree] = await Promise.all([listTree(gh, ref, baseSha), listTree(gh, ref, headSha)]);
-  // The repository configuration comes from the base branch, like ownership.
-  const parsedConfig = parseRepoConfig(await readOne(gh, ref, baseTree, REPO_CONFIG_PATH, cache));
-  const repoConfig = parsedConfig.ok ? parsedConfig.config : DEFAULT_REPO_CONFIG;
-  const configErrors = parsedConfig.ok ? [] : parsedConfig.errors;
+  const { config: repoConfig, errors: configErrors } = await baseRepoConfig(gh, ref, baseTree, cache);
   const root = repoConfig.policyRoot;
 
   let analysis: Analysis;
@@ -193,14 +223,11 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
 
 /** `/nyx explain <src> <dst> <port>`: the verdict at the head, with reasons, as a reply. */
 async function explainFlow(job: Extract<NyxJob, { kind: 'explain' }>, deps: WorkerDeps): Promise<JobOutcome> {
-  const ref = { owner: job.owner, repo: job.repo };
-  const gh = await deps.auth(job.installationId);
-  const cache = deps.blobCache ?? new BlobCache();
+  const { ref, gh, cache } = await jobClient(job, deps);
   const pull = await getPull(gh, ref, job.pr);
   const tree = await listTree(gh, ref, pull.headSha);
   const baseTree = await listTree(gh, ref, pull.baseSha);
-  const parsed = parseRepoConfig(await readOne(gh, ref, baseTree, REPO_CONFIG_PATH, cache));
-  const root = parsed.ok ? parsed.config.policyRoot : '';
+  const root = (await baseRepoConfig(gh, ref, baseTree, cache)).config.policyRoot;
   const files = await readBlobs(gh, ref, selectPolicyBlobs(tree, root), { cache, displayRoot: root });
   const loaded = loadPolicySet(files);
   const { inventory } = await deps.inputs.inventory();
