@@ -1,9 +1,10 @@
 // The Probot application: webhook handlers that only verify (Probot checks X-Hub-Signature-256
 // before any handler runs), record (logs, metrics) and enqueue. No GitHub call and no analysis
 // happens here, so a delivery is answered within milliseconds and bursts coalesce in the queue.
+import type { Protocol } from '@nyx/core';
 import type { Queue } from 'bullmq';
 import type { ApplicationFunction, Probot } from 'probot';
-import { enqueue, type NyxJob, type QueueSettings } from './jobs.js';
+import { enqueue, type NyxJob, type QueueSettings, type RepoJob } from './jobs.js';
 import type { BotMetrics } from './metrics.js';
 
 export interface AppDeps {
@@ -12,19 +13,15 @@ export interface AppDeps {
   metrics: BotMetrics;
 }
 
-interface Base {
-  owner: string;
-  repo: string;
-  installationId: number;
-  deliveryId: string;
-}
+/** What every job of one delivery shares; each handler adds its trigger. */
+type Base = Omit<RepoJob, 'trigger'>;
 
 /** `/nyx rerun` or `/nyx explain <src> <dst> <port>[/<protocol>]`, else undefined. */
 export function parseCommand(
   body: string,
 ):
   | { command: 'rerun' }
-  | { command: 'explain'; src: string; dst: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }
+  | { command: 'explain'; src: string; dst: string; port: number; protocol: Protocol }
   | { command: 'invalid'; message: string }
   | undefined {
   const line = body
@@ -51,7 +48,7 @@ export function parseCommand(
       src,
       dst,
       port,
-      protocol: (m[2]?.toUpperCase() ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP',
+      protocol: (m[2]?.toUpperCase() ?? 'TCP') as Protocol,
     };
   }
   return {

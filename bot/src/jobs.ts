@@ -10,6 +10,7 @@
 //
 // A redelivered webhook carries the same delivery id, so every kind is deduplicated; completed
 // jobs are kept for a day so that late redeliveries are still recognised.
+import type { Protocol } from '@nyx/core';
 import type { JobsOptions, Queue } from 'bullmq';
 
 export interface RepoJob {
@@ -28,7 +29,7 @@ export type NyxJob =
       src: string;
       dst: string;
       port: number;
-      protocol: 'TCP' | 'UDP' | 'SCTP';
+      protocol: Protocol;
     })
   | (RepoJob & { kind: 'refresh'; baseRef: string; baseSha: string });
 
