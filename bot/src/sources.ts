@@ -20,13 +20,84 @@ export function emptyInventory(): Inventory {
 export interface FlowInputs {
   /** The window for a given length in hours (only the Redis store honours the length). */
   window(hours: number): Promise<FlowWindow>;
-  inventory(): Promise<{ inventory: Inventory; note?: string }>;
+  inventory(): Promise<InventoryInput>;
 }
 
 interface Cached<T> {
   key: string;
   at: number;
-  value: T;
+  value: Promise<T>;
+}
+
+type InventoryInput = { inventory: Inventory; note?: string };
+
+/**
+ * One cached load at a time: the value for `key` is reused while it is younger than `maxAgeMs`,
+ * including while it is still loading; a load that fails is forgotten so that the next call retries.
+ */
+function reuseFor<T>(
+  maxAgeMs: number,
+  now: () => number,
+): (key: string, load: () => Promise<T>) => Promise<T> {
+  let cached: Cached<T> | undefined;
+  return (key, load) => {
+    if (cached === undefined || cached.key !== key || now() - cached.at >= maxAgeMs) {
+      const entry: Cached<T> = { key, at: now(), value: load() };
+      cached = entry;
+      entry.value.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+    }
+    return cached.value;
+  };
+}
+
+/** The SPEC §7 flow lines served at `url`; lines that do not parse are left out. */
+async function fetchFlowWindow(url: string): Promise<FlowWindow> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`NYX_FLOWS ${url}: HTTP ${response.status}`);
+  const window = new FlowWindow();
+  const lines = (await response.text()).split('\n');
+  lines.forEach((line, i) => {
+    const r = parseFlowLine(line, i + 1, url);
+    if (r.ok && r.record) window.add(r.record);
+  });
+  return window;
+}
+
+async function loadWindow(
+  flows: FlowSourceConfig,
+  redis: FlowStoreRedis,
+  hours: number,
+): Promise<FlowWindow> {
+  switch (flows.kind) {
+    case 'none':
+      return new FlowWindow();
+    case 'redis':
+      return (await readFlowWindowFromRedis(redis, { hours })).window;
+    case 'file':
+      return readFlowWindow(flows.path, { format: flows.format });
+    case 'url':
+      return fetchFlowWindow(flows.url);
+  }
+}
+
+async function loadInventory(src: InventorySourceConfig, redis: FlowStoreRedis): Promise<InventoryInput> {
+  if (src.kind === 'none') return { inventory: emptyInventory(), note: 'no inventory configured' };
+  let json: unknown;
+  let file: string;
+  if (src.kind === 'file') {
+    file = src.path;
+    json = JSON.parse(await readFile(src.path, 'utf8'));
+  } else {
+    file = 'redis:nyx:inventory:v1';
+    const published = await readPublishedInventory(redis);
+    if (!published) return { inventory: emptyInventory(), note: 'no inventory published in Redis yet' };
+    json = published.json;
+  }
+  const r = parseInventory(json, file);
+  if (!r.ok) throw new Error(`inventory ${file}: ${r.errors.map(formatDiagnostic).join('; ')}`);
+  return { inventory: r.inventory };
 }
 
 /** Flow window and inventory loaders over the configured sources. */
@@ -38,27 +109,8 @@ export function flowInputs(options: {
   now?: () => number;
 }): FlowInputs {
   const now = options.now ?? Date.now;
-  let windowCache: Cached<Promise<FlowWindow>> | undefined;
-  let inventoryCache: Cached<Promise<{ inventory: Inventory; note?: string }>> | undefined;
-  const fresh = <T>(c: Cached<T> | undefined, key: string): c is Cached<T> =>
-    c !== undefined && c.key === key && now() - c.at < options.cacheSeconds * 1000;
-
-  const loadWindow = async (hours: number): Promise<FlowWindow> => {
-    const f = options.flows;
-    if (f.kind === 'none') return new FlowWindow();
-    if (f.kind === 'redis') return (await readFlowWindowFromRedis(options.redis, { hours })).window;
-    if (f.kind === 'file') return readFlowWindow(f.path, { format: f.format });
-    const response = await fetch(f.url);
-    if (!response.ok) throw new Error(`NYX_FLOWS ${f.url}: HTTP ${response.status}`);
-    const window = new FlowWindow();
-    const lines = (await response.text()).split('\n');
-    lines.forEach((line, i) => {
-      const r = parseFlowLine(line, i + 1, f.url);
-      if (r.ok && r.record) window.add(r.record);
-    });
-    return window;
-  };
-
+  const reuseWindow = reuseFor<FlowWindow>(options.cacheSeconds * 1000, now);
+  const reuseInventory = reuseFor<InventoryInput>(options.cacheSeconds * 1000, now);
   return {
     async window(hours) {
       const f = options.flows;
@@ -66,43 +118,12 @@ export function flowInputs(options: {
         f.kind === 'file'
           ? `${f.path}@${(await stat(f.path)).mtimeMs}`
           : `${f.kind}:${f.kind === 'redis' ? hours : ''}`;
-      if (!fresh(windowCache, key)) {
-        const value = loadWindow(hours);
-        windowCache = { key, at: now(), value };
-        value.catch(() => {
-          if (windowCache?.value === value) windowCache = undefined;
-        });
-      }
-      return windowCache.value;
+      return reuseWindow(key, () => loadWindow(f, options.redis, hours));
     },
     async inventory() {
       const src = options.inventory;
       const key = src.kind === 'file' ? `${src.path}@${(await stat(src.path)).mtimeMs}` : src.kind;
-      if (!fresh(inventoryCache, key)) {
-        const value = (async (): Promise<{ inventory: Inventory; note?: string }> => {
-          if (src.kind === 'none') return { inventory: emptyInventory(), note: 'no inventory configured' };
-          let json: unknown;
-          let file: string;
-          if (src.kind === 'file') {
-            file = src.path;
-            json = JSON.parse(await readFile(src.path, 'utf8'));
-          } else {
-            file = 'redis:nyx:inventory:v1';
-            const published = await readPublishedInventory(options.redis);
-            if (!published)
-              return { inventory: emptyInventory(), note: 'no inventory published in Redis yet' };
-            json = published.json;
-          }
-          const r = parseInventory(json, file);
-          if (!r.ok) throw new Error(`inventory ${file}: ${r.errors.map(formatDiagnostic).join('; ')}`);
-          return { inventory: r.inventory };
-        })();
-        inventoryCache = { key, at: now(), value };
-        value.catch(() => {
-          if (inventoryCache?.value === value) inventoryCache = undefined;
-        });
-      }
-      return inventoryCache.value;
+      return reuseInventory(key, () => loadInventory(src, options.redis));
     },
   };
 }
