@@ -127,17 +127,19 @@ describe('SPEC §2 and §7 through nyxctl verdicts', () => {
         'allow deny | egress:default:cluster:-:allow ingress:default:cluster:-:allow | egress:default:cluster:-:deny ingress:default:cluster:-:deny',
       'node-a to pod on node-b':
         'allow deny | ingress:default:cluster:-:allow | ingress:default:cluster:-:deny',
-      'node-local probe': 'allow allow | -:node-local:-:-:allow',
-      'hostNetwork pod = node-a, probe': 'allow allow | -:node-local:-:-:allow',
+      'node-local probe': 'allow allow | ingress:node-local:-:-:allow',
+      'hostNetwork pod = node-a, probe': 'allow allow | ingress:node-local:-:-:allow',
       'hostNetwork pod = node-a, other node':
         'allow deny | ingress:default:cluster:-:allow | ingress:default:cluster:-:deny',
-      'same pod': 'allow allow | -:same-pod:-:-:allow',
-      'same pod by ip': 'allow allow | -:same-pod:-:-:allow',
+      'same pod': 'allow allow | egress:same-pod:-:-:allow ingress:same-pod:-:-:allow',
+      'same pod by ip': 'allow allow | egress:same-pod:-:-:allow ingress:same-pod:-:-:allow',
       'world to pod': 'allow deny | ingress:default:cluster:-:allow | ingress:default:cluster:-:deny',
       'pod to world': 'allow deny | egress:default:cluster:-:allow | egress:default:cluster:-:deny',
       'world to node': 'allow allow | -:no-enforcement-point:-:-:allow',
-      'excluded src': 'allow allow | -:excluded-namespace:-:-:allow',
-      'excluded dst': 'allow allow | -:excluded-namespace:-:-:allow',
+      'excluded src':
+        'allow allow | egress:excluded-namespace:-:-:allow ingress:excluded-namespace:-:-:allow',
+      'excluded dst':
+        'allow allow | egress:excluded-namespace:-:-:allow ingress:excluded-namespace:-:-:allow',
       'no Namespace object':
         'allow deny | egress:default:cluster:-:allow ingress:default:cluster:-:allow | egress:default:cluster:-:deny ingress:default:cluster:-:deny',
       'pod to node': 'allow deny | egress:default:cluster:-:allow | egress:default:cluster:-:deny',
@@ -199,7 +201,7 @@ describe('SPEC §2 and §7 through nyxctl verdicts', () => {
       r: 'allow allow | egress:baseline:baseline-allow-dns:0:allow',
       s: 'deny deny | egress:default:cluster:-:deny ingress:default:cluster:-:deny | egress:default:cluster:-:deny ingress:isolation:iso-audit:-:deny',
       t: 'allow deny | egress:networkpolicy:pay-egress-np:0:allow | egress:platform:audit-deny-pay-dns:0:deny',
-      u: 'allow allow | -:excluded-namespace:-:-:allow',
+      u: 'allow allow | egress:excluded-namespace:-:-:allow ingress:excluded-namespace:-:-:allow',
       v: 'allow allow | ingress:default:cluster:-:allow',
       w: 'deny deny | ingress:networkpolicy:pay-egress-np:-:deny',
       x: 'deny deny | egress:default:cluster:-:deny ingress:networkpolicy:pay-np:0:allow',

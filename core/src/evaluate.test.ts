@@ -514,14 +514,14 @@ describe('short-circuits', () => {
         flow('shop/web', 'kube-system/coredns', 53, 'UDP'),
       ]) {
         const v = verdictOf(set, f);
-        expect(v).toEqual({
-          verdict: 'allow',
-          asIfEnforced: 'allow',
-          reasons: [{ band: 'excluded-namespace', decision: 'allow', text: 'excluded namespace' }],
-          asIfEnforcedReasons: [
-            { band: 'excluded-namespace', decision: 'allow', text: 'excluded namespace' },
-          ],
-        });
+        // one entry per enforcement point (SPEC section 7), each naming the exclusion
+        const reasons = ['egress', 'ingress'].map((point) => ({
+          point,
+          band: 'excluded-namespace',
+          decision: 'allow',
+          text: 'excluded namespace',
+        }));
+        expect(v).toEqual({ verdict: 'allow', asIfEnforced: 'allow', reasons, asIfEnforcedReasons: reasons });
       }
       expect(verdictOf(set, flow('shop/web', 'dev/tool', 80)).asIfEnforced).toBe('deny');
     }
@@ -531,7 +531,9 @@ describe('short-circuits', () => {
     const set = loadPolicies(CONFIG('deny'));
     const v = verdictOf(set, flow('192.168.0.1', 'shop/db', 5432));
     expect(v.verdict).toBe('allow');
-    expect(v.reasons).toEqual([{ band: 'node-local', decision: 'allow', text: 'node-local probe' }]);
+    expect(v.reasons).toEqual([
+      { point: 'ingress', band: 'node-local', decision: 'allow', text: 'node-local probe' },
+    ]);
     // another node is not a probe
     expect(verdictOf(set, flow('192.168.0.2', 'shop/db', 5432)).verdict).toBe('deny');
   });
@@ -555,7 +557,8 @@ describe('short-circuits', () => {
   it('same pod is always allowed', () => {
     const set = loadPolicies(CONFIG('deny'));
     expect(verdictOf(set, flow('shop/web', '10.0.2.1', 8080)).reasons).toEqual([
-      { band: 'same-pod', decision: 'allow', text: 'same pod' },
+      { point: 'egress', band: 'same-pod', decision: 'allow', text: 'same pod' },
+      { point: 'ingress', band: 'same-pod', decision: 'allow', text: 'same pod' },
     ]);
     // a sibling pod of the same Deployment on the same node is not the same pod
     expect(
@@ -656,7 +659,12 @@ describe('evaluator', () => {
 
   it('formatReason prints flow-wide and per-point reasons for humans', () => {
     const set = loadPolicies({ 'cluster/config.yaml': CONFIG('deny-cross-namespace') });
-    expect(formatReason(verdictOf(set, flow('shop/web', '10.0.2.1', 80)).reasons[0]!)).toBe('same pod');
+    expect(formatReason(verdictOf(set, flow('shop/web', '10.0.2.1', 80)).reasons[0]!)).toBe(
+      'egress: same pod',
+    );
+    expect(formatReason(verdictOf(set, flow('kube-system/kube-proxy-a', '8.8.8.8', 443)).reasons[0]!)).toBe(
+      'no enforcement point',
+    );
     expect(verdictOf(set, flow('shop/web', 'dev/tool', 80)).reasons.map(formatReason)).toEqual([
       'egress: default: deny-cross-namespace [NyxClusterConfig/cluster] at cluster/config.yaml:7',
       'ingress: default: deny-cross-namespace [NyxClusterConfig/cluster] at cluster/config.yaml:7',

@@ -8,7 +8,11 @@
 // - A flow with no enforcement point (neither end is a pod: node or world to node or world) is
 //   allowed with one flow-wide reason of band `no-enforcement-point`.
 // - A hostNetwork pod is its node, so it has no namespace: `excludedNamespaces` does not apply to it.
-// - Short-circuits come in this order: excluded namespace, same pod, node-local probe.
+// - Short-circuits come in this order: excluded namespace, same pod, node-local probe. Their reason
+//   is repeated at each enforcement point the flow has (SPEC section 7: `reasons` holds one entry per
+//   enforcement point; section 4 lists `excluded namespace` and `node-local probe` among the reasons
+//   a point carries), so a pod-to-pod flow into an excluded namespace has an egress and an ingress
+//   entry, both `excluded namespace`. Only a flow with no enforcement point has a point-less reason.
 // - An upstream `ipBlock` peer given a pod or node named `<ns>/<pod>` (no address in the flow)
 //   matches when any of its addresses is in the block.
 // - A NetworkPolicy that isolates and allows nothing is reported with band `networkpolicy`, the
@@ -670,6 +674,29 @@ function flowWide(band: Band, text: string): FlowVerdict {
   return { verdict: 'allow', asIfEnforced: 'allow', reasons: [reason], asIfEnforcedReasons: [reason] };
 }
 
+/**
+ * The verdicts of a short-circuit (excluded namespace, same pod, node-local probe): allowed, with the
+ * reason repeated at each enforcement point the flow has (egress when the source is a pod, ingress
+ * when the destination is), as SPEC section 7 asks for "one entry per enforcement point" and section 4
+ * lists these among the reasons a point carries. Built once per band and shared (read-only data).
+ */
+function shortCircuit(band: Band, text: string): (src: Endpoint, dst: Endpoint) => FlowVerdict {
+  const at = (points: EnforcementPoint[]): FlowVerdict => {
+    const reasons = points.map((point): Reason => ({ point, band, decision: 'allow', text }));
+    return { verdict: 'allow', asIfEnforced: 'allow', reasons, asIfEnforcedReasons: reasons };
+  };
+  const both = at(['egress', 'ingress']);
+  const egress = at(['egress']);
+  const ingress = at(['ingress']);
+  const none = flowWide(band, text);
+  return (src, dst) =>
+    src.kind === 'pod' ? (dst.kind === 'pod' ? both : egress) : dst.kind === 'pod' ? ingress : none;
+}
+
+const EXCLUDED = shortCircuit('excluded-namespace', 'excluded namespace');
+const SAME_POD = shortCircuit('same-pod', 'same pod');
+const NODE_LOCAL = shortCircuit('node-local', 'node-local probe');
+
 function sortedEntries(r: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(r).sort(([a], [b]) => compareText(a, b)));
 }
@@ -903,11 +930,10 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       const { src, dst } = flow;
       // Short-circuits decide the whole flow before any point, whatever the config's enforcement.
       // A hostNetwork pod is a node: it has no namespace, so exclusions never apply to it.
-      if (excluded(src) || excluded(dst)) return flowWide('excluded-namespace', 'excluded namespace');
-      if (src.kind === 'pod' && dst.kind === 'pod' && src.pod === dst.pod)
-        return flowWide('same-pod', 'same pod');
+      if (excluded(src) || excluded(dst)) return EXCLUDED(src, dst);
+      if (src.kind === 'pod' && dst.kind === 'pod' && src.pod === dst.pod) return SAME_POD(src, dst);
       if (src.kind === 'node' && dst.kind === 'pod' && dst.pod.nodeName === src.node.name) {
-        return flowWide('node-local', 'node-local probe');
+        return NODE_LOCAL(src, dst);
       }
       // The server name only matters where `toFqdn` can match: a world destination on TCP 443.
       const name =
