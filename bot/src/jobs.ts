@@ -4,7 +4,8 @@
 //   owner/repo#pr@headSha                  a head to analyse (opened, synchronize, reopened, ready_for_review)
 //   owner/repo#pr@headSha~base-<sha>       the same head against a moved base (edited base, push to base)
 //   owner/repo#pr@headSha~review-<delivery> re-evaluation after a review (same head, new reviews)
-//   owner/repo#pr~rerun-<delivery>         `/nyx rerun`, check_run rerequested (current head)
+//   owner/repo#pr@headSha~rerun-<delivery> check_run rerequested (the check's head)
+//   owner/repo#pr~rerun-<delivery>         `/nyx rerun` (the PR's head when the job runs)
 //   owner/repo#pr~explain-<delivery>       `/nyx explain <src> <dst> <port>`
 //   owner/repo~push-<delivery>             push to the default branch: refresh the open PRs on it
 //
