@@ -301,13 +301,14 @@ describe('SPEC §5 and §7 through nyxctl impact --format json', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['summary', 'changes', 'lint', 'coverage']));
-    // web→8.8.8.8 UDP 53 (two records, 5 + 7) and web→8.8.4.4 (one record, count 1) lose their allow.
+    // web→8.8.8.8 UDP 53 (two records, 5 + 7), web→8.8.4.4 (one record, count 1) and the two pods of
+    // the `front` Deployment to evil.example (2 + 3, one distinct flow by workload) lose their allow.
     expect(report.summary).toEqual({
-      newlyDenied: 2,
+      newlyDenied: 3,
       newlyAllowed: 1,
       newWouldDeny: 1,
       resolvedWouldDeny: 1,
-      newlyDeniedRecords: 13,
+      newlyDeniedRecords: 18,
     });
     const changes = report.changes.map(
       (c: Record<string, unknown> & { before: never; after: never }) =>
@@ -315,6 +316,7 @@ describe('SPEC §5 and §7 through nyxctl impact --format json', () => {
     );
     expect(changes).toEqual([
       'shop/web-0>8.8.8.8 UDP/53 x12 allow allow -> deny deny',
+      'shop/front>52.1.1.1 TCP/443 x5 allow allow -> deny deny',
       'shop/web-0>8.8.4.4 UDP/53 x1 allow allow -> deny deny',
       'shop/web-0>other/x-0 TCP/9000 x3 deny deny -> allow allow',
       'shop/web-0>shop/api-0 TCP/8080 x40 allow allow -> allow deny',
@@ -328,7 +330,12 @@ describe('SPEC §5 and §7 through nyxctl impact --format json', () => {
       }
     }
     // The would-deny is attributed to the audit object that decides it.
-    const wouldDeny = report.changes[3].after.asIfEnforcedReasons as Reason[];
+    expect(report.changes[1]).toMatchObject({
+      serverName: 'evil.example',
+      firstSeen: '2026-11-20T09:05:00Z',
+      lastSeen: '2026-11-20T10:06:00Z',
+    });
+    const wouldDeny = report.changes[4].after.asIfEnforcedReasons as Reason[];
     expect(wouldDeny.find((x) => x.point === 'ingress')).toMatchObject({
       band: 'isolation',
       object: 'NyxNetworkPolicy/shop/api-audit',
@@ -338,8 +345,8 @@ describe('SPEC §5 and §7 through nyxctl impact --format json', () => {
     expect(report.lint.some((f: { rule: string }) => f.rule === 'ignored-direction')).toBe(true);
     // The unresolved pod is counted, not an error; the window is described.
     expect(report.coverage).toMatchObject({
-      records: 8,
-      distinctFlows: 7,
+      records: 11,
+      distinctFlows: 10,
       unresolved: 1,
       from: '2026-11-20T07:00:00Z',
       to: '2026-11-20T12:00:00Z',
