@@ -206,9 +206,9 @@ type Address = NonNullable<ReturnType<typeof parseIp>>;
 
 /** A parsed ip block: a predicate over parsed addresses (undefined when the CIDR is malformed). */
 function compileIpBlock(block: IpBlock): ((addr: Address) => boolean) | undefined {
-  const c = parseCidr(block.cidr);
+  const c = cidrOf(block.cidr);
   if (!c) return undefined;
-  const except = (block.except ?? []).map(parseCidr).filter((x): x is Cidr => x !== undefined);
+  const except = (block.except ?? []).map(cidrOf).filter((x): x is Cidr => x !== undefined);
   return (addr) => cidrContains(c, addr) && !except.some((x) => cidrContains(x, addr));
 }
 
@@ -380,18 +380,23 @@ function checkIgnoredDirection(o: RuleObject, out: LintFinding[]): void {
   }
 }
 
+/** The `to` (egress) or `from` (ingress) peers of an upstream NetworkPolicy rule. */
+function upstreamPeers(rule: unknown, dir: Direction): Array<{ ipBlock?: IpBlock }> | undefined {
+  return (dir === 'egress' ? (rule as { to?: unknown[] }).to : (rule as { from?: unknown[] }).from) as
+    | Array<{ ipBlock?: IpBlock }>
+    | undefined;
+}
+
+/** Whether a rule can match addresses outside the cluster: no selector peers, an ip block or toFqdn. */
 function hasWorldPeer(o: RuleObject, rule: unknown, dir: Direction): boolean {
   if (o.kind === 'NetworkPolicy') {
-    const peers = (
-      dir === 'egress' ? (rule as { to?: unknown[] }).to : (rule as { from?: unknown[] }).from
-    ) as Array<{ ipBlock?: IpBlock }> | undefined;
+    const peers = upstreamPeers(rule, dir);
     return !peers || peers.length === 0 || peers.some((p) => p.ipBlock !== undefined);
   }
   const r = rule as NyxEgressRule & NyxIngressRule;
   const selectors = dir === 'egress' ? r.to : r.from;
   const ipBlock = dir === 'egress' ? r.toIpBlock : r.fromIpBlock;
-  const none = !selectors && !ipBlock && !(dir === 'egress' && r.toFqdn);
-  return none || ipBlock !== undefined || (dir === 'egress' && r.toFqdn !== undefined);
+  return !selectors || ipBlock !== undefined || (dir === 'egress' && r.toFqdn !== undefined);
 }
 
 function isAllow(o: RuleObject, rule: unknown): boolean {
@@ -448,10 +453,7 @@ function ipBlocksOf(o: RuleObject): IpBlockUse[] {
     rulesOf(o, dir).forEach((rule, i) => {
       const base = `/spec/${dir}/${i}`;
       if (o.kind === 'NetworkPolicy') {
-        const peers = ((dir === 'egress'
-          ? (rule as { to?: unknown[] }).to
-          : (rule as { from?: unknown[] }).from) ?? []) as Array<{ ipBlock?: IpBlock }>;
-        peers.forEach((p, j) => {
+        (upstreamPeers(rule, dir) ?? []).forEach((p, j) => {
           if (p.ipBlock) {
             const key = dir === 'egress' ? 'to' : 'from';
             out.push({
@@ -484,7 +486,7 @@ function ipBlocksOf(o: RuleObject): IpBlockUse[] {
 
 function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFinding[]): void {
   for (const use of ipBlocksOf(o)) {
-    const c = parseCidr(use.block.cidr);
+    const c = cidrOf(use.block.cidr);
     if (!c || c.prefixLength === 0) continue; // `/0` is the explicit "everything outside" idiom
     const broadLimit = c.family === 'ipv4' ? 8 : 32;
     if (use.allow && c.prefixLength < broadLimit) {
