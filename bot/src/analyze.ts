@@ -14,7 +14,6 @@ import {
   formatDiagnostic,
   type ImpactReport,
   type Inventory,
-  type LintFinding,
   loadOwnership,
   loadPolicySet,
   type PolicyFile,
@@ -32,9 +31,8 @@ export type Analysis =
     }
   | {
       kind: 'ok';
+      /** The impact; its `lint` holds the head's findings that the base did not have. */
       report: ImpactReport;
-      /** Lint findings of the head that the base did not have. */
-      newLint: LintFinding[];
       groups: ApprovalGroup[];
       ownershipErrors: Diagnostic[];
     };
@@ -80,7 +78,6 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
   return {
     kind: 'ok',
     report,
-    newLint: report.lint,
     groups: groupsFor(changedObjects(base.policySet, head.policySet)),
     ownershipErrors,
   };

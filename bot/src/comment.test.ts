@@ -74,7 +74,6 @@ describe('composeComment', () => {
     const analysis: Analysis = {
       kind: 'ok',
       report: hugeReport(10_000),
-      newLint: [],
       groups: [],
       ownershipErrors: [],
     };
@@ -92,7 +91,6 @@ describe('composeComment', () => {
     const analysis: Analysis = {
       kind: 'ok',
       report: hugeReport(10_000),
-      newLint: [],
       groups: [],
       ownershipErrors: [],
     };
@@ -139,7 +137,6 @@ describe('check runs', () => {
     const denied: Analysis = {
       kind: 'ok',
       report: hugeReport(3),
-      newLint: [],
       groups: [],
       ownershipErrors: [],
     };
@@ -152,7 +149,6 @@ describe('check runs', () => {
     const quiet: Analysis = {
       kind: 'ok',
       report: hugeReport(0),
-      newLint: [],
       groups: [],
       ownershipErrors: [],
     };

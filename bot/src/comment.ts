@@ -169,12 +169,12 @@ export function policyCheck(input: {
     summary: [
       `Newly denied: ${s.newlyDenied} (${s.newlyDeniedRecords} connections), newly allowed: ${s.newlyAllowed}, new would-deny findings: ${s.newWouldDeny}, resolved: ${s.resolvedWouldDeny}.`,
       `Window: ${c.records} records, ${c.distinctFlows} distinct flows, ${c.unresolved} unresolved, ${c.namespaces.length} namespaces${c.from ? `, ${c.from} – ${c.to ?? ''}` : ''}.`,
-      `New lint findings: ${a.newLint.length}.`,
+      `New lint findings: ${a.report.lint.length}.`,
     ].join('\n'),
     text: renderImpactMarkdown(a.report, { maxLength: 65_000 }),
     annotations: [
       ...configAnnotations,
-      ...a.newLint.map(
+      ...a.report.lint.map(
         (f): CheckAnnotation => ({
           path: `${root}${f.file}`,
           start_line: Math.max(1, f.line),

@@ -26,14 +26,14 @@ function asBlobs(files: readonly PolicyFile[]): Array<{ path: string; sha: strin
 
 const baseFiles = withoutExamples(await readPolicyTree(template));
 const headFiles = await readPolicyTree(join(examples, 'change-head'));
-const inventoryJson = await readInventoryFile(join(examples, 'inventory.json'));
+const inventory = await readInventoryFile(join(examples, 'inventory.json'));
 const window = await readFlowWindow(join(examples, 'flows.jsonl'));
 
 const analysis = analyzeChange({
   baseFiles,
   headFiles,
   changedFiles: changedPaths(asBlobs(baseFiles), asBlobs(headFiles)),
-  inventory: inventoryJson,
+  inventory,
   window,
 });
 const headSha = '0000000000000000000000000000000000000000';
