@@ -2,6 +2,15 @@
 // small cases under ./fixtures/conformance. Each case groups many flows so that process spawns stay
 // few; every expectation below was derived from a SPEC sentence (cited next to it), not from output.
 //
+// Readings chosen where the SPEC leaves room (also in the code comments of evaluate.ts/inventory.ts):
+// - short-circuit reasons (excluded namespace, same pod, node-local probe) are repeated at each
+//   enforcement point the flow has; a flow with none (world/node to world/node) has one point-less
+//   `no enforcement point` reason;
+// - the flow format has no reply marker: every record is a connection attempt and is evaluated, and
+//   an unknown field such as `reply` is passed through untouched;
+// - an address that a finished (Succeeded/Failed) pod still lists belongs to the running pod holding it;
+// - a hostNetwork pod is its node, so `excludedNamespaces` never applies to it.
+//
 // Reasons are compared in a compact form `point:band:object-name:rule:decision` (`-` for absent), one
 // entry per enforcement point, then ` | ` and the as-if-enforced reasons when they differ.
 import { execFile } from 'node:child_process';
