@@ -22,10 +22,12 @@ describe('repoPathProblem', () => {
 });
 
 describe('policyManifestPaths', () => {
-  it('in the template layout, only YAML under cluster/ and namespaces/', () => {
+  it('in the template layout, only YAML at the root and under cluster/ and namespaces/', () => {
     expect(
       policyManifestPaths([
         'namespaces/shop/OWNERS',
+        'fragments/allow-dns.yaml',
+        'default-deny.yaml',
         'namespaces/shop/b.yml',
         'cluster/config.yaml',
         '.github/nyx.yml',
@@ -33,7 +35,12 @@ describe('policyManifestPaths', () => {
         'README.md',
         'namespaces/shop/a.yaml',
       ]),
-    ).toEqual(['cluster/config.yaml', 'namespaces/shop/a.yaml', 'namespaces/shop/b.yml']);
+    ).toEqual([
+      'cluster/config.yaml',
+      'default-deny.yaml',
+      'namespaces/shop/a.yaml',
+      'namespaces/shop/b.yml',
+    ]);
   });
   it('otherwise every YAML file outside dot-folders and node_modules', () => {
     expect(

@@ -27,17 +27,18 @@ export function isTemplateLayout(allPaths: readonly string[]): boolean {
 }
 
 /**
- * The manifest files among all paths of a tree, sorted. In the template layout only `.yaml`/`.yml`
- * files under `cluster/` and `namespaces/` are manifests (so `.github/nyx.yml`, CI files and examples
- * elsewhere are not policy); otherwise every `.yaml`/`.yml` file not under a dot-folder or
- * `node_modules`. Paths refused by `repoPathProblem` are kept, so the loader can report them.
+ * The manifest files among all paths of a tree, sorted. In the template layout the `.yaml`/`.yml`
+ * files at the tree root and under `cluster/` and `namespaces/` are manifests (so `.github/nyx.yml`,
+ * CI files, `examples/` and `fragments/` elsewhere are not policy); otherwise every `.yaml`/`.yml`
+ * file not under a dot-folder or `node_modules`. Paths refused by `repoPathProblem` are kept, so the
+ * loader can report them.
  */
 export function policyManifestPaths(allPaths: string[]): string[] {
   const template = isTemplateLayout(allPaths);
   return allPaths
     .filter((p) => {
       if (!YAML_FILE.test(p)) return false;
-      if (template) return p.startsWith('cluster/') || p.startsWith('namespaces/');
+      if (template) return !p.includes('/') || p.startsWith('cluster/') || p.startsWith('namespaces/');
       const dirs = p.split('/').slice(0, -1);
       return !dirs.some((d) => d.startsWith('.') || d === 'node_modules');
     })
