@@ -6,7 +6,6 @@ import {
   type ApprovalGroup,
   type ApprovalStatus,
   approvalStatus,
-  type ChangedObject,
   changedObjects,
   computeImpact,
   type Diagnostic,
@@ -14,10 +13,9 @@ import {
   formatDiagnostic,
   type ImpactReport,
   type Inventory,
-  loadOwnership,
   loadPolicySet,
+  ownersForChange,
   type PolicyFile,
-  requiredApprovals,
 } from '@nyx/core';
 
 export type Analysis =
@@ -51,21 +49,17 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
   const head = loadPolicySet(input.headFiles);
   const base = loadPolicySet(input.baseFiles);
   // Ownership is read from the BASE revision only: a change can never make its author an owner.
-  const owners = loadOwnership(input.baseFiles);
+  // When a revision does not load, only the changed files decide who must approve.
+  const owners = ownersForChange({
+    baseFiles: input.baseFiles,
+    changedFiles: input.changedFiles,
+    changedObjects: head.ok && base.ok ? changedObjects(base.policySet, head.policySet) : [],
+  });
+  const groups = owners.ok ? owners.groups : [];
   const ownershipErrors = owners.ok ? [] : owners.errors;
-  const groupsFor = (objects: readonly ChangedObject[]): ApprovalGroup[] =>
-    owners.ok
-      ? requiredApprovals({
-          ownership: owners.ownership,
-          changedFiles: input.changedFiles,
-          changedObjects: objects,
-        })
-      : [];
 
-  if (!head.ok)
-    return { kind: 'invalid', revision: 'head', errors: head.errors, groups: groupsFor([]), ownershipErrors };
-  if (!base.ok)
-    return { kind: 'invalid', revision: 'base', errors: base.errors, groups: groupsFor([]), ownershipErrors };
+  if (!head.ok) return { kind: 'invalid', revision: 'head', errors: head.errors, groups, ownershipErrors };
+  if (!base.ok) return { kind: 'invalid', revision: 'base', errors: base.errors, groups, ownershipErrors };
 
   const report = computeImpact({
     base: base.policySet,
@@ -78,7 +72,7 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
   return {
     kind: 'ok',
     report,
-    groups: groupsFor(changedObjects(base.policySet, head.policySet)),
+    groups,
     ownershipErrors,
   };
 }
