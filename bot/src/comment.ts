@@ -1,6 +1,12 @@
 // What the bot says: the sticky comment (ONE composition, used by the worker and `npm run demo`)
 // and the two check runs. Pure functions of the analysis.
-import { type ApprovalStatus, type Diagnostic, type LintFinding, renderImpactMarkdown } from '@nyx/core';
+import {
+  type ApprovalStatus,
+  type Diagnostic,
+  displayHandle,
+  type LintFinding,
+  renderImpactMarkdown,
+} from '@nyx/core';
 import type { Analysis } from './analyze.js';
 import { type CheckAnnotation, type CheckRunInput, COMMENT_MARKER } from './github.js';
 import type { Conclusion } from './repo-config.js';
@@ -15,10 +21,6 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function handle(h: string): string {
-  return `@${h.replace(/^@/, '')}`;
-}
-
 /** The ownership block of the comment: who has approved, and who still must. */
 export function ownershipSection(approval: ApprovalStatus): { title: string; body: string } {
   const missing = approval.groups.filter((g) => !g.satisfied);
@@ -26,7 +28,7 @@ export function ownershipSection(approval: ApprovalStatus): { title: string; bod
   const title = approval.satisfied
     ? 'Ownership: approved'
     : needed.length > 0
-      ? `Needs approval from ${needed.map(handle).join(', ')}`
+      ? `Needs approval from ${needed.map(displayHandle).join(', ')}`
       : 'Ownership: approval missing';
   const lines = approval.groups.map((g) => `- ${g.satisfied ? '✅' : '⏳'} ${g.explanation}`);
   if (lines.length === 0) lines.push(approval.summary);
@@ -35,8 +37,13 @@ export function ownershipSection(approval: ApprovalStatus): { title: string; bod
   return { title, body: lines.join('\n') };
 }
 
+/** A Markdown list item for one diagnostic, its path shown from the repository root. */
+function diagnosticItem(d: Diagnostic, root: string): string {
+  return `- \`${root}${d.file}:${d.line}\`: ${d.message}`;
+}
+
 function diagnosticsList(errors: readonly Diagnostic[], root: string, max: number): string {
-  const shown = errors.slice(0, max).map((d) => `- \`${root}${d.file}:${d.line}\`: ${d.message}`);
+  const shown = errors.slice(0, max).map((d) => diagnosticItem(d, root));
   if (errors.length > max) shown.push(`- … and ${errors.length - max} more (see the check run)`);
   return shown.join('\n');
 }
@@ -134,7 +141,7 @@ export function policyCheck(input: {
       conclusion: 'failure',
       title: `${plural(a.errors.length, 'validation error')}${a.revision === 'base' ? ' in the base branch' : ''}`,
       summary: `The ${a.revision === 'head' ? 'proposed' : 'base'} policy tree does not load; no impact was computed.`,
-      text: a.errors.map((d) => `- \`${root}${d.file}:${d.line}\`: ${d.message}`).join('\n'),
+      text: a.errors.map((d) => diagnosticItem(d, root)).join('\n'),
       // Annotations attach to the head commit's files: base errors are listed in the text only.
       annotations: [
         ...configAnnotations,

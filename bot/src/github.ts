@@ -5,6 +5,7 @@
 import {
   CODEOWNERS_LOCATIONS,
   isOwnersFile,
+  normalizeHandle,
   type PolicyFile,
   policyManifestPaths,
   repoPathProblem,
@@ -273,7 +274,7 @@ export async function teamMembers(
   users: readonly string[],
 ): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  for (const team of new Set(teams.map((t) => t.replace(/^@/, '').toLowerCase()))) {
+  for (const team of new Set(teams.map(normalizeHandle))) {
     const [org, slug] = team.split('/');
     if (!org || !slug) continue;
     const members = new Set<string>();

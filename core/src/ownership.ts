@@ -91,7 +91,8 @@ export function normalizeHandle(handle: string): string {
   return handle.trim().replace(/^@/, '').toLowerCase();
 }
 
-function displayHandle(handle: string): string {
+/** `@user` or `@org/team`, as GitHub shows (and notifies) a handle. */
+export function displayHandle(handle: string): string {
   return `@${handle.replace(/^@/, '')}`;
 }
 
