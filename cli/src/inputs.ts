@@ -26,7 +26,6 @@ function underDir(dir: string, d: Diagnostic): Diagnostic {
 export type TreeResult =
   | {
       ok: true;
-      dir: string;
       files: PolicyFile[];
       policySet: PolicySet;
       /** How many files were read as manifests (the rest are OWNERS, CODEOWNERS, `.github/nyx.yml`). */
@@ -64,7 +63,6 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
   if (!result.ok) return { ok: false, errors: result.errors.map((d) => underDir(dir, d)) };
   return {
     ok: true,
-    dir,
     files,
     policySet: result.policySet,
     manifestCount: policyManifestPaths(files.map((f) => f.path)).length,

@@ -1,10 +1,12 @@
 // Parsing option values that commander passes through as strings. Each failure is a usage error
 // (exit 2) naming what was expected.
 import type { Protocol } from '@nyx/core';
+import type { FlowFileFormat } from '@nyx/io';
 import { UsageError } from './errors.js';
 
-export const FLOW_FORMATS = ['nyx', 'hubble', 'calico'] as const;
-export type FlowFormat = (typeof FLOW_FORMATS)[number];
+/** The formats `readFlowFile` of @nyx/io reads. */
+export type FlowFormat = FlowFileFormat;
+export const FLOW_FORMATS: readonly FlowFormat[] = ['nyx', 'hubble', 'calico'];
 
 export function parsePort(value: string): number {
   const port = Number(value);

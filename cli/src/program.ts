@@ -20,7 +20,10 @@ function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n${EXIT_CODES}`;
 }
 
-/** `--flow-format`: absent means detected from the first record of the file. */
+/**
+ * `--flow-format`: absent means detected from the first record of the file. The choices are
+ * FLOW_FORMATS of options.ts, written out so that parsing the command line loads no engine code.
+ */
 function flowFormatOption(): Option {
   return new Option(
     '--flow-format <format>',
