@@ -6,7 +6,10 @@ import {
   type Diagnostic,
   evaluate,
   type FlowRecord,
+  type Inventory,
+  type LoadResult,
   loadPolicySet,
+  type Reason,
   resolveEndpoint,
   teamHandles,
 } from '@nyx/core';
@@ -92,7 +95,7 @@ function permanent(error: unknown): boolean {
 }
 
 /** Reads a file of one revision through its tree listing (used for `.github/nyx.yml`). */
-async function readOne(
+async function readTreeFile(
   gh: GitHubClient,
   ref: RepoRef,
   tree: readonly TreeBlob[],
@@ -115,7 +118,7 @@ async function baseRepoConfig(
   baseTree: readonly TreeBlob[],
   cache: BlobCache,
 ): Promise<{ config: Readonly<RepoConfig>; errors: Diagnostic[] }> {
-  const parsed = parseRepoConfig(await readOne(gh, ref, baseTree, REPO_CONFIG_PATH, cache));
+  const parsed = parseRepoConfig(await readTreeFile(gh, ref, baseTree, REPO_CONFIG_PATH, cache));
   return parsed.ok
     ? { config: parsed.config, errors: [] }
     : { config: DEFAULT_REPO_CONFIG, errors: parsed.errors };
@@ -229,34 +232,40 @@ async function explainFlow(job: Extract<NyxJob, { kind: 'explain' }>, deps: Work
   const baseTree = await listTree(gh, ref, pull.baseSha);
   const root = (await baseRepoConfig(gh, ref, baseTree, cache)).config.policyRoot;
   const files = await readBlobs(gh, ref, selectPolicyBlobs(tree, root), { cache, displayRoot: root });
-  const loaded = loadPolicySet(files);
   const { inventory } = await deps.inputs.inventory();
-  const flow: FlowRecord = { src: job.src, dst: job.dst, protocol: job.protocol, port: job.port };
-  const head = `\`/nyx explain ${job.src} ${job.dst} ${job.port}\` at \`${pull.headSha.slice(0, 12)}\``;
-  let body: string;
-  if (!loaded.ok)
-    body = `${head}: the policy tree does not load (${loaded.errors.length} errors, see the nyx/policy check).`;
-  else {
-    const unknown = [job.src, job.dst].filter((e) => e.includes('/') && !resolveEndpoint(inventory, e));
-    if (unknown.length > 0) body = `${head}: ${unknown.join(', ')} is not in the inventory.`;
-    else {
-      const v = evaluate(loaded.policySet, inventory, flow);
-      const reasons = (list: typeof v.reasons): string =>
-        list
-          .map((r) => `- ${r.point ? `${r.point}: ` : ''}${r.text}${r.source ? ` (\`${r.source}\`)` : ''}`)
-          .join('\n');
-      body = [
-        `${head}: **${v.verdict}** (as if enforced: **${v.asIfEnforced}**)`,
-        '',
-        reasons(v.reasons),
-        ...(v.asIfEnforced !== v.verdict
-          ? ['', 'As if every object were enforced:', '', reasons(v.asIfEnforcedReasons)]
-          : []),
-      ].join('\n');
-    }
-  }
+  const body = explainReply(job, pull.headSha, loadPolicySet(files), inventory);
   await postComment(gh, ref, job.pr, body);
   return 'explained';
+}
+
+function reasonList(reasons: readonly Reason[]): string {
+  return reasons
+    .map((r) => `- ${r.point ? `${r.point}: ` : ''}${r.text}${r.source ? ` (\`${r.source}\`)` : ''}`)
+    .join('\n');
+}
+
+/** The reply to `/nyx explain`: the verdict at the head with its reasons, or why there is none. */
+function explainReply(
+  job: Extract<NyxJob, { kind: 'explain' }>,
+  headSha: string,
+  loaded: LoadResult,
+  inventory: Inventory,
+): string {
+  const head = `\`/nyx explain ${job.src} ${job.dst} ${job.port}\` at \`${headSha.slice(0, 12)}\``;
+  if (!loaded.ok)
+    return `${head}: the policy tree does not load (${loaded.errors.length} errors, see the nyx/policy check).`;
+  const unknown = [job.src, job.dst].filter((e) => e.includes('/') && !resolveEndpoint(inventory, e));
+  if (unknown.length > 0) return `${head}: ${unknown.join(', ')} is not in the inventory.`;
+  const flow: FlowRecord = { src: job.src, dst: job.dst, protocol: job.protocol, port: job.port };
+  const v = evaluate(loaded.policySet, inventory, flow);
+  return [
+    `${head}: **${v.verdict}** (as if enforced: **${v.asIfEnforced}**)`,
+    '',
+    reasonList(v.reasons),
+    ...(v.asIfEnforced !== v.verdict
+      ? ['', 'As if every object were enforced:', '', reasonList(v.asIfEnforcedReasons)]
+      : []),
+  ].join('\n');
 }
 
 /** Push to a base branch: re-analyse each open PR on it against the new base. */
