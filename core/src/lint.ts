@@ -831,13 +831,14 @@ function shadowCandidates(nyx: readonly NyxPolicy[]): (o: NyxPolicy) => NyxPolic
 }
 
 function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, out: LintFinding[]): void {
-  const candidates = shadowCandidates(nyx);
+  const candidatesFor = shadowCandidates(nyx);
   for (const o of nyx) {
+    const listed = listedDirections(o);
+    const candidates = candidatesFor(o);
     for (const dir of DIRECTIONS) {
-      const listed = listedDirections(o);
       if (listed && !listed.has(dir)) continue; // ignored-direction reports those
       nyxRules(o, dir).forEach((rule, index) => {
-        const shadow = findShadow({ o, dir, index, rule }, candidates(o), inv);
+        const shadow = findShadow({ o, dir, index, rule }, candidates, inv);
         if (!shadow) return;
         const by = `${objectId(shadow.o)} ${ruleName(dir, shadow.index)} ${shadow.rule.decision}`;
         const where =
