@@ -14,6 +14,9 @@ import { type BotMetrics, createMetrics, metricsHandler } from './metrics.js';
 import { flowInputs } from './sources.js';
 import { startWorker } from './worker.js';
 
+/** The queue states reported by /healthz and the `nyx_bot_queue_jobs` gauge. */
+const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
 export interface RunningBot {
   /** `http://<host>:<port>` of Probot's server. */
   url: string;
@@ -82,7 +85,7 @@ export async function startBot(
     addHandler(
       metricsHandler(metrics, async () => {
         const pong = await plain.ping().catch(() => 'down');
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => ({}));
+        const counts = await queue.getJobCounts(...DEPTH_STATES).catch(() => ({}));
         return { ok: pong === 'PONG', detail: { redis: pong === 'PONG' ? 'up' : 'down', queue: counts } };
       }),
     );
@@ -121,7 +124,7 @@ export async function startBot(
   const url = `http://${host}:${port}`;
 
   const refreshDepth = async (): Promise<void> => {
-    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    const counts = await queue.getJobCounts(...DEPTH_STATES);
     for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
   };
   const depthTimer = setInterval(() => refreshDepth().catch(() => {}), 5000);

@@ -197,13 +197,19 @@ export interface PullState {
   htmlUrl?: string;
 }
 
-export async function getPull(gh: GitHubClient, ref: RepoRef, number: number): Promise<PullState> {
-  const { data } = await gh.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
-    ...ref,
-    pull_number: number,
-  });
+/** The fields of a pull request object of the REST API that the bot reads. */
+interface PullData {
+  number: number;
+  state: string;
+  head: { sha: string };
+  base: { sha: string; ref: string };
+  user?: { login: string } | null;
+  html_url?: string;
+}
+
+function pullState(data: PullData): PullState {
   return {
-    number,
+    number: data.number,
     state: data.state,
     headSha: data.head.sha,
     baseSha: data.base.sha,
@@ -211,6 +217,14 @@ export async function getPull(gh: GitHubClient, ref: RepoRef, number: number): P
     author: data.user?.login ?? '',
     ...(data.html_url ? { htmlUrl: data.html_url } : {}),
   };
+}
+
+export async function getPull(gh: GitHubClient, ref: RepoRef, number: number): Promise<PullState> {
+  const { data } = await gh.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+    ...ref,
+    pull_number: number,
+  });
+  return pullState({ ...data, number });
 }
 
 /** Every page of a list endpoint (100 per page). */
@@ -230,23 +244,12 @@ async function listAll<T>(
 }
 
 export async function listOpenPulls(gh: GitHubClient, ref: RepoRef, baseRef: string): Promise<PullState[]> {
-  const data = await listAll<{
-    number: number;
-    state: string;
-    head: { sha: string };
-    base: { sha: string; ref: string };
-    user?: { login: string };
-  }>(gh, 'GET /repos/{owner}/{repo}/pulls', { ...ref, state: 'open', base: baseRef });
-  return data
-    .filter((p) => p.base.ref === baseRef)
-    .map((p) => ({
-      number: p.number,
-      state: p.state,
-      headSha: p.head.sha,
-      baseSha: p.base.sha,
-      baseRef: p.base.ref,
-      author: p.user?.login ?? '',
-    }));
+  const data = await listAll<PullData>(gh, 'GET /repos/{owner}/{repo}/pulls', {
+    ...ref,
+    state: 'open',
+    base: baseRef,
+  });
+  return data.filter((p) => p.base.ref === baseRef).map(pullState);
 }
 
 export async function listReviews(
