@@ -69,14 +69,14 @@ const pending: ApprovalStatus = {
   ],
 };
 
+/** A valid change whose impact newly denies `flows` flows, with no approvals required. */
+function okAnalysis(flows: number): Analysis {
+  return { kind: 'ok', report: hugeReport(flows), groups: [], ownershipErrors: [] };
+}
+
 describe('composeComment', () => {
   it('keeps a 10,000-flow impact under GitHub’s comment limit, headline first, with a pointer to the full report', () => {
-    const analysis: Analysis = {
-      kind: 'ok',
-      report: hugeReport(10_000),
-      groups: [],
-      ownershipErrors: [],
-    };
+    const analysis = okAnalysis(10_000);
     const url = 'https://github.example/acme/policy/runs/42';
     const body = composeComment({ analysis, approval: pending, headSha: 'a'.repeat(40), fullReportUrl: url });
     expect(body.length).toBeLessThan(GITHUB_COMMENT_LIMIT);
@@ -88,12 +88,7 @@ describe('composeComment', () => {
   });
 
   it('honours a smaller configured limit', () => {
-    const analysis: Analysis = {
-      kind: 'ok',
-      report: hugeReport(10_000),
-      groups: [],
-      ownershipErrors: [],
-    };
+    const analysis = okAnalysis(10_000);
     const body = composeComment({ analysis, approval: pending, headSha: 'b'.repeat(40), maxLength: 5000 });
     expect(body.length).toBeLessThanOrEqual(5000);
     expect(body).toContain('observed flows would be denied');
@@ -134,24 +129,14 @@ describe('composeComment', () => {
 
 describe('check runs', () => {
   it('nyx/policy uses the configured conclusion when observed flows would be denied, success otherwise', () => {
-    const denied: Analysis = {
-      kind: 'ok',
-      report: hugeReport(3),
-      groups: [],
-      ownershipErrors: [],
-    };
+    const denied = okAnalysis(3);
     expect(policyCheck({ analysis: denied, headSha: 'd', conclusionOnNewlyDenied: 'failure' })).toMatchObject(
       {
         conclusion: 'failure',
         title: '3 observed flows would be denied',
       },
     );
-    const quiet: Analysis = {
-      kind: 'ok',
-      report: hugeReport(0),
-      groups: [],
-      ownershipErrors: [],
-    };
+    const quiet = okAnalysis(0);
     expect(
       policyCheck({ analysis: quiet, headSha: 'd', conclusionOnNewlyDenied: 'failure' }).conclusion,
     ).toBe('success');

@@ -47,15 +47,8 @@ export interface ImpactJson {
     newlyDeniedRecords: number;
   };
   changes: ImpactChangeJson[];
-  lint: Array<{
-    severity: LintFinding['severity'];
-    rule: string;
-    object?: string;
-    file: string;
-    line: number;
-    message: string;
-    hint: string;
-  }>;
+  /** The head's new findings, each rebuilt in `LintFinding`'s key order. */
+  lint: LintFinding[];
   coverage: {
     records: number;
     connections: number;
