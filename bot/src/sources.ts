@@ -2,12 +2,13 @@
 // store the agents feed, a file or URL of SPEC §7 flows, or Hubble/Calico exports. Loaded windows
 // are reused for `cacheSeconds` (files also until their mtime changes) so that a burst of jobs does
 // not re-read a 100,000-tuple window each time.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { FlowWindow, formatDiagnostic, type Inventory, parseFlowLine, parseInventory } from '@nyx/core';
 import {
   type FlowStoreRedis,
   readFlowWindow,
   readFlowWindowFromRedis,
+  readInventoryFile,
   readPublishedInventory,
 } from '@nyx/io';
 import type { FlowSourceConfig, InventorySourceConfig } from './config.js';
@@ -84,18 +85,12 @@ async function loadWindow(
 
 async function loadInventory(src: InventorySourceConfig, redis: FlowStoreRedis): Promise<InventoryInput> {
   if (src.kind === 'none') return { inventory: emptyInventory(), note: 'no inventory configured' };
-  let json: unknown;
-  let file: string;
-  if (src.kind === 'file') {
-    file = src.path;
-    json = JSON.parse(await readFile(src.path, 'utf8'));
-  } else {
-    file = 'redis:nyx:inventory:v1';
-    const published = await readPublishedInventory(redis);
-    if (!published) return { inventory: emptyInventory(), note: 'no inventory published in Redis yet' };
-    json = published.json;
-  }
-  const r = parseInventory(json, file);
+  // A file goes through the one inventory reader (size limit, BOM, errors at file:line).
+  if (src.kind === 'file') return { inventory: await readInventoryFile(src.path) };
+  const file = 'redis:nyx:inventory:v1';
+  const published = await readPublishedInventory(redis);
+  if (!published) return { inventory: emptyInventory(), note: 'no inventory published in Redis yet' };
+  const r = parseInventory(published.json, file);
   if (!r.ok) throw new Error(`inventory ${file}: ${r.errors.map(formatDiagnostic).join('; ')}`);
   return { inventory: r.inventory };
 }

@@ -68,8 +68,12 @@ export async function runLint(options: LintOptions, io: CommandIo): Promise<numb
     for (const f of findings) await io.out.write(`${lintLine(f)}\n`);
     // The summary goes to stderr so that stdout stays one finding per line (greppable).
     await io.err.write(
-      `lint: ${summary.errors} errors, ${summary.warnings} warnings, ${summary.info} info\n`,
+      `lint: ${plural(summary.errors, 'error')}, ${plural(summary.warnings, 'warning')}, ${summary.info} info\n`,
     );
   }
   return findings.some((f) => f.severity === 'error') ? EXIT_FINDINGS : EXIT_OK;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
