@@ -1,41 +1,8 @@
-// SPEC conformance through the CLI contract (SPEC section 7), driving the real `nyxctl` binary on
-// small cases under ./fixtures/conformance. Each case groups many flows so that process spawns stay
-// few; every expectation below was derived from a SPEC sentence (cited next to it), not from output.
-//
-// Readings chosen where the SPEC leaves room (also in the code comments of evaluate.ts/inventory.ts):
-// - short-circuit reasons (excluded namespace, same pod, node-local probe) are repeated at each
-//   enforcement point the flow has; a flow with none (world/node to world/node) has one point-less
-//   `no enforcement point` reason;
-// - the flow format has no reply marker: every record is a connection attempt and is evaluated, and
-//   an unknown field such as `reply` is passed through untouched;
-// - an address that a finished (Succeeded/Failed) pod still lists belongs to the running pod holding it;
-// - a hostNetwork pod is its node, so `excludedNamespaces` never applies to it.
-//
-// Reasons are compared in a compact form `point:band:object-name:rule:decision` (`-` for absent), one
-// entry per enforcement point, then ` | ` and the as-if-enforced reasons when they differ.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nyxctl } from './run-nyxctl.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'node_modules/.bin/nyxctl');
 const C = 'cli/test/fixtures/conformance';
 const INVENTORY = `${C}/inventory.json`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function nyxctl(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: ROOT, env: { ...process.env, NYX_DEBUG: '' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 interface Reason {
   point?: string;

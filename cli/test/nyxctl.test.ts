@@ -1,28 +1,7 @@
-// Runs the real `nyxctl` binary (through tsx, as users do) on the fixtures in ./fixtures and checks
-// the SPEC section 7 contracts: exit codes, stdout/stderr discipline, `file:line` diagnostics,
-// verdicts in input order, the impact JSON keys, the validate summary, explain and lint output.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nyxctl } from './run-nyxctl.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'node_modules/.bin/nyxctl');
 const F = 'cli/test/fixtures';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function nyxctl(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: ROOT, env: { ...process.env, NYX_DEBUG: '' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const policies = ['--policies', `${F}/base`, '--inventory', `${F}/inventory.json`];
 
