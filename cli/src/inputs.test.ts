@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diagnosticsFromMessage, displayPath } from './inputs.js';
+import { displayPath, loadInventory, loadTree } from './inputs.js';
 
 describe('input helpers', () => {
   it('shows tree paths as reachable from the current directory', () => {
@@ -8,13 +11,26 @@ describe('input helpers', () => {
     expect(displayPath('trees/base/', 'cluster/x.yaml')).toBe('trees/base/cluster/x.yaml');
   });
 
-  it('turns path:line: message lines back into diagnostics', () => {
-    expect(diagnosticsFromMessage('inv.json:3: bad pod\ninv.json:9: bad node', 'inv.json')).toEqual([
-      { file: 'inv.json', line: 3, message: 'bad pod' },
-      { file: 'inv.json', line: 9, message: 'bad node' },
-    ]);
-    expect(diagnosticsFromMessage('something odd', 'inv.json')).toEqual([
-      { file: 'inv.json', line: 1, message: 'something odd' },
+  it('takes the inventory reader’s file:line diagnostics as they are', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nyx-inputs-'));
+    const file = join(dir, 'inventory.json');
+    writeFileSync(file, '{\n  "apiVersion": "v1",\n  "items": [,]\n}\n');
+    const r = await loadInventory(file);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ file, line: 3 });
+    expect(r.errors[0]!.message).toMatch(/^invalid JSON/);
+  });
+
+  it('places a refused tree file on its path under the tree, line 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nyx-inputs-'));
+    writeFileSync(join(dir, 'big.yaml'), 'x'.repeat(2 * 1024 * 1024));
+    const r = await loadTree(dir);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toEqual([
+      { file: join(dir, 'big.yaml'), line: 1, message: expect.stringMatching(/limit/) },
     ]);
   });
 });

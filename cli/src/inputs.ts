@@ -11,7 +11,7 @@ import {
   type PolicySet,
   policyManifestPaths,
 } from '@nyx/core';
-import { readInventoryFile, readPolicyTree } from '@nyx/io';
+import { InputFileError, readInventoryFile, readPolicyTree } from '@nyx/io';
 import { UsageError } from './errors.js';
 
 /** `path` as the user can open it from the current directory: the tree argument joined with the tree-relative path. */
@@ -50,14 +50,10 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
     files = await readPolicyTree(dir);
   } catch (error) {
     // The tree reader refuses oversized files and symlinks leaving the tree: invalid input (exit 2).
-    // Its errors read `path: message` with the path relative to the tree; they concern a whole
-    // file, so they are placed on line 1.
-    const message = (error as Error).message;
-    const m = /^(.+?): (.*)$/s.exec(message);
-    if ((error as Error).name === 'TreeError' && m) {
-      return { ok: false, errors: [{ file: displayPath(dir, m[1]!), line: 1, message: m[2]! }] };
+    if (error instanceof InputFileError) {
+      return { ok: false, errors: error.diagnostics.map((d) => underDir(dir, d)) };
     }
-    throw new UsageError(`cannot read ${what} ${dir}: ${message}`);
+    throw new UsageError(`cannot read ${what} ${dir}: ${(error as Error).message}`);
   }
   const result = loadPolicySet(files);
   if (!result.ok) return { ok: false, errors: result.errors.map((d) => underDir(dir, d)) };
@@ -72,16 +68,6 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
 
 export type InventoryResult = { ok: true; inventory: Inventory } | { ok: false; errors: Diagnostic[] };
 
-/** `path:line: message` lines (as the io adapters throw them) back into diagnostics. */
-export function diagnosticsFromMessage(message: string, fallbackFile: string): Diagnostic[] {
-  return message.split('\n').map((text) => {
-    const m = /^(.+?):(\d+): (.*)$/s.exec(text);
-    return m
-      ? { file: m[1]!, line: Number(m[2]), message: m[3]! }
-      : { file: fallbackFile, line: 1, message: text };
-  });
-}
-
 /**
  * Reads `kubectl get namespaces,pods,nodes -A -o json` output and parses it (SPEC section 7)
  * through `readInventoryFile` of @nyx/io (size limit, errors on their line). Everything it refuses
@@ -91,7 +77,8 @@ export async function loadInventory(file: string): Promise<InventoryResult> {
   try {
     return { ok: true, inventory: await readInventoryFile(file) };
   } catch (error) {
-    return { ok: false, errors: diagnosticsFromMessage((error as Error).message, file) };
+    if (error instanceof InputFileError) return { ok: false, errors: error.diagnostics };
+    return { ok: false, errors: [{ file, line: 1, message: (error as Error).message }] };
   }
 }
 

@@ -10,7 +10,6 @@ import {
   type FlowLineResult,
   type FlowRecord,
   FlowWindow,
-  formatDiagnostic,
   hubbleLineToFlow,
   looksLikeCalico,
   looksLikeHubble,
@@ -18,6 +17,7 @@ import {
   parseFlowLine,
   SILENT_SKIPS,
 } from '@nyx/core';
+import { InputFileError } from './errors.js';
 
 export type FlowFileFormat = 'nyx' | 'hubble' | 'calico';
 
@@ -37,13 +37,10 @@ export interface ReadFlowFileOptions {
 }
 
 /** Malformed flow input: every problem as a `file:line` diagnostic. */
-export class FlowFileError extends Error {
-  readonly diagnostics: Diagnostic[];
-
+export class FlowFileError extends InputFileError {
   constructor(diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
+    super(diagnostics);
     this.name = 'FlowFileError';
-    this.diagnostics = diagnostics;
   }
 }
 

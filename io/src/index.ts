@@ -1,3 +1,4 @@
+export * from './errors.js';
 export * from './flow-store.js';
 export * from './flows.js';
 export * from './inventory.js';

@@ -1,13 +1,9 @@
 // Reading the inventory file (SPEC section 7: `kubectl get namespaces,pods,nodes -A -o json`).
-// The size is checked with stat() before reading; errors are thrown as `path:line: message`.
+// The size is checked with stat() before reading; errors are thrown as an `InputFileError` whose
+// diagnostics name the file and line.
 import { readFile, stat } from 'node:fs/promises';
-import {
-  formatDiagnostic,
-  type Inventory,
-  lineForPointer,
-  parseInventory,
-  parseYamlDocuments,
-} from '@nyx/core';
+import { type Inventory, lineForPointer, parseInventory, parseYamlDocuments } from '@nyx/core';
+import { InputFileError } from './errors.js';
 
 export interface InventoryLimits {
   /** Largest accepted inventory file, in bytes (default 512 MiB: about 50,000 pods of kubectl JSON). */
@@ -33,11 +29,17 @@ function syntaxErrorLine(text: string, message: string): number {
   if (line) return Number(line[1]);
   const position = /at position (\d+)/.exec(message);
   if (position) return lineOfOffset(text, Number(position[1]));
+  // Node 20's messages for some errors carry no position: JSON is YAML, so the one positional
+  // loader finds the line (for files small enough to parse twice).
+  if (text.length <= DEFAULT_INVENTORY_LIMITS.maxBytesForLineNumbers) {
+    const positional = parseYamlDocuments('inventory', text, { maxBytes: text.length + 1, maxDepth: 200 });
+    if (!positional.ok && positional.errors[0]) return positional.errors[0].line;
+  }
   return lineOfOffset(text, text.length);
 }
 
 /**
- * Reads and parses an inventory file. Throws `Error('path:line: message')` (one line per problem)
+ * Reads and parses an inventory file. Throws an `InputFileError` (one diagnostic per problem)
  * for a missing or oversized file, invalid JSON, or a List whose items do not have the expected shape.
  */
 export async function readInventoryFile(path: string, limits?: InventoryLimits): Promise<Inventory> {
@@ -48,12 +50,18 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
     if (!info.isFile()) throw new Error('not a regular file');
     size = info.size;
   } catch (err) {
-    throw new Error(`${path}:1: cannot read inventory: ${(err as Error).message}`);
+    throw new InputFileError([
+      { file: path, line: 1, message: `cannot read inventory: ${(err as Error).message}` },
+    ]);
   }
   if (size > lim.maxBytes) {
-    throw new Error(
-      `${path}:1: inventory is ${size} bytes, over the ${lim.maxBytes}-byte limit; expected the JSON of \`kubectl get namespaces,pods,nodes -A -o json\``,
-    );
+    throw new InputFileError([
+      {
+        file: path,
+        line: 1,
+        message: `inventory is ${size} bytes, over the ${lim.maxBytes}-byte limit; expected the JSON of \`kubectl get namespaces,pods,nodes -A -o json\``,
+      },
+    ]);
   }
   const raw = await readFile(path, 'utf8');
   const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // a BOM some Windows tools add
@@ -62,7 +70,9 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
     json = JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
-    throw new Error(`${path}:${syntaxErrorLine(text, message)}: invalid JSON: ${message}`);
+    throw new InputFileError([
+      { file: path, line: syntaxErrorLine(text, message), message: `invalid JSON: ${message}` },
+    ]);
   }
   let result = parseInventory(json, path);
   if (!result.ok && size <= lim.maxBytesForLineNumbers) {
@@ -74,6 +84,6 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
     const lines = positional.ok ? positional.documents[0]?.lines : undefined;
     if (lines) result = parseInventory(json, path, { lineOf: (pointer) => lineForPointer(lines, pointer) });
   }
-  if (!result.ok) throw new Error(result.errors.map(formatDiagnostic).join('\n'));
+  if (!result.ok) throw new InputFileError(result.errors);
   return result.inventory;
 }

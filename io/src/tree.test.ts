@@ -73,7 +73,7 @@ describe('readPolicyTree', () => {
     write('namespaces/shop/big.yaml', '');
     truncateSync(join(dir, 'namespaces/shop/big.yaml'), 50 * 1024 * 1024);
     await expect(readPolicyTree(dir)).rejects.toThrow(
-      'namespaces/shop/big.yaml: file is 52428800 bytes; the limit is 1048576 bytes per file',
+      'namespaces/shop/big.yaml:1: file is 52428800 bytes; the limit is 1048576 bytes per file',
     );
   });
 
@@ -90,7 +90,7 @@ describe('readPolicyTree', () => {
   it('enforces a total budget', async () => {
     for (let i = 0; i < 5; i++) write(`namespaces/shop/p${i}.yaml`, `# ${'x'.repeat(1000)}\n`);
     await expect(readPolicyTree(dir, { maxTotalBytes: 3000 })).rejects.toThrow(
-      /^namespaces\/shop\/p2\.yaml: the policy files total more than 3000 bytes/,
+      /^namespaces\/shop\/p2\.yaml:1: the policy files total more than 3000 bytes/,
     );
   });
 
@@ -99,7 +99,7 @@ describe('readPolicyTree', () => {
     write('namespaces/shop/allow.yaml', POLICY);
     symlinkSync(join(outside, 'secret.yaml'), join(dir, 'namespaces/shop/leak.yaml'));
     await expect(readPolicyTree(dir)).rejects.toThrow(
-      /^namespaces\/shop\/leak\.yaml: symlink points outside the tree/,
+      /^namespaces\/shop\/leak\.yaml:1: symlink points outside the tree/,
     );
   });
 
@@ -115,7 +115,7 @@ describe('readPolicyTree', () => {
     writeFileSync(join(outside, 'x.yaml'), POLICY);
     mkdirSync(join(dir, 'namespaces'));
     symlinkSync(outside, join(dir, 'namespaces/evil'));
-    await expect(readPolicyTree(dir)).rejects.toThrow(/^namespaces\/evil: symlink points outside the tree/);
+    await expect(readPolicyTree(dir)).rejects.toThrow(/^namespaces\/evil:1: symlink points outside the tree/);
   });
 
   it('follows symlinks inside the tree, without looping', async () => {
@@ -127,6 +127,6 @@ describe('readPolicyTree', () => {
   });
 
   it('names a missing directory', async () => {
-    await expect(readPolicyTree(join(dir, 'nope'))).rejects.toThrow(/nope: cannot open the policy directory/);
+    await expect(readPolicyTree(join(dir, 'nope'))).rejects.toThrow(/nope:1: cannot open the policy directory/);
   });
 });

@@ -4,6 +4,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { DEFAULT_YAML_LIMITS, type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
+import { InputFileError } from './errors.js';
 
 export interface TreeLimits {
   /** Largest file read, in bytes (default 1 MiB, the YAML loader's own limit). */
@@ -30,15 +31,16 @@ export function isTreeMetadataPath(path: string): boolean {
   );
 }
 
-class TreeError extends Error {
+/** A tree the reader refuses; the problem concerns a whole file (or folder), so it is placed on line 1. */
+export class TreeError extends InputFileError {
   constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
+    super([{ file: path, line: 1, message }]);
     this.name = 'TreeError';
   }
 }
 
 /**
- * Reads the policy files of the tree at `dir`. Throws an `Error` whose message is `path: message`
+ * Reads the policy files of the tree at `dir`. Throws a `TreeError` (an `InputFileError`: `path:1: message`)
  * for a missing directory, a file over the size limit, a total over the budget, or a symlink that
  * points outside the tree.
  */
