@@ -127,6 +127,8 @@ describe('readPolicyTree', () => {
   });
 
   it('names a missing directory', async () => {
-    await expect(readPolicyTree(join(dir, 'nope'))).rejects.toThrow(/nope:1: cannot open the policy directory/);
+    await expect(readPolicyTree(join(dir, 'nope'))).rejects.toThrow(
+      /nope:1: cannot open the policy directory/,
+    );
   });
 });
