@@ -15,7 +15,8 @@ process.stdout.write(
 );
 try {
   const bot = await startBot(loaded.config);
-  bot.log.info(`nyx-bot listening on ${bot.webhookUrl}`);
+  // A plain line once the server accepts connections: what supervisors and tests wait for.
+  process.stdout.write(`nyx-bot: listening, webhooks at ${bot.webhookUrl}\n`);
   const stop = (): void => {
     bot.close().then(
       () => process.exit(0),

@@ -11,6 +11,8 @@ const BIN = join(REPO_ROOT, 'bot/bin/nyx-bot.js');
 function run(env: Record<string, string>): {
   child: ChildProcess;
   output: () => string;
+  /** Resolves once the output contains `text`; rejects if the process exits first. */
+  printed: (text: string) => Promise<void>;
   exited: Promise<number | null>;
 } {
   const child = spawn(process.execPath, [BIN], {
@@ -24,11 +26,19 @@ function run(env: Record<string, string>): {
   child.stderr?.on('data', (c) => {
     out += c;
   });
-  return {
-    child,
-    output: () => out,
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-  };
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const printed = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!out.includes(text)) return;
+        child.stdout?.off('data', check);
+        resolve();
+      };
+      child.stdout?.on('data', check);
+      check();
+      void exited.then(() => reject(new Error(`nyx-bot exited before printing "${text}":\n${out}`)));
+    });
+  return { child, output: () => out, printed, exited };
 }
 
 let redis: RedisServer;
@@ -68,15 +78,9 @@ describe('nyx-bot process', () => {
       LOG_LEVEL: 'warn',
     });
     try {
-      // Wait for the server by polling its health endpoint (the process prints before it listens).
-      let status = 0;
-      for (let i = 0; i < 400 && status !== 200; i++) {
-        status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (r) => r.status,
-          () => 0,
-        );
-        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
-      }
+      // The process says when its server accepts connections; then /healthz must answer.
+      await p.printed('nyx-bot: listening');
+      const status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status);
       expect(status).toBe(200);
       const out = p.output();
       expect(out).toContain('nyx-bot configuration:');
