@@ -101,6 +101,20 @@ export function compareRfc3339(a: string, b: string): number {
   return rfc3339Millis(a) - rfc3339Millis(b);
 }
 
+/** The earlier of two optional RFC 3339 times (undefined only when both are). */
+export function earlierTime(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return compareRfc3339(b, a) < 0 ? b : a;
+}
+
+/** The later of two optional RFC 3339 times (undefined only when both are). */
+export function laterTime(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return compareRfc3339(b, a) > 0 ? b : a;
+}
+
 /** Milliseconds since the epoch of an RFC 3339 time, for ordering times written with different offsets. */
 export function rfc3339Millis(text: string): number {
   return Date.parse(text.replace(' ', 'T'));
@@ -294,12 +308,8 @@ export class FlowWindow {
     }
     t.count += count;
     t.records += 1;
-    const first = record.firstSeen ?? record.lastSeen;
-    const last = record.lastSeen ?? record.firstSeen;
-    if (first !== undefined && (t.firstSeen === undefined || compareRfc3339(first, t.firstSeen) < 0))
-      t.firstSeen = first;
-    if (last !== undefined && (t.lastSeen === undefined || compareRfc3339(last, t.lastSeen) > 0))
-      t.lastSeen = last;
+    t.firstSeen = earlierTime(t.firstSeen, record.firstSeen ?? record.lastSeen);
+    t.lastSeen = laterTime(t.lastSeen, record.lastSeen ?? record.firstSeen);
   }
 
   /** The distinct tuples, in first-seen-by-the-window order. */
@@ -343,10 +353,8 @@ export class FlowWindow {
     let from: string | undefined;
     let to: string | undefined;
     for (const t of this.#tuples.values()) {
-      if (t.firstSeen !== undefined && (from === undefined || compareRfc3339(t.firstSeen, from) < 0))
-        from = t.firstSeen;
-      if (t.lastSeen !== undefined && (to === undefined || compareRfc3339(t.lastSeen, to) > 0))
-        to = t.lastSeen;
+      from = earlierTime(from, t.firstSeen);
+      to = laterTime(to, t.lastSeen);
     }
     if (from !== undefined) c.from = from;
     if (to !== undefined) c.to = to;

@@ -2,7 +2,7 @@
 // the head policy sets, with both explanations, and the lint findings the head adds.
 import { compileEvaluator, type Evaluator } from './evaluate.js';
 import type { ResolvedFlow } from './flow-model.js';
-import { compareRfc3339, type FlowTuple, type FlowWindow, type FlowWindowCoverage } from './flows.js';
+import { earlierTime, type FlowTuple, type FlowWindow, type FlowWindowCoverage, laterTime } from './flows.js';
 import { resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
 import { lintPolicySet } from './lint.js';
@@ -152,18 +152,6 @@ function addRuleHits(hits: Map<string, number>, verdict: FlowVerdict, count: num
   for (const k of keys) hits.set(k, (hits.get(k) ?? 0) + count);
 }
 
-function earlier(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return compareRfc3339(b, a) < 0 ? b : a;
-}
-
-function later(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return compareRfc3339(b, a) > 0 ? b : a;
-}
-
 interface WindowPass {
   coverage: FlowWindowCoverage;
   unresolved: number;
@@ -275,8 +263,8 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     if (group) {
       group.count += tuple.count;
       group.flows += 1;
-      const first = earlier(group.firstSeen, tuple.firstSeen);
-      const last = later(group.lastSeen, tuple.lastSeen);
+      const first = earlierTime(group.firstSeen, tuple.firstSeen);
+      const last = laterTime(group.lastSeen, tuple.lastSeen);
       if (first !== undefined) group.firstSeen = first;
       if (last !== undefined) group.lastSeen = last;
       return;
