@@ -379,10 +379,19 @@ export interface ParsedIp {
   v4?: number;
 }
 
-function toParsedIp(text: string): ParsedIp | undefined {
+export function toParsedIp(text: string): ParsedIp | undefined {
   const ip = parseIp(text);
   if (!ip) return undefined;
   return ip.kind() === 'ipv4' ? { ip, v4: v4Number(ip.toByteArray()) } : { ip };
+}
+
+/**
+ * The test evaluation applies for an ip block (inside `cidr`, outside every `except`), as a
+ * predicate for other checks (lint); undefined when the CIDR is malformed.
+ */
+export function ipBlockMatcher(block: IpBlock): ((addr: ParsedIp) => boolean) | undefined {
+  const compiled = compileIpBlock(block);
+  return compiled && ((addr) => blockContains(compiled, addr));
 }
 
 function blockContains(block: CompiledIpBlock, addr: ParsedIp): boolean {

@@ -11,8 +11,8 @@
 //
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
-import { type Cidr, cidrContains, cidrCovers, cidrsOverlap, parseCidr, parseIp } from './cidr.js';
-import { compileEvaluator } from './evaluate.js';
+import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
+import { compileEvaluator, ipBlockMatcher, type ParsedIp, toParsedIp } from './evaluate.js';
 import type { FlowWindow } from './flows.js';
 import { resolveEndpoint } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
@@ -202,33 +202,23 @@ function exceptOverlaps(block: IpBlock, cidr: Cidr): boolean {
   });
 }
 
-type Address = NonNullable<ReturnType<typeof parseIp>>;
-
-/** A parsed ip block: a predicate over parsed addresses (undefined when the CIDR is malformed). */
-function compileIpBlock(block: IpBlock): ((addr: Address) => boolean) | undefined {
-  const c = cidrOf(block.cidr);
-  if (!c) return undefined;
-  const except = (block.except ?? []).map(cidrOf).filter((x): x is Cidr => x !== undefined);
-  return (addr) => cidrContains(c, addr) && !except.some((x) => cidrContains(x, addr));
-}
-
-const clusterAddressCache = new WeakMap<Inventory, Array<{ what: string; addr: Address }>>();
+const clusterAddressCache = new WeakMap<Inventory, Array<{ what: string; addr: ParsedIp }>>();
 
 /** Every pod and node address of the inventory, parsed once. */
-function clusterAddresses(inv: Inventory): Array<{ what: string; addr: Address }> {
+function clusterAddresses(inv: Inventory): Array<{ what: string; addr: ParsedIp }> {
   let list = clusterAddressCache.get(inv);
   if (!list) {
     list = [];
     for (const p of inv.pods.values()) {
       if (p.hostNetwork) continue; // its address is its node's, listed below
       for (const ip of p.ips) {
-        const addr = parseIp(ip);
+        const addr = toParsedIp(ip);
         if (addr) list.push({ what: `pod ${p.namespace}/${p.name} (${ip})`, addr });
       }
     }
     for (const n of inv.nodes.values()) {
       for (const ip of n.addresses) {
-        const addr = parseIp(ip);
+        const addr = toParsedIp(ip);
         if (addr) list.push({ what: `node ${n.name} (${ip})`, addr });
       }
     }
@@ -502,7 +492,7 @@ function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFindi
       );
     }
     if (!inv) continue;
-    const contains = compileIpBlock(use.block);
+    const contains = ipBlockMatcher(use.block);
     if (!contains) continue;
     const hits = clusterAddresses(inv)
       .filter((a) => contains(a.addr))
