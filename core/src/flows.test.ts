@@ -217,3 +217,140 @@ describe('FlowWindow properties', () => {
     );
   });
 });
+
+/** Reads lines the way the flow reader does: the canonical fast path when it takes the line, else parse and add. */
+function readLines(
+  lines: string[],
+  fast: boolean,
+): { window: FlowWindow; accepted: boolean[]; errors: number[] } {
+  const window = new FlowWindow();
+  const accepted: boolean[] = [];
+  const errors: number[] = [];
+  const encoder = new TextEncoder();
+  lines.forEach((line, i) => {
+    // Each line inside a larger buffer, as the reader hands them over.
+    const bytes = encoder.encode(`xx${line}\nyy`);
+    const taken = fast && window.addCanonicalLine(bytes, 2, bytes.length - 3);
+    accepted.push(taken);
+    if (taken) return;
+    const r = parseFlowLine(line, i + 1, F);
+    if (!r.ok) errors.push(i + 1);
+    else if (r.record) window.add(r.record);
+  });
+  return { window, accepted, errors };
+}
+
+describe('FlowWindow.addCanonicalLine (the flow reader fast path)', () => {
+  const line = (fields: string): string =>
+    `{"src":"shop/web-1","dst":"10.0.0.5","protocol":"TCP","port":443${fields}}`;
+
+  it('takes a canonical line only once its tuple is known, and aggregates it as parsing would', () => {
+    const lines = [
+      line(',"count":2,"firstSeen":"2026-11-20T10:00:00Z","lastSeen":"2026-11-20T10:05:00Z"'),
+      line(',"count":3,"firstSeen":"2026-11-20T09:00:00Z","lastSeen":"2026-11-20T09:01:00Z"'),
+      line(',"lastSeen":"2026-11-20T11:00:00.250Z"'),
+      line(''),
+      line(',"serverName":"api.stripe.com","count":7'),
+      line(',"serverName":"api.stripe.com","firstSeen":"2026-11-21T00:00:00Z"'),
+    ];
+    const fast = readLines(lines, true);
+    expect(fast.accepted).toEqual([false, true, true, true, false, true]);
+    expect([...fast.window.tuples()]).toEqual([
+      {
+        src: 'shop/web-1',
+        dst: '10.0.0.5',
+        protocol: 'TCP',
+        port: 443,
+        count: 7,
+        records: 4,
+        firstSeen: '2026-11-20T09:00:00Z',
+        lastSeen: '2026-11-20T11:00:00.250Z',
+      },
+      {
+        src: 'shop/web-1',
+        dst: '10.0.0.5',
+        protocol: 'TCP',
+        port: 443,
+        serverName: 'api.stripe.com',
+        count: 8,
+        records: 2,
+        firstSeen: '2026-11-21T00:00:00Z',
+        lastSeen: '2026-11-21T00:00:00Z',
+      },
+    ]);
+    const slow = readLines(lines, false);
+    expect([...fast.window.tuples()]).toEqual([...slow.window.tuples()]);
+    expect(fast.window.coverage()).toEqual(slow.window.coverage());
+  });
+
+  it('leaves every line it cannot vouch for to the parser, which reports the errors', () => {
+    const known = line(',"count":1');
+    const refused = [
+      line(',"count":0'), // count out of range
+      line(',"count":01'), // not JSON
+      line(',"count":1.5'),
+      line(',"count":12345678901234567'), // beyond safe integers
+      line(',"firstSeen":"2026-11-20T10:00:00Z","lastSeen":"2026-11-20T09:00:00Z"'), // first after last
+      line(',"firstSeen":"2026-02-30T10:00:00Z"'), // no such day
+      line(',"firstSeen":"2026-11-20T10:00:00+01:00"'), // valid, but not UTC: parsed in full
+      line(',"count":1,"count":2'), // duplicate field: JSON.parse keeps the last
+      line(',"node":"n1"'), // extra field: parsed in full, passed through
+      `${line(',"count":1')} `, // trailing space
+      '{"src":"shop/web-1","dst":"10.0.0.5","protocol":"tcp","port":443}', // other key text
+      '{"dst":"10.0.0.5","src":"shop/web-1","protocol":"TCP","port":443}', // other order
+      '{"src":"shop\\/web-1","dst":"10.0.0.5","protocol":"TCP","port":443}', // escape
+    ];
+    const fast = readLines([known, ...refused], true);
+    expect(fast.accepted).toEqual([false, ...refused.map(() => false)]);
+    const slow = readLines([known, ...refused], false);
+    expect(fast.errors).toEqual(slow.errors);
+    expect(fast.errors).toEqual([2, 3, 4, 5, 6, 7]);
+    expect([...fast.window.tuples()]).toEqual([...slow.window.tuples()]);
+  });
+
+  it('gives exactly what parsing every line gives, on any mix of lines', () => {
+    const name = fc.constantFrom(
+      'shop/web-1',
+      'shop/web-2',
+      'db/pg-0',
+      '10.0.0.5',
+      'fd00::1',
+      'caf\u00e9/x',
+      'a"b/c',
+    );
+    const time = fc.oneof(
+      fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00Z`),
+      fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00.5Z`),
+      fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T11:${String(m).padStart(2, '0')}:00+01:00`),
+      fc.constant('2026-13-01T00:00:00Z'),
+    );
+    const record = fc.record(
+      {
+        src: name,
+        dst: name,
+        protocol: fc.constantFrom('TCP', 'UDP', 'udp'),
+        port: fc.constantFrom(53, 443, 0),
+        serverName: fc.constantFrom('api.stripe.com', 'x\u00e9.example'),
+        count: fc.constantFrom(1, 7, 0),
+        firstSeen: time,
+        lastSeen: time,
+      },
+      { requiredKeys: ['src', 'dst', 'protocol', 'port'] },
+    );
+    const text = fc.tuple(record, fc.constantFrom('canonical', 'spaced', 'reversed')).map(([r, shape]) => {
+      if (shape === 'spaced') return JSON.stringify(r, null, 1).replace(/\n/g, '');
+      if (shape === 'reversed') return JSON.stringify(Object.fromEntries(Object.entries(r).reverse()));
+      return JSON.stringify(r);
+    });
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 60 }), (lines) => {
+        const fast = readLines(lines, true);
+        const slow = readLines(lines, false);
+        expect(fast.errors).toEqual(slow.errors);
+        expect([...fast.window.tuples()]).toEqual([...slow.window.tuples()]);
+        expect(fast.window.coverage()).toEqual(slow.window.coverage());
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

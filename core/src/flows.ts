@@ -1,5 +1,6 @@
 // The flow format of SPEC section 7 (JSON Lines, one connection or aggregate per line) and the
 // streaming aggregation of a window of flows into distinct tuples.
+import { ByteKeyIndex } from './byte-key-index.js';
 import { isIp } from './cidr.js';
 import type { FlowRecord } from './flow-model.js';
 import type { Diagnostic, Protocol } from './model.js';
@@ -55,40 +56,85 @@ function dateTimeInRange(
   return days !== undefined && day >= 1 && day <= days && h <= 23 && min <= 59 && sec <= 60;
 }
 
-/** `d` at `i` as a digit value, or -1. */
-function digitAt(text: string, i: number): number {
-  const c = text.charCodeAt(i) - 48;
+/** The digit at `i` as a value, or -1. */
+function digitAt(bytes: Uint8Array, i: number): number {
+  const c = bytes[i]! - 48;
   return c >= 0 && c <= 9 ? c : -1;
 }
 
-function twoDigits(text: string, i: number): number {
-  const a = digitAt(text, i);
-  const b = digitAt(text, i + 1);
+function twoDigits(bytes: Uint8Array, i: number): number {
+  const a = digitAt(bytes, i);
+  const b = digitAt(bytes, i + 1);
   return a < 0 || b < 0 ? -1 : a * 10 + b;
 }
 
-/**
- * Checks `YYYY-MM-DDTHH:MM:SS[.fraction]Z` without a regular expression: true or false when the text
- * has that shape, undefined when it does not (other offsets, lowercase separators: the general path).
- */
+const timeScratch = new Uint8Array(64);
+const utf8Encoder = new TextEncoder();
+
 function utcShapeFields(text: string): boolean | undefined {
-  const n = text.length;
-  if (n < 20 || text.charCodeAt(n - 1) !== 90 /* Z */) return undefined;
-  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84) return undefined;
-  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  if (text.length > timeScratch.length) return undefined;
+  const { read, written } = utf8Encoder.encodeInto(text, timeScratch);
+  // Not ASCII: not the UTC shape (the general path decides).
+  if (read !== text.length || written !== text.length) return undefined;
+  return utcShapeBytes(timeScratch, 0, written);
+}
+
+/**
+ * Checks `YYYY-MM-DDTHH:MM:SS[.fraction]Z` in `bytes[start, end)` without a regular expression:
+ * true or false when the text has that shape, undefined when it does not (other offsets, lowercase
+ * separators: the general path). Works on bytes so that the flow reader's fast path can check a
+ * time before (or without) making a string of it.
+ */
+function utcShapeBytes(bytes: Uint8Array, start: number, end: number): boolean | undefined {
+  // No helper closure here: this runs twice per flow line.
+  const n = end - start;
+  if (n < 20 || bytes[end - 1] !== 90 /* Z */) return undefined;
+  if (bytes[start + 4] !== 45 || bytes[start + 7] !== 45 || bytes[start + 10] !== 84) return undefined;
+  if (bytes[start + 13] !== 58 || bytes[start + 16] !== 58) return undefined;
   if (n > 20) {
-    if (text.charCodeAt(19) !== 46 /* . */ || n === 21) return undefined;
-    for (let i = 20; i < n - 1; i++) if (digitAt(text, i) < 0) return undefined;
+    if (bytes[start + 19] !== 46 /* . */ || n === 21) return undefined;
+    for (let i = start + 20; i < end - 1; i++) if (digitAt(bytes, i) < 0) return undefined;
   }
-  const y1 = twoDigits(text, 0);
-  const y2 = twoDigits(text, 2);
-  const month = twoDigits(text, 5);
-  const day = twoDigits(text, 8);
-  const h = twoDigits(text, 11);
-  const min = twoDigits(text, 14);
-  const sec = twoDigits(text, 17);
+  const y1 = twoDigits(bytes, start);
+  const y2 = twoDigits(bytes, start + 2);
+  const month = twoDigits(bytes, start + 5);
+  const day = twoDigits(bytes, start + 8);
+  const h = twoDigits(bytes, start + 11);
+  const min = twoDigits(bytes, start + 14);
+  const sec = twoDigits(bytes, start + 17);
   if (y1 < 0 || y2 < 0 || month < 0 || day < 0 || h < 0 || min < 0 || sec < 0) return undefined;
   return dateTimeInRange(y1 * 100 + y2, month, day, h, min, sec);
+}
+
+/**
+ * Orders the UTC time in `bytes[start, end)` against `text` when both are UTC (`Z`) times of the
+ * same length, which then order as text; NaN when that shortcut does not apply or `text` is undefined.
+ */
+function compareUtcBytesToText(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  text: string | undefined,
+): number {
+  const n = end - start;
+  if (text === undefined || text.length !== n || text.charCodeAt(n - 1) !== 90 || bytes[end - 1] !== 90)
+    return Number.NaN;
+  for (let i = 0; i < n; i++) {
+    const d = bytes[start + i]! - text.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** As `compareUtcBytesToText` for two ranges of the same bytes. */
+function compareUtcRanges(bytes: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): number {
+  const n = aEnd - a;
+  if (bEnd - b !== n || bytes[aEnd - 1] !== 90 || bytes[bEnd - 1] !== 90) return Number.NaN;
+  for (let i = 0; i < n; i++) {
+    const d = bytes[a + i]! - bytes[b + i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /**
@@ -280,20 +326,206 @@ export interface FlowWindowCoverage {
 }
 
 /**
+ * The identity of a record's tuple as the JSON text a canonical line starts with (see
+ * `scanCanonicalFlowLine`): `{"src":"shop/web-1","dst":"10.0.0.5","protocol":"TCP","port":443` plus
+ * `,"serverName":"…"` when there is one. JSON text is unambiguous, and for a canonical line it is
+ * byte for byte the line's own prefix, so the fast path can look tuples up without building a record.
+ */
+export function flowTupleKey(record: {
+  src: string;
+  dst: string;
+  protocol: Protocol;
+  port: number;
+  serverName?: string | undefined;
+}): string {
+  const key = `{"src":${JSON.stringify(record.src)},"dst":${JSON.stringify(record.dst)},"protocol":"${record.protocol}","port":${record.port}`;
+  return record.serverName === undefined ? key : `${key},"serverName":${JSON.stringify(record.serverName)}`;
+}
+
+/** Where `scanCanonicalFlowLine` found the fields of a line: byte offsets, -1 when absent. */
+export interface CanonicalFlowLine {
+  /** End of the tuple key (after `port`, or after `serverName` when present). */
+  keyEnd: number;
+  /** `count`, 1 when absent. */
+  count: number;
+  firstSeenStart: number;
+  firstSeenEnd: number;
+  lastSeenStart: number;
+  lastSeenEnd: number;
+}
+
+const utf8 = new TextDecoder();
+const bytesOf = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const SRC = bytesOf('{"src":"');
+const DST = bytesOf(',"dst":"');
+const PROTOCOL = bytesOf(',"protocol":"');
+const PORT = bytesOf(',"port":');
+const SERVER_NAME = bytesOf(',"serverName":"');
+const COUNT = bytesOf(',"count":');
+const FIRST_SEEN = bytesOf(',"firstSeen":"');
+const LAST_SEEN = bytesOf(',"lastSeen":"');
+
+/** The offset after `literal` when `bytes` has it at `at`, else -1. */
+function after(bytes: Uint8Array, at: number, end: number, literal: Uint8Array): number {
+  if (at < 0 || at + literal.length > end) return -1;
+  for (let i = 0; i < literal.length; i++) if (bytes[at + i] !== literal[i]) return -1;
+  return at + literal.length;
+}
+
+/**
+ * The offset of the closing quote of a plain string starting at `at`: printable ASCII without
+ * escapes (`"` and `\` end the scan), -1 otherwise. Such a string means exactly its bytes in JSON.
+ */
+function plainStringEnd(bytes: Uint8Array, at: number, end: number): number {
+  for (let i = at; i < end; i++) {
+    const c = bytes[i]!;
+    if (c === 34) return i;
+    if (c < 0x20 || c > 0x7e || c === 92) return -1;
+  }
+  return -1;
+}
+
+/** The offset after a run of 1 to `max` digits without a leading zero at `at`, else -1. */
+function digitsEnd(bytes: Uint8Array, at: number, end: number, max: number): number {
+  let i = at;
+  while (i < end && i - at <= max && bytes[i]! >= 48 && bytes[i]! <= 57) i++;
+  const n = i - at;
+  return n === 0 || n > max || (bytes[at] === 48 && n > 1) ? -1 : i;
+}
+
+function digitsValue(bytes: Uint8Array, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) v = v * 10 + bytes[i]! - 48;
+  return v;
+}
+
+function asciiAt(bytes: Uint8Array, from: number, to: number): string {
+  return utf8.decode(bytes.subarray(from, to));
+}
+
+/**
+ * Recognizes a line in the canonical shape nyx's own writers emit: the fields of SPEC section 7 in
+ * the SPEC's order (`src`, `dst`, `protocol`, `port`, then optional `serverName`, `count`,
+ * `firstSeen`, `lastSeen`), no whitespace, strings of printable ASCII without escapes, integers
+ * without sign, fraction or leading zero. For such a line the meaning of every byte is fixed, so it
+ * can be read without JSON.parse; it fills `out` and returns true. Anything else (other order, extra
+ * fields, whitespace, escapes, non-ASCII) returns false and is read by `parseFlowLine` with the same
+ * result, only slower. Values are not validated here (see `FlowWindow.addCanonicalLine`).
+ */
+export function scanCanonicalFlowLine(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: CanonicalFlowLine,
+): boolean {
+  if (end - start > MAX_FLOW_LINE_BYTES) return false;
+  let i = after(bytes, start, end, SRC);
+  if (i >= 0) i = plainStringEnd(bytes, i, end);
+  if (i >= 0) i = after(bytes, i + 1, end, DST);
+  if (i >= 0) i = plainStringEnd(bytes, i, end);
+  if (i >= 0) i = after(bytes, i + 1, end, PROTOCOL);
+  if (i >= 0) i = plainStringEnd(bytes, i, end);
+  if (i >= 0) i = after(bytes, i + 1, end, PORT);
+  if (i >= 0) i = digitsEnd(bytes, i, end, 5);
+  if (i < 0) return false;
+  const serverName = after(bytes, i, end, SERVER_NAME);
+  if (serverName >= 0) {
+    const close = plainStringEnd(bytes, serverName, end);
+    if (close < 0) return false;
+    i = close + 1;
+  }
+  out.keyEnd = i;
+  out.count = 1;
+  const count = after(bytes, i, end, COUNT);
+  if (count >= 0) {
+    i = digitsEnd(bytes, count, end, 15);
+    if (i < 0) return false;
+    out.count = digitsValue(bytes, count, i);
+    if (out.count === 0) return false; // the parser reports it
+  }
+  out.firstSeenStart = after(bytes, i, end, FIRST_SEEN);
+  if (out.firstSeenStart >= 0) {
+    out.firstSeenEnd = plainStringEnd(bytes, out.firstSeenStart, end);
+    if (out.firstSeenEnd < 0) return false;
+    i = out.firstSeenEnd + 1;
+  }
+  out.lastSeenStart = after(bytes, i, end, LAST_SEEN);
+  if (out.lastSeenStart >= 0) {
+    out.lastSeenEnd = plainStringEnd(bytes, out.lastSeenStart, end);
+    if (out.lastSeenEnd < 0) return false;
+    i = out.lastSeenEnd + 1;
+  }
+  return i === end - 1 && bytes[i] === 125;
+}
+
+/**
  * Streaming aggregation of flow records into distinct tuples keyed by src, dst, protocol, port and
  * serverName. Records are not kept: memory grows with the number of distinct tuples only.
  */
 export class FlowWindow {
-  readonly #tuples = new Map<string, FlowTuple>();
+  /** Tuples by id; ids come from `#index`, keyed by the bytes of `flowTupleKey`. */
+  readonly #tuples: FlowTuple[] = [];
+  readonly #index = new ByteKeyIndex();
+  #keyBytes = new Uint8Array(256);
   #records = 0;
   #connections = 0;
 
   add(record: FlowRecord): void {
-    const count = record.count ?? 1;
+    this.#addTo(this.#tupleFor(record), record.count ?? 1, record.firstSeen, record.lastSeen);
+  }
+
+  /**
+   * The fast path for a line in the canonical shape (see `scanCanonicalFlowLine`) whose tuple the
+   * window already holds: aggregated straight from the bytes, without JSON.parse or a record
+   * object. Returns false (and changes nothing) for any other line, which the caller then parses
+   * with `parseFlowLine` and `add`s: a tuple's first line always takes that full path, so every
+   * field of the tuple has been validated before a fast-path line can hit it.
+   */
+  addCanonicalLine(bytes: Uint8Array, start: number, end: number): boolean {
+    const line = this.#scan;
+    if (!scanCanonicalFlowLine(bytes, start, end, line)) return false;
+    const id = this.#index.find(bytes, start, line.keyEnd);
+    if (id < 0) return false;
+    const { firstSeenStart: fs, firstSeenEnd: fe, lastSeenStart: ls, lastSeenEnd: le } = line;
+    // The checks `parseFlowLine` makes on the times, for UTC times checked as bytes; anything else
+    // (other offsets, a time out of range, first after last) goes the slow way for its answer.
+    if (fs >= 0 && utcShapeBytes(bytes, fs, fe) !== true) return false;
+    if (ls >= 0 && utcShapeBytes(bytes, ls, le) !== true) return false;
+    if (fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, ls, le) <= 0)) return false;
+    const t = this.#tuples[id]!;
     this.#records += 1;
-    this.#connections += count;
-    const key = `${record.src}\u0000${record.dst}\u0000${record.protocol}\u0000${record.port}\u0000${record.serverName ?? ''}`;
-    let t = this.#tuples.get(key);
+    this.#connections += line.count;
+    t.count += line.count;
+    t.records += 1;
+    // A record with one time has it as both first and last; only a time that widens the tuple's
+    // range becomes a string.
+    const firstStart = fs >= 0 ? fs : ls;
+    const firstEnd = fs >= 0 ? fe : le;
+    if (firstStart >= 0 && !(compareUtcBytesToText(bytes, firstStart, firstEnd, t.firstSeen) >= 0))
+      t.firstSeen = earlierTime(t.firstSeen, asciiAt(bytes, firstStart, firstEnd));
+    const lastStart = ls >= 0 ? ls : fs;
+    const lastEnd = ls >= 0 ? le : fe;
+    if (lastStart >= 0 && !(compareUtcBytesToText(bytes, lastStart, lastEnd, t.lastSeen) <= 0))
+      t.lastSeen = laterTime(t.lastSeen, asciiAt(bytes, lastStart, lastEnd));
+    return true;
+  }
+
+  readonly #scan: CanonicalFlowLine = {
+    keyEnd: 0,
+    count: 1,
+    firstSeenStart: -1,
+    firstSeenEnd: -1,
+    lastSeenStart: -1,
+    lastSeenEnd: -1,
+  };
+
+  #tupleFor(record: FlowRecord): FlowTuple {
+    const key = flowTupleKey(record);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    if (3 * key.length > this.#keyBytes.length) this.#keyBytes = new Uint8Array(3 * key.length);
+    const length = utf8Encoder.encodeInto(key, this.#keyBytes).written;
+    const id = this.#index.find(this.#keyBytes, 0, length);
+    let t = id < 0 ? undefined : this.#tuples[id];
     if (!t) {
       t = {
         src: record.src,
@@ -304,17 +536,24 @@ export class FlowWindow {
         records: 0,
       };
       if (record.serverName !== undefined) t.serverName = record.serverName;
-      this.#tuples.set(key, t);
+      this.#index.insert(this.#keyBytes, 0, length);
+      this.#tuples.push(t);
     }
+    return t;
+  }
+
+  #addTo(t: FlowTuple, count: number, firstSeen: string | undefined, lastSeen: string | undefined): void {
+    this.#records += 1;
+    this.#connections += count;
     t.count += count;
     t.records += 1;
-    t.firstSeen = earlierTime(t.firstSeen, record.firstSeen ?? record.lastSeen);
-    t.lastSeen = laterTime(t.lastSeen, record.lastSeen ?? record.firstSeen);
+    t.firstSeen = earlierTime(t.firstSeen, firstSeen ?? lastSeen);
+    t.lastSeen = laterTime(t.lastSeen, lastSeen ?? firstSeen);
   }
 
   /** The distinct tuples, in first-seen-by-the-window order. */
   *tuples(): IterableIterator<FlowTuple> {
-    for (const t of this.#tuples.values()) {
+    for (const t of this.#tuples) {
       const out: FlowTuple = {
         src: t.src,
         dst: t.dst,
@@ -339,7 +578,7 @@ export class FlowWindow {
   }
 
   get distinct(): number {
-    return this.#tuples.size;
+    return this.#tuples.length;
   }
 
   coverage(): FlowWindowCoverage {
@@ -352,7 +591,7 @@ export class FlowWindow {
     // derived once here rather than compared on every record.
     let from: string | undefined;
     let to: string | undefined;
-    for (const t of this.#tuples.values()) {
+    for (const t of this.#tuples) {
       from = earlierTime(from, t.firstSeen);
       to = laterTime(to, t.lastSeen);
     }

@@ -190,6 +190,41 @@ describe('readFlowWindow', () => {
   });
 });
 
+describe('line splitting', () => {
+  it('reads lines across 1 MiB chunk boundaries, CRLF endings and a last line without newline', async () => {
+    const path = join(tmp, 'chunks.jsonl');
+    const lines: string[] = [];
+    // ~3 MiB: lines of varying length so that chunk ends fall inside lines; one line of 100 kB
+    // (past the parser's limit, below the reader's) spans a boundary and is reported on its line.
+    for (let i = 0; i < 20_000; i++) {
+      const pad = 'p'.repeat(i % 300);
+      lines.push(
+        JSON.stringify({ src: `shop/web-${i % 50}`, dst: '10.0.0.1', protocol: 'TCP', port: 443, pad }),
+      );
+    }
+    lines[6000] = JSON.stringify({
+      src: 'shop/big',
+      dst: '10.0.0.1',
+      protocol: 'TCP',
+      port: 1,
+      pad: 'x'.repeat(100_000),
+    });
+    writeFileSync(path, `${lines.slice(0, 10_000).join('\r\n')}\r\n${lines.slice(10_000).join('\n')}`);
+    const errors: Diagnostic[] = [];
+    const rows = await collect(path, { onError: (d: Diagnostic) => errors.push(d) });
+    expect(rows).toHaveLength(19_999);
+    expect(rows.at(-1)!.line).toBe(20_000);
+    expect(errors.map((e) => e.line)).toEqual([6001]);
+    for (const { record, line } of rows) expect(record.port).toBe(JSON.parse(lines[line - 1]!).port);
+    await expect(readFlowWindow(path)).rejects.toMatchObject({ diagnostics: [{ line: 6001 }] });
+    lines[6000] = lines[6001]!;
+    writeFileSync(path, `${lines.join('\r\n')}`);
+    const w = await readFlowWindow(path);
+    expect(w.records).toBe(20_000);
+    expect(w.distinct).toBe(50);
+  });
+});
+
 describe('detectFlowFormat', () => {
   it('tells the three formats apart and ignores lines that say nothing', () => {
     expect(detectFlowFormat('{"src":"a/b","dst":"1.2.3.4","protocol":"TCP","port":1}')).toBe('nyx');

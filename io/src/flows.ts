@@ -1,8 +1,6 @@
 // Flow files from disk: streamed line by line (never read whole), gunzipped when the name ends in
 // `.gz`, in the nyx format (SPEC section 7) or as Hubble / Calico exports converted on the fly.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import {
   calicoLineToFlow,
@@ -70,61 +68,97 @@ export function detectFlowFormat(line: string): FlowFileFormat | undefined {
   return 'nyx';
 }
 
-/**
- * readline buffers a line until its newline: a file with a gigabyte and no newline would sit in
- * memory. This guard fails the stream once a line runs past twice the parser's limit (lines between
- * the two limits still reach the parser, which reports them with their number).
- */
-function lineLengthGuard(file: string): Transform {
-  let lineNo = 1;
-  let sinceNewline = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      let start = 0;
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
-        lineNo += 1;
-        sinceNewline = 0;
-        start = i + 1;
-      }
-      sinceNewline += chunk.length - start;
-      if (sinceNewline > 2 * MAX_FLOW_LINE_BYTES) {
-        done(
-          new FlowFileError([
-            {
-              file,
-              line: lineNo,
-              message: `line is longer than ${MAX_FLOW_LINE_BYTES} bytes; a flow record is one short JSON object`,
-            },
-          ]),
-        );
-        return;
-      }
-      done(null, chunk);
+/** A runaway line (a file that is not JSON Lines at all) as a `FlowFileError` at its line. */
+function runawayLine(file: string, lineNo: number): FlowFileError {
+  return new FlowFileError([
+    {
+      file,
+      line: lineNo,
+      message: `line is longer than ${MAX_FLOW_LINE_BYTES} bytes; a flow record is one short JSON object`,
     },
-  });
+  ]);
 }
 
-function openLines(path: string, displayName: string): Readable {
-  const file = createReadStream(path);
-  const guard = lineLengthGuard(displayName);
-  const forward = (e: Error) => guard.destroy(e);
-  if (!path.endsWith('.gz')) {
-    file.on('error', forward);
-    return file.pipe(guard);
-  }
+/** The file's bytes as a stream of chunks, gunzipped when the name ends in `.gz`. */
+function openBytes(path: string): AsyncIterable<Buffer> {
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (!path.endsWith('.gz')) return file;
   const gunzip = createGunzip();
-  file.on('error', forward);
-  gunzip.on('error', forward);
-  return file.pipe(gunzip).pipe(guard);
+  file.on('error', (e) => gunzip.destroy(e));
+  return file.pipe(gunzip);
+}
+
+/** Lines of one chunk: line `k` is `bytes[bounds[2k], bounds[2k + 1])`, numbered from `firstLine`. */
+interface LineBatch {
+  bytes: Buffer;
+  bounds: number[];
+  firstLine: number;
+}
+
+/**
+ * Every line of a file as bytes, a chunk's worth at a time (no string or copy per line). Lines end
+ * at `\n` (a `\r` before it is dropped); a last line without one counts. A line is copied only
+ * when it spans two chunks. One that runs past twice the parser's limit fails the read at once
+ * instead of being held (lines between the two limits reach the parser, which reports them with
+ * their number). Read failures become a `FlowFileError` at the line reached.
+ */
+async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatch> {
+  const limit = 2 * MAX_FLOW_LINE_BYTES;
+  let lineNo = 0;
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  const bound = (bounds: number[], bytes: Buffer, start: number, end: number): void => {
+    lineNo += 1;
+    if (end - start > limit) throw runawayLine(file, lineNo);
+    bounds.push(start, end > start && bytes[end - 1] === 13 ? end - 1 : end);
+  };
+  try {
+    for await (const chunk of openBytes(path)) {
+      let start = 0;
+      let newline = chunk.indexOf(10);
+      if (pendingLength > 0 && newline !== -1) {
+        const joined = Buffer.concat([...pending, chunk.subarray(0, newline)]);
+        pending = [];
+        pendingLength = 0;
+        const batch: LineBatch = { bytes: joined, bounds: [], firstLine: lineNo + 1 };
+        bound(batch.bounds, joined, 0, joined.length);
+        yield batch;
+        start = newline + 1;
+        newline = chunk.indexOf(10, start);
+      }
+      const batch: LineBatch = { bytes: chunk, bounds: [], firstLine: lineNo + 1 };
+      for (; newline !== -1; newline = chunk.indexOf(10, start)) {
+        bound(batch.bounds, chunk, start, newline);
+        start = newline + 1;
+      }
+      if (start < chunk.length) {
+        pending.push(chunk.subarray(start));
+        pendingLength += chunk.length - start;
+        if (pendingLength > limit) throw runawayLine(file, lineNo + 1);
+      }
+      if (batch.bounds.length > 0) yield batch;
+    }
+    if (pendingLength > 0) {
+      const last = Buffer.concat(pending);
+      const batch: LineBatch = { bytes: last, bounds: [], firstLine: lineNo + 1 };
+      bound(batch.bounds, last, 0, last.length);
+      yield batch;
+    }
+  } catch (e) {
+    throw readFailure(e, file, lineNo);
+  }
 }
 
 /** Turns one line into a record (or nothing), deciding the format on the first line that tells. */
 function lineConverter(
   file: string,
   options: ReadFlowFileOptions,
-): (line: string, lineNo: number) => FlowRecord | undefined {
+): {
+  convert: (line: string, lineNo: number) => FlowRecord | undefined;
+  format: () => FlowFileFormat | undefined;
+} {
   let format = options.format;
-  return (line, lineNo) => {
+  const convert = (line: string, lineNo: number): FlowRecord | undefined => {
     if (!format) {
       format = detectFlowFormat(line);
       // A line that decides nothing (blank, comment, broken JSON) is judged as nyx: it is skipped
@@ -149,6 +183,7 @@ function lineConverter(
     }
     return undefined;
   };
+  return { convert, format: () => format };
 }
 
 /** A read failure (missing file, broken gzip, runaway line) as a `FlowFileError` at the line reached. */
@@ -160,54 +195,30 @@ function readFailure(e: unknown, file: string, lineNo: number): FlowFileError {
   return new FlowFileError([{ file, line: lineNo, message: `cannot read flows: ${what}` }]);
 }
 
-/** Reads every line through `visit`; read failures become a `FlowFileError` at the line reached. */
-async function eachLine(
-  path: string,
-  file: string,
-  visit: (line: string, lineNo: number) => void,
-): Promise<void> {
-  const lines = createInterface({ input: openLines(path, file), crlfDelay: Number.POSITIVE_INFINITY });
-  let lineNo = 0;
-  try {
-    for await (const line of lines) {
-      lineNo += 1;
-      visit(line, lineNo);
-    }
-  } catch (e) {
-    throw readFailure(e, file, lineNo);
-  } finally {
-    lines.close();
-  }
-}
-
 /**
  * Streams the flow records of a file in input order, each with its 1-based line number. Memory does
- * not grow with the file: one line is held at a time.
+ * not grow with the file: one chunk of lines is held at a time.
  */
 export async function* readFlowFile(
   path: string,
   options: ReadFlowFileOptions = {},
 ): AsyncGenerator<{ record: FlowRecord; line: number }> {
   const file = options.displayName ?? path;
-  const convert = lineConverter(file, options);
-  const lines = createInterface({ input: openLines(path, file), crlfDelay: Number.POSITIVE_INFINITY });
-  let lineNo = 0;
-  try {
-    for await (const line of lines) {
-      lineNo += 1;
-      const record = convert(line, lineNo);
+  const { convert } = lineConverter(file, options);
+  for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
+    for (let k = 0; k < bounds.length; k += 2) {
+      const lineNo = firstLine + k / 2;
+      const record = convert(bytes.toString('utf8', bounds[k], bounds[k + 1]), lineNo);
       if (record) yield { record, line: lineNo };
     }
-  } catch (e) {
-    throw readFailure(e, file, lineNo);
-  } finally {
-    lines.close();
   }
 }
 
 /**
  * Reads a whole flow file into a window of distinct tuples. Every malformed line is collected; when
  * there is any, a `FlowFileError` with all of them (up to 100) is thrown after the last line.
+ * Lines of the nyx format in its canonical shape whose tuple the window already holds are
+ * aggregated from their bytes (`FlowWindow.addCanonicalLine`); every other line is parsed in full.
  */
 export async function readFlowWindow(
   path: string,
@@ -224,17 +235,22 @@ export async function readFlowWindow(
     if (errors.length < 100) errors.push(d);
     else more += 1;
   };
-  // Straight into the window, without a generator step per record.
   const onRecord = options.onRecord;
   const file = options.displayName ?? path;
-  const convert = lineConverter(file, { ...options, onError });
-  await eachLine(path, file, (line, lineNo) => {
-    const record = convert(line, lineNo);
-    if (record) {
-      window.add(record);
+  const { convert, format } = lineConverter(file, { ...options, onError });
+  for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
+    const nyx = format() === 'nyx';
+    for (let k = 0; k < bounds.length; k += 2) {
+      const start = bounds[k]!;
+      const end = bounds[k + 1]!;
+      if (!(nyx && window.addCanonicalLine(bytes, start, end))) {
+        const record = convert(bytes.toString('utf8', start, end), firstLine + k / 2);
+        if (!record) continue;
+        window.add(record);
+      }
       onRecord?.();
     }
-  });
+  }
   if (errors.length > 0) {
     if (more > 0) {
       const last = errors[errors.length - 1]!;

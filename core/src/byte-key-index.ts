@@ -1,0 +1,99 @@
+// A hash index from byte strings to dense ids (0, 1, 2, … in insertion order), looked up straight
+// from a slice of a larger buffer. It exists for the flow reader's hot path: a JS Map would need a
+// fresh string per lookup (decode, hash, garbage), which at a million lines cost more than parsing
+// them. Open addressing with linear probing; slots hold the full hash next to the id so that most
+// probes never touch the key bytes.
+
+/** FNV-1a 32-bit offset basis. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 16777619;
+
+export class ByteKeyIndex {
+  /** Pairs (hash, id + 1); id + 1 = 0 marks an empty slot. Capacity is a power of two, load ≤ 1/2. */
+  #slots = new Int32Array(2 * 1024);
+  #mask = 1023;
+  /** Pairs (offset, length) of each id's key in `#arena`. */
+  #keys = new Int32Array(2 * 256);
+  #arena = new Uint8Array(16 * 1024);
+  #arenaLength = 0;
+  #size = 0;
+  /**
+   * Mixed into every hash, different per index: keys come from observed traffic (pod names,
+   * server names), and a fixed hash would let someone who names pods make every key collide and
+   * every lookup scan them all. Ids and their order do not depend on it.
+   */
+  readonly #seed = (Math.random() * 0x100000000) | 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The id of the key `bytes[start, end)`, or -1. */
+  find(bytes: Uint8Array, start: number, end: number): number {
+    const hash = this.#hash(bytes, start, end);
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let p = hash & mask; ; p = (p + 1) & mask) {
+      const id = slots[2 * p + 1]! - 1;
+      if (id < 0) return -1;
+      if (slots[2 * p] === hash && this.#equals(id, bytes, start, end)) return id;
+    }
+  }
+
+  /** Adds the key `bytes[start, end)`, which must not be present, and returns its id. */
+  insert(bytes: Uint8Array, start: number, end: number): number {
+    const id = this.#size;
+    const length = end - start;
+    if (2 * id + 2 > this.#keys.length) this.#keys = grown(this.#keys, this.#keys.length * 2);
+    if (this.#arenaLength + length > this.#arena.length)
+      this.#arena = grown(this.#arena, Math.max(this.#arena.length * 2, this.#arenaLength + length));
+    this.#arena.set(bytes.subarray(start, end), this.#arenaLength);
+    this.#keys[2 * id] = this.#arenaLength;
+    this.#keys[2 * id + 1] = length;
+    this.#arenaLength += length;
+    this.#size += 1;
+    if (2 * this.#size > this.#mask + 1) this.#rehash();
+    else this.#place(this.#hash(bytes, start, end), id);
+    return id;
+  }
+
+  #hash(bytes: Uint8Array, start: number, end: number): number {
+    let h = FNV_OFFSET ^ this.#seed;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+    return h;
+  }
+
+  #equals(id: number, bytes: Uint8Array, start: number, end: number): boolean {
+    const length = this.#keys[2 * id + 1]!;
+    if (length !== end - start) return false;
+    const arena = this.#arena;
+    const offset = this.#keys[2 * id]! - start;
+    for (let i = start; i < end; i++) if (arena[offset + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  #place(hash: number, id: number): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let p = hash & mask;
+    while (slots[2 * p + 1] !== 0) p = (p + 1) & mask;
+    slots[2 * p] = hash;
+    slots[2 * p + 1] = id + 1;
+  }
+
+  #rehash(): void {
+    const capacity = 2 * (this.#mask + 1);
+    this.#slots = new Int32Array(2 * capacity);
+    this.#mask = capacity - 1;
+    for (let id = 0; id < this.#size; id++) {
+      const offset = this.#keys[2 * id]!;
+      this.#place(this.#hash(this.#arena, offset, offset + this.#keys[2 * id + 1]!), id);
+    }
+  }
+}
+
+function grown<T extends Int32Array | Uint8Array>(array: T, length: number): T {
+  const bigger = new (array.constructor as new (n: number) => T)(length);
+  bigger.set(array);
+  return bigger;
+}
