@@ -23,6 +23,7 @@ import {
 } from 'yaml';
 import type { Diagnostic } from './model.js';
 import { escapePointer } from './selector.js';
+import { COMPOSE_OPTIONS, parseSimpleYaml } from './yaml-simple.js';
 
 /** Limits for one file. Every field is optional; missing fields take `DEFAULT_YAML_LIMITS`. */
 export interface YamlLimits {
@@ -132,6 +133,18 @@ function remember(key: string, result: YamlParseResult): void {
 }
 
 function parseUncached(path: string, content: string, lim: Required<YamlLimits>): YamlParseResult {
+  // Policy files are plain block YAML: a fast path reads those, and gives up on anything else.
+  const simple = parseSimpleYaml(content, lim.maxDepth, lim.maxDocuments);
+  if (simple) return { ok: true, documents: simple };
+  return parseWithYamlPackage(path, content, lim);
+}
+
+/** The full path: the `yaml` package's parser and composer, with every limit and error. */
+export function parseWithYamlPackage(
+  path: string,
+  content: string,
+  lim: Required<YamlLimits>,
+): YamlParseResult {
   const fail = (line: number, message: string): YamlParseResult => ({
     ok: false,
     errors: [{ file: path, line, message }],
@@ -156,7 +169,7 @@ function parseUncached(path: string, content: string, lim: Required<YamlLimits>)
   }
 
   // `merge: true`: `<<` merge keys work as in kubectl (YAML 1.1 style); everything else is the YAML 1.2 core schema.
-  const composer = new Composer({ uniqueKeys: true, prettyErrors: false, merge: true });
+  const composer = new Composer(COMPOSE_OPTIONS);
   const docs = [...composer.compose(tokens)];
   const errors: Diagnostic[] = [];
   for (const doc of docs) {
