@@ -139,8 +139,21 @@ export interface Evaluator {
   readonly compiled: CompiledPolicySet;
   /** Both verdicts with reasons. Cached per equivalence class of endpoints; do not mutate the result. */
   evaluate(flow: ResolvedFlow): FlowVerdict;
-  /** Endpoint classes seen and verdicts computed (walks) so far: what the cache saved, for benches. */
-  stats(): { classes: number; walks: number };
+  /**
+   * Endpoint classes seen, verdicts computed (walks) and evaluations answered by `options.reuse`
+   * so far: what the cache and the reuse saved, for benches.
+   */
+  stats(): { classes: number; walks: number; reused: number };
+}
+
+export interface EvaluatorOptions {
+  /**
+   * An evaluator of another revision of the policy set over the same inventory (the base of a
+   * change). A flow whose enforcement points see the same policies (same content and source lines)
+   * under the same config in both gets that evaluator's verdict instead of a walk of its own: the
+   * walk would read exactly the same data.
+   */
+  reuse?: Evaluator;
 }
 
 // ---- compilation -----------------------------------------------------------------------------------
@@ -710,11 +723,66 @@ function sortedEntries(r: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(r).sort(([a], [b]) => compareText(a, b)));
 }
 
+// Everything a compiled policy is built from (spec, identity, source file and lines), as one string:
+// two objects with the same text compile to the same policy with the same reasons.
+const objectTexts = new WeakMap<PolicyObject, string>();
+
+function objectText(o: PolicyObject): string {
+  let text = objectTexts.get(o);
+  if (text === undefined) {
+    text = JSON.stringify(o);
+    objectTexts.set(o, text);
+  }
+  return text;
+}
+
+/** The config as the walk reads it: default modes, enforcement, source, excluded namespaces. */
+function sameConfig(a: CompiledPolicySet, b: CompiledPolicySet): boolean {
+  return (
+    a.defaultMode.effective === b.defaultMode.effective &&
+    a.defaultMode.asIfEnforced === b.defaultMode.asIfEnforced &&
+    a.configEnforced === b.configEnforced &&
+    a.configId === b.configId &&
+    a.configSource === b.configSource &&
+    a.excludedNamespaces.size === b.excludedNamespaces.size &&
+    [...a.excludedNamespaces].every((ns) => b.excludedNamespaces.has(ns))
+  );
+}
+
+/**
+ * The policies of either set whose id is missing from the other set or whose object differs: both
+ * versions of a changed policy, the added ones and the removed ones.
+ */
+function changedPolicies(a: CompiledPolicySet, b: CompiledPolicySet): CompiledPolicy[] {
+  // Ids are unique within a set (the loader refuses duplicates).
+  const textsOfA = new Map(a.policies.map((p) => [p.id, objectText(p.object)]));
+  const textsOfB = new Map(b.policies.map((p) => [p.id, objectText(p.object)]));
+  const differs = (p: CompiledPolicy) => textsOfA.get(p.id) !== textsOfB.get(p.id);
+  return [...a.policies.filter(differs), ...b.policies.filter(differs)];
+}
+
+/**
+ * Whether `p` can be in a pod's plan for `direction`: it selects the pod (as `planFor` filters) and
+ * has rules for that direction or isolates it.
+ */
+function inPlanOf(p: CompiledPolicy, pod: Pod, direction: Direction): boolean {
+  if ((p.rules[direction]?.length ?? 0) === 0 && !p.isolates[direction]) return false;
+  if (p.namespace !== undefined ? p.namespace !== pod.namespace : !p.namespaceSelector(pod.namespaceLabels))
+    return false;
+  return p.podSelector(pod.labels);
+}
+
 /**
  * Compiles the policy set against one inventory: selectors and CIDRs once, policies indexed by
  * namespace, cluster policies pre-filtered per namespace, verdicts cached per equivalence class.
+ * With `options.reuse`, verdicts of flows that no difference between the two policy sets can reach
+ * are taken from that evaluator (see `EvaluatorOptions`).
  */
-export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Evaluator {
+export function compileEvaluator(
+  policySet: PolicySet,
+  inventory: Inventory,
+  options: EvaluatorOptions = {},
+): Evaluator {
   const compiled = compilePolicySet(policySet);
 
   // Index: namespaced policies by namespace, cluster policies filtered per namespace lazily.
@@ -833,7 +901,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     }
     return id;
   };
-  const endpointClass = (e: Endpoint): number => {
+  const classOfEndpoint = (e: Endpoint): number => {
     switch (e.kind) {
       case 'pod':
         return podClassId(e.pod, e.ip);
@@ -842,6 +910,17 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       case 'world':
         return classId(`w${blockSignature([e.ip], 'all')}`);
     }
+  };
+  // Callers that resolve each distinct end once (impact's window pass) hand in the same endpoint
+  // object for every flow it is part of: its class is looked up once per object.
+  const endpointClasses = new WeakMap<Endpoint, number>();
+  const endpointClass = (e: Endpoint): number => {
+    let id = endpointClasses.get(e);
+    if (id === undefined) {
+      id = classOfEndpoint(e);
+      endpointClasses.set(e, id);
+    }
+    return id;
   };
 
   const plans = new Map<string, Record<Direction, SubjectPlan>>();
@@ -878,8 +957,39 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     return plan[direction];
   };
 
-  const cache = new Map<string, FlowVerdict>();
+  // Verdicts by source class, then destination class, then protocol, port and server name.
+  const cache = new Map<number, Map<number, Map<number | string, FlowVerdict>>>();
   let walks = 0;
+  let reused = 0;
+
+  // Reuse: only over the same inventory and config; then a point is unchanged when no changed
+  // policy (either version) can be in its plan, so both plans hold the same policies.
+  const reuse =
+    options.reuse && options.reuse.inventory === inventory && sameConfig(options.reuse.compiled, compiled)
+      ? options.reuse
+      : undefined;
+  const changed = reuse ? changedPolicies(reuse.compiled, compiled) : [];
+  const unchangedByClass = new Map<string, Record<Direction, boolean>>();
+  const unchangedByPod = new WeakMap<Pod, Record<Direction, boolean>>();
+  const unchangedPoint = (pod: Pod, direction: Direction): boolean => {
+    let unchanged = unchangedByPod.get(pod);
+    if (!unchanged) {
+      const key = podClass(pod);
+      unchanged = unchangedByClass.get(key);
+      if (!unchanged) {
+        unchanged = {
+          ingress: !changed.some((p) => inPlanOf(p, pod, 'ingress')),
+          egress: !changed.some((p) => inPlanOf(p, pod, 'egress')),
+        };
+        unchangedByClass.set(key, unchanged);
+      }
+      unchangedByPod.set(pod, unchanged);
+    }
+    return unchanged[direction];
+  };
+  const reusable = (flow: ResolvedFlow): boolean =>
+    (flow.src.kind !== 'pod' || unchangedPoint(flow.src.pod, 'egress')) &&
+    (flow.dst.kind !== 'pod' || unchangedPoint(flow.dst.pod, 'ingress'));
 
   const walk = (flow: ResolvedFlow): FlowVerdict => {
     const { src, dst } = flow;
@@ -934,7 +1044,7 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
     policySet,
     inventory,
     compiled,
-    stats: () => ({ classes: classIds.size, walks }),
+    stats: () => ({ classes: classIds.size, walks, reused }),
     evaluate(flow: ResolvedFlow): FlowVerdict {
       const { src, dst } = flow;
       // Short-circuits decide the whole flow before any point, whatever the config's enforcement.
@@ -944,21 +1054,45 @@ export function compileEvaluator(policySet: PolicySet, inventory: Inventory): Ev
       if (src.kind === 'node' && dst.kind === 'pod' && dst.pod.nodeName === src.node.name) {
         return NODE_LOCAL(src, dst);
       }
-      // The server name only matters where `toFqdn` can match: a world destination on TCP 443.
-      const name =
-        dst.kind === 'world' && flow.protocol === 'TCP' && flow.port === 443 && flow.serverName !== undefined
-          ? `n${normalizeDnsName(flow.serverName)}`
-          : '';
-      const key = `${endpointClass(src)},${endpointClass(dst)},${flow.protocol},${flow.port},${name}`;
-      let verdict = cache.get(key);
+      // Nothing that differs from the reused evaluator reaches this flow: its verdict is the same.
+      if (reuse && reusable(flow)) {
+        reused++;
+        return reuse.evaluate(flow);
+      }
+      let byDst = cache.get(endpointClass(src));
+      if (!byDst) {
+        byDst = new Map();
+        cache.set(endpointClass(src), byDst);
+      }
+      let byService = byDst.get(endpointClass(dst));
+      if (!byService) {
+        byService = new Map();
+        byDst.set(endpointClass(dst), byService);
+      }
+      const key = serviceKey(flow);
+      let verdict = byService.get(key);
       if (!verdict) {
         verdict = walk(flow);
-        cache.set(key, verdict);
         walks++;
+        byService.set(key, verdict);
       }
       return verdict;
     },
   };
+}
+
+const PROTOCOL_INDEX: Readonly<Record<Protocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
+
+/**
+ * Protocol, port and (where `toFqdn` can match: a world destination on TCP 443) the normalized
+ * server name, as one cache key: a number for the usual integer port without a name.
+ */
+function serviceKey(flow: ResolvedFlow): number | string {
+  const { protocol, port } = flow;
+  if (flow.dst.kind === 'world' && protocol === 'TCP' && port === 443 && flow.serverName !== undefined)
+    return `${protocol},${port},n${normalizeDnsName(flow.serverName)}`;
+  const index = PROTOCOL_INDEX[protocol];
+  return Number.isInteger(port) && index !== undefined ? port * 4 + index : `${protocol},${port}`;
 }
 
 const evaluators = new WeakMap<PolicySet, WeakMap<Inventory, Evaluator>>();
