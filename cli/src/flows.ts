@@ -2,7 +2,7 @@
 // `readFlowWindow` of @nyx/io (streaming, .gz, nyx/hubble/calico, malformed lines collected up to
 // 100); this adds the CLI's error type and progress.
 import type { FlowWindow } from '@nyx/core';
-import { FlowFileError, readFlowWindow } from '@nyx/io';
+import { FlowFileError, readFlowWindow, readFlowWindowInWorker } from '@nyx/io';
 import { InputError } from './errors.js';
 import type { FlowFormat } from './options.js';
 import type { CommandIo } from './output.js';
@@ -11,16 +11,25 @@ import { startProgress } from './progress.js';
 /**
  * Streams a flow file into a window of distinct tuples (memory grows with tuples, not records).
  * Malformed lines are reported together as an input error after the last line.
- * `format` absent: detected from the first record-bearing line.
+ * `format` absent: detected from the first record-bearing line. With `inWorker`, the file is read
+ * on a worker thread, so that the caller can parse other inputs meanwhile; `signal` stops it.
  */
 export async function readWindow(
   file: string,
   format: FlowFormat | undefined,
   io: CommandIo,
+  options: { inWorker?: boolean; signal?: AbortSignal } = {},
 ): Promise<FlowWindow> {
   const progress = startProgress(io, 'reading flows');
   try {
-    return await readFlowWindow(file, { ...(format ? { format } : {}), onRecord: () => progress.tick() });
+    const formatOption = format ? { format } : {};
+    return options.inWorker
+      ? await readFlowWindowInWorker(file, {
+          ...formatOption,
+          onProgress: (n) => progress.tick(n),
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+      : await readFlowWindow(file, { ...formatOption, onRecord: () => progress.tick() });
   } catch (error) {
     if (error instanceof FlowFileError) throw new InputError(error.diagnostics);
     throw error;

@@ -510,6 +510,20 @@ export class FlowWindow {
     return true;
   }
 
+  /**
+   * Adds an already aggregated tuple (of another window, e.g. one read on another thread): its
+   * `count` and `records` add up, its time range widens the tuple's.
+   */
+  addTuple(tuple: FlowTuple): void {
+    const t = this.#tupleFor(tuple);
+    this.#records += tuple.records;
+    this.#connections += tuple.count;
+    t.count += tuple.count;
+    t.records += tuple.records;
+    t.firstSeen = earlierTime(t.firstSeen, tuple.firstSeen);
+    t.lastSeen = laterTime(t.lastSeen, tuple.lastSeen);
+  }
+
   readonly #scan: CanonicalFlowLine = {
     keyEnd: 0,
     count: 1,
@@ -519,7 +533,7 @@ export class FlowWindow {
     lastSeenEnd: -1,
   };
 
-  #tupleFor(record: FlowRecord): FlowTuple {
+  #tupleFor(record: FlowRecord | FlowTuple): FlowTuple {
     const key = flowTupleKey(record);
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     if (3 * key.length > this.#keyBytes.length) this.#keyBytes = new Uint8Array(3 * key.length);

@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Diagnostic, FlowRecord } from '@nyx/core';
 import { describe, expect, it } from 'vitest';
-import { detectFlowFormat, FlowFileError, readFlowFile, readFlowWindow } from './flows.js';
+import {
+  detectFlowFormat,
+  FlowFileError,
+  readFlowFile,
+  readFlowWindow,
+  readFlowWindowInWorker,
+} from './flows.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/flows/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'nyx-flows-'));
@@ -222,6 +228,52 @@ describe('line splitting', () => {
     const w = await readFlowWindow(path);
     expect(w.records).toBe(20_000);
     expect(w.distinct).toBe(50);
+  });
+});
+
+describe('readFlowWindowInWorker', () => {
+  it('reads the same window on a worker thread, with progress', async () => {
+    const path = join(tmp, 'worker.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < 150_000; i++)
+      lines.push(
+        JSON.stringify({
+          src: `shop/web-${i % 10}`,
+          dst: `10.0.0.${i % 7}`,
+          protocol: 'TCP',
+          port: 443,
+          count: 1 + (i % 3),
+          lastSeen: `2026-11-20T10:${String(i % 60).padStart(2, '0')}:00Z`,
+        }),
+      );
+    writeFileSync(path, lines.join('\n'));
+    let progress = 0;
+    const inWorker = await readFlowWindowInWorker(path, { onProgress: (n) => (progress += n) });
+    const here = await readFlowWindow(path);
+    expect([...inWorker.tuples()]).toEqual([...here.tuples()]);
+    expect(inWorker.coverage()).toEqual(here.coverage());
+    expect(inWorker.records).toBe(150_000);
+    expect(progress).toBe(131_072); // two steps of 65,536
+  });
+
+  it('rejects with every malformed line as file:line, and stops when aborted', async () => {
+    const path = join(tmp, 'worker-bad.jsonl');
+    writeFileSync(path, '{"src":"shop/a","dst":"shop/b","protocol":"TCP","port":80}\nnot json\n{"port":0}\n');
+    const thrown = await readFlowWindowInWorker(path, { displayName: 'flows.jsonl' }).catch(
+      (e: unknown) => e,
+    );
+    expect(thrown).toBeInstanceOf(FlowFileError);
+    expect((thrown as FlowFileError).diagnostics.map((d) => `${d.file}:${d.line}`)).toEqual([
+      'flows.jsonl:2',
+      'flows.jsonl:3',
+    ]);
+    await expect(readFlowWindowInWorker(join(tmp, 'absent.jsonl'))).rejects.toThrow(
+      /cannot read flows: no such file/,
+    );
+    const controller = new AbortController();
+    const reading = readFlowWindowInWorker(path, { signal: controller.signal });
+    controller.abort(new Error('trees were invalid'));
+    await expect(reading).rejects.toThrow('trees were invalid');
   });
 });
 

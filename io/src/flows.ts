@@ -1,12 +1,14 @@
 // Flow files from disk: streamed line by line (never read whole), gunzipped when the name ends in
 // `.gz`, in the nyx format (SPEC section 7) or as Hubble / Calico exports converted on the fly.
 import { createReadStream } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import {
   calicoLineToFlow,
   type Diagnostic,
   type FlowLineResult,
   type FlowRecord,
+  type FlowTuple,
   FlowWindow,
   hubbleLineToFlow,
   looksLikeCalico,
@@ -16,6 +18,7 @@ import {
   SILENT_SKIPS,
 } from '@nyx/core';
 import { InputFileError } from './errors.js';
+import type { FlowWorkerInput, FlowWorkerMessage } from './flow-window-worker.js';
 
 export type FlowFileFormat = 'nyx' | 'hubble' | 'calico';
 
@@ -259,4 +262,69 @@ export async function readFlowWindow(
     throw new FlowFileError(errors);
   }
   return window;
+}
+
+/**
+ * `readFlowWindow` on a worker thread, so that the caller's thread can do other work meanwhile
+ * (`nyxctl impact` parses the policy trees while the flows stream in). Same window, same errors
+ * (`FlowFileError` with every malformed line). `onProgress` receives record counts in steps;
+ * aborting `signal` stops the worker and rejects with the signal's reason.
+ */
+export function readFlowWindowInWorker(
+  path: string,
+  options: Omit<ReadFlowFileOptions, 'onError' | 'onSkip'> & {
+    onProgress?: (records: number) => void;
+    signal?: AbortSignal;
+  } = {},
+): Promise<FlowWindow> {
+  const input: FlowWorkerInput = {
+    path,
+    ...(options.format ? { format: options.format } : {}),
+    ...(options.displayName ? { displayName: options.displayName } : {}),
+  };
+  const worker = startWorker(new URL('./flow-window-worker.ts', import.meta.url), input);
+  return new Promise<FlowWindow>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      fn();
+    };
+    const onAbort = (): void => settle(() => reject(options.signal?.reason));
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort);
+    worker.on('message', (message: FlowWorkerMessage) => {
+      switch (message.kind) {
+        case 'progress':
+          options.onProgress?.(message.records);
+          return;
+        case 'done':
+          return settle(() => {
+            const window = new FlowWindow();
+            for (const t of message.tuples as FlowTuple[]) window.addTuple(t);
+            resolve(window);
+          });
+        case 'invalid':
+          return settle(() => reject(new FlowFileError(message.diagnostics)));
+        case 'failed':
+          return settle(() => reject(new Error(message.message)));
+      }
+    });
+    worker.on('error', (error) => settle(() => reject(error)));
+    worker.on('exit', (code) =>
+      settle(() => reject(new Error(`the flow reader thread exited (code ${code}) without a result`))),
+    );
+  });
+}
+
+/**
+ * A worker on `entry`. The sources run as TypeScript through tsx (no build step), and a worker
+ * does not inherit the loader its parent registered, so a `.ts` entry registers tsx first.
+ */
+function startWorker(entry: URL, workerData: unknown): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -16,10 +16,8 @@ export interface ImpactOptions {
   flowFormat?: string;
 }
 
-export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<number> {
-  const format = parseFormat('--format', options.format, ['markdown', 'json'] as const);
-  const flowFormat = parseFlowFormat(options.flowFormat);
-  await requireFile(options.flows, 'flow file');
+/** Both trees and the inventory, or an input error with every problem of all three. */
+async function loadTrees(options: ImpactOptions) {
   const [base, head, inventory] = await Promise.all([
     loadTree(options.base, 'base tree'),
     loadTree(options.head, 'head tree'),
@@ -32,13 +30,29 @@ export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<
       ...(inventory.ok ? [] : inventory.errors),
     ]);
   }
+  return { base, head, inventory: inventory.inventory };
+}
+
+export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<number> {
+  const format = parseFormat('--format', options.format, ['markdown', 'json'] as const);
+  const flowFormat = parseFlowFormat(options.flowFormat);
+  await requireFile(options.flows, 'flow file');
+  // The flows stream in on a worker thread while this one parses the trees and the inventory.
+  const stopReading = new AbortController();
+  const reading = readWindow(options.flows, flowFormat, io, { inWorker: true, signal: stopReading.signal });
+  reading.catch(() => {}); // awaited below, or abandoned when another input fails
+  const trees = await loadTrees(options).catch((error: unknown) => {
+    stopReading.abort();
+    throw error;
+  });
+  const { base, head, inventory } = trees;
   io.mark?.('trees+inventory');
-  const window = await readWindow(options.flows, flowFormat, io);
-  io.mark?.('flows');
+  const window = await reading;
+  io.mark?.('flows (rest of the wait)');
   const report = computeImpact({
     base: base.policySet,
     head: head.policySet,
-    inventory: inventory.inventory,
+    inventory,
     window,
     // The whole trees, so that the head's new lint findings include the ownership checks.
     baseFiles: base.files,

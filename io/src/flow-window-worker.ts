@@ -1,0 +1,40 @@
+// The worker thread behind `readFlowWindowInWorker`: reads one flow file into a window and posts
+// back its tuples (plain data), progress every 65,536 records, or the failure.
+import { parentPort, workerData } from 'node:worker_threads';
+import { FlowFileError, type FlowFileFormat, readFlowWindow } from './flows.js';
+
+export interface FlowWorkerInput {
+  path: string;
+  format?: FlowFileFormat;
+  displayName?: string;
+}
+
+export type FlowWorkerMessage =
+  | { kind: 'progress'; records: number }
+  | { kind: 'done'; tuples: unknown[] }
+  | { kind: 'invalid'; diagnostics: FlowFileError['diagnostics'] }
+  | { kind: 'failed'; message: string };
+
+const PROGRESS_EVERY = 1 << 16;
+const input = workerData as FlowWorkerInput;
+const port = parentPort!;
+const post = (message: FlowWorkerMessage): void => port.postMessage(message);
+
+let records = 0;
+try {
+  const window = await readFlowWindow(input.path, {
+    ...(input.format ? { format: input.format } : {}),
+    ...(input.displayName ? { displayName: input.displayName } : {}),
+    onRecord: () => {
+      records += 1;
+      if (records % PROGRESS_EVERY === 0) post({ kind: 'progress', records: PROGRESS_EVERY });
+    },
+  });
+  post({ kind: 'done', tuples: [...window.tuples()] });
+} catch (error) {
+  post(
+    error instanceof FlowFileError
+      ? { kind: 'invalid', diagnostics: error.diagnostics }
+      : { kind: 'failed', message: (error as Error).message },
+  );
+}
