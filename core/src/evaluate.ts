@@ -723,11 +723,14 @@ function sortedEntries(r: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(r).sort(([a], [b]) => compareText(a, b)));
 }
 
-// Everything a compiled policy is built from (spec, identity, source file and lines), as one string:
-// two objects with the same text compile to the same policy with the same reasons.
 const objectTexts = new WeakMap<PolicyObject, string>();
 
-function objectText(o: PolicyObject): string {
+/**
+ * Everything an object is (kind, metadata, spec, source file and lines) as one string, cached per
+ * object: two objects with the same text compile to the same policy with the same reasons and get
+ * the same per-object lint findings. Compares objects across two loads of a tree (base and head).
+ */
+export function objectText(o: PolicyObject): string {
   let text = objectTexts.get(o);
   if (text === undefined) {
     text = JSON.stringify(o);

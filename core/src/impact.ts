@@ -5,7 +5,7 @@ import type { ResolvedFlow } from './flow-model.js';
 import { earlierTime, type FlowTuple, type FlowWindow, type FlowWindowCoverage, laterTime } from './flows.js';
 import { resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
-import { lintPolicySet } from './lint.js';
+import { LintMemo, lintPolicySet } from './lint.js';
 import { type LintFinding, lintFindingKey, type RuleHitCounts, ruleHitKey } from './lint-model.js';
 import type { PolicyFile, PolicySet, Protocol } from './model.js';
 import type { FlowVerdict, Reason, Verdict } from './verdict-model.js';
@@ -320,16 +320,23 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     else if (c.kind === 'resolved-would-deny') summary.resolvedWouldDeny += 1;
   }
 
+  // Both lints share the evaluators (compiled policies, cached and reused verdicts) and the
+  // findings of the objects the change leaves alone.
+  const memo = new LintMemo(inventory);
   const baseLint = lintPolicySet({
     policySet: base,
     inventory,
     ruleHits: ruleHitsOf(baseCounts),
+    evaluator: baseEvaluator,
+    memo,
     ...(input.baseFiles ? { files: input.baseFiles } : {}),
   });
   const headLint = lintPolicySet({
     policySet: head,
     inventory,
     ruleHits: ruleHitsOf(headCounts),
+    evaluator: headEvaluator,
+    memo,
     ...(input.headFiles ? { files: input.headFiles } : {}),
   });
   const known = new Set(baseLint.map(lintFindingKey));

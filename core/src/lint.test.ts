@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { compileEvaluator, type Evaluator } from './evaluate.js';
 import { FlowWindow } from './flows.js';
 import { parseInventory } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
-import { lintPolicySet, selectorImplies } from './lint.js';
-import { ruleHitKey } from './lint-model.js';
+import { LintMemo, lintPolicySet, selectorImplies } from './lint.js';
+import { type LintFinding, ruleHitKey } from './lint-model.js';
 import { loadPolicySet } from './load.js';
 import type { PolicyFile, PolicySet } from './model.js';
 
@@ -906,5 +907,81 @@ describe('selectorImplies', () => {
       false,
     );
     expect(selectorImplies({ matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] }, {})).toBe(false);
+  });
+});
+
+describe('lintPolicySet sharing work between the base and head of a change', () => {
+  it('an evaluator and a LintMemo shared by both runs change no finding', () => {
+    const guarded = nyx(
+      'shop',
+      'api',
+      `
+podSelector:
+  matchLabels: {app: api}
+policyTypes: [Egress]
+egress:
+  - decision: Allow
+    toIpBlock:
+      cidr: 0.0.0.0/0
+  - decision: Allow
+    to:
+      - podSelector: {matchLabels: {app: wbe}}
+`,
+    );
+    const blog = nyx(
+      'blog',
+      'wordpress',
+      `
+egress:
+  - decision: Allow
+    toIpBlock:
+      cidr: 10.0.0.0/4
+    ports:
+      - protocol: TCP
+        port: 80
+`,
+    );
+    const baseFiles = [config(), owners('shop'), guarded, blog, dnsAndMetadata];
+    // The head edits one policy, moves another down a line (same content, other line), drops the
+    // guardrails and adds a policy for a namespace that does not exist.
+    const headFiles = [
+      config(),
+      owners('shop'),
+      { ...guarded, content: guarded.content.replace('app: wbe', 'app: web') },
+      { ...blog, content: `# moved\n${blog.content}` },
+      nyx('gone', 'x', 'egress:\n  - decision: Allow\n'),
+    ];
+    const inv = inventory();
+    const base = load(baseFiles);
+    const head = load(headFiles);
+    const ruleHits = new Map([[ruleHitKey('NyxNetworkPolicy/shop/api', 'egress', 0), 3]]);
+    const plain = (policySet: PolicySet, files: PolicyFile[]) =>
+      lintPolicySet({ policySet, files, inventory: inv, ruleHits });
+    const baseEvaluator = compileEvaluator(base, inv);
+    const headEvaluator = compileEvaluator(head, inv, { reuse: baseEvaluator });
+    const memo = new LintMemo(inv);
+    const shared = (policySet: PolicySet, files: PolicyFile[], evaluator: Evaluator) =>
+      lintPolicySet({ policySet, files, inventory: inv, ruleHits, evaluator, memo });
+    const baseFindings = plain(base, baseFiles);
+    const headFindings = plain(head, headFiles);
+    expect(shared(base, baseFiles, baseEvaluator)).toEqual(baseFindings);
+    expect(shared(head, headFiles, headEvaluator)).toEqual(headFindings);
+    // Run again from the memo alone: still the same, and the memo's copies are not handed out twice.
+    const again = shared(head, headFiles, headEvaluator);
+    expect(again).toEqual(headFindings);
+    again[0]!.message = 'changed';
+    expect(shared(head, headFiles, headEvaluator)).toEqual(headFindings);
+    // The fixture exercises the shared paths: per-object findings, the moved object and the probes.
+    const rules = new Set(headFindings.map((f) => f.rule));
+    for (const r of ['metadata-reachable', 'missing-dns-egress', 'orphan-policy', 'ipblock-overlaps-cluster'])
+      expect(rules).toContain(r);
+    const moved = (fs: LintFinding[]) =>
+      fs.find((f) => f.object === 'NyxNetworkPolicy/blog/wordpress' && f.rule === 'ipblock-too-broad')?.line;
+    expect(moved(headFindings)).toBe((moved(baseFindings) ?? 0) + 1);
+    // A memo built over another inventory is ignored.
+    const otherMemo = new LintMemo(undefined);
+    expect(
+      lintPolicySet({ policySet: head, files: headFiles, inventory: inv, ruleHits, memo: otherMemo }),
+    ).toEqual(headFindings);
   });
 });

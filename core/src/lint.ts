@@ -12,7 +12,14 @@
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
-import { compileEvaluator, ipBlockMatcher, type ParsedIp, toParsedIp } from './evaluate.js';
+import {
+  compileEvaluator,
+  type Evaluator,
+  ipBlockMatcher,
+  objectText,
+  type ParsedIp,
+  toParsedIp,
+} from './evaluate.js';
 import type { FlowWindow } from './flows.js';
 import { resolveEndpoint } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
@@ -49,6 +56,34 @@ export interface LintInput {
    * excluded namespace without enforcement (`excluded-namespace-traffic`, SPEC section 2).
    */
   window?: FlowWindow;
+  /**
+   * An evaluator of `policySet` (over any inventory: walks read only the endpoints they are given)
+   * to use instead of compiling one; its cache and its `reuse` then serve lint's probe flows too.
+   */
+  evaluator?: Evaluator;
+  /** Shares per-object findings with other lint runs over the same inventory (see `LintMemo`). */
+  memo?: LintMemo;
+}
+
+/**
+ * Findings of the checks that read nothing but one object and the inventory, by `objectText`:
+ * lint runs over the base and the head of a change share them, so the head only checks what changed.
+ */
+export class LintMemo {
+  readonly #byObject = new Map<string, readonly LintFinding[]>();
+  constructor(readonly inventory: Inventory | undefined) {}
+
+  findings(o: PolicyObject, compute: () => LintFinding[]): LintFinding[] {
+    const key = objectText(o);
+    const known = this.#byObject.get(key);
+    if (known) return known.map((f) => ({ ...f }));
+    const computed = compute();
+    this.#byObject.set(
+      key,
+      computed.map((f) => ({ ...f })),
+    );
+    return computed;
+  }
 }
 
 type RuleObject = NyxClusterNetworkPolicy | NyxNetworkPolicy | NetworkPolicy;
@@ -895,7 +930,12 @@ function egressDecision(reasons: readonly Reason[], verdict: 'allow' | 'deny'): 
   return reasons.some((r) => r.point === undefined) ? verdict : 'allow';
 }
 
-function checkDnsAndMetadata(policySet: PolicySet, inv: Inventory | undefined, out: LintFinding[]): void {
+function checkDnsAndMetadata(
+  policySet: PolicySet,
+  inv: Inventory | undefined,
+  shared: Evaluator | undefined,
+  out: LintFinding[],
+): void {
   const namespaced = policySet.objects.filter(
     (o): o is NyxNetworkPolicy | NetworkPolicy => o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy',
   );
@@ -904,7 +944,7 @@ function checkDnsAndMetadata(policySet: PolicySet, inv: Inventory | undefined, o
   if (withEgress.length === 0) return;
   const dns = kubeDnsPods(inv);
   const standIns = new Map(inv ? [] : withEgress.map((o) => [o, standInFor(o)] as const));
-  const evaluator = compileEvaluator(policySet, withPods(inv, [...dns, ...standIns.values()]));
+  const evaluator = shared ?? compileEvaluator(policySet, withPods(inv, [...dns, ...standIns.values()]));
   const podsFor = (o: NyxNetworkPolicy | NetworkPolicy): Pod[] =>
     inv ? distinctPods(subjectPods(o, inv)) : [standIns.get(o)!];
 
@@ -1190,14 +1230,16 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
   const namespaces = inv ? allNamespaces(inv) : undefined;
   const excluded = new Set(policySet.config?.spec.excludedNamespaces ?? []);
 
-  for (const o of ruleObjects) {
-    checkIgnoredDirection(o, out);
-    checkPorts(o, out);
-    checkIpBlocks(o, inv, out);
+  const memo = input.memo?.inventory === inv ? input.memo : undefined;
+  const objectChecks = (o: RuleObject): LintFinding[] => {
+    const found: LintFinding[] = [];
+    checkIgnoredDirection(o, found);
+    checkPorts(o, found);
+    checkIpBlocks(o, inv, found);
     if (inv && namespaces) {
-      checkSelectors(o, inv, namespaces, out);
+      checkSelectors(o, inv, namespaces, found);
       if (o.kind !== 'NyxClusterNetworkPolicy' && !namespaces.has(o.namespace)) {
-        out.push(
+        found.push(
           finding(
             o,
             '/metadata',
@@ -1209,10 +1251,20 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
         );
       }
     }
+    return found;
+  };
+
+  for (const o of ruleObjects) {
+    out.push(...(memo ? memo.findings(o, () => objectChecks(o)) : objectChecks(o)));
     if (ruleHits) checkStale(o, ruleHits, excluded, out);
   }
   checkShadowing(nyx, inv, out);
-  checkDnsAndMetadata(policySet, inv, out);
+  checkDnsAndMetadata(
+    policySet,
+    inv,
+    input.evaluator?.policySet === policySet ? input.evaluator : undefined,
+    out,
+  );
   checkDefaultDeny(policySet, files, inv, out);
   if (files) checkOwners(files, out);
   if (inv && input.window) checkExcludedTraffic(policySet, inv, input.window, out);
