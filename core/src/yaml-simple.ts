@@ -9,7 +9,7 @@
 // Plain scalars are resolved with the `yaml` package's own core schema tags (the ones its composer
 // uses), so `true`, `0x1f`, `1e3`, `~` and `.inf` mean here what they mean there.
 import { Document, isScalar, type ScalarTag } from 'yaml';
-import { escapePointer } from './selector.js';
+import { escapePointer as escapeAny } from './selector.js';
 import type { YamlDocument } from './yaml.js';
 
 /** Options of the full path's composer; the schema below is built from the same ones. */
@@ -22,9 +22,17 @@ const SCALAR_TAGS = SCHEMA_DOCUMENT.schema.tags.filter(
 const VALUE_TAGS = SCALAR_TAGS.filter((tag) => tag.default === true);
 const KEY_TAGS = SCALAR_TAGS.filter((tag) => tag.default === true || tag.default === 'key');
 
+/** Most keys need no escaping; skip the two replacements for those. */
+function escapePointer(key: string): string {
+  return key.includes('~') || key.includes('/') ? escapeAny(key) : key;
+}
+
 /** Thrown (and caught in `parseSimpleYaml`) when the input leaves the subset this parser handles. */
 class NotSimple {}
 const NOT_SIMPLE = new NotSimple();
+
+/** Deeper documents go the full way whatever the caller's limit. */
+const MAX_SIMPLE_DEPTH = 200;
 
 /** The longest implicit key the `yaml` package accepts is 1024 characters; stay well clear of it. */
 const MAX_KEY_CHARS = 1000;
@@ -180,8 +188,9 @@ class SimpleParser {
   }
 
   private checkDepth(depth: number): void {
-    // The full path counts nesting on its syntax tree; leave anything near the limit to it.
-    if (depth + 2 > this.maxDepth) throw NOT_SIMPLE;
+    // The full path counts nesting on its syntax tree; leave anything near the limit to it (and
+    // anything deeper than any manifest, whatever the limit, so recursion here stays shallow).
+    if (depth + 2 > this.maxDepth || depth > MAX_SIMPLE_DEPTH) throw NOT_SIMPLE;
   }
 
   /** A block mapping whose keys sit at column `indent`, starting at the current line. */
@@ -488,8 +497,22 @@ function checkPlainStart(t: string, p: number, lineEnd: number): void {
   if (c === DASH && (p + 1 >= lineEnd || t.charCodeAt(p + 1) === SPACE)) throw NOT_SIMPLE;
 }
 
+// Plain scalars repeat (`Allow`, `TCP`, `app`, `443`): their values (primitives) are kept, bounded.
+const resolvedValues = new Map<string, unknown>();
+const resolvedKeys = new Map<string, unknown>();
+
 /** A plain scalar's value: the first core schema tag whose pattern matches, else the string itself. */
 function resolvePlain(text: string, tags: readonly ScalarTag[]): unknown {
+  const cache = tags === KEY_TAGS ? resolvedKeys : resolvedValues;
+  const known = cache.get(text);
+  if (known !== undefined || cache.has(text)) return known;
+  const value = resolveUncached(text, tags);
+  if (cache.size >= 10_000) cache.clear();
+  cache.set(text, value);
+  return value;
+}
+
+function resolveUncached(text: string, tags: readonly ScalarTag[]): unknown {
   for (const tag of tags) {
     if (!tag.test!.test(text)) continue;
     if (tag.default !== true) throw NOT_SIMPLE; // a merge key `<<`

@@ -142,6 +142,18 @@ describe('parseYamlDocuments', () => {
     });
   });
 
+  it('gives every caller its own copy of a memoised result, from the fast and from the full path', () => {
+    for (const text of ['a:\n  b: [1]\n', 'x: &x {b: [1]}\na: *x\n']) {
+      const first = parseYamlDocuments('copy.yaml', text);
+      const expected = structuredClone(first);
+      if (!first.ok) throw new Error('expected ok');
+      const doc = first.documents[0]!;
+      (doc.value as { a: { b: number[] } }).a.b.push(2);
+      doc.lines['/a'] = 99;
+      expect(parseYamlDocuments('copy.yaml', text)).toEqual(expected);
+    }
+  });
+
   it('skips empty documents', () => {
     expect(parseYamlDocuments('f.yaml', '---\n# nothing\n---\n')).toEqual({ ok: true, documents: [] });
   });

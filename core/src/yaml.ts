@@ -104,25 +104,63 @@ export function parseYamlDocuments(path: string, content: string, limits?: YamlL
     }
   }
   // Loads repeat: the bot loads base and head (mostly the same files), the reconciler reloads on every
-  // poll. Results are memoised per path, content and limits, and every caller gets its own deep copy
-  // (structuredClone is several times cheaper than parsing), so no caller can alter another's data.
-  if (content.length > MEMO_MAX_FILE_CHARS) return parseUncached(path, content, lim);
+  // poll. Results are memoised per path, content and limits, and every caller gets its own deep copy,
+  // so no caller can alter another's data.
+  if (content.length > MEMO_MAX_FILE_CHARS) return parseUncached(path, content, lim).result;
   const key = `${lim.maxBytes},${lim.maxAliasCount},${lim.maxDepth},${lim.maxDocuments}\u0000${path}\u0000${content}`;
   const cached = memo.get(key);
-  if (cached) return structuredClone(cached);
-  const result = parseUncached(path, content, lim);
-  remember(key, result);
-  return structuredClone(result);
+  if (cached) return copyOf(cached);
+  const parsed = parseUncached(path, content, lim);
+  remember(key, parsed);
+  return copyOf(parsed);
+}
+
+interface Parsed {
+  result: YamlParseResult;
+  /** Whether the fast path read it: then the data is plain (no shared nodes, no `__proto__` keys). */
+  simple: boolean;
+}
+
+function parseUncached(path: string, content: string, lim: Required<YamlLimits>): Parsed {
+  // Policy files are plain block YAML: a fast path reads those, and gives up on anything else.
+  const simple = parseSimpleYaml(content, lim.maxDepth, lim.maxDocuments);
+  if (simple) return { result: { ok: true, documents: simple }, simple: true };
+  return { result: parseWithYamlPackage(path, content, lim), simple: false };
+}
+
+/**
+ * A deep copy. The fast path's plain data is copied directly (several times cheaper than parsing it
+ * again); the full path's may share nodes (aliases), which structuredClone keeps as they are.
+ */
+function copyOf({ result, simple }: Parsed): YamlParseResult {
+  if (!simple || !result.ok) return structuredClone(result);
+  return {
+    ok: true,
+    documents: result.documents.map((d) => ({
+      value: copyPlain(d.value),
+      line: d.line,
+      lines: { ...d.lines },
+    })),
+  };
+}
+
+/** Copies objects, arrays and primitives; depth is bounded by the loader's nesting limit. */
+function copyPlain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyPlain);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copyPlain((value as Record<string, unknown>)[key]);
+  return out;
 }
 
 const MEMO_MAX_CHARS = 16 * 1024 * 1024;
 const MEMO_MAX_FILE_CHARS = 1024 * 1024;
 const MEMO_MAX_ENTRIES = 20_000;
-const memo = new Map<string, YamlParseResult>();
+const memo = new Map<string, Parsed>();
 let memoChars = 0;
 
-function remember(key: string, result: YamlParseResult): void {
-  memo.set(key, result);
+function remember(key: string, parsed: Parsed): void {
+  memo.set(key, parsed);
   memoChars += key.length;
   // Oldest first (Map keeps insertion order).
   for (const [k] of memo) {
@@ -130,13 +168,6 @@ function remember(key: string, result: YamlParseResult): void {
     memo.delete(k);
     memoChars -= k.length;
   }
-}
-
-function parseUncached(path: string, content: string, lim: Required<YamlLimits>): YamlParseResult {
-  // Policy files are plain block YAML: a fast path reads those, and gives up on anything else.
-  const simple = parseSimpleYaml(content, lim.maxDepth, lim.maxDocuments);
-  if (simple) return { ok: true, documents: simple };
-  return parseWithYamlPackage(path, content, lim);
 }
 
 /** The full path: the `yaml` package's parser and composer, with every limit and error. */
