@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { endpointLabel, parseInventory, resolveEndpoint, resolveFlow } from './inventory.js';
+import { isIp, parseIp } from './cidr.js';
+import { endpointLabel, normalizeIp, parseInventory, resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
 
 // The fixture is real `kubectl get namespaces,pods,nodes -A -o json` shape (a v1 List).
@@ -218,5 +220,53 @@ describe('resolveFlow', () => {
       ok: false,
       reason: 'dst: "nonsense" is neither <namespace>/<pod> nor an IP address',
     });
+  });
+});
+
+describe('IP addresses of the inventory', () => {
+  // Plain dotted quads take a shortcut past ipaddr.js; every other form must still go through it.
+  const octet = fc.oneof(
+    fc.integer({ min: 0, max: 300 }).map(String),
+    fc.constantFrom('00', '010', '08', '0x1f', '255', '256', '-1', '', '1e2', ' 1'),
+  );
+  const address = fc.oneof(
+    fc.array(octet, { minLength: 1, maxLength: 5 }).map((parts) => parts.join('.')),
+    fc.constantFrom('::1', '::ffff:10.0.0.1', 'FD00::1', '2001:db8::0:1', '10.0.0.1 ', '1.2.3.4/32'),
+  );
+
+  it('normalizes every address as ipaddr.js does', () => {
+    fc.assert(
+      fc.property(address, (text) => {
+        expect(normalizeIp(text)).toBe(parseIp(text)?.toString() ?? text);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('accepts exactly the pod IPs ipaddr.js accepts, and resolves them by their canonical text', () => {
+    fc.assert(
+      fc.property(address, (text) => {
+        const pod = (ip: string) => ({
+          kind: 'Pod',
+          metadata: { name: 'p', namespace: 'ns' },
+          status: { podIP: ip },
+        });
+        const result = parseInventory({ items: [pod(text)] }, 'inv.json');
+        if (text === '') {
+          expect(result).toMatchObject({ ok: true });
+        } else if (isIp(text)) {
+          if (!result.ok) throw new Error(JSON.stringify(result.errors));
+          const canonical = parseIp(text)!.toString();
+          expect(result.inventory.pods.get('ns/p')?.ips).toEqual([canonical]);
+          expect(resolveEndpoint(result.inventory, text)).toMatchObject({ kind: 'pod', ip: canonical });
+        } else {
+          expect(result).toEqual({
+            ok: false,
+            errors: [{ file: 'inv.json', line: 1, message: `Pod ns/p: "${text}" is not an IP address` }],
+          });
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -54,7 +54,7 @@ export function parseInventory(
   }
 
   const namespaces = new Map<string, Record<string, string>>();
-  const rawPods: Array<{ pointer: string; item: Json }> = [];
+  const rawPods: Array<{ pointer: string; item: Json; labels: Record<string, string> }> = [];
   const nodes = new Map<string, Node>();
 
   items.forEach((item, i) => {
@@ -82,7 +82,7 @@ export function parseInventory(
         [NAMESPACE_NAME_LABEL]: labels[NAMESPACE_NAME_LABEL] ?? metadata.name,
       });
     } else if (kind === 'Pod') {
-      rawPods.push({ pointer, item });
+      rawPods.push({ pointer, item, labels });
     } else {
       const node = readNode(item, metadata.name, pointer, `items[${i}] (Node ${metadata.name})`, at);
       nodes.set(node.name, node);
@@ -90,8 +90,8 @@ export function parseInventory(
   });
 
   const pods = new Map<string, Pod>();
-  for (const { pointer, item } of rawPods) {
-    const pod = readPod(item, pointer, namespaces, at);
+  for (const { pointer, item, labels } of rawPods) {
+    const pod = readPod(item, pointer, labels, namespaces, at);
     if (pod) pods.set(`${pod.namespace}/${pod.name}`, pod);
   }
   // A Namespace object the List lacks exists all the same for every pod in it (SPEC section 7).
@@ -127,10 +127,8 @@ function readNode(item: Json, name: string, pointer: string, what: string, at: A
   }
   for (const a of Array.isArray(status.addresses) ? status.addresses : []) {
     // Every address type counts when its value is an IP (InternalIP, ExternalIP; Hostname never is).
-    if (isObject(a) && typeof a.address === 'string' && isIp(a.address)) {
-      const ip = normalizeIp(a.address);
-      if (!addresses.includes(ip)) addresses.push(ip);
-    }
+    const ip = isObject(a) && typeof a.address === 'string' ? canonicalIp(a.address) : undefined;
+    if (ip !== undefined && !addresses.includes(ip)) addresses.push(ip);
   }
   return { name, addresses };
 }
@@ -140,6 +138,7 @@ const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 function readPod(
   item: Json,
   pointer: string,
+  labels: Record<string, string>,
   namespaces: Map<string, Record<string, string>>,
   at: At,
 ): Pod | undefined {
@@ -151,56 +150,55 @@ function readPod(
   const spec = isObject(item.spec) ? item.spec : {};
   const status = isObject(item.status) ? item.status : {};
 
+  // Pointers are built only for errors: 10,000 pods are the common case, errors are not (and no
+  // closure is created per pod).
   const ips: string[] = [];
-  const addIp = (value: unknown, p: string): void => {
-    if (typeof value !== 'string' || value === '') return;
-    if (!isIp(value)) {
-      at(p, `${what}: "${value}" is not an IP address`);
-      return;
-    }
-    const ip = normalizeIp(value);
-    if (!ips.includes(ip)) ips.push(ip);
-  };
   if (Array.isArray(status.podIPs)) {
-    status.podIPs.forEach((entry, j) => {
-      addIp(isObject(entry) ? entry.ip : undefined, `${pointer}/status/podIPs/${j}`);
-    });
+    const podIps: unknown[] = status.podIPs;
+    for (let j = 0; j < podIps.length; j++) {
+      const entry = podIps[j];
+      addPodIp(ips, isObject(entry) ? entry.ip : undefined, what, at, pointer, `/status/podIPs/${j}`);
+    }
   }
-  addIp(status.podIP, `${pointer}/status/podIP`);
+  addPodIp(ips, status.podIP, what, at, pointer, '/status/podIP');
   if (ips.length === 0) return undefined;
 
   const ports: ContainerPort[] = [];
-  const containers = Array.isArray(spec.containers) ? spec.containers : [];
-  containers.forEach((c, ci) => {
-    if (!isObject(c) || !Array.isArray(c.ports)) return;
-    c.ports.forEach((p, pi) => {
-      const pp = `${pointer}/spec/containers/${ci}/ports/${pi}`;
+  const containers: unknown[] = Array.isArray(spec.containers) ? spec.containers : [];
+  for (let ci = 0; ci < containers.length; ci++) {
+    const c = containers[ci];
+    if (!isObject(c) || !Array.isArray(c.ports)) continue;
+    const containerPorts: unknown[] = c.ports;
+    for (let pi = 0; pi < containerPorts.length; pi++) {
+      const p = containerPorts[pi];
       if (!isObject(p)) {
-        at(pp, `${what}: containers[${ci}].ports[${pi}] must be an object`);
-        return;
+        at(portPointer(pointer, ci, pi), `${what}: containers[${ci}].ports[${pi}] must be an object`);
+        continue;
       }
       const cp = p.containerPort;
       if (typeof cp !== 'number' || !Number.isInteger(cp) || cp < 1 || cp > 65535) {
         at(
-          `${pp}/containerPort`,
+          `${portPointer(pointer, ci, pi)}/containerPort`,
           `${what}: containerPort must be an integer 1–65535, got ${JSON.stringify(cp)}`,
         );
-        return;
+        continue;
       }
       const protocol = p.protocol ?? 'TCP';
       if (!PROTOCOLS.includes(protocol as Protocol)) {
-        at(`${pp}/protocol`, `${what}: protocol must be TCP, UDP or SCTP, got ${JSON.stringify(protocol)}`);
-        return;
+        at(
+          `${portPointer(pointer, ci, pi)}/protocol`,
+          `${what}: protocol must be TCP, UDP or SCTP, got ${JSON.stringify(protocol)}`,
+        );
+        continue;
       }
       ports.push({
         ...(typeof p.name === 'string' && p.name !== '' ? { name: p.name } : {}),
         containerPort: cp,
         protocol: protocol as Protocol,
       });
-    });
-  });
+    }
+  }
 
-  const labels = readLabels(metadata.labels, `${pointer}/metadata/labels`, what, () => {});
   const namespaceLabels = namespaces.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
   const nodeName = typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
   const terminated = status.phase === 'Succeeded' || status.phase === 'Failed';
@@ -218,6 +216,28 @@ function readPod(
   };
 }
 
+function portPointer(podPointer: string, container: number, port: number): string {
+  return `${podPointer}/spec/containers/${container}/ports/${port}`;
+}
+
+/** Adds the canonical text of a pod IP to `ips` (once), or reports a value that is not an IP. */
+function addPodIp(
+  ips: string[],
+  value: unknown,
+  what: string,
+  at: At,
+  podPointer: string,
+  field: string,
+): void {
+  if (typeof value !== 'string' || value === '') return;
+  const ip = canonicalIp(value);
+  if (ip === undefined) {
+    at(`${podPointer}${field}`, `${what}: "${value}" is not an IP address`);
+    return;
+  }
+  if (!ips.includes(ip)) ips.push(ip);
+}
+
 /** The owning controller's name: a ReplicaSet's `pod-template-hash` suffix stripped to its Deployment. */
 function workloadName(metadata: Json, labels: Record<string, string>): string | undefined {
   const refs = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences.filter(isObject) : [];
@@ -230,9 +250,20 @@ function workloadName(metadata: Json, labels: Record<string, string>): string | 
   return owner.name;
 }
 
+/** A dotted-quad IPv4 address without leading zeros: already its own canonical text. */
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** Canonical text of an IP (IPv6 compressed and lower-case, IPv4-mapped IPv6 as IPv4). */
 export function normalizeIp(text: string): string {
+  // Nearly every address is plain IPv4, which ipaddr.js parses slowly (it tries IPv6 first).
+  if (CANONICAL_IPV4.test(text)) return text;
   return parseIp(text)?.toString() ?? text;
+}
+
+/** The canonical text of `text` when it is an IP address (`normalizeIp`), else undefined. */
+function canonicalIp(text: string): string | undefined {
+  if (CANONICAL_IPV4.test(text)) return text;
+  return isIp(text) ? normalizeIp(text) : undefined;
 }
 
 // ---- resolution ---------------------------------------------------------------------------------
@@ -292,8 +323,8 @@ function nodeOfHostNetworkPod(inventory: Inventory, pod: Pod): Node {
 export function resolveEndpoint(inventory: Inventory, ref: string): Endpoint | undefined {
   // An address never contains `/`; testing that first keeps ipaddr.js (which throws internally on
   // invalid input) off the hot path for `<ns>/<pod>` refs.
-  if (!ref.includes('/') && isIp(ref)) {
-    const ip = normalizeIp(ref);
+  const ip = ref.includes('/') ? undefined : canonicalIp(ref);
+  if (ip !== undefined) {
     const hit = ipIndex(inventory).get(ip);
     if (!hit) return { kind: 'world', ip };
     return hit.kind === 'pod' ? { kind: 'pod', pod: hit.pod, ip } : { kind: 'node', node: hit.node, ip };
