@@ -497,17 +497,21 @@ function checkPlainStart(t: string, p: number, lineEnd: number): void {
   if (c === DASH && (p + 1 >= lineEnd || t.charCodeAt(p + 1) === SPACE)) throw NOT_SIMPLE;
 }
 
-// Plain scalars repeat (`Allow`, `TCP`, `app`, `443`): their values (primitives) are kept, bounded.
+// Plain scalars repeat (`Allow`, `TCP`, `app`, `443`): the values (primitives) of short ones are kept,
+// at most 10,000 of at most 100 characters each.
+const MAX_CACHED_SCALARS = 10_000;
+const MAX_CACHED_SCALAR_CHARS = 100;
 const resolvedValues = new Map<string, unknown>();
 const resolvedKeys = new Map<string, unknown>();
 
 /** A plain scalar's value: the first core schema tag whose pattern matches, else the string itself. */
 function resolvePlain(text: string, tags: readonly ScalarTag[]): unknown {
+  if (text.length > MAX_CACHED_SCALAR_CHARS) return resolveUncached(text, tags);
   const cache = tags === KEY_TAGS ? resolvedKeys : resolvedValues;
   const known = cache.get(text);
   if (known !== undefined || cache.has(text)) return known;
   const value = resolveUncached(text, tags);
-  if (cache.size >= 10_000) cache.clear();
+  if (cache.size >= MAX_CACHED_SCALARS) cache.clear();
   cache.set(text, value);
   return value;
 }
