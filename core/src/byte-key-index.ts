@@ -1,22 +1,28 @@
 // A hash index from byte strings to dense ids (0, 1, 2, … in insertion order), looked up straight
-// from a slice of a larger buffer. It exists for the flow reader's hot path: a JS Map would need a
-// fresh string per lookup (decode, hash, garbage), which at a million lines cost more than parsing
-// them. Open addressing with linear probing; slots hold the full hash next to the id so that most
-// probes never touch the key bytes.
+// from a slice of a larger buffer, with a fixed-size payload stored right after each key. It exists
+// for the flow reader's hot path, which is bound by memory latency, not by the CPU: a JS Map would
+// need a fresh string per lookup (decode, hash, garbage) and the aggregate would sit in yet another
+// object elsewhere in the heap. Here a hit touches one slot and one contiguous key+payload record.
+// Open addressing with linear probing; slots hold the full hash next to the record's offset so that
+// most probes never touch the key bytes.
 
-/** FNV-1a 32-bit offset basis. */
+/** FNV-1a 32-bit offset basis and prime. */
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 16777619;
+
+/** Records start on 8-byte boundaries, so that a payload can hold float64 values. */
+const ALIGN = 8;
 
 export class ByteKeyIndex {
   /** Pairs (hash, id + 1); id + 1 = 0 marks an empty slot. Capacity is a power of two, load ≤ 1/2. */
   #slots = new Int32Array(2 * 1024);
   #mask = 1023;
-  /** Pairs (offset, length) of each id's key in `#arena`. */
-  #keys = new Int32Array(2 * 256);
-  #arena = new Uint8Array(16 * 1024);
+  /** Per id: offset of its record in `#arena` (key bytes, padding, payload) and the key's length. */
+  #records = new Int32Array(2 * 256);
+  #arena: Uint8Array;
   #arenaLength = 0;
   #size = 0;
+  readonly #payloadBytes: number;
   /**
    * Mixed into every hash, different per index: keys come from observed traffic (pod names,
    * server names), and a fixed hash would let someone who names pods make every key collide and
@@ -24,8 +30,29 @@ export class ByteKeyIndex {
    */
   readonly #seed = (Math.random() * 0x100000000) | 0;
 
+  /** `payloadBytes` (a multiple of 8) are kept per key, zero-filled at insertion. */
+  constructor(payloadBytes = 0) {
+    if (payloadBytes % ALIGN !== 0)
+      throw new Error(`payload size ${payloadBytes} is not a multiple of ${ALIGN}`);
+    this.#payloadBytes = payloadBytes;
+    this.#arena = new Uint8Array(64 * 1024);
+  }
+
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * The bytes holding every record. Replaced when the index grows: read it again after `insert`.
+   * A payload is `arena[payloadOffset(id), payloadOffset(id) + payloadBytes)`.
+   */
+  get arena(): Uint8Array {
+    return this.#arena;
+  }
+
+  /** Where id's payload starts in `arena` (a multiple of 8). */
+  payloadOffset(id: number): number {
+    return this.#records[2 * id]! + alignUp(this.#records[2 * id + 1]!);
   }
 
   /** The id of the key `bytes[start, end)`, or -1. */
@@ -44,13 +71,17 @@ export class ByteKeyIndex {
   insert(bytes: Uint8Array, start: number, end: number): number {
     const id = this.#size;
     const length = end - start;
-    if (2 * id + 2 > this.#keys.length) this.#keys = grown(this.#keys, this.#keys.length * 2);
-    if (this.#arenaLength + length > this.#arena.length)
-      this.#arena = grown(this.#arena, Math.max(this.#arena.length * 2, this.#arenaLength + length));
+    const recordLength = alignUp(length) + this.#payloadBytes;
+    if (2 * id + 2 > this.#records.length) this.#records = grown(this.#records, this.#records.length * 2);
+    if (this.#arenaLength + recordLength > this.#arena.length)
+      this.#arena = grown(
+        this.#arena,
+        alignUp(Math.max(this.#arena.length * 2, this.#arenaLength + recordLength)),
+      );
     this.#arena.set(bytes.subarray(start, end), this.#arenaLength);
-    this.#keys[2 * id] = this.#arenaLength;
-    this.#keys[2 * id + 1] = length;
-    this.#arenaLength += length;
+    this.#records[2 * id] = this.#arenaLength;
+    this.#records[2 * id + 1] = length;
+    this.#arenaLength += recordLength;
     this.#size += 1;
     if (2 * this.#size > this.#mask + 1) this.#rehash();
     else this.#place(this.#hash(bytes, start, end), id);
@@ -64,10 +95,9 @@ export class ByteKeyIndex {
   }
 
   #equals(id: number, bytes: Uint8Array, start: number, end: number): boolean {
-    const length = this.#keys[2 * id + 1]!;
-    if (length !== end - start) return false;
+    if (this.#records[2 * id + 1] !== end - start) return false;
     const arena = this.#arena;
-    const offset = this.#keys[2 * id]! - start;
+    const offset = this.#records[2 * id]! - start;
     for (let i = start; i < end; i++) if (arena[offset + i] !== bytes[i]) return false;
     return true;
   }
@@ -86,10 +116,14 @@ export class ByteKeyIndex {
     this.#slots = new Int32Array(2 * capacity);
     this.#mask = capacity - 1;
     for (let id = 0; id < this.#size; id++) {
-      const offset = this.#keys[2 * id]!;
-      this.#place(this.#hash(this.#arena, offset, offset + this.#keys[2 * id + 1]!), id);
+      const offset = this.#records[2 * id]!;
+      this.#place(this.#hash(this.#arena, offset, offset + this.#records[2 * id + 1]!), id);
     }
   }
+}
+
+function alignUp(n: number): number {
+  return (n + ALIGN - 1) & ~(ALIGN - 1);
 }
 
 function grown<T extends Int32Array | Uint8Array>(array: T, length: number): T {

@@ -107,26 +107,9 @@ function utcShapeBytes(bytes: Uint8Array, start: number, end: number): boolean |
 }
 
 /**
- * Orders the UTC time in `bytes[start, end)` against `text` when both are UTC (`Z`) times of the
- * same length, which then order as text; NaN when that shortcut does not apply or `text` is undefined.
+ * Orders two UTC (`Z`) times of the same length in `bytes`, which then order as text; NaN when
+ * that shortcut does not apply.
  */
-function compareUtcBytesToText(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  text: string | undefined,
-): number {
-  const n = end - start;
-  if (text === undefined || text.length !== n || text.charCodeAt(n - 1) !== 90 || bytes[end - 1] !== 90)
-    return Number.NaN;
-  for (let i = 0; i < n; i++) {
-    const d = bytes[start + i]! - text.charCodeAt(i);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/** As `compareUtcBytesToText` for two ranges of the same bytes. */
 function compareUtcRanges(bytes: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): number {
   const n = aEnd - a;
   if (bEnd - b !== n || bytes[aEnd - 1] !== 90 || bytes[bEnd - 1] !== 90) return Number.NaN;
@@ -399,10 +382,6 @@ function digitsValue(bytes: Uint8Array, from: number, to: number): number {
   return v;
 }
 
-function asciiAt(bytes: Uint8Array, from: number, to: number): string {
-  return utf8.decode(bytes.subarray(from, to));
-}
-
 /**
  * Recognizes a line in the canonical shape nyx's own writers emit: the fields of SPEC section 7 in
  * the SPEC's order (`src`, `dst`, `protocol`, `port`, then optional `serverName`, `count`,
@@ -458,28 +437,58 @@ export function scanCanonicalFlowLine(
   return i === end - 1 && bytes[i] === 125;
 }
 
+/** Per-tuple aggregate kept beside its key (see `ByteKeyIndex`): count, records, first/last seen. */
+const COUNT_AT = 0; // float64 index within the payload
+const RECORDS_AT = 1;
+const FIRST = 16; // byte offset of the first-seen time: a length byte, then up to 31 bytes
+const LAST = 48;
+const TIME_BYTES = 31;
+const PAYLOAD_BYTES = 80;
+/** Length byte of a time kept as text (not a short UTC time) in `#textTimes`. */
+const AS_TEXT = 255;
+
+type TimeSlot = typeof FIRST | typeof LAST;
+
 /**
  * Streaming aggregation of flow records into distinct tuples keyed by src, dst, protocol, port and
  * serverName. Records are not kept: memory grows with the number of distinct tuples only.
+ * The aggregates (count, records, first/last seen as UTC time bytes) live next to each tuple's key
+ * in one `ByteKeyIndex` record, so that the reader's fast path touches one place per line and makes
+ * no string; times that are not short UTC times are kept as text on the side.
  */
 export class FlowWindow {
-  /** Tuples by id; ids come from `#index`, keyed by the bytes of `flowTupleKey`. */
-  readonly #tuples: FlowTuple[] = [];
-  readonly #index = new ByteKeyIndex();
+  readonly #index = new ByteKeyIndex(PAYLOAD_BYTES);
+  /** src, dst, protocol, port, serverName of each tuple, by id. */
+  readonly #identities: FlowTupleIdentity[] = [];
+  readonly #textTimes = new Map<number, { [FIRST]?: string; [LAST]?: string }>();
+  #arena: Uint8Array = new Uint8Array(0);
+  #numbers: Float64Array = new Float64Array(0);
   #keyBytes = new Uint8Array(256);
   #records = 0;
   #connections = 0;
 
   add(record: FlowRecord): void {
-    this.#addTo(this.#tupleFor(record), record.count ?? 1, record.firstSeen, record.lastSeen);
+    const id = this.#idFor(record);
+    this.#count(id, record.count ?? 1, 1);
+    this.#widen(id, record.firstSeen ?? record.lastSeen, record.lastSeen ?? record.firstSeen);
+  }
+
+  /**
+   * Adds an already aggregated tuple (of another window, e.g. one read on another thread): its
+   * `count` and `records` add up, its time range widens the tuple's.
+   */
+  addTuple(tuple: FlowTuple): void {
+    const id = this.#idFor(tuple);
+    this.#count(id, tuple.count, tuple.records);
+    this.#widen(id, tuple.firstSeen, tuple.lastSeen);
   }
 
   /**
    * The fast path for a line in the canonical shape (see `scanCanonicalFlowLine`) whose tuple the
-   * window already holds: aggregated straight from the bytes, without JSON.parse or a record
-   * object. Returns false (and changes nothing) for any other line, which the caller then parses
-   * with `parseFlowLine` and `add`s: a tuple's first line always takes that full path, so every
-   * field of the tuple has been validated before a fast-path line can hit it.
+   * window already holds: aggregated straight from the bytes, without JSON.parse, a record object
+   * or a string. Returns false (and changes nothing) for any other line, which the caller then
+   * parses with `parseFlowLine` and `add`s: a tuple's first line always takes that full path, so
+   * every field of the tuple has been validated before a fast-path line can hit it.
    */
   addCanonicalLine(bytes: Uint8Array, start: number, end: number): boolean {
     const line = this.#scan;
@@ -492,36 +501,13 @@ export class FlowWindow {
     if (fs >= 0 && utcShapeBytes(bytes, fs, fe) !== true) return false;
     if (ls >= 0 && utcShapeBytes(bytes, ls, le) !== true) return false;
     if (fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, ls, le) <= 0)) return false;
-    const t = this.#tuples[id]!;
-    this.#records += 1;
-    this.#connections += line.count;
-    t.count += line.count;
-    t.records += 1;
-    // A record with one time has it as both first and last; only a time that widens the tuple's
-    // range becomes a string.
-    const firstStart = fs >= 0 ? fs : ls;
-    const firstEnd = fs >= 0 ? fe : le;
-    if (firstStart >= 0 && !(compareUtcBytesToText(bytes, firstStart, firstEnd, t.firstSeen) >= 0))
-      t.firstSeen = earlierTime(t.firstSeen, asciiAt(bytes, firstStart, firstEnd));
-    const lastStart = ls >= 0 ? ls : fs;
-    const lastEnd = ls >= 0 ? le : fe;
-    if (lastStart >= 0 && !(compareUtcBytesToText(bytes, lastStart, lastEnd, t.lastSeen) <= 0))
-      t.lastSeen = laterTime(t.lastSeen, asciiAt(bytes, lastStart, lastEnd));
+    this.#count(id, line.count, 1);
+    // A record with one time has it as both first and last.
+    if (fs >= 0 || ls >= 0) {
+      this.#widenFromBytes(id, FIRST, bytes, fs >= 0 ? fs : ls, fs >= 0 ? fe : le);
+      this.#widenFromBytes(id, LAST, bytes, ls >= 0 ? ls : fs, ls >= 0 ? le : fe);
+    }
     return true;
-  }
-
-  /**
-   * Adds an already aggregated tuple (of another window, e.g. one read on another thread): its
-   * `count` and `records` add up, its time range widens the tuple's.
-   */
-  addTuple(tuple: FlowTuple): void {
-    const t = this.#tupleFor(tuple);
-    this.#records += tuple.records;
-    this.#connections += tuple.count;
-    t.count += tuple.count;
-    t.records += tuple.records;
-    t.firstSeen = earlierTime(t.firstSeen, tuple.firstSeen);
-    t.lastSeen = laterTime(t.lastSeen, tuple.lastSeen);
   }
 
   readonly #scan: CanonicalFlowLine = {
@@ -533,52 +519,120 @@ export class FlowWindow {
     lastSeenEnd: -1,
   };
 
-  #tupleFor(record: FlowRecord | FlowTuple): FlowTuple {
+  #idFor(record: FlowTupleIdentity): number {
     const key = flowTupleKey(record);
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     if (3 * key.length > this.#keyBytes.length) this.#keyBytes = new Uint8Array(3 * key.length);
     const length = utf8Encoder.encodeInto(key, this.#keyBytes).written;
-    const id = this.#index.find(this.#keyBytes, 0, length);
-    let t = id < 0 ? undefined : this.#tuples[id];
-    if (!t) {
-      t = {
+    let id = this.#index.find(this.#keyBytes, 0, length);
+    if (id < 0) {
+      id = this.#index.insert(this.#keyBytes, 0, length);
+      const identity: FlowTupleIdentity = {
         src: record.src,
         dst: record.dst,
         protocol: record.protocol,
         port: record.port,
-        count: 0,
-        records: 0,
       };
-      if (record.serverName !== undefined) t.serverName = record.serverName;
-      this.#index.insert(this.#keyBytes, 0, length);
-      this.#tuples.push(t);
+      if (record.serverName !== undefined) identity.serverName = record.serverName;
+      this.#identities.push(identity);
     }
-    return t;
+    return id;
   }
 
-  #addTo(t: FlowTuple, count: number, firstSeen: string | undefined, lastSeen: string | undefined): void {
-    this.#records += 1;
+  /** The arena and its float64 view, current after any insertion. */
+  #sync(): void {
+    if (this.#arena !== this.#index.arena) {
+      this.#arena = this.#index.arena;
+      this.#numbers = new Float64Array(this.#arena.buffer);
+    }
+  }
+
+  #count(id: number, count: number, records: number): void {
+    this.#sync();
+    const at = this.#index.payloadOffset(id) / 8;
+    this.#numbers[at + COUNT_AT]! += count;
+    this.#numbers[at + RECORDS_AT]! += records;
+    this.#records += records;
     this.#connections += count;
-    t.count += count;
-    t.records += 1;
-    t.firstSeen = earlierTime(t.firstSeen, firstSeen ?? lastSeen);
-    t.lastSeen = laterTime(t.lastSeen, lastSeen ?? firstSeen);
+  }
+
+  /** Widens the tuple's range with a UTC time given as bytes, comparing bytes while it can. */
+  #widenFromBytes(id: number, slot: TimeSlot, bytes: Uint8Array, start: number, end: number): void {
+    const arena = this.#arena;
+    const at = this.#index.payloadOffset(id) + slot;
+    const stored = arena[at]!;
+    const n = end - start;
+    if (stored === 0 && n <= TIME_BYTES) {
+      arena[at] = n;
+      arena.set(bytes.subarray(start, end), at + 1);
+      return;
+    }
+    if (stored === n) {
+      // Two UTC times of one length order as text.
+      for (let i = 0; i < n; i++) {
+        const d = bytes[start + i]! - arena[at + 1 + i]!;
+        if (d === 0) continue;
+        if (slot === FIRST ? d < 0 : d > 0) arena.set(bytes.subarray(start, end), at + 1);
+        return;
+      }
+      return;
+    }
+    this.#widenSlot(id, slot, utf8.decode(bytes.subarray(start, end)));
+  }
+
+  #widen(id: number, first: string | undefined, last: string | undefined): void {
+    this.#sync();
+    if (first !== undefined) this.#widenSlot(id, FIRST, first);
+    if (last !== undefined) this.#widenSlot(id, LAST, last);
+  }
+
+  #widenSlot(id: number, slot: TimeSlot, time: string): void {
+    const current = this.#time(id, slot);
+    const widest = slot === FIRST ? earlierTime(current, time) : laterTime(current, time);
+    if (widest !== current) this.#setTime(id, slot, widest!);
+  }
+
+  #time(id: number, slot: TimeSlot): string | undefined {
+    const at = this.#index.payloadOffset(id) + slot;
+    const n = this.#arena[at]!;
+    if (n === 0) return undefined;
+    if (n === AS_TEXT) return this.#textTimes.get(id)?.[slot];
+    return utf8.decode(this.#arena.subarray(at + 1, at + 1 + n));
+  }
+
+  #setTime(id: number, slot: TimeSlot, time: string): void {
+    const at = this.#index.payloadOffset(id) + slot;
+    const utc = time.length <= TIME_BYTES && utcShapeFields(time) === true;
+    if (utc) {
+      this.#arena[at] = time.length;
+      utf8Encoder.encodeInto(time, this.#arena.subarray(at + 1, at + 1 + TIME_BYTES));
+    } else {
+      this.#arena[at] = AS_TEXT;
+      const texts = this.#textTimes.get(id) ?? {};
+      texts[slot] = time;
+      this.#textTimes.set(id, texts);
+    }
   }
 
   /** The distinct tuples, in first-seen-by-the-window order. */
   *tuples(): IterableIterator<FlowTuple> {
-    for (const t of this.#tuples) {
+    this.#sync();
+    for (let id = 0; id < this.#identities.length; id++) {
+      const identity = this.#identities[id]!;
+      const at = this.#index.payloadOffset(id) / 8;
       const out: FlowTuple = {
-        src: t.src,
-        dst: t.dst,
-        protocol: t.protocol,
-        port: t.port,
-        count: t.count,
-        records: t.records,
+        src: identity.src,
+        dst: identity.dst,
+        protocol: identity.protocol,
+        port: identity.port,
+        count: this.#numbers[at + COUNT_AT]!,
+        records: this.#numbers[at + RECORDS_AT]!,
       };
-      if (t.serverName !== undefined) out.serverName = t.serverName;
-      if (t.firstSeen !== undefined) out.firstSeen = t.firstSeen;
-      if (t.lastSeen !== undefined) out.lastSeen = t.lastSeen;
+      if (identity.serverName !== undefined) out.serverName = identity.serverName;
+      const first = this.#time(id, FIRST);
+      const last = this.#time(id, LAST);
+      if (first !== undefined) out.firstSeen = first;
+      if (last !== undefined) out.lastSeen = last;
       yield out;
     }
   }
@@ -592,10 +646,11 @@ export class FlowWindow {
   }
 
   get distinct(): number {
-    return this.#tuples.length;
+    return this.#identities.length;
   }
 
   coverage(): FlowWindowCoverage {
+    this.#sync();
     const c: FlowWindowCoverage = {
       records: this.#records,
       connections: this.#connections,
@@ -605,12 +660,15 @@ export class FlowWindow {
     // derived once here rather than compared on every record.
     let from: string | undefined;
     let to: string | undefined;
-    for (const t of this.#tuples) {
-      from = earlierTime(from, t.firstSeen);
-      to = laterTime(to, t.lastSeen);
+    for (let id = 0; id < this.#identities.length; id++) {
+      from = earlierTime(from, this.#time(id, FIRST));
+      to = laterTime(to, this.#time(id, LAST));
     }
     if (from !== undefined) c.from = from;
     if (to !== undefined) c.to = to;
     return c;
   }
 }
+
+/** What identifies a tuple. */
+type FlowTupleIdentity = Pick<FlowTuple, 'src' | 'dst' | 'protocol' | 'port' | 'serverName'>;
