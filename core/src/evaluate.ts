@@ -511,6 +511,34 @@ export interface SubjectPlan {
   isolating: CompiledPolicy[];
   /** Some policy of the plan is in audit: the as-if-enforced walk may differ from the effective one. */
   hasAudit: boolean;
+  /**
+   * The policies in audit of the platform, application and baseline bands, in walk order with their
+   * band's `BAND_ORDER`: the only ones that can make the as-if-enforced walk decide differently,
+   * besides an isolating policy in audit (`auditIsolates`) and the config.
+   */
+  auditDeciders: ReadonlyArray<readonly [number, CompiledPolicy]>;
+  /** Some isolating NyxNetworkPolicy of the plan is in audit. */
+  auditIsolates: boolean;
+}
+
+/** Walk order of the bands a point's reason can come from. */
+const BAND_ORDER: Readonly<
+  Record<'platform' | 'application' | 'networkpolicy' | 'isolation' | 'baseline' | 'default', number>
+> = {
+  platform: 0,
+  application: 1,
+  networkpolicy: 2,
+  isolation: 3,
+  baseline: 4,
+  default: 5,
+};
+
+/** The policies of one band that are in audit, in walk order, with the band's order. */
+function inAudit(
+  order: number,
+  policies: readonly CompiledPolicy[],
+): Array<readonly [number, CompiledPolicy]> {
+  return policies.filter((p) => !p.enforced).map((p) => [order, p] as const);
 }
 
 function groupByPriority(policies: CompiledPolicy[]): CompiledPolicy[][] {
@@ -679,6 +707,16 @@ function evaluatePoint(
   const baseline = walkGroups(plan.baseline, ctx, mode, 'baseline');
   if (baseline) return baseline;
   // 6. default
+  return defaultAt(compiled, mode, point, src, dst);
+}
+
+function defaultAt(
+  compiled: CompiledPolicySet,
+  mode: Mode,
+  point: EnforcementPoint,
+  src: Endpoint,
+  dst: Endpoint,
+): Reason {
   const defaultMode = compiled.defaultMode[mode];
   const decision: Verdict =
     defaultMode === 'allow'
@@ -689,6 +727,33 @@ function evaluatePoint(
           ? 'deny'
           : 'allow';
   return defaultReason(compiled, mode, point, decision);
+}
+
+/**
+ * The as-if-enforced reason at a point whose effective reason is known. The as-if-enforced walk
+ * reads the same policies plus those in audit: when no policy in audit has a hit in the bands up to
+ * the one that decided (and none in audit isolates, where the walk reaches band 4), it decides the
+ * same way; at the default only the default's as-if-enforced mode differs. Otherwise, walk again.
+ */
+function asIfEnforcedAt(
+  compiled: CompiledPolicySet,
+  plan: SubjectPlan,
+  ctx: PointContext,
+  effective: Reason,
+  src: Endpoint,
+  dst: Endpoint,
+): Reason {
+  const decidedAt = BAND_ORDER[effective.band as keyof typeof BAND_ORDER];
+  let same = !(decidedAt >= BAND_ORDER.isolation && plan.auditIsolates);
+  for (const [order, p] of plan.auditDeciders) {
+    if (!same || order > decidedAt) break;
+    const rules = p.rules[ctx.direction];
+    if (rules && firstMatchingRule(rules, ctx)) same = false;
+  }
+  if (!same) return evaluatePoint(compiled, plan, ctx, 'asIfEnforced', src, dst);
+  return effective.band === 'default'
+    ? defaultAt(compiled, 'asIfEnforced', ctx.direction, src, dst)
+    : effective;
 }
 
 function flowWide(band: Band, text: string): FlowVerdict {
@@ -951,6 +1016,12 @@ export function compileEvaluator(
           networkPolicies,
           isolating,
           hasAudit: [...platform, ...application, ...baseline, ...isolating].some((p) => !p.enforced),
+          auditDeciders: [
+            ...inAudit(BAND_ORDER.platform, platform),
+            ...inAudit(BAND_ORDER.application, application),
+            ...inAudit(BAND_ORDER.baseline, baseline),
+          ],
+          auditIsolates: isolating.some((p) => !p.enforced),
         };
       };
       plan = { ingress: forDirection('ingress'), egress: forDirection('egress') };
@@ -1026,13 +1097,22 @@ export function compileEvaluator(
       // Neither end is a pod (node or world to node or world): nothing enforces anything here.
       return flowWide('no-enforcement-point', 'no enforcement point');
     }
-    const run = (mode: Mode) =>
-      points.map((ctx) => evaluatePoint(compiled, planFor(ctx.subject, ctx.direction), ctx, mode, src, dst));
-    const reasons = run('effective');
+    const reasons: Reason[] = [];
+    for (const ctx of points) {
+      reasons.push(evaluatePoint(compiled, planFor(ctx.subject, ctx.direction), ctx, 'effective', src, dst));
+    }
     // Nothing in audit on either point (config included): the as-if-enforced walk is the same walk.
     const sameWalk =
       compiled.configEnforced && points.every((ctx) => !planFor(ctx.subject, ctx.direction).hasAudit);
-    const asIfEnforcedReasons = sameWalk ? reasons : run('asIfEnforced');
+    let asIfEnforcedReasons = reasons;
+    if (!sameWalk) {
+      asIfEnforcedReasons = [];
+      for (let i = 0; i < points.length; i++) {
+        const ctx = points[i]!;
+        const plan = planFor(ctx.subject, ctx.direction);
+        asIfEnforcedReasons.push(asIfEnforcedAt(compiled, plan, ctx, reasons[i]!, src, dst));
+      }
+    }
     return {
       verdict: reasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
       asIfEnforced: asIfEnforcedReasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
