@@ -16,7 +16,7 @@ import {
   MAX_FLOW_LINE_BYTES,
   parseFlowLine,
   SILENT_SKIPS,
-} from '@nyx/core';
+} from '@nyx/core/flows';
 import { InputFileError } from './errors.js';
 import type { FlowWorkerInput, FlowWorkerMessage } from './flow-window-worker.js';
 
