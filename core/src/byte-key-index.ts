@@ -13,13 +13,23 @@ const FNV_PRIME = 16777619;
 /** Records start on 8-byte boundaries, so that a payload can hold float64 values. */
 const ALIGN = 8;
 
+export interface ByteKeyIndexState {
+  slots: Int32Array<ArrayBuffer>;
+  records: Int32Array<ArrayBuffer>;
+  arena: Uint8Array<ArrayBuffer>;
+  arenaLength: number;
+  size: number;
+  payloadBytes: number;
+  seed: number;
+}
+
 export class ByteKeyIndex {
   /** Pairs (hash, id + 1); id + 1 = 0 marks an empty slot. Capacity is a power of two, load ≤ 1/2. */
-  #slots = new Int32Array(2 * 1024);
+  #slots: Int32Array<ArrayBuffer> = new Int32Array(2 * 1024);
   #mask = 1023;
   /** Per id: offset of its record in `#arena` (key bytes, padding, payload) and the key's length. */
-  #records = new Int32Array(2 * 256);
-  #arena: Uint8Array;
+  #records: Int32Array<ArrayBuffer> = new Int32Array(2 * 256);
+  #arena: Uint8Array<ArrayBuffer>;
   #arenaLength = 0;
   #size = 0;
   readonly #payloadBytes: number;
@@ -28,14 +38,48 @@ export class ByteKeyIndex {
    * server names), and a fixed hash would let someone who names pods make every key collide and
    * every lookup scan them all. Ids and their order do not depend on it.
    */
-  readonly #seed = (Math.random() * 0x100000000) | 0;
+  readonly #seed: number;
 
   /** `payloadBytes` (a multiple of 8) are kept per key, zero-filled at insertion. */
-  constructor(payloadBytes = 0) {
+  constructor(payloadBytes = 0, seed = (Math.random() * 0x100000000) | 0) {
+    this.#seed = seed;
     if (payloadBytes % ALIGN !== 0)
       throw new Error(`payload size ${payloadBytes} is not a multiple of ${ALIGN}`);
     this.#payloadBytes = payloadBytes;
     this.#arena = new Uint8Array(64 * 1024);
+  }
+
+  /**
+   * Everything the index holds, as typed arrays and numbers: what a worker thread posts (the
+   * buffers can be transferred, not copied) for `ByteKeyIndex.fromState` to take over as is.
+   */
+  state(): ByteKeyIndexState {
+    return {
+      slots: this.#slots,
+      records: this.#records,
+      arena: this.#arena,
+      arenaLength: this.#arenaLength,
+      size: this.#size,
+      payloadBytes: this.#payloadBytes,
+      seed: this.#seed,
+    };
+  }
+
+  static fromState(state: ByteKeyIndexState): ByteKeyIndex {
+    const index = new ByteKeyIndex(state.payloadBytes, state.seed);
+    index.#slots = state.slots;
+    index.#mask = state.slots.length / 2 - 1;
+    index.#records = state.records;
+    index.#arena = state.arena;
+    index.#arenaLength = state.arenaLength;
+    index.#size = state.size;
+    return index;
+  }
+
+  /** The key of `id` (its bytes). */
+  key(id: number): Uint8Array {
+    const offset = this.#records[2 * id]!;
+    return this.#arena.subarray(offset, offset + this.#records[2 * id + 1]!);
   }
 
   get size(): number {
@@ -46,7 +90,7 @@ export class ByteKeyIndex {
    * The bytes holding every record. Replaced when the index grows: read it again after `insert`.
    * A payload is `arena[payloadOffset(id), payloadOffset(id) + payloadBytes)`.
    */
-  get arena(): Uint8Array {
+  get arena(): Uint8Array<ArrayBuffer> {
     return this.#arena;
   }
 
@@ -126,7 +170,7 @@ function alignUp(n: number): number {
   return (n + ALIGN - 1) & ~(ALIGN - 1);
 }
 
-function grown<T extends Int32Array | Uint8Array>(array: T, length: number): T {
+function grown<T extends Int32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(array: T, length: number): T {
   const bigger = new (array.constructor as new (n: number) => T)(length);
   bigger.set(array);
   return bigger;

@@ -358,3 +358,44 @@ describe('FlowWindow.addCanonicalLine (the flow reader fast path)', () => {
     );
   });
 });
+
+describe('FlowWindow.state / fromState', () => {
+  it('hands a window over as data, which goes on aggregating as the original would', () => {
+    const records = [
+      {
+        src: 'shop/web-1',
+        dst: '10.0.0.5',
+        protocol: 'TCP' as const,
+        port: 443,
+        count: 2,
+        lastSeen: '2026-11-20T10:00:00Z',
+      },
+      {
+        src: 'shop/web-1',
+        dst: '10.0.0.5',
+        protocol: 'TCP' as const,
+        port: 443,
+        serverName: 'x.example',
+        firstSeen: '2026-11-20T11:00:00+01:00',
+      },
+      { src: 'caf\u00e9/x', dst: 'db/pg-0', protocol: 'UDP' as const, port: 53 },
+    ];
+    const original = new FlowWindow();
+    const reference = new FlowWindow();
+    for (const r of records) {
+      original.add(r);
+      reference.add(r);
+    }
+    // What postMessage does to the state (the buffers would be transferred instead of copied).
+    const moved = FlowWindow.fromState(structuredClone(original.state()));
+    expect([...moved.tuples()]).toEqual([...reference.tuples()]);
+    expect(moved.coverage()).toEqual(reference.coverage());
+    for (const r of [...records, { ...records[0]!, port: 80 }]) {
+      moved.add(r);
+      reference.add(r);
+    }
+    expect(moved.distinct).toBe(4);
+    expect([...moved.tuples()]).toEqual([...reference.tuples()]);
+    expect(moved.coverage()).toEqual(reference.coverage());
+  });
+});

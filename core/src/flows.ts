@@ -1,6 +1,6 @@
 // The flow format of SPEC section 7 (JSON Lines, one connection or aggregate per line) and the
 // streaming aggregation of a window of flows into distinct tuples.
-import { ByteKeyIndex } from './byte-key-index.js';
+import { ByteKeyIndex, type ByteKeyIndexState } from './byte-key-index.js';
 import { isIp } from './cidr.js';
 import type { FlowRecord } from './flow-model.js';
 import type { Diagnostic, Protocol } from './model.js';
@@ -457,10 +457,13 @@ type TimeSlot = typeof FIRST | typeof LAST;
  * no string; times that are not short UTC times are kept as text on the side.
  */
 export class FlowWindow {
-  readonly #index = new ByteKeyIndex(PAYLOAD_BYTES);
-  /** src, dst, protocol, port, serverName of each tuple, by id. */
-  readonly #identities: FlowTupleIdentity[] = [];
-  readonly #textTimes = new Map<number, { [FIRST]?: string; [LAST]?: string }>();
+  #index = new ByteKeyIndex(PAYLOAD_BYTES);
+  /**
+   * src, dst, protocol, port, serverName of each tuple, by id: kept when a tuple is added, read
+   * back from its key (which is that JSON text) when the window came from `fromState`.
+   */
+  readonly #identities: Array<FlowTupleIdentity | undefined> = [];
+  #textTimes = new Map<number, { [FIRST]?: string; [LAST]?: string }>();
   #arena: Uint8Array = new Uint8Array(0);
   #numbers: Float64Array = new Float64Array(0);
   #keyBytes = new Uint8Array(256);
@@ -534,9 +537,49 @@ export class FlowWindow {
         port: record.port,
       };
       if (record.serverName !== undefined) identity.serverName = record.serverName;
-      this.#identities.push(identity);
+      this.#identities[id] = identity;
     }
     return id;
+  }
+
+  /**
+   * The whole window as typed arrays and plain data (see `ByteKeyIndex.state`), for a worker
+   * thread to post with its buffers transferred; `FlowWindow.fromState` takes it over as is. The
+   * window must not be used after its state has been transferred.
+   */
+  state(): FlowWindowState {
+    return {
+      index: this.#index.state(),
+      textTimes: [...this.#textTimes].map(([id, t]) => [id, t[FIRST], t[LAST]]),
+      records: this.#records,
+      connections: this.#connections,
+    };
+  }
+
+  static fromState(state: FlowWindowState): FlowWindow {
+    const window = new FlowWindow();
+    window.#index = ByteKeyIndex.fromState(state.index);
+    window.#textTimes = new Map(
+      state.textTimes.map(([id, first, last]) => [
+        id,
+        {
+          ...(first !== undefined ? { [FIRST]: first } : {}),
+          ...(last !== undefined ? { [LAST]: last } : {}),
+        },
+      ]),
+    );
+    window.#records = state.records;
+    window.#connections = state.connections;
+    return window;
+  }
+
+  #identity(id: number): FlowTupleIdentity {
+    let identity = this.#identities[id];
+    if (identity === undefined) {
+      identity = JSON.parse(`${utf8.decode(this.#index.key(id))}}`) as FlowTupleIdentity;
+      this.#identities[id] = identity;
+    }
+    return identity;
   }
 
   /** The arena and its float64 view, current after any insertion. */
@@ -617,8 +660,8 @@ export class FlowWindow {
   /** The distinct tuples, in first-seen-by-the-window order. */
   *tuples(): IterableIterator<FlowTuple> {
     this.#sync();
-    for (let id = 0; id < this.#identities.length; id++) {
-      const identity = this.#identities[id]!;
+    for (let id = 0; id < this.#index.size; id++) {
+      const identity = this.#identity(id);
       const at = this.#index.payloadOffset(id) / 8;
       const out: FlowTuple = {
         src: identity.src,
@@ -646,7 +689,7 @@ export class FlowWindow {
   }
 
   get distinct(): number {
-    return this.#identities.length;
+    return this.#index.size;
   }
 
   coverage(): FlowWindowCoverage {
@@ -660,7 +703,7 @@ export class FlowWindow {
     // derived once here rather than compared on every record.
     let from: string | undefined;
     let to: string | undefined;
-    for (let id = 0; id < this.#identities.length; id++) {
+    for (let id = 0; id < this.#index.size; id++) {
       from = earlierTime(from, this.#time(id, FIRST));
       to = laterTime(to, this.#time(id, LAST));
     }
@@ -668,6 +711,15 @@ export class FlowWindow {
     if (to !== undefined) c.to = to;
     return c;
   }
+}
+
+/** A `FlowWindow` as data (`FlowWindow.state`). */
+export interface FlowWindowState {
+  index: ByteKeyIndexState;
+  /** Times kept as text: [tuple id, first seen, last seen]. */
+  textTimes: Array<[number, string | undefined, string | undefined]>;
+  records: number;
+  connections: number;
 }
 
 /** What identifies a tuple. */

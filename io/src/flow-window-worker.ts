@@ -1,6 +1,8 @@
 // The worker thread behind `readFlowWindowInWorker`: reads one flow file into a window and posts
-// back its tuples (plain data), progress every 65,536 records, or the failure.
+// back its state (typed arrays, transferred rather than copied), progress every 65,536 records,
+// or the failure.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { FlowWindowState } from '@nyx/core/flows';
 import { FlowFileError, type FlowFileFormat, readFlowWindow } from './flows.js';
 
 export interface FlowWorkerInput {
@@ -11,7 +13,7 @@ export interface FlowWorkerInput {
 
 export type FlowWorkerMessage =
   | { kind: 'progress'; records: number }
-  | { kind: 'done'; tuples: unknown[] }
+  | { kind: 'done'; state: FlowWindowState }
   | { kind: 'invalid'; diagnostics: FlowFileError['diagnostics'] }
   | { kind: 'failed'; message: string };
 
@@ -30,7 +32,13 @@ try {
       if (records % PROGRESS_EVERY === 0) post({ kind: 'progress', records: PROGRESS_EVERY });
     },
   });
-  post({ kind: 'done', tuples: [...window.tuples()] });
+  const state = window.state();
+  const { slots, records: keys, arena } = state.index;
+  port.postMessage({ kind: 'done', state } satisfies FlowWorkerMessage, [
+    slots.buffer,
+    keys.buffer,
+    arena.buffer,
+  ]);
 } catch (error) {
   post(
     error instanceof FlowFileError

@@ -8,7 +8,6 @@ import {
   type Diagnostic,
   type FlowLineResult,
   type FlowRecord,
-  type FlowTuple,
   FlowWindow,
   hubbleLineToFlow,
   looksLikeCalico,
@@ -301,11 +300,7 @@ export function readFlowWindowInWorker(
           options.onProgress?.(message.records);
           return;
         case 'done':
-          return settle(() => {
-            const window = new FlowWindow();
-            for (const t of message.tuples as FlowTuple[]) window.addTuple(t);
-            resolve(window);
-          });
+          return settle(() => resolve(FlowWindow.fromState(message.state)));
         case 'invalid':
           return settle(() => reject(new FlowFileError(message.diagnostics)));
         case 'failed':
