@@ -477,16 +477,6 @@ export class FlowWindow {
   }
 
   /**
-   * Adds an already aggregated tuple (of another window, e.g. one read on another thread): its
-   * `count` and `records` add up, its time range widens the tuple's.
-   */
-  addTuple(tuple: FlowTuple): void {
-    const id = this.#idFor(tuple);
-    this.#count(id, tuple.count, tuple.records);
-    this.#widen(id, tuple.firstSeen, tuple.lastSeen);
-  }
-
-  /**
    * The fast path for a line in the canonical shape (see `scanCanonicalFlowLine`) whose tuple the
    * window already holds: aggregated straight from the bytes, without JSON.parse, a record object
    * or a string. Returns false (and changes nothing) for any other line, which the caller then
