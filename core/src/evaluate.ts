@@ -441,10 +441,13 @@ export interface PointContext {
 
 function peersMatch(peers: CompiledPeers, ctx: PointContext): boolean {
   const peer = ctx.peer;
-  if (peer.kind === 'pod' && peers.pods.some((p) => podPeerMatches(p, peer.pod))) return true;
+  // Plain loops: this runs for every rule a walk tries.
+  if (peer.kind === 'pod') {
+    for (const p of peers.pods) if (podPeerMatches(p, peer.pod)) return true;
+  }
   if (peers.ipBlocks.length > 0 && (peer.kind === 'world' || peers.ipBlocksMatchClusterAddresses)) {
     const ips = ctx.ipsOf(peer);
-    if (peers.ipBlocks.some((b) => ips.some((ip) => blockContains(b, ip)))) return true;
+    for (const b of peers.ipBlocks) for (const ip of ips) if (blockContains(b, ip)) return true;
   }
   if (
     peers.fqdns.length > 0 &&
@@ -639,7 +642,8 @@ function isolationReason(
   return reason;
 }
 
-const defaultReasons = new WeakMap<CompiledPolicySet, Map<string, Reason>>();
+type DefaultReasons = Record<Mode, Record<EnforcementPoint, Partial<Record<Verdict, Reason>>>>;
+const defaultReasons = new WeakMap<CompiledPolicySet, DefaultReasons>();
 
 function defaultReason(
   compiled: CompiledPolicySet,
@@ -647,13 +651,16 @@ function defaultReason(
   point: EnforcementPoint,
   decision: Verdict,
 ): Reason {
-  let byKey = defaultReasons.get(compiled);
-  if (!byKey) {
-    byKey = new Map();
-    defaultReasons.set(compiled, byKey);
+  let table = defaultReasons.get(compiled);
+  if (!table) {
+    table = {
+      effective: { egress: {}, ingress: {} },
+      asIfEnforced: { egress: {}, ingress: {} },
+    };
+    defaultReasons.set(compiled, table);
   }
-  const key = `${mode} ${point} ${decision}`;
-  let reason = byKey.get(key);
+  const byDecision = table[mode][point];
+  let reason = byDecision[decision];
   if (!reason) {
     const defaultMode = compiled.defaultMode[mode];
     const configInAudit = compiled.configId !== undefined && !compiled.configEnforced;
@@ -669,7 +676,7 @@ function defaultReason(
       ...(compiled.configSource ? { source: compiled.configSource } : {}),
       ...(mode === 'asIfEnforced' && configInAudit ? { audit: true } : {}),
     };
-    byKey.set(key, reason);
+    byDecision[decision] = reason;
   }
   return reason;
 }
