@@ -120,17 +120,16 @@ class SimpleParser {
     private readonly maxDepth: number,
     maxDocuments: number,
   ) {
-    const text_ = text;
     let lineNumber = 0;
-    for (let start = 0; start <= text_.length; ) {
-      let eol = text_.indexOf('\n', start);
-      if (eol < 0) eol = text_.length;
+    for (let start = 0; start <= text.length; ) {
+      let eol = text.indexOf('\n', start);
+      if (eol < 0) eol = text.length;
       lineNumber++;
       let p = start;
-      while (p < eol && text_.charCodeAt(p) === SPACE) p++;
+      while (p < eol && text.charCodeAt(p) === SPACE) p++;
       let lineEnd = eol;
-      while (lineEnd > p && text_.charCodeAt(lineEnd - 1) === SPACE) lineEnd--;
-      if (p < lineEnd && text_.charCodeAt(p) !== HASH) {
+      while (lineEnd > p && text.charCodeAt(lineEnd - 1) === SPACE) lineEnd--;
+      if (p < lineEnd && text.charCodeAt(p) !== HASH) {
         if (p === start && this.isDocumentMarkerLine(start, lineEnd)) {
           this.documentStarts.push(this.starts.length);
         } else {
@@ -193,22 +192,34 @@ class SimpleParser {
     if (depth + 2 > this.maxDepth || depth > MAX_SIMPLE_DEPTH) throw NOT_SIMPLE;
   }
 
-  /** A block mapping whose keys sit at column `indent`, starting at the current line. */
-  private blockMap(indent: number, pointer: string, line: number, depth: number): Record<string, unknown> {
+  /**
+   * A block mapping whose keys sit at column `indent`, starting at the current line. When
+   * `startsInItem`, the current line is a sequence item `- key: …` whose key sits at that column.
+   */
+  private blockMap(
+    indent: number,
+    pointer: string,
+    line: number,
+    depth: number,
+    startsInItem = false,
+  ): Record<string, unknown> {
     this.checkDepth(depth);
     this.lines[pointer] = line;
     const map: Record<string, unknown> = {};
     const t = this.text;
+    let inItem = startsInItem;
     while (this.index < this.end) {
       const i = this.index;
-      const lineIndent = this.indents[i]!;
-      if (lineIndent < indent) break;
-      if (lineIndent > indent) throw NOT_SIMPLE;
-      // The key starts at `from`: a line's own indentation, or just after a sequence item's `- `.
+      if (!inItem) {
+        const lineIndent = this.indents[i]!;
+        if (lineIndent < indent) break;
+        if (lineIndent > indent) throw NOT_SIMPLE;
+        if (this.isSequenceLine(i)) throw NOT_SIMPLE; // `- x` among keys
+      }
+      inItem = false;
       const keyLine = this.numbers[i]!;
       const from = this.starts[i]! + indent;
       const lineEnd = this.ends[i]!;
-      if (this.isSequenceLine(i)) throw NOT_SIMPLE; // `- x` among keys
       const [key, afterKey] = this.key(from, lineEnd);
       if (key === '__proto__' || Object.hasOwn(map, key)) throw NOT_SIMPLE;
       const childPointer = `${pointer}/${escapePointer(key)}`;
@@ -285,14 +296,7 @@ class SimpleParser {
       if (c === DASH && (p + 1 === lineEnd || t.charCodeAt(p + 1) === SPACE)) throw NOT_SIMPLE; // `- - x`
       if (this.startsCompactMap(p, lineEnd)) {
         // `- key: value`: a mapping whose keys sit at this column, on this line and the next ones.
-        const column = p - this.starts[i]!;
-        const saved = this.indents[i]!;
-        this.indents[i] = column;
-        try {
-          seq.push(this.blockMap(column, itemPointer, itemLine, depth + 1));
-        } finally {
-          this.indents[i] = saved;
-        }
+        seq.push(this.blockMap(p - this.starts[i]!, itemPointer, itemLine, depth + 1, true));
         continue;
       }
       this.lines[itemPointer] = itemLine;
