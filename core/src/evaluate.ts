@@ -140,6 +140,11 @@ export interface Evaluator {
   /** Both verdicts with reasons. Cached per equivalence class of endpoints; do not mutate the result. */
   evaluate(flow: ResolvedFlow): FlowVerdict;
   /**
+   * True when `evaluate(flow)` is `options.reuse.evaluate(flow)`: no difference between the two
+   * policy sets reaches the flow. Lets a caller that already holds that verdict skip the lookup.
+   */
+  reusesVerdict(flow: ResolvedFlow): boolean;
+  /**
    * Endpoint classes seen, verdicts computed (walks) and evaluations answered by `options.reuse`
    * so far: what the cache and the reuse saved, for benches.
    */
@@ -1135,6 +1140,9 @@ export function compileEvaluator(
     inventory,
     compiled,
     stats: () => ({ classes: classIds.size, walks, reused }),
+    // Short-circuits need no check: with the same config they give both evaluators the same
+    // shared verdict.
+    reusesVerdict: (flow) => reuse !== undefined && reusable(flow),
     evaluate(flow: ResolvedFlow): FlowVerdict {
       const { src, dst } = flow;
       // Short-circuits decide the whole flow before any point, whatever the config's enforcement.

@@ -267,7 +267,7 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
 
   const pass = walkWindow(inventory, window, (flow, tuple) => {
     const before = baseEvaluator.evaluate(flow);
-    const after = headEvaluator.evaluate(flow);
+    const after = headEvaluator.reusesVerdict(flow) ? before : headEvaluator.evaluate(flow);
     countVerdict(baseCounts, before, tuple.count);
     countVerdict(headCounts, after, tuple.count);
     const kind = classify(before, after);
