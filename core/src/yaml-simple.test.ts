@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { DEFAULT_YAML_LIMITS, parseWithYamlPackage, parseYamlDocuments } from './yaml.js';
+import { DEFAULT_YAML_LIMITS, parseYamlDocuments } from './yaml.js';
+import { parseWithYamlPackage } from './yaml-package.js';
 import { parseSimpleYaml } from './yaml-simple.js';
 
 const LIMITS = { ...DEFAULT_YAML_LIMITS };

@@ -11,9 +11,7 @@
 import { Document, isScalar, type ScalarTag } from 'yaml';
 import { escapePointer as escapeAny } from './selector.js';
 import type { YamlDocument } from './yaml.js';
-
-/** Options of the full path's composer; the schema below is built from the same ones. */
-export const COMPOSE_OPTIONS = Object.freeze({ uniqueKeys: true, prettyErrors: false, merge: true });
+import { COMPOSE_OPTIONS } from './yaml-package.js';
 
 const SCHEMA_DOCUMENT = new Document(null, COMPOSE_OPTIONS);
 const SCALAR_TAGS = SCHEMA_DOCUMENT.schema.tags.filter(
