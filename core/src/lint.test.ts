@@ -985,3 +985,38 @@ egress:
     ).toEqual(headFindings);
   });
 });
+
+describe('lintPolicySet checks each distinct peer and ip block once per inventory', () => {
+  it('the same podSelector peer in two namespaces is judged in each one', () => {
+    const peerTo = (namespace: string) =>
+      nyx(
+        namespace,
+        'to-web',
+        `
+egress:
+  - decision: Allow
+    to:
+      - podSelector: {matchLabels: {app: web}}
+    ports:
+      - protocol: TCP
+        port: 80
+  - decision: Deny
+    toIpBlock:
+      cidr: 10.244.0.0/16
+`,
+      );
+    const inv = inventory();
+    const files = [config(), owners('shop'), owners('blog'), peerTo('shop'), peerTo('blog')];
+    const found = findingsOf(files, { inventory: inv });
+    // shop has app=web pods, blog has none: the cached answer for shop must not answer for blog.
+    expect(only('selector-matches-nothing', found).map((f) => f.object)).toEqual([
+      'NyxNetworkPolicy/blog/to-web',
+    ]);
+    expect(only('ipblock-overlaps-cluster', found).map((f) => f.object)).toEqual([
+      'NyxNetworkPolicy/blog/to-web',
+      'NyxNetworkPolicy/shop/to-web',
+    ]);
+    // A second run over the same inventory (answers from the caches) finds the same.
+    expect(findingsOf(files, { inventory: inv })).toEqual(found);
+  });
+});

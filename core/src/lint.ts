@@ -509,6 +509,31 @@ function ipBlocksOf(o: RuleObject): IpBlockUse[] {
   return out;
 }
 
+// Policies repeat the same blocks (0.0.0.0/0 except …, a provider's range): each is tested against
+// the cluster's addresses once per inventory.
+const blockHits = new WeakMap<Inventory, Map<string, string[]>>();
+
+/** The cluster addresses (as `clusterAddresses` names them) inside the block; none when malformed. */
+function clusterAddressesIn(block: IpBlock, inv: Inventory): string[] {
+  let known = blockHits.get(inv);
+  if (!known) {
+    known = new Map();
+    blockHits.set(inv, known);
+  }
+  const key = JSON.stringify([block.cidr, block.except ?? []]);
+  let hits = known.get(key);
+  if (!hits) {
+    const contains = ipBlockMatcher(block);
+    hits = contains
+      ? clusterAddresses(inv)
+          .filter((a) => contains(a.addr))
+          .map((a) => a.what)
+      : [];
+    known.set(key, hits);
+  }
+  return hits;
+}
+
 function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFinding[]): void {
   for (const use of ipBlocksOf(o)) {
     const c = cidrOf(use.block.cidr);
@@ -527,11 +552,7 @@ function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFindi
       );
     }
     if (!inv) continue;
-    const contains = ipBlockMatcher(use.block);
-    if (!contains) continue;
-    const hits = clusterAddresses(inv)
-      .filter((a) => contains(a.addr))
-      .map((a) => a.what);
+    const hits = clusterAddressesIn(use.block, inv);
     if (hits.length === 0) continue;
     const shown = hits.slice(0, 3).join(', ') + (hits.length > 3 ? ` and ${hits.length - 3} more` : '');
     out.push(
@@ -607,50 +628,88 @@ function checkSelectors(
       }>;
       peers.forEach((peer, j) => {
         if (peer.ipBlock || (!peer.namespaceSelector && !peer.podSelector)) return;
-        const pointer = `/spec/${dir}/${i}/${key}/${j}`;
-        let nsNames: string[];
-        if (peer.namespaceSelector) {
-          const sel = compileSelector(peer.namespaceSelector);
-          nsNames = [...namespaces].filter(([, l]) => sel(l)).map(([n]) => n);
-          if (nsNames.length === 0) {
-            const why = describeMiss(peer.namespaceSelector, [...namespaces.values()], 'namespace');
-            out.push(
-              finding(
-                o,
-                pointer,
-                'warning',
-                'selector-matches-nothing',
-                `${ruleName(dir, i)} ${key}[${j}] namespaceSelector matches nothing: ${why}`,
-                hint,
-              ),
-            );
-            return;
-          }
-        } else {
-          nsNames = o.kind === 'NyxClusterNetworkPolicy' ? [...namespaces.keys()] : [o.namespace];
-        }
-        if (!peer.podSelector) return;
-        const inNs = podsIn(nsNames);
-        const sel = compileSelector(peer.podSelector);
-        if (inNs.some((p) => sel(p.labels))) return;
-        const why = describeMiss(
-          peer.podSelector,
-          inNs.map((p) => p.labels),
-          'pod',
-        );
+        const scope = o.kind === 'NyxClusterNetworkPolicy' ? undefined : o.namespace;
+        const miss = peerMiss(peer, scope, inv, namespaces);
+        if (!miss) return;
         out.push(
           finding(
             o,
-            pointer,
+            `/spec/${dir}/${i}/${key}/${j}`,
             'warning',
             'selector-matches-nothing',
-            `${ruleName(dir, i)} ${key}[${j}] podSelector matches nothing: ${why}`,
+            `${ruleName(dir, i)} ${key}[${j}] ${miss.selector} matches nothing: ${miss.why}`,
             hint,
           ),
         );
       });
     });
   }
+}
+
+interface PeerMiss {
+  selector: 'namespaceSelector' | 'podSelector';
+  why: string;
+}
+
+// Generated and copied policies repeat the same peers: each distinct peer is checked once per inventory.
+const peerMisses = new WeakMap<Inventory, Map<string, PeerMiss | null>>();
+
+/**
+ * Why a selector peer selects nothing in the inventory (its namespaceSelector, else its
+ * podSelector), or null. Without a namespaceSelector the peer looks in `scope` (the policy's
+ * namespace), or in every namespace when `scope` is undefined (cluster policies).
+ */
+function peerMiss(
+  peer: { namespaceSelector?: LabelSelector; podSelector?: LabelSelector },
+  scope: string | undefined,
+  inv: Inventory,
+  namespaces: Map<string, Labels>,
+): PeerMiss | null {
+  let known = peerMisses.get(inv);
+  if (!known) {
+    known = new Map();
+    peerMisses.set(inv, known);
+  }
+  const key = JSON.stringify([
+    peer.namespaceSelector ?? null,
+    peer.podSelector ?? null,
+    peer.namespaceSelector ? null : (scope ?? null),
+  ]);
+  let miss = known.get(key);
+  if (miss === undefined) {
+    miss = computePeerMiss(peer, scope, inv, namespaces);
+    known.set(key, miss);
+  }
+  return miss;
+}
+
+function computePeerMiss(
+  peer: { namespaceSelector?: LabelSelector; podSelector?: LabelSelector },
+  scope: string | undefined,
+  inv: Inventory,
+  namespaces: Map<string, Labels>,
+): PeerMiss | null {
+  const byNs = podsByNamespace(inv);
+  let nsNames: string[];
+  if (peer.namespaceSelector) {
+    const sel = compileSelector(peer.namespaceSelector);
+    nsNames = [...namespaces].filter(([, l]) => sel(l)).map(([n]) => n);
+    if (nsNames.length === 0) {
+      const why = describeMiss(peer.namespaceSelector, [...namespaces.values()], 'namespace');
+      return { selector: 'namespaceSelector', why };
+    }
+  } else {
+    nsNames = scope === undefined ? [...namespaces.keys()] : [scope];
+  }
+  if (!peer.podSelector) return null;
+  const sel = compileSelector(peer.podSelector);
+  for (const n of nsNames) for (const p of byNs.get(n) ?? []) if (sel(p.labels)) return null;
+  const why = describeMiss(
+    peer.podSelector,
+    nsNames.flatMap((n) => byNs.get(n) ?? []).map((p) => p.labels),
+    'pod',
+  );
+  return { selector: 'podSelector', why };
 }
 
 // ---- shadowing -------------------------------------------------------------------------------
