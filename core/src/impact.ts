@@ -5,8 +5,8 @@ import type { ResolvedFlow } from './flow-model.js';
 import { earlierTime, type FlowTuple, type FlowWindow, type FlowWindowCoverage, laterTime } from './flows.js';
 import { resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
-import { LintMemo, lintPolicySet } from './lint.js';
-import { type LintFinding, lintFindingKey, type RuleHitCounts, ruleHitKey } from './lint-model.js';
+import { lintChange } from './lint.js';
+import { type LintFinding, type RuleHitCounts, ruleHitKey } from './lint-model.js';
 import type { PolicyFile, PolicySet, Protocol } from './model.js';
 import type { FlowVerdict, Reason, Verdict } from './verdict-model.js';
 
@@ -320,35 +320,31 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     else if (c.kind === 'resolved-would-deny') summary.resolvedWouldDeny += 1;
   }
 
-  // Both lints share the evaluators (compiled policies, cached and reused verdicts) and the
-  // findings of the objects the change leaves alone.
-  const memo = new LintMemo(inventory);
-  const baseLint = lintPolicySet({
-    policySet: base,
-    inventory,
-    ruleHits: ruleHitsOf(baseCounts),
-    evaluator: baseEvaluator,
-    memo,
-    ...(input.baseFiles ? { files: input.baseFiles } : {}),
+  // Both lints use the evaluators (compiled policies, cached and reused verdicts) and check only
+  // the objects the change touched.
+  const newLint = lintChange({
+    base: {
+      policySet: base,
+      inventory,
+      ruleHits: ruleHitsOf(baseCounts),
+      evaluator: baseEvaluator,
+      ...(input.baseFiles ? { files: input.baseFiles } : {}),
+    },
+    head: {
+      policySet: head,
+      inventory,
+      ruleHits: ruleHitsOf(headCounts),
+      evaluator: headEvaluator,
+      ...(input.headFiles ? { files: input.headFiles } : {}),
+    },
   });
-  const headLint = lintPolicySet({
-    policySet: head,
-    inventory,
-    ruleHits: ruleHitsOf(headCounts),
-    evaluator: headEvaluator,
-    memo,
-    ...(input.headFiles ? { files: input.headFiles } : {}),
-  });
-  const known = new Set(baseLint.map(lintFindingKey));
   const severityRank = { error: 0, warning: 1, info: 2 } as const;
-  const lint = headLint
-    .filter((f) => !known.has(lintFindingKey(f)))
-    .sort(
-      (a, b) =>
-        severityRank[a.severity] - severityRank[b.severity] ||
-        (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
-        a.line - b.line,
-    );
+  const lint = newLint.sort(
+    (a, b) =>
+      severityRank[a.severity] - severityRank[b.severity] ||
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.line - b.line,
+  );
 
   const coverage: ImpactCoverage = {
     records: pass.coverage.records,

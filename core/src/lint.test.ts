@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compileEvaluator, type Evaluator } from './evaluate.js';
+import { compileEvaluator } from './evaluate.js';
 import { FlowWindow } from './flows.js';
 import { parseInventory } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
-import { LintMemo, lintPolicySet, selectorImplies } from './lint.js';
-import { type LintFinding, ruleHitKey } from './lint-model.js';
+import { lintChange, lintPolicySet, selectorImplies } from './lint.js';
+import { type LintFinding, lintFindingKey, ruleHitKey } from './lint-model.js';
 import { loadPolicySet } from './load.js';
 import type { PolicyFile, PolicySet } from './model.js';
 
@@ -911,7 +911,7 @@ describe('selectorImplies', () => {
 });
 
 describe('lintPolicySet sharing work between the base and head of a change', () => {
-  it('an evaluator and a LintMemo shared by both runs change no finding', () => {
+  it('a shared evaluator changes no finding; lintChange gives the head findings the base lacks', () => {
     const guarded = nyx(
       'shop',
       'api',
@@ -959,30 +959,52 @@ egress:
       lintPolicySet({ policySet, files, inventory: inv, ruleHits });
     const baseEvaluator = compileEvaluator(base, inv);
     const headEvaluator = compileEvaluator(head, inv, { reuse: baseEvaluator });
-    const memo = new LintMemo(inv);
-    const shared = (policySet: PolicySet, files: PolicyFile[], evaluator: Evaluator) =>
-      lintPolicySet({ policySet, files, inventory: inv, ruleHits, evaluator, memo });
     const baseFindings = plain(base, baseFiles);
     const headFindings = plain(head, headFiles);
-    expect(shared(base, baseFiles, baseEvaluator)).toEqual(baseFindings);
-    expect(shared(head, headFiles, headEvaluator)).toEqual(headFindings);
-    // Run again from the memo alone: still the same, and the memo's copies are not handed out twice.
-    const again = shared(head, headFiles, headEvaluator);
-    expect(again).toEqual(headFindings);
-    again[0]!.message = 'changed';
-    expect(shared(head, headFiles, headEvaluator)).toEqual(headFindings);
-    // The fixture exercises the shared paths: per-object findings, the moved object and the probes.
+    // A shared evaluator changes no finding.
+    expect(
+      lintPolicySet({
+        policySet: base,
+        files: baseFiles,
+        inventory: inv,
+        ruleHits,
+        evaluator: baseEvaluator,
+      }),
+    ).toEqual(baseFindings);
+    expect(
+      lintPolicySet({
+        policySet: head,
+        files: headFiles,
+        inventory: inv,
+        ruleHits,
+        evaluator: headEvaluator,
+      }),
+    ).toEqual(headFindings);
+    // lintChange: the head's findings the base lacks, as filtering two plain runs gives them.
+    const known = new Set(baseFindings.map(lintFindingKey));
+    const expected = headFindings.filter((f) => !known.has(lintFindingKey(f)));
+    const change = lintChange({
+      base: { policySet: base, files: baseFiles, inventory: inv, ruleHits, evaluator: baseEvaluator },
+      head: { policySet: head, files: headFiles, inventory: inv, ruleHits, evaluator: headEvaluator },
+    });
+    expect(change).toEqual(expected);
+    expect(change.map((f) => f.rule)).toContain('orphan-policy');
+    // Over two inventory objects nothing is skipped, with the same answer.
+    expect(
+      lintChange({
+        base: { policySet: base, files: baseFiles, inventory: inv, ruleHits },
+        head: { policySet: head, files: headFiles, inventory: inventory(), ruleHits },
+      }),
+    ).toEqual(expected);
+    // The fixture exercises the skipped and the checked paths: per-object findings on unchanged,
+    // edited and moved objects, and the probes.
     const rules = new Set(headFindings.map((f) => f.rule));
     for (const r of ['metadata-reachable', 'missing-dns-egress', 'orphan-policy', 'ipblock-overlaps-cluster'])
       expect(rules).toContain(r);
+    expect(baseFindings.map((f) => f.rule)).toContain('selector-matches-nothing');
     const moved = (fs: LintFinding[]) =>
       fs.find((f) => f.object === 'NyxNetworkPolicy/blog/wordpress' && f.rule === 'ipblock-too-broad')?.line;
     expect(moved(headFindings)).toBe((moved(baseFindings) ?? 0) + 1);
-    // A memo built over another inventory is ignored.
-    const otherMemo = new LintMemo(undefined);
-    expect(
-      lintPolicySet({ policySet: head, files: headFiles, inventory: inv, ruleHits, memo: otherMemo }),
-    ).toEqual(headFindings);
   });
 });
 

@@ -23,7 +23,13 @@ import {
 import type { FlowWindow } from './flows.js';
 import { resolveEndpoint } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
-import { type LintFinding, type LintSeverity, type RuleHitCounts, ruleHitKey } from './lint-model.js';
+import {
+  type LintFinding,
+  type LintSeverity,
+  lintFindingKey,
+  type RuleHitCounts,
+  ruleHitKey,
+} from './lint-model.js';
 import type {
   Direction,
   IpBlock,
@@ -61,29 +67,6 @@ export interface LintInput {
    * to use instead of compiling one; its cache and its `reuse` then serve lint's probe flows too.
    */
   evaluator?: Evaluator;
-  /** Shares per-object findings with other lint runs over the same inventory (see `LintMemo`). */
-  memo?: LintMemo;
-}
-
-/**
- * Findings of the checks that read nothing but one object and the inventory, by `objectText`:
- * lint runs over the base and the head of a change share them, so the head only checks what changed.
- */
-export class LintMemo {
-  readonly #byObject = new Map<string, readonly LintFinding[]>();
-  constructor(readonly inventory: Inventory | undefined) {}
-
-  findings(o: PolicyObject, compute: () => LintFinding[]): LintFinding[] {
-    const key = objectText(o);
-    const known = this.#byObject.get(key);
-    if (known) return known.map((f) => ({ ...f }));
-    const computed = compute();
-    this.#byObject.set(
-      key,
-      computed.map((f) => ({ ...f })),
-    );
-    return computed;
-  }
 }
 
 type RuleObject = NyxClusterNetworkPolicy | NyxNetworkPolicy | NetworkPolicy;
@@ -1280,6 +1263,32 @@ const SEVERITY_ORDER: Record<LintSeverity, number> = { error: 0, warning: 1, inf
  * skipped without them. Findings come sorted by file, line, severity and rule.
  */
 export function lintPolicySet(input: LintInput): LintFinding[] {
+  return lintWith(input, () => true);
+}
+
+/**
+ * The findings of `head` that `base` does not have (by `lintFindingKey`), in `lintPolicySet`'s
+ * order: the lint half of a change's impact. Over one inventory, the checks that read nothing but
+ * one object and the inventory (ignored direction, ports, ip blocks, selectors, orphan) are skipped
+ * for the objects both sides hold with the same text (`objectText`): they would find the same on
+ * both sides and cancel out, and no other check emits those rule ids.
+ */
+export function lintChange(input: { base: LintInput; head: LintInput }): LintFinding[] {
+  const { base, head } = input;
+  let checked = (_o: PolicyObject): boolean => true;
+  if (base.inventory === head.inventory) {
+    const baseTexts = new Set(base.policySet.objects.filter(isRuleObject).map(objectText));
+    const unchanged = new Set(
+      head.policySet.objects.filter((o) => isRuleObject(o) && baseTexts.has(objectText(o))).map(objectText),
+    );
+    checked = (o) => !unchanged.has(objectText(o));
+  }
+  const known = new Set(lintWith(base, checked).map(lintFindingKey));
+  return lintWith(head, checked).filter((f) => !known.has(lintFindingKey(f)));
+}
+
+/** `lintPolicySet`, with the per-object checks run only for the objects `objectChecked` accepts. */
+function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean): LintFinding[] {
   const { policySet, files, inventory: inv, ruleHits } = input;
   const out: LintFinding[] = [];
   const ruleObjects = policySet.objects.filter(isRuleObject);
@@ -1289,32 +1298,28 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
   const namespaces = inv ? allNamespaces(inv) : undefined;
   const excluded = new Set(policySet.config?.spec.excludedNamespaces ?? []);
 
-  const memo = input.memo?.inventory === inv ? input.memo : undefined;
-  const objectChecks = (o: RuleObject): LintFinding[] => {
-    const found: LintFinding[] = [];
-    checkIgnoredDirection(o, found);
-    checkPorts(o, found);
-    checkIpBlocks(o, inv, found);
-    if (inv && namespaces) {
-      checkSelectors(o, inv, namespaces, found);
-      if (o.kind !== 'NyxClusterNetworkPolicy' && !namespaces.has(o.namespace)) {
-        found.push(
-          finding(
-            o,
-            '/metadata',
-            'warning',
-            'orphan-policy',
-            `namespace ${o.namespace} does not exist in the inventory: the policy protects nothing`,
-            `delete the policy (and namespaces/${o.namespace}/ if it is empty), or check the namespace name`,
-          ),
-        );
+  for (const o of ruleObjects) {
+    if (objectChecked(o)) {
+      // The checks that read nothing but the object and the inventory (see `lintChange`).
+      checkIgnoredDirection(o, out);
+      checkPorts(o, out);
+      checkIpBlocks(o, inv, out);
+      if (inv && namespaces) {
+        checkSelectors(o, inv, namespaces, out);
+        if (o.kind !== 'NyxClusterNetworkPolicy' && !namespaces.has(o.namespace)) {
+          out.push(
+            finding(
+              o,
+              '/metadata',
+              'warning',
+              'orphan-policy',
+              `namespace ${o.namespace} does not exist in the inventory: the policy protects nothing`,
+              `delete the policy (and namespaces/${o.namespace}/ if it is empty), or check the namespace name`,
+            ),
+          );
+        }
       }
     }
-    return found;
-  };
-
-  for (const o of ruleObjects) {
-    out.push(...(memo ? memo.findings(o, () => objectChecks(o)) : objectChecks(o)));
     if (ruleHits) checkStale(o, ruleHits, excluded, out);
   }
   checkShadowing(nyx, inv, out);
