@@ -760,3 +760,34 @@ describe('evaluator at scale', () => {
     expect(walks).toBe(NS * APPS * 5);
   });
 });
+
+describe('the verdict cache key', () => {
+  it('keeps ports outside 0-65535 apart from the numeric keys of other destinations', () => {
+    const set = loadPolicies({
+      'cluster/config.yaml': CONFIG('allow'),
+      'namespaces/shop/web.yaml': nyxPolicy(
+        'web-http',
+        'shop',
+        `  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+    - decision: Allow
+      ports: [{protocol: TCP, port: 80}]`,
+      ),
+    });
+    const evaluator = compileEvaluator(set, inventory);
+    const at = (dst: string, port: number, protocol: Protocol = 'TCP') => {
+      const resolved = resolveFlow(inventory, flow('dev/tool', dst, port, protocol));
+      if (!resolved.ok) throw new Error(resolved.reason);
+      return evaluator.evaluate(resolved.flow).verdict;
+    };
+    // Classes by first sight: dev/tool 0, shop/web 1, shop/db 2. Port 65616 to class 1 would, as a
+    // plain number, be the key of TCP 80 to class 2.
+    expect(at('shop/web', 65536 + 80)).toBe('deny');
+    expect(at('shop/db', 80)).toBe('allow');
+    expect(at('shop/web', 80)).toBe('allow');
+    expect(at('shop/web', 80, 'UDP')).toBe('deny');
+    expect(at('shop/web', 80.5)).toBe('deny');
+    expect(evaluator.stats().walks).toBe(5);
+  });
+});

@@ -1043,8 +1043,8 @@ export function compileEvaluator(
     return plan[direction];
   };
 
-  // Verdicts by source class, then destination class, then protocol, port and server name.
-  const cache = new Map<number, Map<number, Map<number | string, FlowVerdict>>>();
+  // Verdicts by source class, then `destinationKey` (destination class, protocol, port, server name).
+  const cache = new Map<number, Map<number | string, FlowVerdict>>();
   let walks = 0;
   let reused = 0;
 
@@ -1157,22 +1157,18 @@ export function compileEvaluator(
         reused++;
         return reuse.evaluate(flow);
       }
-      let byDst = cache.get(endpointClass(src));
-      if (!byDst) {
-        byDst = new Map();
-        cache.set(endpointClass(src), byDst);
+      const srcClass = endpointClass(src);
+      let bySource = cache.get(srcClass);
+      if (!bySource) {
+        bySource = new Map();
+        cache.set(srcClass, bySource);
       }
-      let byService = byDst.get(endpointClass(dst));
-      if (!byService) {
-        byService = new Map();
-        byDst.set(endpointClass(dst), byService);
-      }
-      const key = serviceKey(flow);
-      let verdict = byService.get(key);
+      const key = destinationKey(endpointClass(dst), flow);
+      let verdict = bySource.get(key);
       if (!verdict) {
         verdict = walk(flow);
         walks++;
-        byService.set(key, verdict);
+        bySource.set(key, verdict);
       }
       return verdict;
     },
@@ -1181,16 +1177,22 @@ export function compileEvaluator(
 
 const PROTOCOL_INDEX: Readonly<Record<Protocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
 
+/** Ports (0-65535) times protocols: the room a service takes in a numeric `destinationKey`. */
+const SERVICES = 65536 * 4;
+
 /**
- * Protocol, port and (where `toFqdn` can match: a world destination on TCP 443) the normalized
- * server name, as one cache key: a number for the usual integer port without a name.
+ * Destination class, protocol, port and (where `toFqdn` can match: a world destination on TCP
+ * 443) the normalized server name, as one cache key: a number (exact below 2^53, as class ids are
+ * far below 2^32) for the usual port without a name.
  */
-function serviceKey(flow: ResolvedFlow): number | string {
+function destinationKey(dstClass: number, flow: ResolvedFlow): number | string {
   const { protocol, port } = flow;
   if (flow.dst.kind === 'world' && protocol === 'TCP' && port === 443 && flow.serverName !== undefined)
-    return `${protocol},${port},n${normalizeDnsName(flow.serverName)}`;
+    return `${dstClass},${protocol},${port},n${normalizeDnsName(flow.serverName)}`;
   const index = PROTOCOL_INDEX[protocol];
-  return Number.isInteger(port) && index !== undefined ? port * 4 + index : `${protocol},${port}`;
+  return Number.isInteger(port) && port >= 0 && port < 65536 && index !== undefined
+    ? dstClass * SERVICES + port * 4 + index
+    : `${dstClass},${protocol},${port}`;
 }
 
 const evaluators = new WeakMap<PolicySet, WeakMap<Inventory, Evaluator>>();
