@@ -670,6 +670,16 @@ export class FlowWindow {
     }
   }
 
+  /**
+   * What identifies the tuples with ids `from` and up (ids count from 0 in first-seen order):
+   * lets a reader hand out tuples as they are discovered, before their counts are final.
+   */
+  identitiesFrom(from: number): FlowTupleIdentity[] {
+    const out: FlowTupleIdentity[] = [];
+    for (let id = from; id < this.#index.size; id++) out.push(this.#identity(id));
+    return out;
+  }
+
   get records(): number {
     return this.#records;
   }
@@ -712,5 +722,5 @@ export interface FlowWindowState {
   connections: number;
 }
 
-/** What identifies a tuple. */
-type FlowTupleIdentity = Pick<FlowTuple, 'src' | 'dst' | 'protocol' | 'port' | 'serverName'>;
+/** What identifies a tuple (its verdicts depend on nothing else). */
+export type FlowTupleIdentity = Pick<FlowTuple, 'src' | 'dst' | 'protocol' | 'port' | 'serverName'>;

@@ -1,8 +1,8 @@
 // The worker thread behind `readFlowWindowInWorker`: reads one flow file into a window and posts
-// back its state (typed arrays, transferred rather than copied), progress every 65,536 records,
-// or the failure.
+// back its state (typed arrays, transferred rather than copied), progress every 65,536 records
+// with the tuples discovered meanwhile, or the failure.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FlowWindowState } from '@nyx/core/flows';
+import { type FlowTupleIdentity, FlowWindow, type FlowWindowState } from '@nyx/core/flows';
 import { FlowFileError, type FlowFileFormat, readFlowWindow } from './flows.js';
 
 export interface FlowWorkerInput {
@@ -12,7 +12,7 @@ export interface FlowWorkerInput {
 }
 
 export type FlowWorkerMessage =
-  | { kind: 'progress'; records: number }
+  | { kind: 'progress'; records: number; tuples: FlowTupleIdentity[] }
   | { kind: 'done'; state: FlowWindowState }
   | { kind: 'invalid'; diagnostics: FlowFileError['diagnostics'] }
   | { kind: 'failed'; message: string };
@@ -23,13 +23,20 @@ const port = parentPort!;
 const post = (message: FlowWorkerMessage): void => port.postMessage(message);
 
 let records = 0;
+let posted = 0;
 try {
-  const window = await readFlowWindow(input.path, {
+  const window = new FlowWindow();
+  await readFlowWindow(input.path, {
     ...(input.format ? { format: input.format } : {}),
     ...(input.displayName ? { displayName: input.displayName } : {}),
+    window,
     onRecord: () => {
       records += 1;
-      if (records % PROGRESS_EVERY === 0) post({ kind: 'progress', records: PROGRESS_EVERY });
+      if (records % PROGRESS_EVERY !== 0) return;
+      // The tuples discovered since the last step go along: the caller may evaluate them already.
+      const tuples = window.identitiesFrom(posted);
+      posted += tuples.length;
+      post({ kind: 'progress', records: PROGRESS_EVERY, tuples });
     },
   });
   const state = window.state();

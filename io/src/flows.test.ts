@@ -248,12 +248,18 @@ describe('readFlowWindowInWorker', () => {
       );
     writeFileSync(path, lines.join('\n'));
     let progress = 0;
-    const inWorker = await readFlowWindowInWorker(path, { onProgress: (n) => (progress += n) });
+    const discovered: string[] = [];
+    const inWorker = await readFlowWindowInWorker(path, {
+      onProgress: (n) => (progress += n),
+      onTuples: (tuples) => discovered.push(...tuples.map((t) => `${t.src} ${t.dst}`)),
+    });
     const here = await readFlowWindow(path);
     expect([...inWorker.tuples()]).toEqual([...here.tuples()]);
     expect(inWorker.coverage()).toEqual(here.coverage());
     expect(inWorker.records).toBe(150_000);
     expect(progress).toBe(131_072); // two steps of 65,536
+    // The 70 tuples all appear in the first step, each handed out once.
+    expect(discovered).toEqual([...here.tuples()].map((t) => `${t.src} ${t.dst}`));
   });
 
   it('rejects with every malformed line as file:line, and stops when aborted', async () => {

@@ -8,6 +8,7 @@ import {
   type Diagnostic,
   type FlowLineResult,
   type FlowRecord,
+  type FlowTupleIdentity,
   FlowWindow,
   hubbleLineToFlow,
   looksLikeCalico,
@@ -273,6 +274,11 @@ export function readFlowWindowInWorker(
   path: string,
   options: Omit<ReadFlowFileOptions, 'onError' | 'onSkip'> & {
     onProgress?: (records: number) => void;
+    /**
+     * Receives the tuples the window has discovered (in steps, with progress; every tuple is in
+     * the final window): their verdicts can be computed before the read ends.
+     */
+    onTuples?: (tuples: FlowTupleIdentity[]) => void;
     signal?: AbortSignal;
   } = {},
 ): Promise<FlowWindow> {
@@ -298,6 +304,7 @@ export function readFlowWindowInWorker(
       switch (message.kind) {
         case 'progress':
           options.onProgress?.(message.records);
+          if (message.tuples.length > 0) options.onTuples?.(message.tuples);
           return;
         case 'done':
           return settle(() => resolve(FlowWindow.fromState(message.state)));
