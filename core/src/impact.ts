@@ -2,7 +2,14 @@
 // the head policy sets, with both explanations, and the lint findings the head adds.
 import { compileEvaluator, type Evaluator } from './evaluate.js';
 import type { ResolvedFlow } from './flow-model.js';
-import { earlierTime, type FlowTuple, type FlowWindow, type FlowWindowCoverage, laterTime } from './flows.js';
+import {
+  earlierTime,
+  type FlowTuple,
+  type FlowTupleIdentity,
+  type FlowWindow,
+  type FlowWindowCoverage,
+  laterTime,
+} from './flows.js';
 import { resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
 import { lintChange } from './lint.js';
@@ -107,6 +114,42 @@ export interface ComputeImpactInput {
   /** The whole base / head trees (OWNERS files…), for lint's ownership checks; optional. */
   baseFiles?: readonly PolicyFile[];
   headFiles?: readonly PolicyFile[];
+  /** From `impactEvaluators` for these base, head and inventory, when tuples were evaluated ahead. */
+  evaluators?: ImpactEvaluators;
+}
+
+/** The base and head evaluators of an impact (see `evaluateAhead`). */
+export interface ImpactEvaluators {
+  base: Evaluator;
+  head: Evaluator;
+}
+
+export function impactEvaluators(base: PolicySet, head: PolicySet, inventory: Inventory): ImpactEvaluators {
+  const baseEvaluator = compileEvaluator(base, inventory);
+  // The head differs from the base by a few objects: flows they cannot reach keep the base verdict.
+  return { base: baseEvaluator, head: compileEvaluator(head, inventory, { reuse: baseEvaluator }) };
+}
+
+/**
+ * Evaluates tuples before `computeImpact` runs with the same `evaluators`, which then finds their
+ * verdicts cached. A tuple's verdicts depend on what identifies it, not on its counts or times, so
+ * a reader can hand tuples over as it discovers them and the evaluation overlaps the read (the
+ * result is the same either way). Tuples whose ends do not resolve are left to `computeImpact`.
+ */
+export function evaluateAhead(
+  evaluators: ImpactEvaluators,
+  inventory: Inventory,
+  tuples: Iterable<FlowTupleIdentity>,
+): void {
+  for (const t of tuples) {
+    const src = resolveEndpoint(inventory, t.src);
+    const dst = resolveEndpoint(inventory, t.dst);
+    if (!src || !dst) continue;
+    const flow: ResolvedFlow = { src, dst, protocol: t.protocol, port: t.port };
+    if (t.serverName !== undefined) flow.serverName = t.serverName;
+    evaluators.base.evaluate(flow);
+    evaluators.head.evaluate(flow);
+  }
 }
 
 /** How a pod, node or world end is named in reports: workload, `node/<name>`, or the address. */
@@ -251,9 +294,8 @@ const KIND_RANK: Readonly<Record<ImpactChangeKind, number>> = Object.fromEntries
  */
 export function computeImpact(input: ComputeImpactInput): ImpactReport {
   const { base, head, inventory, window } = input;
-  const baseEvaluator = compileEvaluator(base, inventory);
-  // The head differs from the base by a few objects: flows they cannot reach keep the base verdict.
-  const headEvaluator = compileEvaluator(head, inventory, { reuse: baseEvaluator });
+  const { base: baseEvaluator, head: headEvaluator } =
+    input.evaluators ?? impactEvaluators(base, head, inventory);
   const baseCounts: CountsByVerdict = new Map();
   const headCounts: CountsByVerdict = new Map();
   const groups = new Map<string, ImpactChange>();
