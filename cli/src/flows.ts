@@ -1,7 +1,7 @@
 // Reading flow files into a window, with the progress indicator. The one reader is
 // `readFlowWindow` of @nyx/io (streaming, .gz, nyx/hubble/calico, malformed lines collected up to
 // 100); this adds the CLI's error type and progress.
-import type { FlowWindow } from '@nyx/core';
+import type { FlowTupleIdentity, FlowWindow } from '@nyx/core';
 import { FlowFileError, readFlowWindow, readFlowWindowInWorker } from '@nyx/io';
 import { InputError } from './errors.js';
 import type { FlowFormat } from './options.js';
@@ -18,7 +18,12 @@ export async function readWindow(
   file: string,
   format: FlowFormat | undefined,
   io: CommandIo,
-  options: { inWorker?: boolean; signal?: AbortSignal } = {},
+  options: {
+    inWorker?: boolean;
+    signal?: AbortSignal;
+    /** With `inWorker`: the tuples discovered so far, in steps (see `readFlowWindowInWorker`). */
+    onTuples?: (tuples: FlowTupleIdentity[]) => void;
+  } = {},
 ): Promise<FlowWindow> {
   const progress = startProgress(io, 'reading flows');
   try {
@@ -28,6 +33,7 @@ export async function readWindow(
           ...formatOption,
           onProgress: (n) => progress.tick(n),
           ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onTuples ? { onTuples: options.onTuples } : {}),
         })
       : await readFlowWindow(file, { ...formatOption, onRecord: () => progress.tick() });
   } catch (error) {

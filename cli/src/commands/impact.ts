@@ -1,6 +1,13 @@
 // `nyxctl impact`: what a change (base tree -> head tree) does to the traffic observed in a flow
 // window (SPEC section 5), as the bot's Markdown comment or as JSON (SPEC section 7).
-import { computeImpact, impactToJson, renderImpactMarkdown } from '@nyx/core';
+import {
+  computeImpact,
+  evaluateAhead,
+  type FlowTupleIdentity,
+  impactEvaluators,
+  impactToJson,
+  renderImpactMarkdown,
+} from '@nyx/core';
 import { EXIT_OK, InputError } from '../errors.js';
 import { readWindow } from '../flows.js';
 import { loadInventory, loadTree, requireFile } from '../inputs.js';
@@ -37,23 +44,34 @@ export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<
   const format = parseFormat('--format', options.format, ['markdown', 'json'] as const);
   const flowFormat = parseFlowFormat(options.flowFormat);
   await requireFile(options.flows, 'flow file');
-  // The flows stream in on a worker thread while this one parses the trees and the inventory.
+  // The flows stream in on a worker thread while this one parses the trees and the inventory, then
+  // evaluates the tuples the reader has discovered so far (their verdicts need no counts) while
+  // the rest of the file is read.
   const stopReading = new AbortController();
-  const reading = readWindow(options.flows, flowFormat, io, { inWorker: true, signal: stopReading.signal });
+  const pending: FlowTupleIdentity[][] = [];
+  let evaluate: ((tuples: FlowTupleIdentity[]) => void) | undefined;
+  const reading = readWindow(options.flows, flowFormat, io, {
+    inWorker: true,
+    signal: stopReading.signal,
+    onTuples: (tuples) => (evaluate ? evaluate(tuples) : pending.push(tuples)),
+  });
   reading.catch(() => {}); // awaited below, or abandoned when another input fails
-  const trees = await loadTrees(options).catch((error: unknown) => {
+  const { base, head, inventory } = await loadTrees(options).catch((error: unknown) => {
     stopReading.abort();
     throw error;
   });
-  const { base, head, inventory } = trees;
   io.mark?.('trees+inventory');
+  const evaluators = impactEvaluators(base.policySet, head.policySet, inventory);
+  evaluate = (tuples) => evaluateAhead(evaluators, inventory, tuples);
+  for (const tuples of pending.splice(0)) evaluate(tuples);
   const window = await reading;
-  io.mark?.('flows (rest of the wait)');
+  io.mark?.('flows (rest of the read, evaluating meanwhile)');
   const report = computeImpact({
     base: base.policySet,
     head: head.policySet,
     inventory,
     window,
+    evaluators,
     // The whole trees, so that the head's new lint findings include the ownership checks.
     baseFiles: base.files,
     headFiles: head.files,
