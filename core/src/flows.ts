@@ -546,8 +546,13 @@ export class FlowWindow {
     };
   }
 
-  static fromState(state: FlowWindowState): FlowWindow {
+  /**
+   * `identities`: those of the first tuples, in id order, when the caller already has them (from
+   * `identitiesFrom` on the other side); the others are read back from their keys when needed.
+   */
+  static fromState(state: FlowWindowState, identities: readonly FlowTupleIdentity[] = []): FlowWindow {
     const window = new FlowWindow();
+    window.#identities.push(...identities.slice(0, state.index.size));
     window.#index = ByteKeyIndex.fromState(state.index);
     window.#textTimes = new Map(
       state.textTimes.map(([id, first, last]) => [

@@ -142,8 +142,8 @@ export function evaluateAhead(
   tuples: Iterable<FlowTupleIdentity>,
 ): void {
   for (const t of tuples) {
-    const src = resolveEndpoint(inventory, t.src);
-    const dst = resolveEndpoint(inventory, t.dst);
+    const src = resolveEnd(inventory, t.src);
+    const dst = resolveEnd(inventory, t.dst);
     if (!src || !dst) continue;
     const flow: ResolvedFlow = { src, dst, protocol: t.protocol, port: t.port };
     if (t.serverName !== undefined) flow.serverName = t.serverName;
@@ -224,6 +224,27 @@ interface WindowPass {
  * Walks the window's distinct tuples once, resolving each and handing it to `visit`. Unresolved
  * `<ns>/<pod>` ends are counted, not evaluated.
  */
+/**
+ * Ends by reference, per inventory: they repeat across tuples (a pod talks to many peers), so each
+ * distinct string is resolved once, by `evaluateAhead` and `walkWindow` alike. Inventories are
+ * not changed after parsing, so the answers stay true.
+ */
+const resolvedEnds = new WeakMap<Inventory, Map<string, Endpoint | null>>();
+
+function resolveEnd(inventory: Inventory, ref: string): Endpoint | null {
+  let ends = resolvedEnds.get(inventory);
+  if (!ends) {
+    ends = new Map();
+    resolvedEnds.set(inventory, ends);
+  }
+  let e = ends.get(ref);
+  if (e === undefined) {
+    e = resolveEndpoint(inventory, ref) ?? null;
+    ends.set(ref, e);
+  }
+  return e;
+}
+
 function walkWindow(
   inventory: Inventory,
   window: FlowWindow,
@@ -235,19 +256,9 @@ function walkWindow(
     unresolvedExamples: [],
     namespaces: new Set(),
   };
-  // Ends repeat across tuples (a pod talks to many peers): resolve each distinct string once.
-  const endpoints = new Map<string, Endpoint | null>();
-  const endpoint = (ref: string): Endpoint | null => {
-    let e = endpoints.get(ref);
-    if (e === undefined) {
-      e = resolveEndpoint(inventory, ref) ?? null;
-      endpoints.set(ref, e);
-    }
-    return e;
-  };
   for (const tuple of window.tuples()) {
-    const src = endpoint(tuple.src);
-    const dst = endpoint(tuple.dst);
+    const src = resolveEnd(inventory, tuple.src);
+    const dst = resolveEnd(inventory, tuple.dst);
     if (!src || !dst) {
       pass.unresolved += tuple.records;
       if (pass.unresolvedExamples.length < 5) {

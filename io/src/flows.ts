@@ -288,6 +288,8 @@ export function readFlowWindowInWorker(
     ...(options.displayName ? { displayName: options.displayName } : {}),
   };
   const worker = startWorker(new URL('./flow-window-worker.ts', import.meta.url), input);
+  // The tuples handed out with progress, in id order: the window need not read them back.
+  const identities: FlowTupleIdentity[] = [];
   return new Promise<FlowWindow>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void): void => {
@@ -304,10 +306,11 @@ export function readFlowWindowInWorker(
       switch (message.kind) {
         case 'progress':
           options.onProgress?.(message.records);
+          for (const t of message.tuples) identities.push(t);
           if (message.tuples.length > 0) options.onTuples?.(message.tuples);
           return;
         case 'done':
-          return settle(() => resolve(FlowWindow.fromState(message.state)));
+          return settle(() => resolve(FlowWindow.fromState(message.state, identities)));
         case 'invalid':
           return settle(() => reject(new FlowFileError(message.diagnostics)));
         case 'failed':
