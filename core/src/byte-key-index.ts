@@ -133,9 +133,19 @@ export class ByteKeyIndex {
   }
 
   #hash(bytes: Uint8Array, start: number, end: number): number {
+    // FNV-1a over 32-bit words (a quarter of the multiplications of the byte-wise form), then the
+    // last 0-3 bytes; a final mix spreads the high bits into the low ones the table indexes by.
     let h = FNV_OFFSET ^ this.#seed;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
-    return h;
+    let i = start;
+    for (; i + 4 <= end; i += 4)
+      h = Math.imul(
+        h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)),
+        FNV_PRIME,
+      );
+    for (; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    return h ^ (h >>> 13);
   }
 
   #equals(id: number, bytes: Uint8Array, start: number, end: number): boolean {
