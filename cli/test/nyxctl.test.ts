@@ -1,5 +1,7 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nyxctl } from './run-nyxctl.js';
+import { nyxctl, nyxctlFrom, ROOT } from './run-nyxctl.js';
 
 const F = 'cli/test/fixtures';
 
@@ -239,6 +241,15 @@ describe('nyxctl impact', () => {
     expect(malformed.stdout).toBe('');
     expect(malformed.stderr).toMatch(/^cli\/test\/fixtures\/flows-malformed\.jsonl:2: /m);
     expect(malformed.stderr).toMatch(/^cli\/test\/fixtures\/flows-malformed\.jsonl:3: /m);
+  });
+
+  it('reads the flows on its worker thread from any working directory', async () => {
+    const absolute = args.map((a) => (a.startsWith('--') ? a : join(ROOT, a)));
+    const here = await nyxctl('impact', ...absolute, '--format', 'json');
+    const elsewhere = await nyxctlFrom(tmpdir(), 'impact', ...absolute, '--format', 'json');
+    expect(elsewhere.stderr).toBe('');
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.stdout).toBe(here.stdout);
   });
 
   it('prints the Markdown comment by default', async () => {

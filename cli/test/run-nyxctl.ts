@@ -1,4 +1,4 @@
-// Runs the real `nyxctl` binary (through tsx, as users do) from the repository root.
+// Runs the real `nyxctl` binary (through tsx, as users do) from the repository root or elsewhere.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -12,8 +12,13 @@ export interface Run {
 }
 
 export function nyxctl(...args: string[]): Promise<Run> {
+  return nyxctlFrom(ROOT, ...args);
+}
+
+/** `nyxctl` run from `cwd`, as from a policy repository elsewhere on disk. */
+export function nyxctlFrom(cwd: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: ROOT, env: { ...process.env, NYX_DEBUG: '' } }, (error, stdout, stderr) => {
+    execFile(BIN, args, { cwd, env: { ...process.env, NYX_DEBUG: '' } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
