@@ -302,7 +302,7 @@ describe('computeImpact', () => {
     expect(computeImpact({ base: head, head, inventory, window }).lint).toEqual([]);
   });
 
-  it('evaluates 100,000 distinct tuples in seconds', () => {
+  it('reports each of 100,000 distinct world tuples newly denied', () => {
     const base = loadPolicies({ 'cluster/config.yaml': config('allow') });
     const head = loadPolicies({
       'cluster/config.yaml': config('allow'),
@@ -319,10 +319,8 @@ describe('computeImpact', () => {
         port: 1 + Math.floor(i / 1000),
       });
     }
-    const started = performance.now();
+    // How fast is measured by `npm run bench`; this checks the answer at this size.
     const report = computeImpact({ base, head, inventory, window: big });
-    // Seconds, not minutes, even on a loaded two-core CI machine (about 5 s unloaded).
-    expect(performance.now() - started).toBeLessThan(60_000);
     expect(report.coverage.distinctFlows).toBe(100_000);
     // Each world address is its own group: 100,000 newly denied distinct flows.
     expect(report.summary.newlyDenied).toBe(100_000);

@@ -748,33 +748,15 @@ describe('hostile input', () => {
     }
     return files;
   };
-  /** CPU time of this process, not wall time: the test machine is shared with other jobs. */
-  const cpuMs = (fn: () => void) => {
-    const started = process.cpuUsage();
-    fn();
-    const { user, system } = process.cpuUsage(started);
-    return (user + system) / 1000;
-  };
-
-  it('loads 2,000 policies well under a second', () => {
-    load(tree('warm-up')); // JIT; different contents, so the parse memo does not help below
-    const files = tree('cold');
-    let r: ReturnType<typeof load> | undefined;
-    const cold = cpuMs(() => {
-      r = load(files);
-    });
-    expect(r?.ok).toBe(true);
-    if (r?.ok) expect(r.policySet.objects).toHaveLength(2000);
-    // The target is well under a second on an idle machine; the YAML parser dominates. The bound here
-    // is looser because CPU time still inflates when the two shared cores are saturated by other
-    // jobs; it catches regressions such as compiling a schema per document, which costs seconds.
-    expect(cold).toBeLessThan(4000);
-    // Loading the same files again (the bot's base and head, the reconciler's polls) reuses the parse.
-    const warm = cpuMs(() => {
-      r = load(files);
-    });
-    expect(r?.ok).toBe(true);
-    expect(warm).toBeLessThan(cold);
+  it('loads a 2,000-policy tree, and the same files again (the parse memo) to the same objects', () => {
+    // How fast is the benchmark's business (`npm run bench`), not a test's: no time bound here.
+    const files = tree('big');
+    const first = load(files);
+    const again = load(files);
+    expect(first.ok && again.ok).toBe(true);
+    if (!first.ok || !again.ok) return;
+    expect(first.policySet.objects).toHaveLength(2000);
+    expect(again.policySet.objects).toEqual(first.policySet.objects);
   });
 
   it('memoised parses are not shared between callers', () => {
