@@ -100,3 +100,56 @@ export function ownershipVerdict(input: {
     summary: `Ownership files on the base branch do not load (${list}); fix them there first.`,
   };
 }
+
+/**
+ * Analyses by what they depend on: repository, base and head commits, policy root, and the flow
+ * window and inventory the sources handed out (each replaced when its cache expires, which gives
+ * it a new number here). A review changes only who approved, so its job reuses the analysis of the
+ * head it reviews instead of reading and evaluating everything again. Holds numbers for the window
+ * and inventory, never the objects, so an expired window is not kept alive.
+ */
+export class AnalysisCache {
+  readonly #entries = new Map<string, Analysis>();
+  readonly #numbers = new WeakMap<object, number>();
+  #next = 0;
+  constructor(readonly maxEntries = 200) {}
+
+  key(parts: {
+    repo: string;
+    baseSha: string;
+    headSha: string;
+    root: string;
+    window: FlowWindow;
+    inventory: Inventory;
+  }): string {
+    return [
+      parts.repo,
+      parts.baseSha,
+      parts.headSha,
+      parts.root,
+      this.#number(parts.window),
+      this.#number(parts.inventory),
+    ].join('\u0000');
+  }
+
+  get(key: string): Analysis | undefined {
+    return this.#entries.get(key);
+  }
+
+  set(key: string, analysis: Analysis): void {
+    if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(key, analysis);
+  }
+
+  #number(o: object): number {
+    let n = this.#numbers.get(o);
+    if (n === undefined) {
+      n = ++this.#next;
+      this.#numbers.set(o, n);
+    }
+    return n;
+  }
+}

@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Probot, ProbotOctokit, Server } from 'probot';
+import { AnalysisCache } from './analyze.js';
 import { nyxApp } from './app.js';
 import type { BotConfig } from './config.js';
 import { BlobCache, type GitHubClient } from './github.js';
@@ -113,6 +114,7 @@ export async function startBot(
           metrics,
           log,
           blobCache: new BlobCache(),
+          analyses: new AnalysisCache(),
         },
       })
     : undefined;

@@ -8,6 +8,7 @@ export interface BotMetrics {
   webhooks: Counter<'event'>;
   enqueued: Counter<'trigger'>;
   jobs: Counter<'outcome'>;
+  analysesReused: Counter;
   failures: Counter<'stage'>;
   duration: Histogram<'outcome'>;
   queueDepth: Gauge<'state'>;
@@ -34,6 +35,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): BotMe
       name: 'nyx_bot_jobs_total',
       help: 'Jobs finished, by outcome (done, stale, closed, failed-attempt)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    analysesReused: new Counter({
+      name: 'nyx_bot_analyses_reused_total',
+      help: 'Jobs that reused the analysis of the same base, head and inputs (review events)',
       registers: [registry],
     }),
     failures: new Counter({

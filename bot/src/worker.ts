@@ -16,7 +16,7 @@ import {
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type Analysis, analyzeChange, ownershipVerdict } from './analyze.js';
+import { type AnalysisCache, analyzeChange, ownershipVerdict } from './analyze.js';
 import { composeComment, ownershipCheck, POLICY_CHECK, policyCheck } from './comment.js';
 import {
   BlobCache,
@@ -52,6 +52,8 @@ export interface WorkerDeps {
   metrics: BotMetrics;
   log: Logger;
   blobCache?: BlobCache;
+  /** Analyses of base/head pairs already done, for review events (see `AnalysisCache`). */
+  analyses?: AnalysisCache;
 }
 
 export type JobOutcome = 'done' | 'stale' | 'closed' | 'refreshed' | 'explained';
@@ -148,36 +150,49 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   const { config: repoConfig, errors: configErrors } = await baseRepoConfig(gh, ref, baseTree, cache);
   const root = repoConfig.policyRoot;
 
-  let analysis: Analysis;
-  try {
-    const baseBlobs = selectPolicyBlobs(baseTree, root);
-    const headBlobs = selectPolicyBlobs(headTree, root);
-    const [baseFiles, headFiles] = await Promise.all([
-      readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root }),
-      readBlobs(gh, ref, headBlobs, { cache, displayRoot: root }),
-    ]);
-    const [window, inv] = await Promise.all([
-      deps.inputs.window(repoConfig.windowHours),
-      deps.inputs.inventory(),
-    ]);
-    analysis = analyzeChange({
-      baseFiles,
-      headFiles,
-      changedFiles: changedPaths(baseBlobs, headBlobs),
-      inventory: inv.inventory,
-      window,
-    });
-  } catch (error) {
-    if (!(error instanceof TreeError)) throw error;
-    // A tree the bot refuses to read is reported on the check, not retried.
-    await createCheckRun(gh, ref, {
-      name: POLICY_CHECK,
-      headSha,
-      conclusion: 'failure',
-      title: 'policy tree not readable',
-      summary: error.message,
-    });
-    return 'done';
+  const [window, inv] = await Promise.all([
+    deps.inputs.window(repoConfig.windowHours),
+    deps.inputs.inventory(),
+  ]);
+  const cacheKey = deps.analyses?.key({
+    repo: `${job.owner}/${job.repo}`,
+    baseSha,
+    headSha,
+    root,
+    window,
+    inventory: inv.inventory,
+  });
+  let analysis = cacheKey === undefined ? undefined : deps.analyses?.get(cacheKey);
+  if (analysis) {
+    deps.metrics.analysesReused.inc();
+  } else {
+    try {
+      const baseBlobs = selectPolicyBlobs(baseTree, root);
+      const headBlobs = selectPolicyBlobs(headTree, root);
+      const [baseFiles, headFiles] = await Promise.all([
+        readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root }),
+        readBlobs(gh, ref, headBlobs, { cache, displayRoot: root }),
+      ]);
+      analysis = analyzeChange({
+        baseFiles,
+        headFiles,
+        changedFiles: changedPaths(baseBlobs, headBlobs),
+        inventory: inv.inventory,
+        window,
+      });
+    } catch (error) {
+      if (!(error instanceof TreeError)) throw error;
+      // A tree the bot refuses to read is reported on the check, not retried.
+      await createCheckRun(gh, ref, {
+        name: POLICY_CHECK,
+        headSha,
+        conclusion: 'failure',
+        title: 'policy tree not readable',
+        summary: error.message,
+      });
+      return 'done';
+    }
+    if (cacheKey !== undefined) deps.analyses?.set(cacheKey, analysis);
   }
   const reviews = await listReviews(gh, ref, job.pr);
   const approvers = reviews.filter((r) => r.state.toUpperCase() === 'APPROVED').map((r) => r.user);

@@ -132,6 +132,12 @@ describe('validation', () => {
   });
 });
 
+/** `nyx_bot_analyses_reused_total` as the bot's /metrics shows it. */
+async function analysesReused(): Promise<number> {
+  const text = await (await fetch(`${h.bot.url}/metrics`)).text();
+  return Number(/^nyx_bot_analyses_reused_total (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
 describe('ownership', () => {
   const storefrontFile = 'namespaces/cloudmart-storefront/storefront-to-payments.yaml';
   const touch = (path: string): Record<string, string> => ({
@@ -143,6 +149,8 @@ describe('ownership', () => {
     await analyse(h, t);
     expect(requestsFor(h, t).ownership.at(-1)?.conclusion).toBe('failure');
     h.repo.reviews.set(t.number, [{ user: 'alice', state: 'APPROVED', commitId: t.headSha }]);
+    const reusedBefore = await analysesReused();
+    const blobReadsBefore = h.github.find('GET', /\/git\/blobs\//).length;
     await deliver(
       h,
       'pull_request_review',
@@ -151,6 +159,9 @@ describe('ownership', () => {
     await h.bot.drained();
     const r = requestsFor(h, t);
     expect(r.ownership.at(-1)?.conclusion).toBe('success');
+    // Only approvals changed: the analysis of this base and head is reused, no blob is read again.
+    expect(await analysesReused()).toBe(reusedBefore + 1);
+    expect(h.github.find('GET', /\/git\/blobs\//)).toHaveLength(blobReadsBefore);
     expect(
       h.github.find('GET', /\/orgs\/cloudmart\/teams\/storefront-team\/memberships\/alice$/).length,
     ).toBeGreaterThan(0);
