@@ -17,6 +17,7 @@ import {
   ownersForChange,
   type PolicyFile,
 } from '@nyx/core';
+import { BoundedMap } from './bounded-map.js';
 
 export type Analysis =
   | {
@@ -109,10 +110,12 @@ export function ownershipVerdict(input: {
  * and inventory, never the objects, so an expired window is not kept alive.
  */
 export class AnalysisCache {
-  readonly #entries = new Map<string, Analysis>();
+  readonly #entries: BoundedMap<string, Analysis>;
   readonly #numbers = new WeakMap<object, number>();
   #next = 0;
-  constructor(readonly maxEntries = 200) {}
+  constructor(maxEntries = 200) {
+    this.#entries = new BoundedMap(maxEntries);
+  }
 
   key(parts: {
     repo: string;
@@ -137,10 +140,6 @@ export class AnalysisCache {
   }
 
   set(key: string, analysis: Analysis): void {
-    if (this.#entries.size >= this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     this.#entries.set(key, analysis);
   }
 

@@ -10,6 +10,7 @@ import {
   policyManifestPaths,
   repoPathProblem,
 } from '@nyx/core';
+import { BoundedMap } from './bounded-map.js';
 
 /** The slice of Octokit used here (a ProbotOctokit satisfies it). */
 export interface GitHubClient {
@@ -107,19 +108,10 @@ export function selectPolicyBlobs(blobs: readonly TreeBlob[], policyRoot: string
   );
 }
 
-/** A small content cache keyed by blob sha: base and head share most blobs. */
-export class BlobCache {
-  readonly #entries = new Map<string, string>();
-  constructor(readonly maxEntries = 20_000) {}
-  get(sha: string): string | undefined {
-    return this.#entries.get(sha);
-  }
-  set(sha: string, content: string): void {
-    if (this.#entries.size >= this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
-    this.#entries.set(sha, content);
+/** A content cache keyed by blob sha: base and head share most blobs. */
+export class BlobCache extends BoundedMap<string, string> {
+  constructor(maxEntries = 20_000) {
+    super(maxEntries);
   }
 }
 

@@ -16,31 +16,10 @@ import type {
   PolicyObject,
   PolicySet,
 } from './model.js';
-import { makeInventory } from './testing/inventory.js';
+import { makeInventory, propertyTestInventory } from './testing/inventory.js';
 import type { FlowVerdict } from './verdict-model.js';
 
-const inventory = makeInventory({
-  namespaces: { a: { env: 'prod' }, b: { env: 'dev' }, c: { env: 'prod' } },
-  pods: [
-    {
-      ns: 'a',
-      name: 'p1',
-      ip: '10.0.0.1',
-      node: 'n1',
-      labels: { app: 'x' },
-      ports: [{ name: 'web', containerPort: 80 }],
-    },
-    { ns: 'a', name: 'p2', ip: '10.0.0.2', node: 'n2', labels: { app: 'y' } },
-    { ns: 'b', name: 'p3', ip: '10.0.1.3', node: 'n1', labels: { app: 'x' } },
-    { ns: 'b', name: 'p4', ip: '10.0.1.4', node: 'n2', labels: { app: 'y' } },
-    { ns: 'c', name: 'p5', ip: '10.0.2.5', node: 'n1', labels: { app: 'x' } },
-    { ns: 'c', name: 'h', ip: '192.168.0.2', node: 'n2', hostNetwork: true },
-  ],
-  nodes: [
-    { name: 'n1', ips: ['192.168.0.1'] },
-    { name: 'n2', ips: ['192.168.0.2'] },
-  ],
-});
+const inventory = propertyTestInventory();
 
 const ENDPOINTS = ['a/p1', 'a/p2', 'b/p3', 'b/p4', 'c/p5', 'c/h', '192.168.0.1', '8.8.8.8', '1.2.3.4'];
 

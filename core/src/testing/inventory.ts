@@ -68,3 +68,39 @@ export function makeInventory(spec: InventorySpec): Inventory {
   if (!result.ok) throw new Error(result.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
   return result.inventory;
 }
+
+/**
+ * The small cluster the property tests draw flows from: three namespaces (two `env: prod`), pods of
+ * two apps (some with a named port), a hostNetwork pod, two nodes.
+ */
+export function propertyTestInventory(): Inventory {
+  return makeInventory({
+    namespaces: { a: { env: 'prod' }, b: { env: 'dev' }, c: { env: 'prod' } },
+    pods: [
+      {
+        ns: 'a',
+        name: 'p1',
+        ip: '10.0.0.1',
+        node: 'n1',
+        labels: { app: 'x' },
+        ports: [{ name: 'web', containerPort: 80 }],
+      },
+      { ns: 'a', name: 'p2', ip: '10.0.0.2', node: 'n2', labels: { app: 'y' } },
+      {
+        ns: 'b',
+        name: 'p3',
+        ip: '10.0.1.3',
+        node: 'n1',
+        labels: { app: 'x' },
+        ports: [{ name: 'web', containerPort: 80 }],
+      },
+      { ns: 'b', name: 'p4', ip: '10.0.1.4', node: 'n2', labels: { app: 'y' } },
+      { ns: 'c', name: 'p5', ip: '10.0.2.5', node: 'n1', labels: { app: 'x' } },
+      { ns: 'c', name: 'h', ip: '192.168.0.2', node: 'n2', hostNetwork: true },
+    ],
+    nodes: [
+      { name: 'n1', ips: ['192.168.0.1'] },
+      { name: 'n2', ips: ['192.168.0.2'] },
+    ],
+  });
+}
