@@ -308,6 +308,27 @@ describe('FlowWindow.addCanonicalLine (the flow reader fast path)', () => {
     expect([...fast.window.tuples()]).toEqual([...slow.window.tuples()]);
   });
 
+  it('keeps a time of 255 characters (the length byte that marks text) as text', () => {
+    const long = (s: number) => `2026-11-20T10:00:0${s}.${'1'.repeat(234)}Z`;
+    expect(long(0)).toHaveLength(255);
+    const other = '{"src":"shop/web-2","dst":"10.0.0.5","protocol":"TCP","port":443}';
+    const lines = [
+      line(`,"lastSeen":"${long(1)}"`),
+      other,
+      line(`,"lastSeen":"${long(5)}"`),
+      line(`,"lastSeen":"${long(3)}"`),
+      other,
+    ];
+    const fast = readLines(lines, true);
+    expect(fast.accepted).toEqual([false, false, true, true, true]);
+    const slow = readLines(lines, false);
+    expect([...fast.window.tuples()]).toEqual([...slow.window.tuples()]);
+    expect([...fast.window.tuples()].map((t) => [t.firstSeen, t.lastSeen, t.records])).toEqual([
+      [long(1), long(5), 3],
+      [undefined, undefined, 2],
+    ]);
+  });
+
   it('gives exactly what parsing every line gives, on any mix of lines', () => {
     const name = fc.constantFrom(
       'shop/web-1',
@@ -327,6 +348,10 @@ describe('FlowWindow.addCanonicalLine (the flow reader fast path)', () => {
       fc
         .integer({ min: 0, max: 59 })
         .map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00.123456789012345Z`),
+      // 255 characters: as long as the byte that marks a time kept as text.
+      fc
+        .integer({ min: 0, max: 59 })
+        .map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00.${'1'.repeat(234)}Z`),
     );
     const record = fc.record(
       {

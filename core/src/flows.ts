@@ -605,7 +605,7 @@ export class FlowWindow {
       arena.set(bytes.subarray(start, end), at + 1);
       return;
     }
-    if (stored === n) {
+    if (stored === n && n <= TIME_BYTES) {
       // Two UTC times of one length order as text.
       for (let i = 0; i < n; i++) {
         const d = bytes[start + i]! - arena[at + 1 + i]!;
