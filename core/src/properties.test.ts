@@ -5,19 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { compileEvaluator } from './evaluate.js';
 import type { FlowRecord } from './flow-model.js';
 import { resolveFlow } from './inventory.js';
-import type {
-  Enforcement,
-  FqdnMatch,
-  IpBlock,
-  LabelSelector,
-  NyxEgressRule,
-  NyxIngressRule,
-  NyxPeer,
-  NyxPort,
-  PolicyObject,
-  PolicySet,
-} from './model.js';
+import type { PolicyObject, PolicySet } from './model.js';
 import { propertyTestInventory } from './testing/inventory.js';
+import {
+  config,
+  type PolicyDraft,
+  policyDraft,
+  policySetOf,
+  stripUndefined,
+} from './testing/policy-arbitraries.js';
 import type { FlowVerdict, Reason } from './verdict-model.js';
 
 const inventory = propertyTestInventory();
@@ -35,189 +31,15 @@ const ENDPOINTS = [
   '1.2.3.4',
 ];
 
-const selector = fc.constantFrom<LabelSelector>(
-  {},
-  { matchLabels: { app: 'x' } },
-  { matchLabels: { app: 'y' } },
-  { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['x'] }] },
-);
-const nsSelector = fc.constantFrom<LabelSelector>(
-  {},
-  { matchLabels: { env: 'prod' } },
-  { matchLabels: { env: 'dev' } },
-  { matchLabels: { 'kubernetes.io/metadata.name': 'c' } },
-);
-const peer = fc.oneof(
-  fc.record({ podSelector: selector }),
-  fc.record({ namespaceSelector: nsSelector }),
-  fc.record({ namespaceSelector: nsSelector, podSelector: selector }),
-) as fc.Arbitrary<NyxPeer>;
-const ipBlock = fc.constantFrom<IpBlock>(
-  { cidr: '0.0.0.0/0' },
-  { cidr: '10.0.0.0/8', except: ['10.0.1.0/24'] },
-  { cidr: '8.8.0.0/16' },
-  { cidr: '192.168.0.0/16' },
-);
-const ports = fc.option(
-  fc.constantFrom<NyxPort[]>(
-    [{ port: 80 }],
-    [{ protocol: 'TCP', port: 443 }],
-    [{ protocol: 'UDP', port: 53 }],
-    [{ port: 'web' }],
-    [{ port: 50, endPort: 100 }],
-  ),
-  { nil: undefined },
-);
-const decision = fc.constantFrom<'Allow' | 'Deny'>('Allow', 'Deny');
-const enforcement = fc.constantFrom<Enforcement | undefined>('audit', 'enforce', undefined);
-const policyTypes = fc.option(
-  fc.constantFrom<Array<'Ingress' | 'Egress'>>(['Ingress'], ['Egress'], ['Ingress', 'Egress']),
-  { nil: undefined },
-);
-
-const egressRule: fc.Arbitrary<NyxEgressRule> = fc
-  .record(
-    {
-      decision,
-      ports,
-      to: fc.array(peer, { minLength: 1, maxLength: 2 }),
-      toIpBlock: ipBlock,
-      toFqdn: fc.constantFrom<FqdnMatch[]>(
-        [{ matchName: 'api.example.com' }],
-        [{ matchPattern: '*.example.com' }],
-      ),
-    },
-    { requiredKeys: ['decision'] },
-  )
-  .map((r) => stripUndefined(r));
-const ingressRule: fc.Arbitrary<NyxIngressRule> = fc
-  .record(
-    { decision, ports, from: fc.array(peer, { minLength: 1, maxLength: 2 }), fromIpBlock: ipBlock },
-    { requiredKeys: ['decision'] },
-  )
-  .map((r) => stripUndefined(r));
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-type Draft = (name: string, file: string) => PolicyObject;
-
-const base = (kind: string, name: string, file: string, apiVersion = 'nyx.tracenyx.io/v1alpha1') => ({
-  apiVersion,
-  kind,
-  metadata: { name },
-  source: { file, line: 1 },
-  lines: {},
-});
-
-const nyxPolicy: fc.Arbitrary<Draft> = fc
-  .record({
-    ns: fc.constantFrom('a', 'b', 'c'),
-    podSelector: fc.option(selector, { nil: undefined }),
-    priority: fc.option(fc.constantFrom(100, 200, 500), { nil: undefined }),
-    enforcement,
-    policyTypes,
-    ingress: fc.option(fc.array(ingressRule, { maxLength: 3 }), { nil: undefined }),
-    egress: fc.option(fc.array(egressRule, { maxLength: 3 }), { nil: undefined }),
-  })
-  .map(
-    ({ ns, ...spec }) =>
-      (name, file) =>
-        ({
-          ...base('NyxNetworkPolicy', name, file),
-          namespace: ns,
-          spec: stripUndefined(spec),
-        }) as PolicyObject,
-  );
-
-const clusterPolicy: fc.Arbitrary<Draft> = fc
-  .record({
-    tier: fc.constantFrom<'platform' | 'baseline'>('platform', 'baseline'),
-    rank: fc.constantFrom(0, 1),
-    namespaceSelector: fc.option(nsSelector, { nil: undefined }),
-    podSelector: fc.option(selector, { nil: undefined }),
-    enforcement,
-    policyTypes,
-    ingress: fc.option(fc.array(ingressRule, { maxLength: 3 }), { nil: undefined }),
-    egress: fc.option(fc.array(egressRule, { maxLength: 3 }), { nil: undefined }),
-  })
-  .map(
-    ({ rank, ...spec }) =>
-      (name, file) =>
-        ({
-          ...base('NyxClusterNetworkPolicy', name, file),
-          spec: stripUndefined({
-            ...spec,
-            priority: spec.tier === 'platform' ? [10, 50][rank] : [900, 950][rank],
-          }),
-        }) as PolicyObject,
-  );
-
-const upstreamPeer = fc.oneof(
-  peer,
-  ipBlock.map((b) => ({ ipBlock: b })),
-);
-const networkPolicy: fc.Arbitrary<Draft> = fc
-  .record({
-    ns: fc.constantFrom('a', 'b', 'c'),
-    podSelector: selector,
-    policyTypes,
-    ingress: fc.option(
-      fc.array(fc.record({ from: fc.array(upstreamPeer, { maxLength: 2 }), ports }, { requiredKeys: [] }), {
-        maxLength: 2,
-      }),
-      { nil: undefined },
-    ),
-    egress: fc.option(
-      fc.array(fc.record({ to: fc.array(upstreamPeer, { maxLength: 2 }), ports }, { requiredKeys: [] }), {
-        maxLength: 2,
-      }),
-      { nil: undefined },
-    ),
-  })
-  .map(
-    ({ ns, ...spec }) =>
-      (name, file) =>
-        ({
-          ...base('NetworkPolicy', name, file, 'networking.k8s.io/v1'),
-          namespace: ns,
-          spec: stripUndefined(spec),
-        }) as PolicyObject,
-  );
-
-const config = fc.option(
-  fc.record({
-    defaultMode: fc.constantFrom<'allow' | 'deny' | 'deny-cross-namespace'>(
-      'allow',
-      'deny',
-      'deny-cross-namespace',
-    ),
-    enforcement,
-    excludedNamespaces: fc.constantFrom<string[]>([], ['c']),
-  }),
-  { nil: undefined },
-);
-
 /** A policy set as a list of drafts (named and placed in files by index) plus an optional config. */
 const policySetArb = fc.record({
-  drafts: fc.array(fc.oneof(nyxPolicy, clusterPolicy, networkPolicy), { maxLength: 8 }),
+  drafts: fc.array(policyDraft, { maxLength: 8 }),
   config,
 });
 
-function buildSet(drafts: Draft[], cfg: object | undefined, order?: number[]): PolicySet {
+function buildSet(drafts: PolicyDraft[], cfg: object | undefined, order?: number[]): PolicySet {
   const objects = drafts.map((d, i) => d(`p${i}`, `f${i}.yaml`));
-  const ordered = order ? order.map((i) => objects[i]!) : objects;
-  const set: PolicySet = { objects: ordered, ignored: [] };
-  if (cfg) {
-    const configObject = {
-      ...base('NyxClusterConfig', 'cluster', 'cluster/config.yaml'),
-      spec: stripUndefined(cfg),
-    } as PolicyObject;
-    set.objects = [...set.objects, configObject];
-    if (configObject.kind === 'NyxClusterConfig') set.config = configObject;
-  }
-  return set;
+  return policySetOf(order ? order.map((i) => objects[i]!) : objects, cfg);
 }
 
 function promote(set: PolicySet): PolicySet {
