@@ -107,14 +107,21 @@ function utcShapeBytes(bytes: Uint8Array, start: number, end: number): boolean |
 }
 
 /**
- * Orders two UTC (`Z`) times of the same length in `bytes`, which then order as text; NaN when
- * that shortcut does not apply.
+ * Orders the UTC (`Z`) times `a[aStart, aEnd)` and `b[bStart, bEnd)` when they have the same length,
+ * which then order as text; NaN when that shortcut does not apply.
  */
-function compareUtcRanges(bytes: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): number {
-  const n = aEnd - a;
-  if (bEnd - b !== n || bytes[aEnd - 1] !== 90 || bytes[bEnd - 1] !== 90) return Number.NaN;
+function compareUtcRanges(
+  a: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  b: Uint8Array,
+  bStart: number,
+  bEnd: number,
+): number {
+  const n = aEnd - aStart;
+  if (bEnd - bStart !== n || a[aEnd - 1] !== 90 || b[bEnd - 1] !== 90) return Number.NaN;
   for (let i = 0; i < n; i++) {
-    const d = bytes[a + i]! - bytes[b + i]!;
+    const d = a[aStart + i]! - b[bStart + i]!;
     if (d !== 0) return d;
   }
   return 0;
@@ -493,7 +500,7 @@ export class FlowWindow {
     // (other offsets, a time out of range, first after last) goes the slow way for its answer.
     if (fs >= 0 && utcShapeBytes(bytes, fs, fe) !== true) return false;
     if (ls >= 0 && utcShapeBytes(bytes, ls, le) !== true) return false;
-    if (fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, ls, le) <= 0)) return false;
+    if (fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, bytes, ls, le) <= 0)) return false;
     this.#count(id, line.count, 1);
     // A record with one time has it as both first and last.
     if (fs >= 0 || ls >= 0) {
@@ -605,15 +612,13 @@ export class FlowWindow {
       arena.set(bytes.subarray(start, end), at + 1);
       return;
     }
-    if (stored === n && n <= TIME_BYTES) {
-      // Two UTC times of one length order as text.
-      for (let i = 0; i < n; i++) {
-        const d = bytes[start + i]! - arena[at + 1 + i]!;
-        if (d === 0) continue;
-        if (slot === FIRST ? d < 0 : d > 0) arena.set(bytes.subarray(start, end), at + 1);
+    if (stored <= TIME_BYTES) {
+      // Bytes kept beside the key: compared as they are while both are UTC times of one length.
+      const order = compareUtcRanges(bytes, start, end, arena, at + 1, at + 1 + stored);
+      if (!Number.isNaN(order)) {
+        if (slot === FIRST ? order < 0 : order > 0) arena.set(bytes.subarray(start, end), at + 1);
         return;
       }
-      return;
     }
     this.#widenSlot(id, slot, utf8.decode(bytes.subarray(start, end)));
   }

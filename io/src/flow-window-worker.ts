@@ -20,7 +20,8 @@ export type FlowWorkerMessage =
 const PROGRESS_EVERY = 1 << 16;
 const input = workerData as FlowWorkerInput;
 const port = parentPort!;
-const post = (message: FlowWorkerMessage): void => port.postMessage(message);
+const post = (message: FlowWorkerMessage, transfer: ArrayBuffer[] = []): void =>
+  port.postMessage(message, transfer);
 
 let records = 0;
 let posted = 0;
@@ -41,11 +42,7 @@ try {
   });
   const state = window.state();
   const { slots, records: keys, arena } = state.index;
-  port.postMessage({ kind: 'done', state } satisfies FlowWorkerMessage, [
-    slots.buffer,
-    keys.buffer,
-    arena.buffer,
-  ]);
+  post({ kind: 'done', state }, [slots.buffer, keys.buffer, arena.buffer]);
 } catch (error) {
   post(
     error instanceof FlowFileError

@@ -115,17 +115,21 @@ async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatc
     if (end - start > limit) throw runawayLine(file, lineNo);
     bounds.push(start, end > start && bytes[end - 1] === 13 ? end - 1 : end);
   };
+  /** A line that spanned chunks, joined: a batch of its own. */
+  const joinedLine = (parts: Buffer[]): LineBatch => {
+    const bytes = Buffer.concat(parts);
+    const batch: LineBatch = { bytes, bounds: [], firstLine: lineNo + 1 };
+    bound(batch.bounds, bytes, 0, bytes.length);
+    return batch;
+  };
   try {
     for await (const chunk of openBytes(path)) {
       let start = 0;
       let newline = chunk.indexOf(10);
       if (pendingLength > 0 && newline !== -1) {
-        const joined = Buffer.concat([...pending, chunk.subarray(0, newline)]);
+        yield joinedLine([...pending, chunk.subarray(0, newline)]);
         pending = [];
         pendingLength = 0;
-        const batch: LineBatch = { bytes: joined, bounds: [], firstLine: lineNo + 1 };
-        bound(batch.bounds, joined, 0, joined.length);
-        yield batch;
         start = newline + 1;
         newline = chunk.indexOf(10, start);
       }
@@ -141,12 +145,7 @@ async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatc
       }
       if (batch.bounds.length > 0) yield batch;
     }
-    if (pendingLength > 0) {
-      const last = Buffer.concat(pending);
-      const batch: LineBatch = { bytes: last, bounds: [], firstLine: lineNo + 1 };
-      bound(batch.bounds, last, 0, last.length);
-      yield batch;
-    }
+    if (pendingLength > 0) yield joinedLine(pending);
   } catch (e) {
     throw readFailure(e, file, lineNo);
   }
