@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './flow-store.js';
 export * from './flows.js';
+export * from './handoff.js';
 export * from './inventory.js';
 export * from './tree.js';
