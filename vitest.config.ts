@@ -1,11 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests run the TypeScript sources, never the built output: the workspace packages resolve through
+// their `source` export condition (see CONTRIBUTING.md, "The build"), with Vite's server defaults.
+const resolve = { conditions: ['source', 'module', 'node', 'development|production'] };
+const ssr = { resolve: { conditions: resolve.conditions } };
+
 // Two projects: fast pure unit tests next to the code, and integration tests that start real
 // components (redis-server, git http-backend, the Probot server) with longer timeouts.
 export default defineConfig({
   test: {
     projects: [
       {
+        resolve,
+        ssr,
         test: {
           name: 'unit',
           include: [
@@ -16,6 +23,8 @@ export default defineConfig({
         },
       },
       {
+        resolve,
+        ssr,
         test: {
           name: 'integration',
           include: ['{core,io,cli,bot,reconciler,agent}/test/**/*.test.ts', 'test/e2e/**/*.test.ts'],

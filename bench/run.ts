@@ -64,10 +64,14 @@ interface Measurement {
 }
 
 async function child(...args: string[]): Promise<Measurement> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/child.ts'), ...args], {
-    cwd: ROOT,
-    maxBuffer: 1 << 20,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(ROOT, 'bench/child.ts'), ...args],
+    {
+      cwd: ROOT,
+      maxBuffer: 1 << 20,
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').pop()!) as Measurement;
 }
 

@@ -2,11 +2,12 @@
 // or malformed, prints its effective configuration with secrets masked, and serves /healthz.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, type RedisServer, startRedis, testAppPrivateKey } from '@nyx/test';
+import { freePort, type RedisServer, sourceProcessArgs, startRedis, testAppPrivateKey } from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './harness.js';
 
-const BIN = join(REPO_ROOT, 'bot/bin/nyx-bot.js');
+// The sources of `nyx-bot` (the bin runs the built output of the same file).
+const MAIN = join(REPO_ROOT, 'bot/src/main.ts');
 
 function run(env: Record<string, string>): {
   child: ChildProcess;
@@ -15,7 +16,7 @@ function run(env: Record<string, string>): {
   printed: (text: string) => Promise<void>;
   exited: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, [BIN], {
+  const child = spawn(process.execPath, sourceProcessArgs(MAIN), {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

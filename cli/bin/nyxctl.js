@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so `npx nyxctl` works right after `npm ci`
-// with no build step and can never run stale output.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/main.ts');
+// Runs the built output (`npm run build`, which `npm ci` runs as `prepare` and `npm pack` as
+// `prepack`). Tests and development run the sources instead: `node --conditions=source --import tsx
+// cli/src/main.ts` (see CONTRIBUTING.md).
+import '../dist/main.js';

@@ -1,6 +1,7 @@
 // Commander wiring: options, help texts with examples and exit codes. No logic here: each action
 // hands its parsed options to a `run*` function and records the exit code it returns. Commands are
 // imported when they run, so `nyxctl validate` does not load the impact renderer.
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { ExplainOptions } from './commands/explain.js';
 import type { ImpactOptions } from './commands/impact.js';
@@ -15,6 +16,9 @@ Exit codes:
   2  invalid input (every problem printed as file:line: message on stderr) or usage error`;
 
 const INVENTORY_HELP = 'inventory: kubectl get namespaces,pods,nodes -A -o json';
+
+/** The version of this package: `package.json` is one folder up from both `src/` and `dist/`. */
+const VERSION: string = createRequire(import.meta.url)('../package.json').version;
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n${EXIT_CODES}`;
@@ -45,6 +49,7 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     .description(
       'GitOps for Kubernetes network policy: validate policy trees, compute verdicts, explain them, and show the impact of a change on observed traffic.',
     )
+    .version(VERSION, '-V, --version', 'print the version of nyxctl')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({

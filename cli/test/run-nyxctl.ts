@@ -1,9 +1,11 @@
-// Runs the real `nyxctl` binary (through tsx, as users do) from the repository root or elsewhere.
+// Runs the real `nyxctl` process from the repository root or elsewhere: its sources through tsx, so a
+// test never runs stale built output (the built bin is run by test/e2e/pack-install.test.ts).
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { sourceProcessArgs } from '@nyx/test';
 
 export const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'node_modules/.bin/nyxctl');
+const MAIN = join(ROOT, 'cli/src/main.ts');
 
 export interface Run {
   code: number;
@@ -18,9 +20,14 @@ export function nyxctl(...args: string[]): Promise<Run> {
 /** `nyxctl` run from `cwd`, as from a policy repository elsewhere on disk. */
 export function nyxctlFrom(cwd: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(BIN, args, { cwd, env: { ...process.env, NYX_DEBUG: '' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...sourceProcessArgs(MAIN), ...args],
+      { cwd, env: { ...process.env, NYX_DEBUG: '' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -2,7 +2,7 @@
 // validate its shape against the JSON Schema of its kind (ajv) and then the semantic rules of SPEC
 // section 1. Every problem of every file is collected (never stop at the first), each as
 // `file:line: message` naming what was expected.
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type Cidr, cidrCovers, parseCidr } from './cidr.js';
 import {
   type Diagnostic,
@@ -32,14 +32,19 @@ const NYX_KINDS = new Set<string>(['NyxClusterConfig', 'NyxClusterNetworkPolicy'
 const CLUSTER_SCOPED = new Set<string>(['NyxClusterConfig', 'NyxClusterNetworkPolicy']);
 const NYX_GROUP_PREFIX = `${NYX_API_VERSION.split('/')[0]}/`;
 
-// Compiled once per process: validation of thousands of objects reuses the same functions.
-const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: true, verbose: true });
-const validators: Record<ManagedKind, ValidateFunction> = {
-  NyxClusterConfig: ajv.compile(policySchemas.NyxClusterConfig),
-  NyxClusterNetworkPolicy: ajv.compile(policySchemas.NyxClusterNetworkPolicy),
-  NyxNetworkPolicy: ajv.compile(policySchemas.NyxNetworkPolicy),
-  NetworkPolicy: ajv.compile(policySchemas.NetworkPolicy),
-};
+// Compiled once per process, on first use: validation of thousands of objects reuses the same
+// functions, and a command that loads no policy (`nyxctl --help`) does not pay for compiling them.
+let ajv: Ajv | undefined;
+const validators = new Map<ManagedKind, ValidateFunction>();
+function validatorFor(kind: ManagedKind): ValidateFunction {
+  let validate = validators.get(kind);
+  if (!validate) {
+    ajv ??= new Ajv({ allErrors: true, allowUnionTypes: true, strict: true, verbose: true });
+    validate = ajv.compile(policySchemas[kind]);
+    validators.set(kind, validate);
+  }
+  return validate;
+}
 
 /**
  * Loads every policy manifest among `files` (picked with `policyManifestPaths`, so callers may hand in
@@ -190,7 +195,7 @@ function validateDocument(
   doc: YamlDocument,
   kind: ManagedKind,
 ): { errors: Diagnostic[]; object?: PolicyObject } {
-  const validate = validators[kind];
+  const validate = validatorFor(kind);
   const shapeOk = validate(doc.value);
   const value = doc.value as { apiVersion: string; metadata: PolicyObject['metadata']; spec?: unknown };
   const folder = namespaceFolder(file);

@@ -286,7 +286,7 @@ export function readFlowWindowInWorker(
     ...(options.format ? { format: options.format } : {}),
     ...(options.displayName ? { displayName: options.displayName } : {}),
   };
-  const worker = startWorker(new URL('./flow-window-worker.ts', import.meta.url), input);
+  const worker = startWorker(siblingModule('flow-window-worker'), input);
   // The tuples handed out with progress, in id order: the window need not read them back.
   const identities: FlowTupleIdentity[] = [];
   return new Promise<FlowWindow>((resolve, reject) => {
@@ -324,8 +324,17 @@ export function readFlowWindowInWorker(
 }
 
 /**
- * A worker on `entry`. The sources run as TypeScript through tsx (no build step), and a worker
- * does not inherit the loader its parent registered, so a `.ts` entry registers tsx first.
+ * The module `name` beside this one, in the form this one runs as: `dist/name.js` when built,
+ * `src/name.ts` when the sources run (tests and development).
+ */
+function siblingModule(name: string): URL {
+  return new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+}
+
+/**
+ * A worker on `entry`. The built output runs as is. The sources run as TypeScript through tsx, and
+ * a worker does not inherit the loader its parent registered, so a `.ts` entry registers tsx first
+ * and resolves the workspace packages to their sources (the `source` export condition).
  */
 function startWorker(entry: URL, workerData: unknown): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
@@ -333,5 +342,8 @@ function startWorker(entry: URL, workerData: unknown): Worker {
   // may be anywhere (`nyxctl` run from a policy repository elsewhere on disk).
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  const execArgv = process.execArgv.includes('--conditions=source')
+    ? process.execArgv
+    : [...process.execArgv, '--conditions=source'];
+  return new Worker(bootstrap, { eval: true, workerData, execArgv });
 }

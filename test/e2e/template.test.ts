@@ -16,6 +16,7 @@ import {
   requiredApprovals,
 } from '@nyx/core';
 import { readFlowWindow, readInventoryFile, readPolicyTree } from '@nyx/io';
+import { sourceProcessArgs } from '@nyx/test';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -23,7 +24,12 @@ const root = path.resolve(import.meta.dirname, '../..');
 const template = path.join(root, 'policy-repo-template');
 const examples = path.join(template, 'examples');
 const headDir = path.join(examples, 'change-head');
-const nyxctl = path.join(root, 'node_modules/.bin/nyxctl');
+/** `nyxctl` from its sources (the built bin is run by pack-install.test.ts). */
+const nyxctl = process.execPath;
+const nyxctlArgs = (...args: string[]): string[] => [
+  ...sourceProcessArgs(path.join(root, 'cli/src/main.ts')),
+  ...args,
+];
 
 /** The files the prepared change adds or modifies, relative to the tree root. */
 const CHANGED_BY_EXAMPLE = [
@@ -99,13 +105,15 @@ describe('policy-repo-template', () => {
   });
 
   it('`nyxctl validate policy-repo-template` exits 0 (the template CI)', async () => {
-    const { stdout, stderr } = await run(nyxctl, ['validate', 'policy-repo-template'], { cwd: root });
+    const { stdout, stderr } = await run(nyxctl, nyxctlArgs('validate', 'policy-repo-template'), {
+      cwd: root,
+    });
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^ok: \d+ objects/);
     // The template's own CI runs the same command from inside the template.
     const workflow = await readFile(path.join(template, '.github/workflows/validate.yml'), 'utf8');
     expect(workflow).toContain('npx nyxctl validate .');
-    const inside = await run(nyxctl, ['validate', '.'], { cwd: template });
+    const inside = await run(nyxctl, nyxctlArgs('validate', '.'), { cwd: template });
     expect(inside.stdout).toMatch(/^ok: /);
   });
 
@@ -169,7 +177,7 @@ describe('policy-repo-template', () => {
   it('the README demo command runs on the template and reports the newly denied flows', async () => {
     const { stdout } = await run(
       nyxctl,
-      [
+      nyxctlArgs(
         'impact',
         '--base',
         'policy-repo-template',
@@ -181,7 +189,7 @@ describe('policy-repo-template', () => {
         'policy-repo-template/examples/flows.jsonl',
         '--format',
         'json',
-      ],
+      ),
       { cwd: root, maxBuffer: 16 * 1024 * 1024 },
     );
     const report = JSON.parse(stdout) as {

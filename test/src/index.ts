@@ -2,5 +2,6 @@
 export * from './fake-github.js';
 export * from './git-repo.js';
 export * from './redis.js';
+export * from './source-process.js';
 export * from './system.js';
 export * from './webhooks.js';
