@@ -112,7 +112,7 @@ describe('policy-repo-template', () => {
     expect(stdout).toMatch(/^ok: \d+ objects/);
     // The template's own CI runs the same command from inside the template.
     const workflow = await readFile(path.join(template, '.github/workflows/validate.yml'), 'utf8');
-    expect(workflow).toContain('npx nyxctl validate .');
+    expect(workflow).toContain('run: nyxctl validate .');
     const inside = await run(nyxctl, nyxctlArgs('validate', '.'), { cwd: template });
     expect(inside.stdout).toMatch(/^ok: /);
   });
