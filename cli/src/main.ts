@@ -1,7 +1,6 @@
 // nyxctl entry point: wires the real process streams into the program and holds the one try/catch.
 // Configuration read here and only here: NYX_DEBUG (print stack traces of unexpected errors).
 import { CommanderError } from 'commander';
-import { EXIT_FINDINGS, EXIT_INVALID, InputError, UsageError } from './errors.js';
 import { streamSink } from './output.js';
 import { buildProgram, type ProgramResult } from './program.js';
 
@@ -24,18 +23,25 @@ try {
   await buildProgram(io, result).parseAsync(process.argv);
   process.exitCode = result.exitCode;
 } catch (error) {
-  if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help). Help and version are success.
-    process.exitCode = error.exitCode === 0 ? 0 : EXIT_INVALID;
-  } else if (error instanceof InputError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exitCode = EXIT_INVALID;
-  } else if (error instanceof UsageError) {
-    process.stderr.write(`nyxctl: ${error.message}\n`);
-    process.exitCode = EXIT_INVALID;
+  if (error instanceof CommanderError && error.exitCode === 0) {
+    // Help and version, already printed by Commander: success, with no engine loaded.
+    process.exitCode = 0;
   } else {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(debug && error instanceof Error ? `${error.stack}\n` : `nyxctl: ${message}\n`);
-    process.exitCode = EXIT_FINDINGS;
+    // Loaded only now: errors.js loads the engine, which `--help` and `--version` never need.
+    const { EXIT_FINDINGS, EXIT_INVALID, InputError, UsageError } = await import('./errors.js');
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message.
+      process.exitCode = EXIT_INVALID;
+    } else if (error instanceof InputError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = EXIT_INVALID;
+    } else if (error instanceof UsageError) {
+      process.stderr.write(`nyxctl: ${error.message}\n`);
+      process.exitCode = EXIT_INVALID;
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(debug && error instanceof Error ? `${error.stack}\n` : `nyxctl: ${message}\n`);
+      process.exitCode = EXIT_FINDINGS;
+    }
   }
 }
