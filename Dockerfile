@@ -52,6 +52,7 @@ ENTRYPOINT ["node", "/app/reconciler/bin/nyx-reconciler.js"]
 # CAP_NET_ADMIN (the DaemonSet drops every other capability). A non-root user cannot hold the
 # capability in Kubernetes without file capabilities on `nft`, which Debian's package does not set.
 FROM runtime AS agent
+# hadolint ignore=DL3002
 USER root
 RUN apt-get update \
   && apt-get install -y --no-install-recommends nftables=1.0.6-2+deb12u2 \
