@@ -4,7 +4,7 @@
 // guidance: one write per second per process) as in production, and without it (the worker's own
 // capacity). Real redis-server, real Probot server, real git repository behind the fake API.
 //
-//   npx tsx bench/bot.ts            # prints a Markdown report
+//   npx tsx --conditions=source bench/bot.ts            # prints a Markdown report
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
