@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     '',
     ...whole,
     '',
-    `Whole run: ${s(performance.now() - started)} (times measured inside each child process, after module loading). Load average at start ${loadStart}, at end ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs: other work on the machine inflates every figure, the floor included.`,
+    `Whole run: ${s(performance.now() - started)} (the in-process tables: times measured inside each child process, after module loading; the whole-process table: from outside). Load average at start ${loadStart}, at end ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs: other work on the machine inflates every figure, the floor included.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
