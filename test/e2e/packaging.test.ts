@@ -31,6 +31,8 @@ const ROOT = join(import.meta.dirname, '../..');
 const TEMPLATE = join(ROOT, 'policy-repo-template');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'cli/package.json'), 'utf8')) as { version: string })
   .version;
+/** Packing, installing and assembling run npm and tsc: minutes on a loaded 2-core machine. */
+const SLOW = 300_000;
 const PINNED_SHA = /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/;
 
 interface Run {
@@ -215,89 +217,93 @@ describe('the template CI through the Action (a platform team)', () => {
 });
 
 describe('the packed tarballs in an empty folder (a developer laptop)', () => {
-  it('install offline with no access to the repository, and nyxctl runs there', async () => {
-    const env = { PATH: HOST_PATH, HOME: join(work, 'home'), npm_config_update_notifier: 'false' };
-    const packs = join(work, 'packs');
-    mkdirSync(packs);
-    const pack = async (args: string[]): Promise<string[]> =>
-      (
-        JSON.parse(
-          await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packs, ...args], {
-            cwd: actionPath,
-            env,
-          }),
-        ) as { filename: string }[]
-      ).map((p) => join(packs, p.filename));
-    const ours = await pack(['-w', 'core', '-w', 'io', '-w', 'cli']);
-    // The third-party packages @nyx/cli needs, packed from the lock file's install: offline, npm
-    // has no registry to resolve their ranges against, so they are handed over as tarballs too.
-    const installed = (
-      await ok('npm', ['ls', '--omit=dev', '--all', '--parseable', '-w', 'cli'], { cwd: actionPath, env })
-    )
-      .split('\n')
-      .filter((p) => p.startsWith(join(actionPath, 'node_modules/')) && !p.includes('/@nyx/'));
-    const names = installed.map((p) => relative(actionPath, p).split('node_modules/').pop());
-    expect(new Set(names).size, 'one version of each dependency').toBe(names.length);
-    const theirs = await pack(installed);
+  it(
+    'install offline with no access to the repository, and nyxctl runs there',
+    async () => {
+      const env = { PATH: HOST_PATH, HOME: join(work, 'home'), npm_config_update_notifier: 'false' };
+      const packs = join(work, 'packs');
+      mkdirSync(packs);
+      const pack = async (args: string[]): Promise<string[]> =>
+        (
+          JSON.parse(
+            await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packs, ...args], {
+              cwd: actionPath,
+              env,
+            }),
+          ) as { filename: string }[]
+        ).map((p) => join(packs, p.filename));
+      const ours = await pack(['-w', 'core', '-w', 'io', '-w', 'cli']);
+      // The third-party packages @nyx/cli needs, packed from the lock file's install: offline, npm
+      // has no registry to resolve their ranges against, so they are handed over as tarballs too.
+      const installed = (
+        await ok('npm', ['ls', '--omit=dev', '--all', '--parseable', '-w', 'cli'], { cwd: actionPath, env })
+      )
+        .split('\n')
+        .filter((p) => p.startsWith(join(actionPath, 'node_modules/')) && !p.includes('/@nyx/'));
+      const names = installed.map((p) => relative(actionPath, p).split('node_modules/').pop());
+      expect(new Set(names).size, 'one version of each dependency').toBe(names.length);
+      const theirs = await pack(installed);
 
-    const app = join(work, 'laptop');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), '{ "name": "laptop", "version": "1.0.0", "private": true }\n');
-    await ok(
-      'npm',
-      [
-        'install',
-        '--offline',
-        '--no-audit',
-        '--no-fund',
-        '--cache',
-        join(work, 'empty-cache'),
-        ...ours,
-        ...theirs,
-      ],
-      { cwd: app, env: { ...env, npm_config_registry: 'http://127.0.0.1:9/' } },
-    );
-    cpSync(TEMPLATE, join(app, 'policies'), { recursive: true });
+      const app = join(work, 'laptop');
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), '{ "name": "laptop", "version": "1.0.0", "private": true }\n');
+      await ok(
+        'npm',
+        [
+          'install',
+          '--offline',
+          '--no-audit',
+          '--no-fund',
+          '--cache',
+          join(work, 'empty-cache'),
+          ...ours,
+          ...theirs,
+        ],
+        { cwd: app, env: { ...env, npm_config_registry: 'http://127.0.0.1:9/' } },
+      );
+      cpSync(TEMPLATE, join(app, 'policies'), { recursive: true });
 
-    // The repository copy and the tarballs are moved away: the install must stand on its own.
-    renameSync(actionPath, `${actionPath}.away`);
-    renameSync(packs, `${packs}.away`);
-    try {
-      const nyxctl = join(app, 'node_modules/.bin/nyxctl');
-      expect(realpathSync(nyxctl).startsWith(join(app, 'node_modules/@nyx/cli/'))).toBe(true);
-      expect(await ok(nyxctl, ['--version'], { cwd: app, env })).toBe(`${VERSION}\n`);
-      expect(await ok(nyxctl, ['--help'], { cwd: app, env })).toContain('Usage: nyxctl');
-      expect(await ok(nyxctl, ['validate', 'policies'], { cwd: app, env })).toMatch(/^ok: \d+ objects/);
-      // The flow reader's worker thread runs from the installed dist/ too.
-      const impact = JSON.parse(
-        await ok(
-          nyxctl,
-          [
-            'impact',
-            '--base',
-            'policies',
-            '--head',
-            'policies/examples/change-head',
-            '--inventory',
-            'policies/examples/inventory.json',
-            '--flows',
-            'policies/examples/flows.jsonl',
-            '--format',
-            'json',
-          ],
-          { cwd: app, env },
-        ),
-      ) as { summary: { newlyDenied: number } };
-      expect(impact.summary.newlyDenied).toBeGreaterThanOrEqual(1);
-      writeFileSync(join(app, 'policies/namespaces/monitoring/bad.yaml'), 'kind: [\n');
-      const invalid = await run(nyxctl, ['validate', 'policies'], { cwd: app, env });
-      expect(invalid.code).toBe(2);
-      expect(invalid.stderr).toMatch(/^policies\/namespaces\/monitoring\/bad\.yaml:2: YAML syntax error/m);
-    } finally {
-      renameSync(`${actionPath}.away`, actionPath);
-      renameSync(`${packs}.away`, packs);
-    }
-  });
+      // The repository copy and the tarballs are moved away: the install must stand on its own.
+      renameSync(actionPath, `${actionPath}.away`);
+      renameSync(packs, `${packs}.away`);
+      try {
+        const nyxctl = join(app, 'node_modules/.bin/nyxctl');
+        expect(realpathSync(nyxctl).startsWith(join(app, 'node_modules/@nyx/cli/'))).toBe(true);
+        expect(await ok(nyxctl, ['--version'], { cwd: app, env })).toBe(`${VERSION}\n`);
+        expect(await ok(nyxctl, ['--help'], { cwd: app, env })).toContain('Usage: nyxctl');
+        expect(await ok(nyxctl, ['validate', 'policies'], { cwd: app, env })).toMatch(/^ok: \d+ objects/);
+        // The flow reader's worker thread runs from the installed dist/ too.
+        const impact = JSON.parse(
+          await ok(
+            nyxctl,
+            [
+              'impact',
+              '--base',
+              'policies',
+              '--head',
+              'policies/examples/change-head',
+              '--inventory',
+              'policies/examples/inventory.json',
+              '--flows',
+              'policies/examples/flows.jsonl',
+              '--format',
+              'json',
+            ],
+            { cwd: app, env },
+          ),
+        ) as { summary: { newlyDenied: number } };
+        expect(impact.summary.newlyDenied).toBeGreaterThanOrEqual(1);
+        writeFileSync(join(app, 'policies/namespaces/monitoring/bad.yaml'), 'kind: [\n');
+        const invalid = await run(nyxctl, ['validate', 'policies'], { cwd: app, env });
+        expect(invalid.code).toBe(2);
+        expect(invalid.stderr).toMatch(/^policies\/namespaces\/monitoring\/bad\.yaml:2: YAML syntax error/m);
+      } finally {
+        renameSync(`${actionPath}.away`, actionPath);
+        renameSync(`${packs}.away`, packs);
+      }
+    },
+    SLOW,
+  );
 });
 
 describe("the Dockerfile's build stage (a cluster)", () => {
@@ -306,82 +312,86 @@ describe("the Dockerfile's build stage (a cluster)", () => {
     await redis?.close();
   });
 
-  it('assembles the packed build with production dependencies only; nyxctl and nyx-bot run from it', async () => {
-    const dockerfile = readFileSync(join(actionPath, 'Dockerfile'), 'utf8');
-    for (const from of dockerfile.matchAll(/^ARG NODE_IMAGE=(\S+)$/gm))
-      expect(from[1]).toMatch(/@sha256:[0-9a-f]{64}$/);
-    // Every stage starts from the pinned base or from the runtime stage built on it.
-    const bases = new Set([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]));
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument
-    expect(bases).toEqual(new Set(['${NODE_IMAGE}', 'runtime']));
-    const buildStage = dockerfile.split(/^FROM /m).find((s) => s.includes(' AS build\n'))!;
-    const commands = [...buildStage.matchAll(/^RUN (.+)$/gm)].map((m) => m[1]);
-    expect(commands).toEqual([
-      'npm ci --ignore-scripts --no-audit --no-fund',
-      'node deploy/assemble-app.mjs /app',
-    ]);
-    expect(dockerfile).toMatch(/FROM \$\{NODE_IMAGE\} AS runtime\n[\s\S]*?\nUSER node\n/);
+  it(
+    'assembles the packed build with production dependencies only; nyxctl and nyx-bot run from it',
+    async () => {
+      const dockerfile = readFileSync(join(actionPath, 'Dockerfile'), 'utf8');
+      for (const from of dockerfile.matchAll(/^ARG NODE_IMAGE=(\S+)$/gm))
+        expect(from[1]).toMatch(/@sha256:[0-9a-f]{64}$/);
+      // Every stage starts from the pinned base or from the runtime stage built on it.
+      const bases = new Set([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]));
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument
+      expect(bases).toEqual(new Set(['${NODE_IMAGE}', 'runtime']));
+      const buildStage = dockerfile.split(/^FROM /m).find((s) => s.includes(' AS build\n'))!;
+      const commands = [...buildStage.matchAll(/^RUN (.+)$/gm)].map((m) => m[1]);
+      expect(commands).toEqual([
+        'npm ci --ignore-scripts --no-audit --no-fund',
+        'node deploy/assemble-app.mjs /app',
+      ]);
+      expect(dockerfile).toMatch(/FROM \$\{NODE_IMAGE\} AS runtime\n[\s\S]*?\nUSER node\n/);
 
-    // `npm ci` has run in the copy (the Action's step); the stage's last command, into a folder of ours.
-    const app = join(work, 'image-app');
-    await ok('node', ['deploy/assemble-app.mjs', app], { cwd: actionPath, env: { PATH: HOST_PATH } });
-    const env = { PATH: HOST_PATH };
-    for (const entry of dockerfile.matchAll(
-      /^ENTRYPOINT \["node", "\/app\/(cli|bot)\/bin\/([\w-]+\.js)"\]$/gm,
-    ))
-      expect(readFileSync(join(app, entry[1]!, 'bin', entry[2]!), 'utf8')).toContain(
-        "import '../dist/main.js'",
+      // `npm ci` has run in the copy (the Action's step); the stage's last command, into a folder of ours.
+      const app = join(work, 'image-app');
+      await ok('node', ['deploy/assemble-app.mjs', app], { cwd: actionPath, env: { PATH: HOST_PATH } });
+      const env = { PATH: HOST_PATH };
+      for (const entry of dockerfile.matchAll(
+        /^ENTRYPOINT \["node", "\/app\/(cli|bot)\/bin\/([\w-]+\.js)"\]$/gm,
+      ))
+        expect(readFileSync(join(app, entry[1]!, 'bin', entry[2]!), 'utf8')).toContain(
+          "import '../dist/main.js'",
+        );
+      expect(await ok('node', [join(app, 'cli/bin/nyxctl.js'), '--version'], { cwd: work, env })).toBe(
+        `${VERSION}\n`,
       );
-    expect(await ok('node', [join(app, 'cli/bin/nyxctl.js'), '--version'], { cwd: work, env })).toBe(
-      `${VERSION}\n`,
-    );
-    expect(
-      await ok('node', [join(app, 'cli/bin/nyxctl.js'), 'validate', TEMPLATE], { cwd: work, env }),
-    ).toMatch(/^ok: /);
-    for (const workspace of ['core', 'io', 'cli', 'bot']) {
-      const files = readdirSync(join(app, workspace));
-      expect(files, workspace).toContain('dist');
-      expect(files, workspace).not.toContain('src');
-    }
-    for (const devTool of ['typescript', 'tsx', 'vitest', '@biomejs', 'fast-check'])
-      expect(() => readFileSync(join(app, 'node_modules', devTool, 'package.json')), devTool).toThrow();
+      expect(
+        await ok('node', [join(app, 'cli/bin/nyxctl.js'), 'validate', TEMPLATE], { cwd: work, env }),
+      ).toMatch(/^ok: /);
+      for (const workspace of ['core', 'io', 'cli', 'bot']) {
+        const files = readdirSync(join(app, workspace));
+        expect(files, workspace).toContain('dist');
+        expect(files, workspace).not.toContain('src');
+      }
+      for (const devTool of ['typescript', 'tsx', 'vitest', '@biomejs', 'fast-check'])
+        expect(() => readFileSync(join(app, 'node_modules', devTool, 'package.json')), devTool).toThrow();
 
-    redis = await startRedis();
-    const port = await freePort();
-    const bot = execFile('node', [join(app, 'bot/bin/nyx-bot.js')], {
-      cwd: work,
-      env: {
-        PATH: HOST_PATH,
-        APP_ID: '7',
-        PRIVATE_KEY: testAppPrivateKey(),
-        WEBHOOK_SECRET: 'image-test-secret',
-        REDIS_URL: redis.url,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        GHE_HOST: '127.0.0.1:1',
-        GHE_PROTOCOL: 'http',
-        NYX_FLOWS: 'none',
-        NYX_INVENTORY: 'none',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    const exited = new Promise<void>((resolve) => bot.on('exit', () => resolve()));
-    try {
-      let out = '';
-      await new Promise<void>((resolve, reject) => {
-        bot.stdout?.on('data', (chunk) => {
-          out += chunk;
-          if (out.includes('nyx-bot: listening')) resolve();
-        });
-        bot.stderr?.on('data', (chunk) => {
-          out += chunk;
-        });
-        void exited.then(() => reject(new Error(`nyx-bot exited before listening:\n${out}`)));
+      redis = await startRedis();
+      const port = await freePort();
+      const bot = execFile('node', [join(app, 'bot/bin/nyx-bot.js')], {
+        cwd: work,
+        env: {
+          PATH: HOST_PATH,
+          APP_ID: '7',
+          PRIVATE_KEY: testAppPrivateKey(),
+          WEBHOOK_SECRET: 'image-test-secret',
+          REDIS_URL: redis.url,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          GHE_HOST: '127.0.0.1:1',
+          GHE_PROTOCOL: 'http',
+          NYX_FLOWS: 'none',
+          NYX_INVENTORY: 'none',
+          LOG_LEVEL: 'warn',
+        },
       });
-      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-    } finally {
-      bot.kill('SIGTERM');
-      await exited;
-    }
-  });
+      const exited = new Promise<void>((resolve) => bot.on('exit', () => resolve()));
+      try {
+        let out = '';
+        await new Promise<void>((resolve, reject) => {
+          bot.stdout?.on('data', (chunk) => {
+            out += chunk;
+            if (out.includes('nyx-bot: listening')) resolve();
+          });
+          bot.stderr?.on('data', (chunk) => {
+            out += chunk;
+          });
+          void exited.then(() => reject(new Error(`nyx-bot exited before listening:\n${out}`)));
+        });
+        expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      } finally {
+        bot.kill('SIGTERM');
+        await exited;
+      }
+    },
+    SLOW,
+  );
 });
