@@ -5,6 +5,7 @@ import {
   type Endpoint,
   type FlowRecord,
   type FlowVerdict,
+  isolatedByText,
   type Reason,
   resolveFlow,
 } from '@nyx/core';
@@ -34,7 +35,9 @@ function reasonLine(reason: Reason, dir: string): string {
   const where = reason.point ?? 'flow';
   const audit = reason.audit ? ' (audit)' : '';
   const source = reason.source ? `  [${displayPath(dir, reason.source)}]` : '';
-  return `  ${where.padEnd(7)} ${reason.decision.padEnd(5)}  ${reason.band.padEnd(13)} ${reason.text}${audit}${source}`;
+  const isolatedBy = isolatedByText(reason);
+  const text = isolatedBy ? `${reason.text} (${isolatedBy})` : reason.text;
+  return `  ${where.padEnd(7)} ${reason.decision.padEnd(5)}  ${reason.band.padEnd(13)} ${text}${audit}${source}`;
 }
 
 /** The text form: a header for the flow, then one line per enforcement point for each verdict. */

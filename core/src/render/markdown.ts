@@ -5,7 +5,7 @@
 // truncating tables. Hidden markers for finding the comment again are the bot's business.
 import type { ImpactChange, ImpactChangeKind, ImpactReport, ImpactSide } from '../impact.js';
 import type { LintFinding } from '../lint-model.js';
-import type { Reason } from '../verdict-model.js';
+import { isolatedByText, type Reason } from '../verdict-model.js';
 
 export interface RenderImpactMarkdownOptions {
   /** Upper bound on the result's length in characters (GitHub refuses comments over 65,536). */
@@ -123,7 +123,9 @@ function flowCells(c: ImpactChange): string[] {
 
 function reasonText(r: Reason): string {
   let text = r.point ? `${r.point}: ${r.text}` : r.text;
-  if (r.object && !r.text.includes(r.object)) text += ` [${r.object}]`;
+  const isolatedBy = isolatedByText(r);
+  if (isolatedBy) text += ` (${isolatedBy})`;
+  else if (r.object && !r.text.includes(r.object)) text += ` [${r.object}]`;
   if (r.audit) text += ' (audit)';
   return `${escapeMarkdown(text)}${r.source ? ` (${escapeMarkdown(r.source)})` : ''}`;
 }
