@@ -67,11 +67,22 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     )
     .argument('<dir>', 'policy tree (cluster/ and namespaces/<ns>/, or any folder of YAML manifests)')
     .option('-v, --verbose', 'also print notes (ignored manifests of other kinds) on stderr')
-    .addHelpText('after', examples('nyxctl validate policy-repo-template', 'nyxctl validate ./k8s --verbose'))
-    .action(async (dir: string, opts: { verbose?: boolean }) =>
+    .option(
+      '--allow-empty',
+      'accept a tree with no policy object and no cluster/ folder (by default an error: a wrong path must not pass)',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl validate policy-repo-template',
+        'nyxctl validate ./k8s --verbose',
+        'nyxctl validate new-repo --allow-empty',
+      ),
+    )
+    .action(async (dir: string, opts: { verbose?: boolean; allowEmpty?: boolean }) =>
       done(
         await (await import('./commands/validate.js')).runValidate(
-          { dir, verbose: opts.verbose ?? false },
+          { dir, verbose: opts.verbose ?? false, allowEmpty: opts.allowEmpty ?? false },
           io,
         ),
       ),

@@ -10,7 +10,7 @@ import {
   resolveFlow,
 } from '@nyx/core';
 import { EXIT_OK, InputError, UsageError } from '../errors.js';
-import { displayPath, loadInventory, loadTree } from '../inputs.js';
+import { displayPath, emptyTreeNote, loadInventory, loadTree } from '../inputs.js';
 import { parseFormat, parsePort, parseProtocol } from '../options.js';
 import type { CommandIo } from '../output.js';
 
@@ -78,6 +78,7 @@ export async function runExplain(options: ExplainOptions, io: CommandIo): Promis
   const inventory = await loadInventory(options.inventory);
   const errors = [...(tree.ok ? [] : tree.errors), ...(inventory.ok ? [] : inventory.errors)];
   if (!tree.ok || !inventory.ok) throw new InputError(errors);
+  if (tree.empty) await io.err.write(emptyTreeNote(options.policies));
   const resolved = resolveFlow(inventory.inventory, record);
   if (!resolved.ok) throw new UsageError(`${record.src} -> ${record.dst}: ${resolved.reason}`);
   const verdict = compileEvaluator(tree.policySet, inventory.inventory).evaluate(resolved.flow);

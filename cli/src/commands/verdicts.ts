@@ -14,7 +14,7 @@ import {
 } from '@nyx/core';
 import { readFlowFile } from '@nyx/io';
 import { EXIT_INVALID, EXIT_OK } from '../errors.js';
-import { loadInventory, loadTree, requireFile } from '../inputs.js';
+import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
 import { parseFlowFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
 import { startProgress } from '../progress.js';
@@ -40,6 +40,7 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
     for (const d of diagnostics) await io.err.write(`${formatDiagnostic(d)}\n`);
   };
   if (!tree.ok) await report(tree.errors);
+  else if (tree.empty) await io.err.write(emptyTreeNote(options.policies));
   if (!inventory.ok) await report(inventory.errors);
 
   // Pass 1: parse every line (malformed lines are reported and skipped); resolve each record when
