@@ -68,3 +68,128 @@ describe('diagnostics name every file as reachable from the current directory', 
     ]);
   });
 });
+
+describe('flow lines are never dropped without a word', () => {
+  const policies = ['--policies', `${F}/base`, '--inventory', INVENTORY];
+  const NYX = `${F}/flows.jsonl`;
+  const HUBBLE = 'test/fixtures/flows/hubble-observe.jsonl';
+
+  it('refuses nyx lines read as Hubble (exit 2, line 1), instead of printing nothing', async () => {
+    const r = await nyxctl('verdicts', ...policies, '--flows', NYX, '--flow-format', 'hubble');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `${NYX}:1: line 1 is not a Hubble flow (it looks like the nyx format; drop --flow-format hubble to read it as such)\n`,
+    );
+  });
+
+  it('counts the lines an importer skipped, by reason, on stderr and in the impact JSON', async () => {
+    const dir = tempDir();
+    const flows = join(dir, 'hubble.jsonl');
+    // The fixture's lines whose pods the test inventory has, plus a reply and a mid-connection packet.
+    const flow = (extra: Record<string, unknown>) =>
+      JSON.stringify({
+        flow: {
+          time: '2026-11-20T09:14:03Z',
+          verdict: 'FORWARDED',
+          IP: { source: '10.0.1.10', destination: '198.51.100.7' },
+          l4: { TCP: { destination_port: 443, flags: { SYN: true } } },
+          source: { namespace: 'shop', pod_name: 'web-0' },
+          destination: {},
+          Type: 'L3_L4',
+          traffic_direction: 'EGRESS',
+          ...extra,
+        },
+      });
+    writeFileSync(
+      flows,
+      [
+        flow({}),
+        flow({ is_reply: true }),
+        flow({ l4: { TCP: { destination_port: 443, flags: { ACK: true } } } }),
+        flow({ is_reply: true }),
+      ].join('\n'),
+    );
+    const v = await nyxctl('verdicts', ...policies, '--flows', flows);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(v.stderr).toBe(
+      `nyxctl: note: ${flows}: skipped 3 lines: 2 × reply packet, 1 × TCP packet after the connection opened\n`,
+    );
+    const i = await nyxctl(
+      'impact',
+      '--base',
+      `${F}/base`,
+      '--head',
+      `${F}/head`,
+      '--inventory',
+      INVENTORY,
+      '--flows',
+      flows,
+      '--format',
+      'json',
+    );
+    expect(i.code).toBe(0);
+    expect(i.stderr).toContain('skipped 3 lines: 2 × reply packet');
+    expect(JSON.parse(i.stdout).coverage).toMatchObject({
+      records: 1,
+      skippedLines: 3,
+      skipped: { 'reply packet': 2, 'TCP packet after the connection opened': 1 },
+    });
+    // The fixture of real Hubble output: every line it did not turn into a flow is accounted for.
+    const real = await nyxctl(
+      'impact',
+      '--base',
+      `${F}/base`,
+      '--head',
+      `${F}/head`,
+      '--inventory',
+      INVENTORY,
+      '--flows',
+      HUBBLE,
+    );
+    expect(real.stdout).toContain('skipped 7 lines of the flow file: 2 × reply packet');
+  });
+
+  it('caps the errors of a file that is not flows, and hints at jq -c for pretty-printed JSON', async () => {
+    const dir = tempDir();
+    const pretty = join(dir, 'pretty.json');
+    writeFileSync(pretty, JSON.stringify([{ flow: { IP: { source: '10.0.1.10' } } }], null, 2));
+    const p = await nyxctl('verdicts', ...policies, '--flows', pretty);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/^\S+pretty\.json:1: this looks like pretty-printed JSON .*`jq -c \.`/);
+    expect(p.stderr.trimEnd().split('\n')).toHaveLength(1);
+
+    const garbage = join(dir, 'garbage.jsonl');
+    writeFileSync(garbage, Array.from({ length: 300 }, (_, i) => `line ${i} is not json`).join('\n'));
+    const g = await nyxctl('verdicts', ...policies, '--flows', garbage);
+    expect(g.code).toBe(2);
+    const lines = g.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(21);
+    expect(lines[20]).toBe(`${garbage}: …and 280 more problems in this flow file`);
+  });
+
+  it('a bad or truncated .gz is invalid input (exit 2) on a real line', async () => {
+    const dir = tempDir();
+    const notGzip = join(dir, 'flows.jsonl.gz');
+    writeFileSync(notGzip, '{"src":"shop/web-0"}\n');
+    const r = await nyxctl('verdicts', ...policies, '--flows', notGzip);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `${notGzip}:1: cannot read flows: not gzip (the name ends in .gz, but the content is not gzip-compressed)\n`,
+    );
+    const i = await nyxctl(
+      'impact',
+      '--base',
+      `${F}/base`,
+      '--head',
+      `${F}/head`,
+      '--inventory',
+      INVENTORY,
+      '--flows',
+      notGzip,
+    );
+    expect(i.code).toBe(2);
+    expect(i.stderr).toContain(`${notGzip}:1: cannot read flows: not gzip`);
+  });
+});

@@ -279,6 +279,8 @@ describe('computeImpact', () => {
       distinctFlows: 5,
       unresolved: 2,
       unresolvedExamples: ['src: pod "shop/ghost-1" is not in the inventory'],
+      skipped: {},
+      skippedLines: 0,
       from: '2026-11-20T08:00:00Z',
       to: '2026-11-23T09:00:00Z',
       namespaces: ['db', 'payments', 'shop'],

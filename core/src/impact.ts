@@ -9,6 +9,7 @@ import {
   type FlowWindow,
   type FlowWindowCoverage,
   laterTime,
+  skippedLineCount,
 } from './flows.js';
 import { resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
@@ -90,6 +91,10 @@ export interface ImpactCoverage {
   unresolved: number;
   /** Up to five examples of why records did not resolve. */
   unresolvedExamples: string[];
+  /** Lines of the flow file that did not become records (replies, duplicate reports, …), by why. */
+  skipped?: Record<string, number>;
+  /** Their total (absent: none). */
+  skippedLines?: number;
   /** Earliest first-seen time in the window, when any record had a time. */
   from?: string;
   to?: string;
@@ -405,6 +410,8 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     distinctFlows: pass.coverage.distinct,
     unresolved: pass.unresolved,
     unresolvedExamples: pass.unresolvedExamples,
+    skipped: { ...pass.coverage.skipped },
+    skippedLines: skippedLineCount(pass.coverage.skipped),
     namespaces: [...pass.namespaces].sort(),
   };
   if (pass.coverage.from !== undefined) coverage.from = pass.coverage.from;

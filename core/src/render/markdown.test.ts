@@ -86,7 +86,7 @@ describe('renderImpactMarkdown headline', () => {
   it('says plainly that nothing changes, and how much traffic was looked at', () => {
     const md = renderImpactMarkdown(report());
     expect(md.split('\n')[0]).toBe(
-      '✅ No observed flow changes verdict — window: 1.2M flows (8,312 distinct), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
+      '✅ No observed flow changes verdict — window: 1.2M connections (8,312 flows), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
     );
     expect(md).not.toContain('mermaid');
   });
@@ -111,7 +111,7 @@ describe('renderImpactMarkdown headline', () => {
     const lines = md.split('\n');
     expect(lines[0]).toBe('⚠️ **3 observed flows would be denied** (1,234 connections)');
     expect(lines[2]).toBe(
-      '<sub>window: 1.2M flows (8,312 distinct), 3 days (2026-11-20 → 2026-11-23), 41 namespaces</sub>',
+      '<sub>window: 1.2M connections (8,312 flows), 3 days (2026-11-20 → 2026-11-23), 41 namespaces</sub>',
     );
     expect(md).toContain('| 🔴 newly denied | 3 | 1,234 |');
     expect(md).toContain('#### Newly denied flows');
@@ -178,7 +178,7 @@ describe('renderImpactMarkdown headline', () => {
       }),
     );
     expect(md.split('\n')[0]).toBe(
-      '✅ No observed flow would be denied (2 flows newly allowed, 1 new would-deny finding) — window: 1.2M flows (8,312 distinct), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
+      '✅ No observed flow would be denied (2 flows newly allowed, 1 new would-deny finding) — window: 1.2M connections (8,312 flows), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
     );
     expect(md).toContain('#### New would-deny findings (audit)');
     expect(md).toContain(
@@ -235,7 +235,7 @@ describe('renderImpactMarkdown headline', () => {
       }),
     );
     expect(md.split('\n')[0]).toBe(
-      '✅ No observed flow changes verdict — window: 10 flows (3 distinct), time range unknown, 1 namespace; 2 flow records not evaluated (pods not in the inventory)',
+      '✅ No observed flow changes verdict — window: 10 connections (3 flows), time range unknown, 1 namespace; 2 flow records not evaluated (pods not in the inventory)',
     );
   });
 });
@@ -383,6 +383,51 @@ describe('escapeMarkdown property', () => {
         const e = escapeMarkdown(s).replace(/&(amp|lt|gt|quot|#124|#64|#35);/g, '');
         expect(e).not.toMatch(/[|<>@#\n\r]/);
       }),
+    );
+  });
+});
+
+describe('skipped lines of the flow file (issue 15)', () => {
+  const coverage = {
+    connections: 0,
+    distinctFlows: 0,
+    unresolved: 0,
+    unresolvedExamples: [],
+    namespaces: [],
+  };
+
+  it('says why an empty window is empty', () => {
+    const md = renderImpactMarkdown(
+      report({
+        coverage: {
+          ...coverage,
+          records: 0,
+          skipped: { 'not a flow (src)': 6 },
+          skippedLines: 6,
+        },
+      }),
+    );
+    expect(md.split('\n')[0]).toBe(
+      '❔ **No observed flows to check this change against** — the flow window is empty (skipped 6 lines of the flow file: 6 × not a flow (src)), so its effect on traffic is unknown',
+    );
+  });
+
+  it('counts them by reason in the window statement', () => {
+    const md = renderImpactMarkdown(
+      report({
+        coverage: {
+          ...coverage,
+          records: 4,
+          connections: 4,
+          distinctFlows: 4,
+          namespaces: ['shop'],
+          skipped: { 'reply packet': 2, 'TCP packet after the connection opened': 1 },
+          skippedLines: 3,
+        },
+      }),
+    );
+    expect(md.split('\n')[0]).toBe(
+      '✅ No observed flow changes verdict — window: 4 connections (4 flows), time range unknown, 1 namespace; skipped 3 lines of the flow file: 2 × reply packet, 1 × TCP packet after the connection opened',
     );
   });
 });

@@ -3,6 +3,7 @@
 // graph of the changed edges, and the caller's extra sections. Every user-controlled string (names,
 // server names, reasons, lint text) is escaped; the result stays under `maxLength` by collapsing and
 // truncating tables. Hidden markers for finding the comment again are the bot's business.
+import { describeSkippedLines } from '../flows.js';
 import type { ImpactChange, ImpactChangeKind, ImpactReport, ImpactSide } from '../impact.js';
 import type { LintFinding } from '../lint-model.js';
 import { isolatedByText, type Reason } from '../verdict-model.js';
@@ -92,10 +93,13 @@ function duration(from: string, to: string): string {
   return plural(Math.round(hours / 24), 'day');
 }
 
-/** The "how much was looked at" statement: flows, distinct, time range, namespaces, unresolved. */
+/**
+ * The "how much was looked at" statement: connections (the records' counts), flows (distinct
+ * source, destination, protocol, port, server name), time range, namespaces, unresolved, skipped.
+ */
 function windowStatement(report: ImpactReport): string {
   const c = report.coverage;
-  const parts = [`${formatCompact(c.connections)} flows (${formatCount(c.distinctFlows)} distinct)`];
+  const parts = [`${formatCompact(c.connections)} connections (${plural(c.distinctFlows, 'flow')})`];
   if (c.from && c.to) {
     const range = day(c.from) === day(c.to) ? day(c.from) : `${day(c.from)} → ${day(c.to)}`;
     parts.push(`${duration(c.from, c.to)} (${escapeMarkdown(range)})`);
@@ -104,11 +108,21 @@ function windowStatement(report: ImpactReport): string {
   let text = `window: ${parts.join(', ')}`;
   if (c.unresolved > 0)
     text += `; ${plural(c.unresolved, 'flow record')} not evaluated (pods not in the inventory)`;
+  const skipped = skippedStatement(report);
+  if (skipped) text += `; ${skipped}`;
   return text;
 }
 
+/** `skipped 2 lines of the flow file: 2 × reply packet`, or undefined when none was. */
+function skippedStatement(report: ImpactReport): string | undefined {
+  const described = describeSkippedLines(report.coverage.skipped ?? {});
+  return described
+    ? escapeMarkdown(described.replace(/^skipped (\d+ lines?)/, 'skipped $1 of the flow file'))
+    : undefined;
+}
+
 /** The cells every change table starts with: source → destination, port, server name, count, last seen. */
-const FLOW_HEADER = ['source → destination', 'port', 'server name', 'count', 'last seen'];
+const FLOW_HEADER = ['source → destination', 'port', 'server name', 'connections', 'last seen'];
 const FLOW_ALIGN = ['---', '---', '---', '---:', '---'];
 
 function flowCells(c: ImpactChange): string[] {
@@ -261,8 +275,12 @@ function headline(report: ImpactReport): string {
         : `${formatCount(s.newlyDenied)} observed flows would be denied`;
     return `⚠️ **${flows}** (${plural(s.newlyDeniedRecords, 'connection')})`;
   }
-  if (c.records === 0)
-    return '❔ **No observed flows to check this change against** — the flow window is empty, so its effect on traffic is unknown';
+  if (c.records === 0) {
+    const skipped = skippedStatement(report);
+    return skipped
+      ? `❔ **No observed flows to check this change against** — the flow window is empty (${skipped}), so its effect on traffic is unknown`
+      : '❔ **No observed flows to check this change against** — the flow window is empty, so its effect on traffic is unknown';
+  }
   if (c.records === c.unresolved)
     return `❔ **No observed flow could be evaluated** — all ${plural(c.records, 'flow record')} name pods missing from the inventory, so this change's effect on traffic is unknown`;
   const window = windowStatement(report);
