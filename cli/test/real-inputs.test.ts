@@ -193,3 +193,27 @@ describe('flow lines are never dropped without a word', () => {
     expect(i.stderr).toContain(`${notGzip}:1: cannot read flows: not gzip`);
   });
 });
+
+describe('stale-rule claims rest on a window that resolved', () => {
+  const lint = (flows: string) =>
+    nyxctl('lint', `${F}/base`, '--inventory', INVENTORY, '--flows', flows, '--format', 'json');
+
+  it('claims nothing when most of the window did not resolve, and says so', async () => {
+    // Real Hubble output from another cluster: none of its pods is in this inventory.
+    const r = await lint('test/fixtures/flows/hubble-observe.jsonl');
+    const { findings } = JSON.parse(r.stdout) as { findings: Array<{ rule: string }> };
+    expect(findings.filter((f) => f.rule === 'stale-rule')).toEqual([]);
+    expect(r.stderr).toContain(
+      'lint: note: stale-rule not checked: only 0 of 8 flow records resolved against the inventory',
+    );
+  });
+
+  it('still claims stale rules over a window that resolved', async () => {
+    const flows = join(tempDir(), 'dns.jsonl');
+    writeFileSync(flows, '{"src":"shop/web-0","dst":"8.8.8.8","protocol":"UDP","port":53}\n');
+    const r = await lint(flows);
+    const { findings } = JSON.parse(r.stdout) as { findings: Array<{ rule: string }> };
+    expect(findings.some((f) => f.rule === 'stale-rule')).toBe(true);
+    expect(r.stderr).not.toContain('stale-rule not checked');
+  });
+});
