@@ -14,7 +14,7 @@ Exit codes:
   1  findings (lint: at least one error-severity finding) or an unexpected error
   2  invalid input (every problem printed as file:line: message on stderr) or usage error`;
 
-const INVENTORY_HELP = 'inventory: kubectl get namespaces,pods,nodes -A -o json';
+const INVENTORY_HELP = 'inventory: kubectl get namespaces,pods,nodes -A -o json (or -o yaml)';
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n${EXIT_CODES}`;
