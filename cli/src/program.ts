@@ -116,8 +116,14 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     .description('Explain the verdict of one flow at each enforcement point, effective and as if enforced.')
     .requiredOption('--policies <dir>', 'policy tree')
     .requiredOption('--inventory <file>', INVENTORY_HELP)
-    .requiredOption('--from <endpoint>', 'source: <namespace>/<pod> or an IP address')
-    .requiredOption('--to <endpoint>', 'destination: <namespace>/<pod> or an IP address')
+    .requiredOption(
+      '--from <endpoint>',
+      'source: <namespace>/<pod>, <namespace>/<workload> (its first pod by name) or an IP address',
+    )
+    .requiredOption(
+      '--to <endpoint>',
+      'destination: <namespace>/<pod>, <namespace>/<workload> (its first pod by name) or an IP address',
+    )
     .requiredOption('--port <port>', 'destination port')
     .option('--protocol <protocol>', 'TCP, UDP or SCTP', 'TCP')
     .option('--server-name <name>', 'TLS SNI or resolved DNS name (for toFqdn rules)')
@@ -127,7 +133,10 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
       examples(
         'nyxctl explain --policies policy-repo-template --inventory inventory.json --from shop/web-0 --to payments/api-0 --port 8080',
         'nyxctl explain --policies . --inventory inv.json --from payments/api-0 --to 203.0.113.7 --port 443 --server-name api.stripe.com --format json',
-      ),
+        'nyxctl explain --policies . --inventory inv.yaml --from checkout/cart --to checkout/db --port 5432',
+      ) +
+        '\n\nA workload (Deployment, StatefulSet, DaemonSet, Job…) is explained as its current pod first by name.' +
+        '\nDenied packets are dropped, not rejected: the client sees a timeout.',
     )
     .action(async (opts: ExplainOptions) =>
       done(await (await import('./commands/explain.js')).runExplain(opts, io)),

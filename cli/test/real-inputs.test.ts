@@ -217,3 +217,72 @@ describe('stale-rule claims rest on a window that resolved', () => {
     expect(r.stderr).not.toContain('stale-rule not checked');
   });
 });
+
+describe('explain takes what the reports print, and blames every isolating policy', () => {
+  const REAL = `${F}/real-world`;
+  const YAML_INVENTORY = 'test/fixtures/inventories/kubectl.yaml';
+
+  it('explains <ns>/<workload> as its first pod by name, naming both isolating policies', async () => {
+    // Upstream recipes as exported (status: {}, an empty matchLabels) and an inventory from -o yaml.
+    const r = await nyxctl(
+      'explain',
+      '--policies',
+      REAL,
+      '--inventory',
+      YAML_INVENTORY,
+      '--from',
+      'checkout/cart',
+      '--to',
+      '8.8.8.8',
+      '--port',
+      '443',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '  (workload checkout/cart is explained as its pod checkout/cart-7d9f8b6c4-a9zzq (the first by name of its 2 pods))',
+    );
+    expect(r.stdout).toContain(
+      `  egress  deny   networkpolicy isolated: no rule matched (isolated by NetworkPolicy/checkout/default-deny-all, NetworkPolicy/checkout/allow-dns-egress)  [${REAL}/namespaces/checkout/default-deny-all.yaml:2]`,
+    );
+    const json = await nyxctl(
+      'explain',
+      '--policies',
+      REAL,
+      '--inventory',
+      YAML_INVENTORY,
+      '--from',
+      'checkout/cart',
+      '--to',
+      '8.8.8.8',
+      '--port',
+      '443',
+      '--format',
+      'json',
+    );
+    expect(JSON.parse(json.stdout).reasons[0].isolatedBy).toEqual([
+      'NetworkPolicy/checkout/default-deny-all',
+      'NetworkPolicy/checkout/allow-dns-egress',
+    ]);
+  });
+
+  it('says when a name is neither a pod nor a workload', async () => {
+    const r = await nyxctl(
+      'explain',
+      '--policies',
+      REAL,
+      '--inventory',
+      YAML_INVENTORY,
+      '--from',
+      'checkout/ghost',
+      '--to',
+      '8.8.8.8',
+      '--port',
+      '443',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'nyxctl: checkout/ghost -> 8.8.8.8: src: pod "checkout/ghost" is neither a pod nor a workload of the inventory\n',
+    );
+  });
+});

@@ -5,7 +5,9 @@ import {
   type Endpoint,
   type FlowRecord,
   type FlowVerdict,
+  type Inventory,
   isolatedByText,
+  podsOfWorkload,
   type Reason,
   resolveFlow,
 } from '@nyx/core';
@@ -47,11 +49,13 @@ export function explainText(
   dst: Endpoint,
   v: FlowVerdict,
   dir: string,
+  notes: readonly string[] = [],
 ): string {
   const lines = [
     `flow: ${record.src} -> ${record.dst} ${record.protocol}/${record.port}${record.serverName ? ` (${record.serverName})` : ''}`,
     `  from ${describeEndpoint(src)}`,
     `  to   ${describeEndpoint(dst)}`,
+    ...notes.map((n) => `  (${n})`),
     '',
     `effective: ${v.verdict}`,
     ...v.reasons.map((r) => reasonLine(r, dir)),
@@ -63,6 +67,21 @@ export function explainText(
     lines.push('', 'would-deny: promoting the audit object above to enforce will deny this flow');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `<ns>/<workload>` as one of its pods, so that every name a report prints can be pasted here: a
+ * ref that is an IP or a pod of the inventory stays as is; else the first by name of the workload's
+ * current pods (owner from ownerReferences, else read from the pod names). `note` says which.
+ */
+export function pickWorkloadPod(inventory: Inventory, ref: string): { ref: string; note?: string } {
+  if (!ref.includes('/') || inventory.pods.has(ref)) return { ref };
+  const pods = podsOfWorkload(inventory, ref);
+  const first = pods[0];
+  if (!first) return { ref };
+  const pod = `${first.namespace}/${first.name}`;
+  const others = pods.length > 1 ? ` (the first by name of its ${pods.length} pods)` : '';
+  return { ref: pod, note: `workload ${ref} is explained as its pod ${pod}${others}` };
 }
 
 export async function runExplain(options: ExplainOptions, io: CommandIo): Promise<number> {
@@ -79,8 +98,14 @@ export async function runExplain(options: ExplainOptions, io: CommandIo): Promis
   const errors = [...(tree.ok ? [] : tree.errors), ...(inventory.ok ? [] : inventory.errors)];
   if (!tree.ok || !inventory.ok) throw new InputError(errors);
   if (tree.empty) await io.err.write(emptyTreeNote(options.policies));
-  const resolved = resolveFlow(inventory.inventory, record);
-  if (!resolved.ok) throw new UsageError(`${record.src} -> ${record.dst}: ${resolved.reason}`);
+  const from = pickWorkloadPod(inventory.inventory, record.src);
+  const to = pickWorkloadPod(inventory.inventory, record.dst);
+  const resolved = resolveFlow(inventory.inventory, { ...record, src: from.ref, dst: to.ref });
+  if (!resolved.ok)
+    throw new UsageError(
+      `${record.src} -> ${record.dst}: ${resolved.reason.replace(' is not in the inventory', ' is neither a pod nor a workload of the inventory')}`,
+    );
+  const notes = [from.note, to.note].filter((n): n is string => n !== undefined);
   const verdict = compileEvaluator(tree.policySet, inventory.inventory).evaluate(resolved.flow);
   if (format === 'json') {
     await io.out.write(
@@ -89,6 +114,7 @@ export async function runExplain(options: ExplainOptions, io: CommandIo): Promis
           flow: record,
           src: describeEndpoint(resolved.flow.src),
           dst: describeEndpoint(resolved.flow.dst),
+          ...(notes.length > 0 ? { notes } : {}),
           ...verdict,
           wouldDeny: verdict.verdict === 'allow' && verdict.asIfEnforced === 'deny',
         },
@@ -97,7 +123,9 @@ export async function runExplain(options: ExplainOptions, io: CommandIo): Promis
       )}\n`,
     );
   } else {
-    await io.out.write(explainText(record, resolved.flow.src, resolved.flow.dst, verdict, options.policies));
+    await io.out.write(
+      explainText(record, resolved.flow.src, resolved.flow.dst, verdict, options.policies, notes),
+    );
   }
   return EXIT_OK;
 }
