@@ -318,7 +318,7 @@ describe('renderImpactMarkdown content', () => {
     expect(md).toContain('n1["a#124;b"]');
     // Every table row still has exactly the header's number of cells.
     const row = md.split('\n').find((l) => l.startsWith('| shop/&lt;img'))!;
-    expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
+    expect(row.split(/(?<!\\)\|/).length - 2).toBe(8);
   });
 
   it('escapes directly', () => {
@@ -428,6 +428,59 @@ describe('skipped lines of the flow file (issue 15)', () => {
     );
     expect(md.split('\n')[0]).toBe(
       '✅ No observed flow changes verdict — window: 4 connections (4 flows), time range unknown, 1 namespace; skipped 3 lines of the flow file: 2 × reply packet, 1 × TCP packet after the connection opened',
+    );
+  });
+});
+
+describe('a newly denied row says what to do (issue 15)', () => {
+  const denied = (c: ImpactChange) =>
+    report({
+      summary: {
+        newlyDenied: 1,
+        newlyAllowed: 0,
+        newWouldDeny: 0,
+        resolvedWouldDeny: 0,
+        newlyDeniedRecords: 1200,
+      },
+      changes: [c],
+    });
+  const lastCell = (md: string) =>
+    md
+      .split('\n')
+      .find((l) => l.startsWith('| shop/web'))!
+      .split(' | ')
+      .pop()!
+      .replace(/ \|$/, '');
+
+  it('links the deciding file on the head commit and names the folder to allow it in', () => {
+    const md = renderImpactMarkdown(denied(change()), {
+      sourceUrl: (path, line) => `https://github.example/acme/policy/blob/${'a'.repeat(40)}/${path}#L${line}`,
+    });
+    expect(md).toContain('| what to do |');
+    expect(lastCell(md)).toBe(
+      `[namespaces/shop/cart.yaml:7](https://github.example/acme/policy/blob/${'a'.repeat(40)}/namespaces/shop/cart.yaml#L7): allow it with a rule in namespaces/shop/ or revert this change`,
+    );
+  });
+
+  it('names the file and line without a link, and a deny rule to revert', () => {
+    const byRule = change({
+      after: {
+        ...deniedByIsolation,
+        reasons: [
+          {
+            point: 'egress',
+            band: 'application',
+            object: 'NyxNetworkPolicy/shop/lockdown',
+            rule: 2,
+            decision: 'deny',
+            text: 'NyxNetworkPolicy/shop/lockdown egress[2] Deny',
+            source: 'namespaces/shop/lockdown.yaml:30',
+          },
+        ],
+      },
+    });
+    expect(lastCell(renderImpactMarkdown(denied(byRule)))).toBe(
+      'namespaces/shop/lockdown.yaml:30: allow it in namespaces/shop/ or revert this rule',
     );
   });
 });

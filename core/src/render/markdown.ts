@@ -13,6 +13,11 @@ export interface RenderImpactMarkdownOptions {
   maxLength?: number;
   /** Where the untruncated report lives (the check run, a CI artifact…); linked from truncation notes. */
   fullReportUrl?: string;
+  /**
+   * The web address of a policy file at the head (the bot: the file on the head commit), for the
+   * link a newly denied row gives to the rule that denies it; without it the row names `file:line`.
+   */
+  sourceUrl?: (path: string, line: number) => string | undefined;
   /** Extra blocks (e.g. the bot's ownership verdict), rendered after the impact; `body` is Markdown. */
   sections?: Array<{ title: string; body: string }>;
 }
@@ -204,7 +209,43 @@ function renderTable(t: Table, cap: number, fullReportUrl: string | undefined): 
   return `<details${t.open ? ' open' : ''}>\n<summary><strong>${t.title}</strong> (${formatCount(t.rows.length)})</summary>\n\n${table}\n\n</details>\n`;
 }
 
-function changeTables(report: ImpactReport): Table[] {
+/** The namespace folder where the denied side can allow a flow (the deciding point's pod). */
+function namespaceToAllowIn(r: Reason, c: ImpactChange): string | undefined {
+  const parts = r.object?.split('/') ?? [];
+  if (parts.length === 3 && !r.object?.startsWith('NyxClusterNetworkPolicy/')) return parts[1];
+  const end = r.point === 'ingress' ? c.dst : c.src;
+  const slash = end.indexOf('/');
+  return slash > 0 ? end.slice(0, slash) : undefined;
+}
+
+/**
+ * What a reviewer does about a newly denied flow: the file and rule that decided it (a link on the
+ * head commit when the caller knows the repository) and a one-line hint.
+ */
+function whatToDo(c: ImpactChange, options: RenderImpactMarkdownOptions): string {
+  const r = c.after.reasons.find((x) => x.decision === 'deny');
+  if (!r) return '—';
+  const ns = namespaceToAllowIn(r, c);
+  const folder = ns ? `namespaces/${ns}/` : 'the policy tree';
+  const hint =
+    r.band === 'default'
+      ? `allow it in ${folder} or revert the change of the cluster default`
+      : r.rule === undefined
+        ? `allow it with a rule in ${folder} or revert this change`
+        : r.band === 'platform' || r.band === 'baseline'
+          ? 'revert this rule or narrow it (a platform guardrail: the platform owners decide)'
+          : `allow it in ${folder} or revert this rule`;
+  const at = /^(.*):(\d+)$/.exec(r.source ?? '');
+  if (!at) return escapeMarkdown(hint);
+  const [, file, line] = at as unknown as [string, string, string];
+  const url = options.sourceUrl?.(file, Number(line));
+  const where = url
+    ? `[${escapeMarkdown(`${file}:${line}`)}](${url.replace(/[\s()<>]/g, (ch) => encodeURIComponent(ch))})`
+    : escapeMarkdown(`${file}:${line}`);
+  return `${where}: ${escapeMarkdown(hint)}`;
+}
+
+function changeTables(report: ImpactReport, options: RenderImpactMarkdownOptions = {}): Table[] {
   const denied = report.changes.filter((c) => c.kind === 'newly-denied');
   const wouldDeny = report.changes.filter((c) => c.kind === 'new-would-deny');
   const others = report.changes.filter((c) => c.kind !== 'newly-denied' && c.kind !== 'new-would-deny');
@@ -212,12 +253,13 @@ function changeTables(report: ImpactReport): Table[] {
     {
       title: 'Newly denied flows',
       noun: 'newly denied flow',
-      header: [...FLOW_HEADER, 'denied by (head)', 'allowed before by'],
-      align: [...FLOW_ALIGN, '---', '---'],
+      header: [...FLOW_HEADER, 'denied by (head)', 'allowed before by', 'what to do'],
+      align: [...FLOW_ALIGN, '---', '---', '---'],
       rows: denied.map((c) => [
         ...flowCells(c),
         deciding(c.after.reasons, 'deny'),
         deciding(c.before.reasons, 'allow'),
+        whatToDo(c, options),
       ]),
       open: true,
     },
@@ -440,7 +482,7 @@ export function renderImpactMarkdown(
       fullReportUrl: options.fullReportUrl.replace(/[\s()<>]/g, (c) => encodeURIComponent(c)),
     };
   const max = options.maxLength ?? DEFAULT_MAX_MARKDOWN_LENGTH;
-  const tables = changeTables(report);
+  const tables = changeTables(report, options);
   const fixed: Parts = {
     headline: headline(report),
     window: windowStatement(report),
