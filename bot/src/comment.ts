@@ -176,7 +176,7 @@ export function policyCheck(input: {
   const title =
     s.newlyDenied > 0
       ? `${plural(s.newlyDenied, 'observed flow')} would be denied`
-      : `no observed flow changes — window: ${c.records} records, ${plural(c.distinctFlows, 'distinct flow')}`;
+      : `no observed flow changes — window: ${plural(c.connections, 'connection')} (${plural(c.distinctFlows, 'flow')})`;
   const conclusion =
     configErrors.length > 0 ? 'failure' : s.newlyDenied > 0 ? input.conclusionOnNewlyDenied : 'success';
   return {
