@@ -368,3 +368,41 @@ describe('evaluateAhead', () => {
     expect(plain.changes.length).toBeGreaterThan(0);
   });
 });
+
+describe('stale-rule findings rest on a window that resolved (issue 15)', () => {
+  const head = loadPolicies({
+    'namespaces/shop/web.yaml': `
+apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: web
+spec:
+  podSelector: { matchLabels: { app: web } }
+  egress:
+    - decision: Allow
+      ports: [{ protocol: TCP, port: 5432 }]
+      to: [{ namespaceSelector: { matchLabels: { team: data } } }]
+`,
+  });
+  const base = loadPolicies({});
+  const stale = (records: FlowRecord[]) =>
+    computeImpact({ base, head, inventory, window: windowOf(records) }).lint.filter(
+      (f) => f.rule === 'stale-rule',
+    );
+  const resolved: FlowRecord = {
+    src: 'shop/web-6d8f7-a1',
+    dst: 'shop/cart-55c9-x1',
+    protocol: 'TCP',
+    port: 8080,
+  };
+  const ghost: FlowRecord = { src: 'shop/web-gone-z9', dst: 'db/postgres-0', protocol: 'TCP', port: 5432 };
+
+  it('claims no stale rule when most records did not resolve', () => {
+    expect(stale([resolved, ghost, ghost, ghost])).toEqual([]);
+    expect(stale([])).toEqual([]);
+  });
+
+  it('claims it over a window that resolved', () => {
+    expect(stale([resolved, resolved, ghost]).map((f) => f.object)).toEqual(['NyxNetworkPolicy/shop/web']);
+  });
+});
