@@ -841,7 +841,7 @@ spec:
     });
   });
 
-  it('names every isolating NyxNetworkPolicy too, enforced before audit', () => {
+  it('names every isolating NyxNetworkPolicy too, audit ones only as if enforced', () => {
     const nyx = (name: string, enforcement: string, egress: string) => `
 apiVersion: nyx.tracenyx.io/v1alpha1
 kind: NyxNetworkPolicy

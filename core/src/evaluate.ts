@@ -18,8 +18,8 @@
 // - An isolation deny (band `networkpolicy` when NetworkPolicies isolate and allow nothing, band
 //   `isolation` for NyxNetworkPolicy) has the text `isolated: no rule matched` and names every
 //   policy that isolates the pod for that direction in `isolatedBy`; its `object` is the first of
-//   them to look at: an enforced one before one in audit, one with no rule of the direction (a
-//   default-deny) before one whose rules did not match, then walk order (namespace/name, priority).
+//   them to look at: one with no rule of the direction (a default-deny) before one whose rules did
+//   not match, then walk order (namespace/name, priority).
 // - A `port` written as a numeric string ("80") is that number, not a port name.
 // - A Nyx peer field present but empty (`to: []`, which the loader refuses) matches nothing; a peer
 //   entry with neither selector (also refused) reads as every pod of its default scope.
@@ -628,6 +628,7 @@ const isolationReasons = new WeakMap<readonly CompiledPolicy[], Partial<Record<E
  * The isolation deny of a point, naming every policy that isolates the pod for this direction
  * (`isolatedBy`). The `object` is the one a reader should look at first: a policy with no rule of
  * this direction (a default-deny) before one whose rules merely did not match, then walk order.
+ * The effective walk lists only enforced policies; the as-if-enforced walk all of them.
  */
 function isolationReason(
   isolating: readonly CompiledPolicy[],
@@ -641,9 +642,8 @@ function isolationReason(
   }
   let reason = byPoint[point];
   if (!reason) {
-    const rank = (q: CompiledPolicy): number =>
-      (q.enforced ? 0 : 2) + ((q.rules[point]?.length ?? 0) === 0 ? 0 : 1);
-    const p = isolating.reduce((best, q) => (rank(q) < rank(best) ? q : best));
+    // Not by enforcement: promoting audit objects must leave the as-if-enforced reason as it is.
+    const p = isolating.find((q) => (q.rules[point]?.length ?? 0) === 0) ?? isolating[0]!;
     reason = {
       point,
       band,
