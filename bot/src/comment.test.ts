@@ -87,6 +87,19 @@ describe('composeComment', () => {
     expect(body).toContain('Needs approval from @acme/shop-team');
   });
 
+  it('links the rule that newly denies a flow to the file on the head commit, under the policy root', () => {
+    const body = composeComment({
+      analysis: okAnalysis(1),
+      approval: pending,
+      headSha: 'c'.repeat(40),
+      policyRoot: 'policies',
+      repositoryUrl: 'https://github.example/acme/policy',
+    });
+    expect(body).toContain(
+      `[namespaces/shop/lockdown.yaml:12](https://github.example/acme/policy/blob/${'c'.repeat(40)}/policies/namespaces/shop/lockdown.yaml#L12): allow it with a rule in namespaces/shop/ or revert this change`,
+    );
+  });
+
   it('honours a smaller configured limit', () => {
     const analysis = okAnalysis(10_000);
     const body = composeComment({ analysis, approval: pending, headSha: 'b'.repeat(40), maxLength: 5000 });

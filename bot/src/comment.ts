@@ -62,6 +62,11 @@ export interface ComposeCommentInput {
   policyRoot?: string;
   /** Where the full report lives (the `nyx/policy` check run). */
   fullReportUrl?: string;
+  /**
+   * The repository's web address (`https://github.com/acme/policy`): newly denied rows then link the
+   * deciding file on the head commit.
+   */
+  repositoryUrl?: string;
   /** Upper bound of the whole body (default 65,000). */
   maxLength?: number;
 }
@@ -105,6 +110,12 @@ export function composeComment(input: ComposeCommentInput): string {
       maxLength: budget,
       sections: [ownership],
       ...(input.fullReportUrl ? { fullReportUrl: input.fullReportUrl } : {}),
+      ...(input.repositoryUrl
+        ? {
+            sourceUrl: (path: string, line: number) =>
+              `${input.repositoryUrl}/blob/${input.headSha}/${root}${path.split('/').map(encodeURIComponent).join('/')}#L${line}`,
+          }
+        : {}),
     };
     body = truncate(renderImpactMarkdown(input.analysis.report, options), budget, pointer);
   }
@@ -165,7 +176,7 @@ export function policyCheck(input: {
   const title =
     s.newlyDenied > 0
       ? `${plural(s.newlyDenied, 'observed flow')} would be denied`
-      : `no observed flow changes — window: ${c.records} records, ${plural(c.distinctFlows, 'distinct flow')}`;
+      : `no observed flow changes — window: ${plural(c.connections, 'connection')} (${plural(c.distinctFlows, 'flow')})`;
   const conclusion =
     configErrors.length > 0 ? 'failure' : s.newlyDenied > 0 ? input.conclusionOnNewlyDenied : 'success';
   return {

@@ -3,7 +3,14 @@
 // are reused for `cacheSeconds` (files also until their mtime changes) so that a burst of jobs does
 // not re-read a 100,000-tuple window each time.
 import { stat } from 'node:fs/promises';
-import { FlowWindow, formatDiagnostic, type Inventory, parseFlowLine, parseInventory } from '@nyx/core';
+import {
+  FlowWindow,
+  formatDiagnostic,
+  type Inventory,
+  parseFlowLine,
+  parseInventory,
+  SILENT_SKIPS,
+} from '@nyx/core';
 import {
   type FlowStoreRedis,
   readFlowWindow,
@@ -53,7 +60,11 @@ function reuseFor<T>(
   };
 }
 
-/** The SPEC §7 flow lines served at `url`; lines that do not parse are left out. */
+/**
+ * The SPEC §7 flow lines served at `url`. Lines that do not parse cannot fail a pull request's check
+ * (the data is not the pull request's): they are left out and counted among the window's skipped
+ * lines, so that the comment says so.
+ */
 async function fetchFlowWindow(url: string): Promise<FlowWindow> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`NYX_FLOWS ${url}: HTTP ${response.status}`);
@@ -61,7 +72,9 @@ async function fetchFlowWindow(url: string): Promise<FlowWindow> {
   const lines = (await response.text()).split('\n');
   lines.forEach((line, i) => {
     const r = parseFlowLine(line, i + 1, url);
-    if (r.ok && r.record) window.add(r.record);
+    if (!r.ok) window.skip('not a valid flow line');
+    else if (r.record) window.add(r.record);
+    else if (!SILENT_SKIPS.has(r.skipped)) window.skip(r.skipped);
   });
   return window;
 }

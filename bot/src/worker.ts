@@ -217,7 +217,13 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
       headSha,
       policyRoot: root,
       maxLength: repoConfig.maxCommentLength,
-      ...(current.htmlUrl ? { fullReportUrl: `${current.htmlUrl}/checks` } : {}),
+      ...(current.htmlUrl
+        ? {
+            fullReportUrl: `${current.htmlUrl}/checks`,
+            // The pull request's page is <repository>/pull/<n>.
+            repositoryUrl: current.htmlUrl.replace(/\/pull\/\d+$/, ''),
+          }
+        : {}),
     });
     await upsertStickyComment(gh, ref, job.pr, body);
     // A review changes only who approved: the policy verdict of this head stands.

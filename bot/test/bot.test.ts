@@ -78,9 +78,13 @@ describe('impact', () => {
     await analyse(h, t);
     const r = requestsFor(h, t);
     expect(r.policy[0]?.conclusion).toBe('success');
-    expect(r.policy[0]?.output.title).toMatch(/^no observed flow changes — window: 625 records/);
+    expect(r.policy[0]?.output.title).toMatch(
+      /^no observed flow changes — window: [\d,]+ connections \(\d+ flows?\)/,
+    );
     const body = r.commentPosts[0] ?? '';
-    expect(body).toMatch(/✅ No observed flow changes verdict — window: .* flows .*namespaces/);
+    expect(body).toMatch(
+      /✅ No observed flow changes verdict — window: .* connections \(.* flows?\), .*namespaces/,
+    );
   });
 });
 

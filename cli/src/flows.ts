@@ -1,7 +1,7 @@
 // Reading flow files into a window, with the progress indicator. The one reader is
 // `readFlowWindow` of @nyx/io (streaming, .gz, nyx/hubble/calico, malformed lines collected up to
 // 100); this adds the CLI's error type and progress.
-import type { FlowTupleIdentity, FlowWindow } from '@nyx/core';
+import { describeSkippedLines, type FlowTupleIdentity, type FlowWindow } from '@nyx/core';
 import { FlowFileError, readFlowWindow, readFlowWindowInWorker } from '@nyx/io';
 import { InputError } from './errors.js';
 import type { FlowFormat } from './options.js';
@@ -26,9 +26,10 @@ export async function readWindow(
   } = {},
 ): Promise<FlowWindow> {
   const progress = startProgress(io, 'reading flows');
+  let window: FlowWindow;
   try {
     const formatOption = format ? { format } : {};
-    return options.inWorker
+    window = options.inWorker
       ? await readFlowWindowInWorker(file, {
           ...formatOption,
           onProgress: (n) => progress.tick(n),
@@ -42,4 +43,19 @@ export async function readWindow(
   } finally {
     progress.done();
   }
+  await noteSkippedLines(io, file, window.skippedByReason());
+  return window;
+}
+
+/**
+ * `nyxctl: note: FILE: skipped 2 lines: 2 × reply packet` on stderr: no line of a flow file is
+ * dropped without a word (the same counts are in the impact's `coverage.skipped`).
+ */
+export async function noteSkippedLines(
+  io: CommandIo,
+  file: string,
+  skipped: Readonly<Record<string, number>>,
+): Promise<void> {
+  const described = describeSkippedLines(skipped);
+  if (described) await io.err.write(`nyxctl: note: ${file}: ${described}\n`);
 }

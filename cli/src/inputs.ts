@@ -31,6 +31,11 @@ export type TreeResult =
       /** How many files were read as manifests (the rest are OWNERS, CODEOWNERS, `.github/nyx.yml`). */
       manifestCount: number;
       notes: Diagnostic[];
+      /**
+       * No policy object and no `cluster/` folder: an empty or wrong folder (SPEC section 8.1).
+       * `validate` refuses it unless `--allow-empty`; the other commands read it as "no policies".
+       */
+      empty: boolean;
     }
   | { ok: false; errors: Diagnostic[] };
 
@@ -55,15 +60,22 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
     }
     throw new UsageError(`cannot read ${what} ${dir}: ${(error as Error).message}`);
   }
-  const result = loadPolicySet(files);
+  const result = loadPolicySet(files, { displayPath: (path) => displayPath(dir, path) });
   if (!result.ok) return { ok: false, errors: result.errors.map((d) => underDir(dir, d)) };
+  const hasClusterFolder = (await stat(join(dir, 'cluster')).catch(() => undefined))?.isDirectory() === true;
   return {
     ok: true,
     files,
     policySet: result.policySet,
     manifestCount: policyManifestPaths(files.map((f) => f.path)).length,
     notes: result.notes.map((d) => underDir(dir, d)),
+    empty: result.policySet.objects.length === 0 && !hasClusterFolder,
   };
+}
+
+/** What an empty tree means to a command that reads it as "no policies" (SPEC section 8.1). */
+export function emptyTreeNote(dir: string, what = 'policy tree'): string {
+  return `nyxctl: note: ${what} ${dir} has no policy object and no cluster/ folder: evaluating with no policies (every flow takes the default: allow)\n`;
 }
 
 export type InventoryResult = { ok: true; inventory: Inventory } | { ok: false; errors: Diagnostic[] };

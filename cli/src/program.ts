@@ -15,7 +15,7 @@ Exit codes:
   1  findings (lint: at least one error-severity finding) or an unexpected error
   2  invalid input (every problem printed as file:line: message on stderr) or usage error`;
 
-const INVENTORY_HELP = 'inventory: kubectl get namespaces,pods,nodes -A -o json';
+const INVENTORY_HELP = 'inventory: kubectl get namespaces,pods,nodes -A -o json (or -o yaml)';
 
 /** The version of this package: `package.json` is one folder up from both `src/` and `dist/`. */
 const VERSION: string = createRequire(import.meta.url)('../package.json').version;
@@ -72,11 +72,22 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     )
     .argument('<dir>', 'policy tree (cluster/ and namespaces/<ns>/, or any folder of YAML manifests)')
     .option('-v, --verbose', 'also print notes (ignored manifests of other kinds) on stderr')
-    .addHelpText('after', examples('nyxctl validate policy-repo-template', 'nyxctl validate ./k8s --verbose'))
-    .action(async (dir: string, opts: { verbose?: boolean }) =>
+    .option(
+      '--allow-empty',
+      'accept a tree with no policy object and no cluster/ folder (by default an error: a wrong path must not pass)',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl validate policy-repo-template',
+        'nyxctl validate ./k8s --verbose',
+        'nyxctl validate new-repo --allow-empty',
+      ),
+    )
+    .action(async (dir: string, opts: { verbose?: boolean; allowEmpty?: boolean }) =>
       done(
         await (await import('./commands/validate.js')).runValidate(
-          { dir, verbose: opts.verbose ?? false },
+          { dir, verbose: opts.verbose ?? false, allowEmpty: opts.allowEmpty ?? false },
           io,
         ),
       ),
@@ -110,8 +121,14 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     .description('Explain the verdict of one flow at each enforcement point, effective and as if enforced.')
     .requiredOption('--policies <dir>', 'policy tree')
     .requiredOption('--inventory <file>', INVENTORY_HELP)
-    .requiredOption('--from <endpoint>', 'source: <namespace>/<pod> or an IP address')
-    .requiredOption('--to <endpoint>', 'destination: <namespace>/<pod> or an IP address')
+    .requiredOption(
+      '--from <endpoint>',
+      'source: <namespace>/<pod>, <namespace>/<workload> (its first pod by name) or an IP address',
+    )
+    .requiredOption(
+      '--to <endpoint>',
+      'destination: <namespace>/<pod>, <namespace>/<workload> (its first pod by name) or an IP address',
+    )
     .requiredOption('--port <port>', 'destination port')
     .option('--protocol <protocol>', 'TCP, UDP or SCTP', 'TCP')
     .option('--server-name <name>', 'TLS SNI or resolved DNS name (for toFqdn rules)')
@@ -121,7 +138,10 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
       examples(
         'nyxctl explain --policies policy-repo-template --inventory inventory.json --from shop/web-0 --to payments/api-0 --port 8080',
         'nyxctl explain --policies . --inventory inv.json --from payments/api-0 --to 203.0.113.7 --port 443 --server-name api.stripe.com --format json',
-      ),
+        'nyxctl explain --policies . --inventory inv.yaml --from checkout/cart --to checkout/db --port 5432',
+      ) +
+        '\n\nA workload (Deployment, StatefulSet, DaemonSet, Job…) is explained as its current pod first by name.' +
+        '\nDenied packets are dropped, not rejected: the client sees a timeout.',
     )
     .action(async (opts: ExplainOptions) =>
       done(await (await import('./commands/explain.js')).runExplain(opts, io)),

@@ -791,3 +791,91 @@ describe('the verdict cache key', () => {
     expect(evaluator.stats().walks).toBe(5);
   });
 });
+
+describe('an isolation deny names every policy that isolates the pod (issue 15)', () => {
+  // The Kubernetes docs' default-deny-all plus a DNS allowance, as a namespace copies them.
+  const upstream = loadPolicies({
+    'namespaces/shop/default-deny-all.yaml': `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny-all
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+`,
+    'namespaces/shop/allow-dns-egress.yaml': `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-dns-egress
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - ports:
+        - protocol: UDP
+          port: 53
+`,
+  });
+
+  it('blames the default-deny first and lists the other isolating policy', () => {
+    const v = verdictOf(upstream, flow('shop/web', '8.8.8.8', 443));
+    expect(v.verdict).toBe('deny');
+    expect(v.reasons).toEqual([
+      {
+        point: 'egress',
+        band: 'networkpolicy',
+        object: 'NetworkPolicy/shop/default-deny-all',
+        isolatedBy: ['NetworkPolicy/shop/default-deny-all', 'NetworkPolicy/shop/allow-dns-egress'],
+        decision: 'deny',
+        text: 'isolated: no rule matched',
+        source: 'namespaces/shop/default-deny-all.yaml:2',
+      },
+    ]);
+    // Ingress is isolated by the default-deny alone.
+    const inbound = verdictOf(upstream, flow('dev/tool', 'shop/web', 8080));
+    expect(inbound.reasons.find((r) => r.point === 'ingress')).toMatchObject({
+      object: 'NetworkPolicy/shop/default-deny-all',
+      isolatedBy: ['NetworkPolicy/shop/default-deny-all'],
+    });
+  });
+
+  it('names every isolating NyxNetworkPolicy too, audit ones only as if enforced', () => {
+    const nyx = (name: string, enforcement: string, egress: string) => `
+apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: ${name}
+  namespace: shop
+spec:
+  enforcement: ${enforcement}
+  policyTypes: [Egress]
+${egress}
+`;
+    const set = loadPolicies({
+      'namespaces/shop/a-allow-dns.yaml': nyx(
+        'a-allow-dns',
+        'enforce',
+        '  egress:\n    - decision: Allow\n      ports: [{ protocol: UDP, port: 53 }]',
+      ),
+      'namespaces/shop/b-lockdown.yaml': nyx('b-lockdown', 'enforce', ''),
+      'namespaces/shop/c-audit.yaml': nyx('c-audit', 'audit', ''),
+    });
+    const v = verdictOf(set, flow('shop/web', '8.8.8.8', 443));
+    expect(v.reasons[0]).toMatchObject({
+      band: 'isolation',
+      object: 'NyxNetworkPolicy/shop/b-lockdown',
+      isolatedBy: ['NyxNetworkPolicy/shop/b-lockdown', 'NyxNetworkPolicy/shop/a-allow-dns'],
+    });
+    expect(v.asIfEnforcedReasons[0]).toMatchObject({
+      object: 'NyxNetworkPolicy/shop/b-lockdown',
+      isolatedBy: [
+        'NyxNetworkPolicy/shop/b-lockdown',
+        'NyxNetworkPolicy/shop/a-allow-dns',
+        'NyxNetworkPolicy/shop/c-audit',
+      ],
+    });
+    expect(v.asIfEnforcedReasons[0]?.audit).toBeUndefined();
+  });
+});

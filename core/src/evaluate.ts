@@ -15,9 +15,11 @@
 //   entry, both `excluded namespace`. Only a flow with no enforcement point has a point-less reason.
 // - An upstream `ipBlock` peer given a pod or node named `<ns>/<pod>` (no address in the flow)
 //   matches when any of its addresses is in the block.
-// - A NetworkPolicy that isolates and allows nothing is reported with band `networkpolicy`, the
-//   first isolating policy by namespace/name as object, and the text `isolated: no rule matched`;
-//   band 4 isolation names the first isolating NyxNetworkPolicy in walk order (priority, name).
+// - An isolation deny (band `networkpolicy` when NetworkPolicies isolate and allow nothing, band
+//   `isolation` for NyxNetworkPolicy) has the text `isolated: no rule matched` and names every
+//   policy that isolates the pod for that direction in `isolatedBy`; its `object` is the first of
+//   them to look at: one with no rule of the direction (a default-deny) before one whose rules did
+//   not match, then walk order (namespace/name, priority).
 // - A `port` written as a numeric string ("80") is that number, not a port name.
 // - A Nyx peer field present but empty (`to: []`, which the loader refuses) matches nothing; a peer
 //   entry with neither selector (also refused) reads as every pod of its default scope.
@@ -517,6 +519,8 @@ export interface SubjectPlan {
   networkPolicies: CompiledPolicy[];
   /** NyxNetworkPolicies selecting the pod that list this direction in `policyTypes`, in walk order. */
   isolating: CompiledPolicy[];
+  /** The enforced ones of `isolating` (what isolates in the effective walk). */
+  enforcedIsolating: CompiledPolicy[];
   /** Some policy of the plan is in audit: the as-if-enforced walk may differ from the effective one. */
   hasAudit: boolean;
   /**
@@ -618,24 +622,33 @@ function walkGroups(
 }
 
 // Reasons are read-only data: the ones that do not depend on the flow are built once and shared.
-const isolationReasons = new WeakMap<CompiledPolicy, Partial<Record<EnforcementPoint, Reason>>>();
+const isolationReasons = new WeakMap<readonly CompiledPolicy[], Partial<Record<EnforcementPoint, Reason>>>();
 
+/**
+ * The isolation deny of a point, naming every policy that isolates the pod for this direction
+ * (`isolatedBy`). The `object` is the one a reader should look at first: a policy with no rule of
+ * this direction (a default-deny) before one whose rules merely did not match, then walk order.
+ * The effective walk lists only enforced policies; the as-if-enforced walk all of them.
+ */
 function isolationReason(
-  p: CompiledPolicy,
+  isolating: readonly CompiledPolicy[],
   point: EnforcementPoint,
   band: 'networkpolicy' | 'isolation',
 ): Reason {
-  let byPoint = isolationReasons.get(p);
+  let byPoint = isolationReasons.get(isolating);
   if (!byPoint) {
     byPoint = {};
-    isolationReasons.set(p, byPoint);
+    isolationReasons.set(isolating, byPoint);
   }
   let reason = byPoint[point];
   if (!reason) {
+    // Not by enforcement: promoting audit objects must leave the as-if-enforced reason as it is.
+    const p = isolating.find((q) => (q.rules[point]?.length ?? 0) === 0) ?? isolating[0]!;
     reason = {
       point,
       band,
       object: p.id,
+      isolatedBy: [p, ...isolating.filter((q) => q !== p)].map((q) => q.id),
       decision: 'deny',
       text: 'isolated: no rule matched',
       // NetworkPolicy: the object; NyxNetworkPolicy: its policyTypes, which is what isolates.
@@ -708,13 +721,12 @@ function evaluatePoint(
       const rule = firstMatchingRule(p.rules[point] ?? [], ctx);
       if (rule) return ruleReason(p, rule, point, 'networkpolicy');
     }
-    return isolationReason(isolatingNp[0]!, point, 'networkpolicy');
+    return isolationReason(isolatingNp, point, 'networkpolicy');
   }
   // 4. isolation by an enforced (or, as-if-enforced, any) NyxNetworkPolicy listing this direction.
   // Reaching here means no application policy had a hit, so none of its rules matched.
-  for (const p of plan.isolating) {
-    if (counts(p, mode)) return isolationReason(p, point, 'isolation');
-  }
+  const isolating = mode === 'asIfEnforced' ? plan.isolating : plan.enforcedIsolating;
+  if (isolating.length > 0) return isolationReason(isolating, point, 'isolation');
   // 5. baseline band
   const baseline = walkGroups(plan.baseline, ctx, mode, 'baseline');
   if (baseline) return baseline;
@@ -1027,6 +1039,7 @@ export function compileEvaluator(
           baseline: groupByPriority(baseline),
           networkPolicies,
           isolating,
+          enforcedIsolating: isolating.filter((p) => p.enforced),
           hasAudit: [...platform, ...application, ...baseline, ...isolating].some((p) => !p.enforced),
           auditDeciders: [
             ...inAudit(BAND_ORDER.platform, platform),

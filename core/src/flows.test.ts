@@ -152,6 +152,7 @@ describe('FlowWindow', () => {
       records: 5,
       connections: 7,
       distinct: 3,
+      skipped: {},
       from: '2026-11-20T09:30:00+00:00',
       to: '2026-11-20T12:00:00Z',
     });

@@ -313,6 +313,32 @@ export interface FlowWindowCoverage {
   from?: string;
   /** Latest `lastSeen` (or `firstSeen`). */
   to?: string;
+  /**
+   * Lines of the flow file that did not become a record, by why (`reply packet`, `destination
+   * report of a connection its source also reports`, …); blank lines and comments are not counted.
+   */
+  skipped: Record<string, number>;
+}
+
+/** The total of a `skipped` count by reason. */
+export function skippedLineCount(skipped: Readonly<Record<string, number>>): number {
+  let n = 0;
+  for (const count of Object.values(skipped)) n += count;
+  return n;
+}
+
+/**
+ * `skipped 6 lines: 2 × reply packet, 4 × TCP packet after the connection opened` (most frequent
+ * reason first), or undefined when nothing was skipped: what a reader prints so that no line of a
+ * flow file disappears without a word.
+ */
+export function describeSkippedLines(skipped: Readonly<Record<string, number>>): string | undefined {
+  const total = skippedLineCount(skipped);
+  if (total === 0) return undefined;
+  const reasons = Object.entries(skipped)
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([reason, n]) => `${n} × ${reason}`);
+  return `skipped ${total} line${total === 1 ? '' : 's'}: ${reasons.join(', ')}`;
 }
 
 /**
@@ -476,11 +502,17 @@ export class FlowWindow {
   #keyBytes = new Uint8Array(256);
   #records = 0;
   #connections = 0;
+  #skipped = new Map<string, number>();
 
   add(record: FlowRecord): void {
     const id = this.#idFor(record);
     this.#count(id, record.count ?? 1, 1);
     this.#widen(id, record.firstSeen ?? record.lastSeen, record.lastSeen ?? record.firstSeen);
+  }
+
+  /** Counts one line of the flow file that an importer skipped on purpose, by `reason`. */
+  skip(reason: string): void {
+    this.#skipped.set(reason, (this.#skipped.get(reason) ?? 0) + 1);
   }
 
   /**
@@ -550,6 +582,7 @@ export class FlowWindow {
       textTimes: [...this.#textTimes].map(([id, t]) => [id, t[FIRST], t[LAST]]),
       records: this.#records,
       connections: this.#connections,
+      skipped: [...this.#skipped],
     };
   }
 
@@ -572,6 +605,7 @@ export class FlowWindow {
     );
     window.#records = state.records;
     window.#connections = state.connections;
+    window.#skipped = new Map(state.skipped);
     return window;
   }
 
@@ -694,6 +728,11 @@ export class FlowWindow {
     return this.#records;
   }
 
+  /** Lines skipped on purpose, by reason (see `FlowWindowCoverage.skipped`). */
+  skippedByReason(): Record<string, number> {
+    return Object.fromEntries(this.#skipped);
+  }
+
   get connections(): number {
     return this.#connections;
   }
@@ -708,6 +747,7 @@ export class FlowWindow {
       records: this.#records,
       connections: this.#connections,
       distinct: this.distinct,
+      skipped: Object.fromEntries(this.#skipped),
     };
     // The window's range is the widest of its tuples' (each already the widest of its records'):
     // derived once here rather than compared on every record.
@@ -730,6 +770,8 @@ export interface FlowWindowState {
   textTimes: Array<[number, string | undefined, string | undefined]>;
   records: number;
   connections: number;
+  /** Skipped lines by reason. */
+  skipped: Array<[string, number]>;
 }
 
 /** What identifies a tuple (its verdicts depend on nothing else). */

@@ -279,6 +279,8 @@ describe('computeImpact', () => {
       distinctFlows: 5,
       unresolved: 2,
       unresolvedExamples: ['src: pod "shop/ghost-1" is not in the inventory'],
+      skipped: {},
+      skippedLines: 0,
       from: '2026-11-20T08:00:00Z',
       to: '2026-11-23T09:00:00Z',
       namespaces: ['db', 'payments', 'shop'],
@@ -364,5 +366,43 @@ describe('evaluateAhead', () => {
     const ahead = computeImpact({ base, head, inventory, window, evaluators });
     expect(ahead).toEqual(plain);
     expect(plain.changes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('stale-rule findings rest on a window that resolved (issue 15)', () => {
+  const head = loadPolicies({
+    'namespaces/shop/web.yaml': `
+apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: web
+spec:
+  podSelector: { matchLabels: { app: web } }
+  egress:
+    - decision: Allow
+      ports: [{ protocol: TCP, port: 5432 }]
+      to: [{ namespaceSelector: { matchLabels: { team: data } } }]
+`,
+  });
+  const base = loadPolicies({});
+  const stale = (records: FlowRecord[]) =>
+    computeImpact({ base, head, inventory, window: windowOf(records) }).lint.filter(
+      (f) => f.rule === 'stale-rule',
+    );
+  const resolved: FlowRecord = {
+    src: 'shop/web-6d8f7-a1',
+    dst: 'shop/cart-55c9-x1',
+    protocol: 'TCP',
+    port: 8080,
+  };
+  const ghost: FlowRecord = { src: 'shop/web-gone-z9', dst: 'db/postgres-0', protocol: 'TCP', port: 5432 };
+
+  it('claims no stale rule when most records did not resolve', () => {
+    expect(stale([resolved, ghost, ghost, ghost])).toEqual([]);
+    expect(stale([])).toEqual([]);
+  });
+
+  it('claims it over a window that resolved', () => {
+    expect(stale([resolved, resolved, ghost]).map((f) => f.object)).toEqual(['NyxNetworkPolicy/shop/web']);
   });
 });

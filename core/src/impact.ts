@@ -9,11 +9,12 @@ import {
   type FlowWindow,
   type FlowWindowCoverage,
   laterTime,
+  skippedLineCount,
 } from './flows.js';
 import { resolveEndpoint, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
 import { lintChange } from './lint.js';
-import { type LintFinding, type RuleHitCounts, ruleHitKey } from './lint-model.js';
+import { type LintFinding, type RuleHitCounts, ruleHitKey, staleRuleWindowProblem } from './lint-model.js';
 import type { PolicyFile, PolicySet, Protocol } from './model.js';
 import type { FlowVerdict, Reason, Verdict } from './verdict-model.js';
 
@@ -90,6 +91,10 @@ export interface ImpactCoverage {
   unresolved: number;
   /** Up to five examples of why records did not resolve. */
   unresolvedExamples: string[];
+  /** Lines of the flow file that did not become records (replies, duplicate reports, …), by why. */
+  skipped?: Record<string, number>;
+  /** Their total (absent: none). */
+  skippedLines?: number;
   /** Earliest first-seen time in the window, when any record had a time. */
   from?: string;
   to?: string;
@@ -286,12 +291,25 @@ export function countRuleHits(input: {
   window: FlowWindow;
   evaluator?: Evaluator;
 }): RuleHitCounts {
+  return ruleHitsOverWindow(input).ruleHits;
+}
+
+/**
+ * `countRuleHits` with how much of the window it rests on: `records` and how many of them did not
+ * resolve (see `staleRuleWindowProblem`, which says when the hits cannot support stale-rule claims).
+ */
+export function ruleHitsOverWindow(input: {
+  policySet: PolicySet;
+  inventory: Inventory;
+  window: FlowWindow;
+  evaluator?: Evaluator;
+}): { ruleHits: RuleHitCounts; records: number; unresolved: number } {
   const evaluator = input.evaluator ?? compileEvaluator(input.policySet, input.inventory);
   const counts: CountsByVerdict = new Map();
-  walkWindow(input.inventory, input.window, (flow, tuple) => {
+  const pass = walkWindow(input.inventory, input.window, (flow, tuple) => {
     countVerdict(counts, evaluator.evaluate(flow), tuple.count);
   });
-  return ruleHitsOf(counts);
+  return { ruleHits: ruleHitsOf(counts), records: pass.coverage.records, unresolved: pass.unresolved };
 }
 
 const KIND_RANK: Readonly<Record<ImpactChangeKind, number>> = Object.fromEntries(
@@ -374,19 +392,22 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
   }
 
   // Both lints use the evaluators (compiled policies, cached and reused verdicts) and check only
-  // the objects the change touched.
+  // the objects the change touched. Rule hits only over a window that resolved: no stale-rule
+  // claim rests on traffic that was not looked at (the window statement says how much that was).
+  const hitsHold =
+    staleRuleWindowProblem({ records: pass.coverage.records, unresolved: pass.unresolved }) === undefined;
   const newLint = lintChange({
     base: {
       policySet: base,
       inventory,
-      ruleHits: ruleHitsOf(baseCounts),
+      ...(hitsHold ? { ruleHits: ruleHitsOf(baseCounts) } : {}),
       evaluator: baseEvaluator,
       ...(input.baseFiles ? { files: input.baseFiles } : {}),
     },
     head: {
       policySet: head,
       inventory,
-      ruleHits: ruleHitsOf(headCounts),
+      ...(hitsHold ? { ruleHits: ruleHitsOf(headCounts) } : {}),
       evaluator: headEvaluator,
       ...(input.headFiles ? { files: input.headFiles } : {}),
     },
@@ -405,6 +426,8 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     distinctFlows: pass.coverage.distinct,
     unresolved: pass.unresolved,
     unresolvedExamples: pass.unresolvedExamples,
+    skipped: { ...pass.coverage.skipped },
+    skippedLines: skippedLineCount(pass.coverage.skipped),
     namespaces: [...pass.namespaces].sort(),
   };
   if (pass.coverage.from !== undefined) coverage.from = pass.coverage.from;

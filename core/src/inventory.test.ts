@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isIp, parseIp } from './cidr.js';
-import { endpointLabel, normalizeIp, parseInventory, resolveEndpoint, resolveFlow } from './inventory.js';
+import {
+  endpointLabel,
+  normalizeIp,
+  parseInventory,
+  podsOfWorkload,
+  resolveEndpoint,
+  resolveFlow,
+} from './inventory.js';
 import type { Inventory } from './inventory-model.js';
 
 // The fixture is real `kubectl get namespaces,pods,nodes -A -o json` shape (a v1 List).
@@ -268,5 +275,50 @@ describe('IP addresses of the inventory', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('podsOfWorkload (issue 15)', () => {
+  const pod = (name: string, owner?: { kind: string; name: string }) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: 'shop',
+      labels: owner?.kind === 'ReplicaSet' ? { 'pod-template-hash': owner.name.split('-').pop() } : {},
+      ...(owner
+        ? { ownerReferences: [{ ...owner, controller: true, apiVersion: 'apps/v1', uid: 'u' }] }
+        : {}),
+    },
+    spec: { nodeName: 'n', containers: [] },
+    status: { podIP: `10.0.0.${name.length}${name.charCodeAt(name.length - 1) % 10}` },
+  });
+  const parsed = parseInventory(
+    {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        pod('web-5d8f7c9b6-zzzzz', { kind: 'ReplicaSet', name: 'web-5d8f7c9b6' }),
+        pod('web-5d8f7c9b6-aaaaa', { kind: 'ReplicaSet', name: 'web-5d8f7c9b6' }),
+        pod('db-0', { kind: 'StatefulSet', name: 'db' }),
+        // No ownerReferences (an inventory trimmed by hand): the name's shape says the workload.
+        pod('cache-7c9d8b6f5-q2w3e'),
+        pod('cache-7c9d8b6f5-a1s2d'),
+      ],
+    },
+    'inventory.json',
+  );
+  if (!parsed.ok) throw new Error('inventory');
+  const names = (ref: string) => podsOfWorkload(parsed.inventory, ref).map((p) => p.name);
+
+  it('finds the pods of a workload by owner, sorted by name', () => {
+    expect(names('shop/web')).toEqual(['web-5d8f7c9b6-aaaaa', 'web-5d8f7c9b6-zzzzz']);
+    expect(names('shop/db')).toEqual(['db-0']);
+  });
+
+  it('reads the workload from the pod name when there is no owner', () => {
+    expect(names('shop/cache')).toEqual(['cache-7c9d8b6f5-a1s2d', 'cache-7c9d8b6f5-q2w3e']);
+    expect(names('shop/nothing')).toEqual([]);
+    expect(names('other/web')).toEqual([]);
   });
 });

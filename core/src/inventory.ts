@@ -377,3 +377,37 @@ export function endpointLabel(endpoint: Endpoint): string {
       return endpoint.ip;
   }
 }
+
+/**
+ * The workload a pod name reads as, when the pod has no owner to say so: `<deployment>-<pod-template-hash>-<5 chars>`,
+ * `<daemonset or job>-<5 chars>`, `<statefulset>-<n>`. Undefined for a name of none of these shapes.
+ */
+function workloadFromPodName(name: string): string | undefined {
+  const m =
+    /^(.+)-[a-z0-9]{6,10}-[a-z0-9]{5}$/.exec(name) ??
+    /^(.+)-[a-z0-9]{5}$/.exec(name) ??
+    /^(.+)-\d+$/.exec(name);
+  return m?.[1];
+}
+
+/**
+ * The current pods of workload `<ns>/<name>` (a Deployment, StatefulSet, DaemonSet, Job, …), sorted
+ * by name: those whose owner (`Pod.workload`, from ownerReferences) is that workload, else those
+ * whose name reads as one of its pods. Running pods only; empty when there is none.
+ */
+export function podsOfWorkload(inventory: Inventory, ref: string): Pod[] {
+  const slash = ref.indexOf('/');
+  if (slash <= 0 || slash === ref.length - 1) return [];
+  const namespace = ref.slice(0, slash);
+  const name = ref.slice(slash + 1);
+  const owned: Pod[] = [];
+  const byName: Pod[] = [];
+  for (const pod of inventory.pods.values()) {
+    if (pod.namespace !== namespace || pod.terminated) continue;
+    if (pod.workload === ref) owned.push(pod);
+    else if (pod.workload === `${namespace}/${pod.name}` && workloadFromPodName(pod.name) === name)
+      byName.push(pod);
+  }
+  const pods = owned.length > 0 ? owned : byName;
+  return pods.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

@@ -26,6 +26,20 @@ export function lintFindingKey(f: LintFinding): string {
  */
 export type RuleHitCounts = ReadonlyMap<string, number>;
 
+/**
+ * Why a window's rule hits cannot support "no observed flow hit this rule" (`stale-rule`), or
+ * undefined when they can: a rule is only stale over traffic that was looked at, so an empty window
+ * or one whose records mostly did not resolve against the inventory (pods renamed, another
+ * cluster's flows) claims nothing.
+ */
+export function staleRuleWindowProblem(window: { records: number; unresolved: number }): string | undefined {
+  if (window.records === 0) return 'the flow window is empty';
+  const resolved = window.records - window.unresolved;
+  if (2 * resolved < window.records)
+    return `only ${resolved} of ${window.records} flow records resolved against the inventory`;
+  return undefined;
+}
+
 export function ruleHitKey(object: string, direction: 'ingress' | 'egress', rule: number): string {
   return `${object}#${direction}[${rule}]`;
 }

@@ -4,7 +4,7 @@ import { FlowWindow } from './flows.js';
 import { parseInventory } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
 import { lintChange, lintPolicySet, selectorImplies } from './lint.js';
-import { type LintFinding, lintFindingKey, ruleHitKey } from './lint-model.js';
+import { type LintFinding, lintFindingKey, ruleHitKey, staleRuleWindowProblem } from './lint-model.js';
 import { loadPolicySet } from './load.js';
 import type { PolicyFile, PolicySet } from './model.js';
 
@@ -1040,5 +1040,15 @@ egress:
     ]);
     // A second run over the same inventory (answers from the caches) finds the same.
     expect(findingsOf(files, { inventory: inv })).toEqual(found);
+  });
+});
+
+describe('staleRuleWindowProblem (issue 15)', () => {
+  it('holds rule hits only over a window that mostly resolved', () => {
+    expect(staleRuleWindowProblem({ records: 0, unresolved: 0 })).toBe('the flow window is empty');
+    expect(staleRuleWindowProblem({ records: 100, unresolved: 51 })).toBe(
+      'only 49 of 100 flow records resolved against the inventory',
+    );
+    expect(staleRuleWindowProblem({ records: 100, unresolved: 50 })).toBeUndefined();
   });
 });

@@ -782,3 +782,105 @@ describe('invalid fixture tree', () => {
     ]);
   });
 });
+
+describe('upstream YAML as exported and as copied (issue 15)', () => {
+  it('accepts and ignores a top-level status, as kubectl get -o yaml and --dry-run -o yaml print it', () => {
+    const r = load({
+      'namespaces/shop/np.yaml': `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: deny-all
+  namespace: shop
+  creationTimestamp: null
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+status: {}
+`,
+      'namespaces/shop/nyx.yaml': `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: web
+spec:
+  podSelector: {}
+status:
+  observedGeneration: 3
+`,
+    });
+    expect(r.ok ? r.policySet.objects.map((o) => o.metadata.name) : r.errors).toEqual(['deny-all', 'web']);
+    expect(r.ok && r.policySet.objects.some((o) => 'status' in o)).toBe(false);
+  });
+
+  it('reads null as absent in an upstream NetworkPolicy, as the API server does', () => {
+    // The widely copied "allow from a namespace" recipe, with an empty `matchLabels:`.
+    const r = load({
+      'namespaces/web/np.yaml': `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-allow-prod
+  labels: null
+spec:
+  podSelector:
+    matchLabels:
+  ingress:
+    - from:
+        - namespaceSelector:
+            matchLabels:
+              purpose: production
+          podSelector: null
+      ports: null
+  egress: null
+`,
+    });
+    if (!r.ok) throw new Error(r.errors.map(formatDiagnostic).join('\n'));
+    expect(r.policySet.objects[0]?.spec).toEqual({
+      podSelector: {},
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'production' } } }] }],
+    });
+  });
+
+  it('still refuses a null list item and nulls in Nyx kinds, at their line', () => {
+    expect(
+      errorsOf({
+        'namespaces/web/np.yaml': `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: np
+spec:
+  podSelector: {}
+  ingress:
+    - from:
+        - null
+`,
+      }).some((e) => e.startsWith('namespaces/web/np.yaml:9:')),
+    ).toBe(true);
+    expect(
+      errorsOf({
+        'namespaces/web/nyx.yaml': `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: nyx
+spec:
+  podSelector:
+    matchLabels:
+`,
+      }).some((e) => e.startsWith('namespaces/web/nyx.yaml:7:')),
+    ).toBe(true);
+  });
+
+  it('names the other file of a duplicate the way the caller displays paths', () => {
+    const doc =
+      'apiVersion: nyx.tracenyx.io/v1alpha1\nkind: NyxNetworkPolicy\nmetadata:\n  name: same\nspec: {}\n';
+    const r = loadPolicySet(
+      [
+        { path: 'namespaces/shop/a.yaml', content: doc },
+        { path: 'namespaces/shop/b.yaml', content: doc },
+      ],
+      { displayPath: (p) => `tree/${p}` },
+    );
+    expect(r.ok ? [] : r.errors.map((e) => e.message)).toEqual([
+      'duplicate NyxNetworkPolicy shop/same: also defined at tree/namespaces/shop/b.yaml:1',
+      'duplicate NyxNetworkPolicy shop/same: also defined at tree/namespaces/shop/a.yaml:1',
+    ]);
+  });
+});

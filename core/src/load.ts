@@ -25,6 +25,11 @@ import { lineForPointer, parseYamlDocuments, type YamlDocument, type YamlLimits 
 export interface LoadOptions {
   /** Limits applied to each file by the YAML loader (size, aliases, depth, documents). */
   yamlLimits?: YamlLimits;
+  /**
+   * How a message names another file (the first definition of a duplicate): the caller's display
+   * form of a tree path, so that both files of a message are reachable the same way. Default: as is.
+   */
+  displayPath?: (path: string) => string;
 }
 
 type ManagedKind = keyof typeof policySchemas;
@@ -94,7 +99,7 @@ export function loadPolicySet(files: readonly PolicyFile[], options: LoadOptions
     });
   }
 
-  errors.push(...crossObjectProblems(objects));
+  errors.push(...crossObjectProblems(objects, options.displayPath ?? ((path) => path)));
   const config = objects.find((o): o is NyxClusterConfig => o.kind === 'NyxClusterConfig');
   if (errors.length > 0) return { ok: false, errors: sortDiagnostics(errors), notes: sortDiagnostics(notes) };
   const policySet: PolicySet = { objects, ignored, ...(config ? { config } : {}) };
@@ -196,8 +201,9 @@ function validateDocument(
   kind: ManagedKind,
 ): { errors: Diagnostic[]; object?: PolicyObject } {
   const validate = validatorFor(kind);
-  const shapeOk = validate(doc.value);
-  const value = doc.value as { apiVersion: string; metadata: PolicyObject['metadata']; spec?: unknown };
+  const candidate = withoutServerWritten(kind, doc.value);
+  const shapeOk = validate(candidate);
+  const value = candidate as { apiVersion: string; metadata: PolicyObject['metadata']; spec?: unknown };
   const folder = namespaceFolder(file);
   if (!shapeOk) {
     const schemaErrors = validate.errors ?? [];
@@ -225,6 +231,30 @@ function validateDocument(
   const problems: Problem[] = [];
   semanticProblems(object, folder, problems);
   return { errors: problems.map((p) => p.diagnostic), object };
+}
+
+/**
+ * The document without what the API server writes and a manifest in Git need not carry (SPEC section
+ * 1): a top-level `status` (`kubectl get -o yaml` and `--dry-run -o yaml` print `status: {}`), and
+ * fields written `null` where the API server reads null as absent: every mapping field of `metadata`,
+ * and of an upstream NetworkPolicy's `spec` (Go pointers, slices and maps: `matchLabels:` with no
+ * value is an empty selector, `ports:` with none is every port). Null list items stay and are refused,
+ * as the API server refuses them. A new value: parses are shared between trees and never mutated.
+ */
+function withoutServerWritten(kind: ManagedKind, value: unknown): unknown {
+  if (!isPlainObject(value)) return value;
+  const { status: _status, ...rest } = value;
+  if (isPlainObject(rest.metadata)) rest.metadata = withoutNullFields(rest.metadata);
+  if (kind === 'NetworkPolicy' && isPlainObject(rest.spec)) rest.spec = withoutNullFields(rest.spec);
+  return rest;
+}
+
+function withoutNullFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (item === null ? item : withoutNullFields(item)));
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) if (field !== null) out[key] = withoutNullFields(field);
+  return out;
 }
 
 function buildObject(
@@ -727,7 +757,10 @@ function strictCidr(text: string): Cidr | undefined {
 
 // ---- rules across objects ----------------------------------------------------------------------
 
-function crossObjectProblems(objects: readonly PolicyObject[]): Diagnostic[] {
+function crossObjectProblems(
+  objects: readonly PolicyObject[],
+  displayPath: (path: string) => string,
+): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const byId = new Map<string, PolicyObject[]>();
   let firstConfig: PolicyObject | undefined;
@@ -736,7 +769,7 @@ function crossObjectProblems(objects: readonly PolicyObject[]): Diagnostic[] {
       if (firstConfig) {
         problems.push({
           ...o.source,
-          message: `a second NyxClusterConfig (${q(o.metadata.name)}); there is exactly one, named "cluster", already defined at ${firstConfig.source.file}:${firstConfig.source.line}`,
+          message: `a second NyxClusterConfig (${q(o.metadata.name)}); there is exactly one, named "cluster", already defined at ${displayPath(firstConfig.source.file)}:${firstConfig.source.line}`,
         });
       } else firstConfig = o;
       continue;
@@ -750,7 +783,7 @@ function crossObjectProblems(objects: readonly PolicyObject[]): Diagnostic[] {
   for (const [id, list] of byId) {
     if (list.length < 2) continue;
     for (const o of list) {
-      const others = list.filter((x) => x !== o).map((x) => `${x.source.file}:${x.source.line}`);
+      const others = list.filter((x) => x !== o).map((x) => `${displayPath(x.source.file)}:${x.source.line}`);
       problems.push({ ...o.source, message: `duplicate ${id}: also defined at ${others.join(', ')}` });
     }
   }

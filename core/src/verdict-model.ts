@@ -27,6 +27,11 @@ export interface Reason {
   band: Band;
   /** `Kind/namespace/name` or `Kind/name` of the deciding object (the isolating policy for `isolation`). */
   object?: string;
+  /**
+   * For an isolation deny (`isolated: no rule matched`): every policy that isolates the pod for this
+   * direction, `object` first. A pod is isolated by all of them at once, not by the first alone.
+   */
+  isolatedBy?: string[];
   /** 0-based index into the deciding object's `ingress` or `egress` list (the point's direction). */
   rule?: number;
   decision: Verdict;
@@ -50,4 +55,19 @@ export interface FlowVerdict {
   reasons: Reason[];
   /** The same for the as-if-enforced verdict. */
   asIfEnforcedReasons: Reason[];
+}
+
+/** How many isolating policies a text names before "and N more". */
+const ISOLATED_BY_SHOWN = 3;
+
+/**
+ * `isolated by NetworkPolicy/checkout/default-deny-all, NetworkPolicy/checkout/allow-dns-egress`
+ * (the first three, then "and N more") for an isolation deny; undefined for any other reason.
+ */
+export function isolatedByText(reason: Reason): string | undefined {
+  const list = reason.isolatedBy;
+  if (!list || list.length === 0) return undefined;
+  const shown = list.slice(0, ISOLATED_BY_SHOWN).join(', ');
+  const more = list.length - ISOLATED_BY_SHOWN;
+  return `isolated by ${shown}${more > 0 ? ` and ${more} more` : ''}`;
 }

@@ -87,8 +87,14 @@ export function parseWithYamlPackage(
       value = doc.toJS({ maxAliasCount: lim.maxAliasCount });
     } catch (e) {
       // The `yaml` package throws a ReferenceError for alias bombs (and unresolvable aliases).
-      const line = lineOf(doc.contents.range[0]);
       const why = e instanceof Error ? firstLine(e.message) : String(e);
+      const badMerge = /merge sources/i.test(why) ? badMergeKeyStart(doc.contents) : undefined;
+      if (badMerge !== undefined)
+        return fail(
+          lineOf(badMerge),
+          '`<<` is a YAML merge key (as kubectl reads it): its value must be a mapping or an alias of one; write "<<" in quotes for a key named <<',
+        );
+      const line = lineOf(doc.contents.range[0]);
       return fail(
         line,
         /excessive alias/i.test(why)
@@ -187,4 +193,27 @@ function collectLines(
       collectLines(itemNode, `${pointer}/${i}`, at, lines, lineOf);
     });
   }
+}
+
+/**
+ * Where the first `<<` merge key whose value is not a mapping (nor an alias, nor a list of them)
+ * starts, for an error on its own line rather than the document's.
+ */
+function badMergeKeyStart(node: unknown): number | undefined {
+  const stack: unknown[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (isMap(n)) {
+      for (const pair of n.items) {
+        const key = pair.key;
+        if (isScalar(key) && key.source === '<<' && key.type === 'PLAIN') {
+          const v = pair.value;
+          const sources = isSeq(v) ? v.items : [v];
+          if (!sources.every((x) => isMap(x) || isAlias(x))) return key.range?.[0];
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(n)) stack.push(...n.items);
+  }
+  return undefined;
 }

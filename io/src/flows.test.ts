@@ -61,9 +61,9 @@ describe('readFlowFile', () => {
     );
     expect(notes.map((n) => `${n.line}: ${n.message}`)).toEqual([
       '2: skipped: ingress observation of a connection already seen at its source pod',
-      '3: skipped: reply',
+      '3: skipped: reply packet',
       '4: skipped: TCP packet after the connection opened',
-      '6: skipped: reply',
+      '6: skipped: reply packet',
       '11: skipped: not TCP, UDP or SCTP',
       '13: skipped: L7 event of an already counted connection',
       '14: skipped: not a flow (lost_events)',
@@ -139,11 +139,111 @@ describe('readFlowFile', () => {
 
   it('names a missing file and a corrupt gzip', async () => {
     await expect(collect(join(tmp, 'missing.jsonl'))).rejects.toThrow(
-      /missing\.jsonl:0: cannot read flows: no such file/,
+      /missing\.jsonl:1: cannot read flows: no such file/,
     );
     const bad = join(tmp, 'broken.jsonl.gz');
     writeFileSync(bad, 'this is not gzip');
-    await expect(collect(bad)).rejects.toThrow(/broken\.jsonl\.gz:0: cannot read flows/);
+    await expect(collect(bad)).rejects.toThrow(/broken\.jsonl\.gz:1: cannot read flows: not gzip/);
+  });
+
+  it('places a truncated .gz on the decompressed line it stops in', async () => {
+    const lines = Array.from({ length: 5000 }, (_, i) =>
+      JSON.stringify({ src: `shop/web-${i}`, dst: '10.0.0.1', protocol: 'TCP', port: 443 }),
+    );
+    const whole = gzipSync(lines.join('\n'));
+    const path = join(tmp, 'truncated.jsonl.gz');
+    writeFileSync(path, whole.subarray(0, Math.floor(whole.length / 2)));
+    const seen: number[] = [];
+    const error = await (async () => {
+      for await (const r of readFlowFile(path)) seen.push(r.line);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FlowFileError);
+    const d = (error as FlowFileError).diagnostics[0]!;
+    expect(d.message).toBe('cannot read flows: the gzip stream ends early here (a truncated file?)');
+    expect(seen.length).toBeGreaterThan(0);
+    expect(d.line).toBe(seen.length + 1);
+  });
+});
+
+describe('no line of a flow file disappears without a word (issue 15)', () => {
+  const nyxLine = '{"src":"shop/a","dst":"shop/b","protocol":"TCP","port":80}';
+
+  it('refuses a file of another format than the one given, at its first line, once', async () => {
+    const path = join(tmp, 'nyx-as-hubble.jsonl');
+    writeFileSync(path, `# exported\n${nyxLine}\n${nyxLine}\n`);
+    for (const read of [
+      () => collect(path, { format: 'hubble' }),
+      () => readFlowWindow(path, { format: 'hubble' }),
+    ])
+      await expect(read()).rejects.toMatchObject({
+        diagnostics: [
+          {
+            line: 2,
+            message:
+              'line 2 is not a Hubble flow (it looks like the nyx format; drop --flow-format hubble to read it as such)',
+          },
+        ],
+      });
+    const calico = join(tmp, 'calico-as-nyx.log');
+    writeFileSync(calico, readFileSync(join(fixtures, 'calico-flows.log')));
+    await expect(readFlowWindow(calico, { format: 'nyx' })).rejects.toThrow(
+      /calico-as-nyx\.log:1: line 1 is not a nyx flow \(it looks like the Calico format/,
+    );
+  });
+
+  it('says pretty-printed JSON is not JSON Lines, once, with the jq -c fix', async () => {
+    const path = join(tmp, 'pretty.json');
+    writeFileSync(path, JSON.stringify({ flow: { IP: { source: '10.0.0.1' } } }, null, 2));
+    const error = await readFlowWindow(path).catch((e: unknown) => e);
+    expect((error as FlowFileError).diagnostics).toHaveLength(1);
+    expect((error as FlowFileError).message).toMatch(
+      /pretty\.json:1: this looks like pretty-printed JSON.*jq -c \./,
+    );
+  });
+
+  it('reports the first 20 malformed lines and counts the rest', async () => {
+    const path = join(tmp, 'garbage.jsonl');
+    writeFileSync(path, Array.from({ length: 500 }, (_, i) => `garbage ${i}`).join('\n'));
+    const error = (await readFlowWindow(path).catch((e: unknown) => e)) as FlowFileError;
+    expect(error.diagnostics).toHaveLength(21);
+    expect(error.diagnostics[19]!.line).toBe(20);
+    expect(error.diagnostics[20]!.message).toBe('…and 480 more malformed lines');
+  });
+
+  it('counts skipped lines by reason in the window, on the worker thread too', async () => {
+    const hubble = join(fixtures, 'hubble-observe.jsonl');
+    const expected = {
+      'reply packet': 2,
+      'ingress observation of a connection already seen at its source pod': 1,
+      'TCP packet after the connection opened': 1,
+      'not TCP, UDP or SCTP': 1,
+      'L7 event of an already counted connection': 1,
+      'not a flow (lost_events)': 1,
+    };
+    expect((await readFlowWindow(hubble)).coverage().skipped).toEqual(expected);
+    expect((await readFlowWindowInWorker(hubble)).coverage().skipped).toEqual(expected);
+  });
+
+  it('imports a Calico connection once whichever side reports it, and a destination-only deny', async () => {
+    const lines = readFileSync(join(fixtures, 'calico-flows.log'), 'utf8').trimEnd().split('\n');
+    const first = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const path = join(tmp, 'calico-sides.log');
+    writeFileSync(
+      path,
+      [
+        // The destination's report first, then the source's: one connection of 12.
+        lines[1],
+        lines[0],
+        // Denied at the destination, and only the destination's Felix logged it.
+        JSON.stringify({ ...first, dest_port: 5432, action: 'deny', reporter: 'dst', num_flows_started: 4 }),
+      ].join('\n'),
+    );
+    const w = await readFlowWindow(path, { format: 'calico' });
+    expect([...w.tuples()].map((t) => [t.dst, t.port, t.count])).toEqual([
+      ['shop/cart-5f7c9d8b7-9wz4d', 8080, 12],
+      ['shop/cart-5f7c9d8b7-9wz4d', 5432, 4],
+    ]);
+    expect(w.coverage().skipped).toEqual({ 'report of connections the other side already reported': 1 });
   });
 });
 

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import {
-  calicoLineToFlow,
+  calicoFlowConverter,
   type Diagnostic,
   type FlowLineResult,
   type FlowRecord,
@@ -31,8 +31,11 @@ export interface ReadFlowFileOptions {
    * file that is not JSON Lines at all) always throws: reading cannot go on without holding it.
    */
   onError?: (error: Diagnostic) => void;
-  /** Called for each line an importer skipped on purpose (a reply, a duplicate report, …). */
-  onSkip?: (note: Diagnostic) => void;
+  /**
+   * Called for each line an importer skipped on purpose (a reply, a duplicate report, …), with the
+   * reason alone as its second argument (for counting by reason). Blank lines and comments are not.
+   */
+  onSkip?: (note: Diagnostic, reason: string) => void;
   /** Name used in diagnostics; defaults to the path as given. */
   displayName?: string;
 }
@@ -45,11 +48,57 @@ export class FlowFileError extends InputFileError {
   }
 }
 
-const CONVERTERS: Record<FlowFileFormat, (line: string, lineNo: number, file: string) => FlowLineResult> = {
-  nyx: parseFlowLine,
-  hubble: hubbleLineToFlow,
-  calico: calicoLineToFlow,
+type LineToFlow = (line: string, lineNo: number, file: string) => FlowLineResult;
+
+/** A converter per file: Calico's counts each connection once across both sides' reports (state). */
+const CONVERTERS: Record<FlowFileFormat, () => LineToFlow> = {
+  nyx: () => parseFlowLine,
+  hubble: () => hubbleLineToFlow,
+  calico: calicoFlowConverter,
 };
+
+const FORMAT_NAMES: Record<FlowFileFormat, string> = { nyx: 'nyx', hubble: 'Hubble', calico: 'Calico' };
+
+/** How many malformed lines a read reports before "…and N more". */
+export const MAX_REPORTED_FLOW_ERRORS = 20;
+
+/** `{` or `[` alone on the first line: a JSON document spread over lines, not JSON Lines. */
+function prettyPrintedJson(file: string, lineNo: number): FlowFileError {
+  return new FlowFileError([
+    {
+      file,
+      line: lineNo,
+      message:
+        'this looks like pretty-printed JSON (one value spread over many lines); flow files are JSON Lines, one object per line: pipe it through `jq -c .` (for example `hubble observe -o json | jq -c .`)',
+    },
+  ]);
+}
+
+/**
+ * The first record-bearing line of a file read with an explicit format, when it is plainly a line
+ * of another format (a valid nyx flow, or Hubble or Calico fields): the whole file would otherwise
+ * be skipped or refused line by line, so it is one input error here.
+ */
+function formatMismatch(
+  line: string,
+  lineNo: number,
+  file: string,
+  format: FlowFileFormat,
+): FlowFileError | undefined {
+  const detected = detectFlowFormat(line);
+  if (detected === undefined || detected === format) return undefined;
+  if (detected === 'nyx') {
+    const asNyx = parseFlowLine(line, lineNo, file);
+    if (!asNyx.ok || asNyx.record === undefined) return undefined;
+  }
+  return new FlowFileError([
+    {
+      file,
+      line: lineNo,
+      message: `line ${lineNo} is not a ${FORMAT_NAMES[format]} flow (it looks like the ${FORMAT_NAMES[detected]} format; drop --flow-format ${format} to read it as such)`,
+    },
+  ]);
+}
 
 /**
  * The format of one line: Hubble (`{"flow": …}` or a bare flow with `IP`/`source`), Calico (flow log
@@ -151,7 +200,11 @@ async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatc
   }
 }
 
-/** Turns one line into a record (or nothing), deciding the format on the first line that tells. */
+/**
+ * Turns one line into a record (or nothing), deciding the format on the first line that tells.
+ * The first line with content is checked for what cannot be a flow file of that format at all
+ * (pretty-printed JSON, another format's lines): that throws one `FlowFileError`, whatever `onError`.
+ */
 function lineConverter(
   file: string,
   options: ReadFlowFileOptions,
@@ -160,8 +213,19 @@ function lineConverter(
   format: () => FlowFileFormat | undefined;
 } {
   let format = options.format;
+  let toFlow = format ? CONVERTERS[format]() : undefined;
+  let firstContent = true;
   const convert = (line: string, lineNo: number): FlowRecord | undefined => {
-    if (!format) {
+    if (firstContent) {
+      const trimmed = line.trim();
+      if (trimmed !== '' && !trimmed.startsWith('#')) {
+        firstContent = false;
+        if (trimmed === '{' || trimmed === '[') throw prettyPrintedJson(file, lineNo);
+        const mismatch = format ? formatMismatch(line, lineNo, file, format) : undefined;
+        if (mismatch) throw mismatch;
+      }
+    }
+    if (!format || !toFlow) {
       format = detectFlowFormat(line);
       // A line that decides nothing (blank, comment, broken JSON) is judged as nyx: it is skipped
       // or reported the same way by every format.
@@ -173,28 +237,41 @@ function lineConverter(
         }
         return undefined;
       }
+      toFlow = CONVERTERS[format]();
     }
-    const r = CONVERTERS[format](line, lineNo, file);
+    const r = toFlow(line, lineNo, file);
     if (!r.ok) {
       if (!options.onError) throw new FlowFileError([r.error]);
       options.onError(r.error);
     } else if (r.record) {
       return r.record;
     } else if (options.onSkip && !SILENT_SKIPS.has(r.skipped)) {
-      options.onSkip({ file, line: lineNo, message: `skipped: ${r.skipped}` });
+      options.onSkip({ file, line: lineNo, message: `skipped: ${r.skipped}` }, r.skipped);
     }
     return undefined;
   };
   return { convert, format: () => format };
 }
 
-/** A read failure (missing file, broken gzip, runaway line) as a `FlowFileError` at the line reached. */
+/**
+ * A read failure (missing file, broken gzip, runaway line) as a `FlowFileError` at the line being
+ * read: `lineNo` lines were complete, so the failure is on the next one (a `.gz` file's lines are
+ * its decompressed lines). A `.gz` file that is not gzip at all fails on line 1.
+ */
 function readFailure(e: unknown, file: string, lineNo: number): FlowFileError {
   if (e instanceof FlowFileError) return e;
   const err = e as NodeJS.ErrnoException;
   const what =
-    err.code === 'ENOENT' ? 'no such file' : err.code === 'Z_DATA_ERROR' ? 'not valid gzip' : err.message;
-  return new FlowFileError([{ file, line: lineNo, message: `cannot read flows: ${what}` }]);
+    err.code === 'ENOENT'
+      ? 'no such file'
+      : err.code === 'Z_DATA_ERROR'
+        ? lineNo === 0
+          ? 'not gzip (the name ends in .gz, but the content is not gzip-compressed)'
+          : 'the gzip data is corrupt here'
+        : err.code === 'Z_BUF_ERROR'
+          ? 'the gzip stream ends early here (a truncated file?)'
+          : err.message;
+  return new FlowFileError([{ file, line: lineNo + 1, message: `cannot read flows: ${what}` }]);
 }
 
 /**
@@ -217,8 +294,9 @@ export async function* readFlowFile(
 }
 
 /**
- * Reads a whole flow file into a window of distinct tuples. Every malformed line is collected; when
- * there is any, a `FlowFileError` with all of them (up to 100) is thrown after the last line.
+ * Reads a whole flow file into a window of distinct tuples, counting the lines skipped on purpose
+ * by reason (`FlowWindow.skip`). Every malformed line is collected; when there is any, a
+ * `FlowFileError` with the first `MAX_REPORTED_FLOW_ERRORS` and "…and N more" is thrown after the last line.
  * Lines of the nyx format in its canonical shape whose tuple the window already holds are
  * aggregated from their bytes (`FlowWindow.addCanonicalLine`); every other line is parsed in full.
  */
@@ -234,12 +312,16 @@ export async function readFlowWindow(
   const errors: Diagnostic[] = [];
   let more = 0;
   const onError = (d: Diagnostic): void => {
-    if (errors.length < 100) errors.push(d);
+    if (errors.length < MAX_REPORTED_FLOW_ERRORS) errors.push(d);
     else more += 1;
   };
   const onRecord = options.onRecord;
   const file = options.displayName ?? path;
-  const { convert, format } = lineConverter(file, { ...options, onError });
+  const onSkip = (note: Diagnostic, reason: string): void => {
+    window.skip(reason);
+    options.onSkip?.(note, reason);
+  };
+  const { convert, format } = lineConverter(file, { ...options, onError, onSkip });
   for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
     const nyx = format() === 'nyx';
     for (let k = 0; k < bounds.length; k += 2) {

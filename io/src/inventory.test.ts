@@ -39,6 +39,32 @@ describe('readInventoryFile', () => {
     await expect(readInventoryFile(path, { maxBytes: 100 })).rejects.toThrow(/over the 100-byte limit/);
   });
 
+  it('reads the same List written by kubectl -o yaml, with YAML errors on their line', async () => {
+    const inventory = await readInventoryFile(join(FIXTURES, 'kubectl.yaml'));
+    expect([...inventory.pods.keys()]).toEqual([
+      'checkout/cart-7d9f8b6c4-x2kqp',
+      'checkout/cart-7d9f8b6c4-a9zzq',
+    ]);
+    expect(inventory.pods.get('checkout/cart-7d9f8b6c4-x2kqp')).toMatchObject({
+      workload: 'checkout/cart',
+      namespaceLabels: { team: 'checkout' },
+      ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+    });
+    const bad = join(dir, 'bad-port.yaml');
+    await writeFile(
+      bad,
+      'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: x}\n  spec:\n    containers:\n    - name: c\n      ports:\n      - containerPort: 70000\n  status: {podIP: 10.0.0.1}\n',
+    );
+    await expect(readInventoryFile(bad)).rejects.toThrow(
+      `${bad}:11: Pod x/p: containerPort must be an integer 1–65535, got 70000`,
+    );
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(broken, 'apiVersion: v1\nitems:\n  - a: [\n');
+    await expect(readInventoryFile(broken)).rejects.toThrow(
+      /broken\.yaml:\d+: not JSON, and not valid YAML either/,
+    );
+  });
+
   it('names a missing file', async () => {
     const path = join(dir, 'missing.json');
     await expect(readInventoryFile(path)).rejects.toThrow(`${path}:1: cannot read inventory`);

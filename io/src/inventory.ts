@@ -1,4 +1,5 @@
-// Reading the inventory file (SPEC section 7: `kubectl get namespaces,pods,nodes -A -o json`).
+// Reading the inventory file (SPEC section 7: `kubectl get namespaces,pods,nodes -A -o json`, or the
+// same with `-o yaml`: a file that does not start with `{` or `[` is read as YAML by the one loader).
 // The size is checked with stat() before reading; errors are thrown as an `InputFileError` whose
 // diagnostics name the file and line.
 import { readFile, stat } from 'node:fs/promises';
@@ -65,6 +66,8 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
   }
   const raw = await readFile(path, 'utf8');
   const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // a BOM some Windows tools add
+  const trimmed = text.trimStart();
+  if (trimmed !== '' && trimmed[0] !== '{' && trimmed[0] !== '[') return readYamlInventory(path, text, lim);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -84,6 +87,48 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
     const lines = positional.ok ? positional.documents[0]?.lines : undefined;
     if (lines) result = parseInventory(json, path, { lineOf: (pointer) => lineForPointer(lines, pointer) });
   }
+  if (!result.ok) throw new InputFileError(result.errors);
+  return result.inventory;
+}
+
+/**
+ * The same inventory written by `kubectl get namespaces,pods,nodes -A -o yaml`, read by the one
+ * YAML loader (so errors have their lines). YAML costs far more to parse than JSON: above
+ * `maxBytesForLineNumbers` it is refused with the advice to use `-o json`.
+ */
+function readYamlInventory(path: string, text: string, lim: Required<InventoryLimits>): Inventory {
+  const useJson = 'expected the output of `kubectl get namespaces,pods,nodes -A -o json` (or `-o yaml`)';
+  if (text.length > lim.maxBytesForLineNumbers) {
+    throw new InputFileError([
+      {
+        file: path,
+        line: 1,
+        message: `a YAML inventory of over ${lim.maxBytesForLineNumbers} bytes; write it with \`kubectl get namespaces,pods,nodes -A -o json\` instead`,
+      },
+    ]);
+  }
+  const parsed = parseYamlDocuments(path, text, { maxBytes: lim.maxBytesForLineNumbers, maxDepth: 200 });
+  if (!parsed.ok) {
+    throw new InputFileError(
+      parsed.errors.map((d) => ({
+        ...d,
+        message: `not JSON, and not valid YAML either: ${d.message}; ${useJson}`,
+      })),
+    );
+  }
+  const [document, second] = parsed.documents;
+  if (!document || second) {
+    throw new InputFileError([
+      {
+        file: path,
+        line: second?.line ?? 1,
+        message: `${document ? 'more than one YAML document' : 'an empty inventory'}; ${useJson}`,
+      },
+    ]);
+  }
+  const result = parseInventory(document.value, path, {
+    lineOf: (pointer) => lineForPointer(document.lines, pointer),
+  });
   if (!result.ok) throw new InputFileError(result.errors);
   return result.inventory;
 }

@@ -10,7 +10,7 @@ import {
 } from '@nyx/core';
 import { EXIT_OK, InputError } from '../errors.js';
 import { readWindow } from '../flows.js';
-import { loadInventory, loadTree, requireFile } from '../inputs.js';
+import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
 import { parseFlowFormat, parseFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
 
@@ -60,6 +60,8 @@ export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<
     stopReading.abort();
     throw error;
   });
+  if (base.empty) await io.err.write(emptyTreeNote(options.base, 'base tree'));
+  if (head.empty) await io.err.write(emptyTreeNote(options.head, 'head tree'));
   io.mark?.('trees+inventory');
   const evaluators = impactEvaluators(base.policySet, head.policySet, inventory);
   evaluate = (tuples) => evaluateAhead(evaluators, inventory, tuples);

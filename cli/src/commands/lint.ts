@@ -1,7 +1,7 @@
 // `nyxctl lint DIR`: advice about a valid tree; exit 1 when any finding has error severity.
 // With `--inventory` the checks that need the cluster run too; with `--flows` as well, the checks
 // that need rule-hit counts (stale rules) and the excluded-namespace traffic count.
-import { countRuleHits, type LintFinding, lintPolicySet } from '@nyx/core';
+import { type LintFinding, lintPolicySet, ruleHitsOverWindow, staleRuleWindowProblem } from '@nyx/core';
 import { EXIT_FINDINGS, EXIT_OK, InputError, UsageError } from '../errors.js';
 import { readWindow } from '../flows.js';
 import { displayPath, loadInventory, loadTree, requireFile } from '../inputs.js';
@@ -39,14 +39,18 @@ export async function runLint(options: LintOptions, io: CommandIo): Promise<numb
     ]);
   }
   const inv = inventory?.ok ? inventory.inventory : undefined;
-  const ruleHits =
+  const hits =
     inv && options.flows
-      ? countRuleHits({
+      ? ruleHitsOverWindow({
           policySet: tree.policySet,
           inventory: inv,
           window: await readWindow(options.flows, flowFormat, io),
         })
       : undefined;
+  // "No observed flow hit this rule" only over a window that was looked at; else say why not.
+  const staleProblem = hits ? staleRuleWindowProblem(hits) : undefined;
+  if (staleProblem) await io.err.write(`lint: note: stale-rule not checked: ${staleProblem}\n`);
+  const ruleHits = hits && !staleProblem ? hits.ruleHits : undefined;
   const findings = lintPolicySet({
     policySet: tree.policySet,
     files: tree.files,

@@ -12,9 +12,10 @@ import {
   type ResolvedFlow,
   resolveFlow,
 } from '@nyx/core';
-import { readFlowFile } from '@nyx/io';
-import { EXIT_INVALID, EXIT_OK } from '../errors.js';
-import { loadInventory, loadTree, requireFile } from '../inputs.js';
+import { FlowFileError, MAX_REPORTED_FLOW_ERRORS, readFlowFile } from '@nyx/io';
+import { EXIT_INVALID, EXIT_OK, InputError } from '../errors.js';
+import { noteSkippedLines } from '../flows.js';
+import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
 import { parseFlowFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
 import { startProgress } from '../progress.js';
@@ -39,7 +40,18 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
     errorCount += diagnostics.length;
     for (const d of diagnostics) await io.err.write(`${formatDiagnostic(d)}\n`);
   };
+  // The flow file's problems: the first MAX_REPORTED_FLOW_ERRORS, then a count (a file that is
+  // not flows at all must not print one error per line).
+  let flowErrors = 0;
+  const reportFlow = async (diagnostics: readonly Diagnostic[]): Promise<void> => {
+    const room = Math.max(0, MAX_REPORTED_FLOW_ERRORS - flowErrors);
+    flowErrors += diagnostics.length;
+    await report(diagnostics.slice(0, room));
+    errorCount += diagnostics.length - Math.min(room, diagnostics.length);
+  };
+  const skipped: Record<string, number> = {};
   if (!tree.ok) await report(tree.errors);
+  else if (tree.empty) await io.err.write(emptyTreeNote(options.policies));
   if (!inventory.ok) await report(inventory.errors);
 
   // Pass 1: parse every line (malformed lines are reported and skipped); resolve each record when
@@ -48,22 +60,39 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
     size <= KEEP_IN_MEMORY_BYTES ? [] : undefined;
   const pending: Diagnostic[] = [];
   const pass1 = startProgress(io, 'checking flows');
-  for await (const { record, line } of readFlowFile(options.flows, {
-    ...(format ? { format } : {}),
-    onError: (d) => pending.push(d),
-  })) {
-    pass1.tick();
-    if (pending.length > 0) await report(pending.splice(0));
-    if (!inventory.ok) continue;
-    const resolved = resolveFlow(inventory.inventory, record);
-    if (!resolved.ok) {
-      await report([{ file: options.flows, line, message: resolved.reason }]);
-      continue;
+  try {
+    for await (const { record, line } of readFlowFile(options.flows, {
+      ...(format ? { format } : {}),
+      onError: (d) => pending.push(d),
+      onSkip: (_note, reason) => {
+        skipped[reason] = (skipped[reason] ?? 0) + 1;
+      },
+    })) {
+      pass1.tick();
+      if (pending.length > 0) await reportFlow(pending.splice(0));
+      if (!inventory.ok) continue;
+      const resolved = resolveFlow(inventory.inventory, record);
+      if (!resolved.ok) {
+        await reportFlow([{ file: options.flows, line, message: resolved.reason }]);
+        continue;
+      }
+      kept?.push({ record, flow: resolved.flow });
     }
-    kept?.push({ record, flow: resolved.flow });
+  } catch (error) {
+    // What stops the read (not gzip, a runaway line, pretty-printed JSON, another format's lines).
+    if (!(error instanceof FlowFileError)) throw error;
+    if (pending.length > 0) await reportFlow(pending.splice(0));
+    throw new InputError(error.diagnostics);
+  } finally {
+    pass1.done();
   }
-  if (pending.length > 0) await report(pending.splice(0));
-  pass1.done();
+  if (pending.length > 0) await reportFlow(pending.splice(0));
+  if (flowErrors > MAX_REPORTED_FLOW_ERRORS) {
+    await io.err.write(
+      `${options.flows}: …and ${flowErrors - MAX_REPORTED_FLOW_ERRORS} more problems in this flow file\n`,
+    );
+  }
+  await noteSkippedLines(io, options.flows, skipped);
   if (errorCount > 0 || !tree.ok || !inventory.ok) return EXIT_INVALID;
 
   const evaluator = compileEvaluator(tree.policySet, inventory.inventory);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calicoLineToFlow, calicoLogToRecord, looksLikeCalico } from './calico.js';
+import { calicoFlowConverter, calicoLineToFlow, calicoLogToRecord, looksLikeCalico } from './calico.js';
 
 const F = 'flows.log';
 
@@ -47,9 +47,26 @@ describe('calicoLineToFlow', () => {
     });
   });
 
-  it('keeps one of the src/dst reporter pair', () => {
-    expect(calicoLogToRecord(log({ reporter: 'dst' }))).toEqual({
-      skipped: 'destination report of a connection its source also reports',
+  it('imports a connection reported by both sides once, and one reported by either side alone', () => {
+    const convert = calicoFlowConverter();
+    const line = (extra: Record<string, unknown>) => JSON.stringify(log(extra));
+    // Both reports of 12 connections (the destination's first): one record of 12.
+    expect(convert(line({ reporter: 'dst' }), 1, F)).toMatchObject({ ok: true, record: { count: 12 } });
+    expect(convert(line({ reporter: 'src' }), 2, F)).toEqual({
+      ok: true,
+      skipped: 'report of connections the other side already reported',
+    });
+    // The next interval's source report adds 3 connections; the destination's 5 take it 2 further.
+    expect(convert(line({ num_flows_started: 3 }), 3, F)).toMatchObject({ record: { count: 3 } });
+    expect(convert(line({ reporter: 'dst', num_flows_started: 5 }), 4, F)).toMatchObject({
+      record: { count: 2 },
+    });
+    // A deny at the destination (the source's Felix allowed it, or logs only from the destination
+    // node): the destination's report alone is the connection, not dropped.
+    const deny = convert(line({ reporter: 'dst', action: 'deny', dest_port: 5432 }), 5, F);
+    expect(deny).toMatchObject({
+      ok: true,
+      record: { dst: 'shop/cart-5f7c9d8b7-9wz4d', port: 5432, count: 12 },
     });
     // From outside the cluster only the destination reports: kept, with the source IP.
     const r = calicoLogToRecord(

@@ -14,13 +14,16 @@
 //   aggregation, `flowLogsFileAggregationKindForAllowed: 2`, the default, keeps neither: lower it to 1
 //   to get pod names);
 // - each connection between two workload endpoints is reported by both ends (`reporter: src` and
-//   `reporter: dst`); a `reporter: dst` line whose source is a workload endpoint is skipped, because the
-//   source's own Felix reports it. This needs no state across lines;
+//   `reporter: dst`), and either report may be the only one in a file (a deny at the destination, or
+//   logs collected from some nodes only). `calicoFlowConverter` imports every connection once: per
+//   tuple it keeps the connections each side reported so far, and a line adds only what takes the
+//   larger side further (the rest is skipped as the other side's report). State grows with distinct
+//   tuples, as the window does;
 // - count = `num_flows_started` when positive; a line with none started but `num_flows` > 0 is a
 //   long-lived connection still open in this interval and counts 1, so it is in the window;
 // - firstSeen = start_time, lastSeen = end_time (as RFC 3339 UTC); serverName = first `dest_domains`.
 import type { FlowRecord } from '../flow-model.js';
-import { type FlowLineResult, flowEndpointProblem, parseJsonObjectLine } from '../flows.js';
+import { type FlowLineResult, flowEndpointProblem, flowTupleKey, parseJsonObjectLine } from '../flows.js';
 import type { Protocol } from '../model.js';
 
 type Obj = Record<string, unknown>;
@@ -58,8 +61,6 @@ function endpoint(log: Obj, side: 'source' | 'dest'): string | { skipped: string
 
 /** Converts one parsed Calico flow log object. */
 export function calicoLogToRecord(log: Obj): { record: FlowRecord } | { skipped: string } {
-  if (log.reporter === 'dst' && log.source_type === 'wep')
-    return { skipped: 'destination report of a connection its source also reports' };
   const proto = PROTOCOLS[String(field(log.proto) ?? '').toLowerCase()];
   if (!proto) return { skipped: `protocol ${String(log.proto)} is not TCP, UDP or SCTP` };
   const port = typeof log.dest_port === 'string' ? Number(log.dest_port) : log.dest_port;
@@ -92,8 +93,52 @@ export function calicoLogToRecord(log: Obj): { record: FlowRecord } | { skipped:
   return { record };
 }
 
-/** Converts one line of a Calico flow log into a flow record, or says why it was skipped. */
-export function calicoLineToFlow(line: string, lineNo: number, file: string): FlowLineResult {
+/** Connections reported so far for one tuple, by the source's and the destination's Felix. */
+interface ReportedBySide {
+  src: number;
+  dst: number;
+}
+
+/**
+ * A converter for the lines of one Calico flow log, in order, that imports each connection once
+ * although both ends may report it (see the header). A line of one side adds the connections by
+ * which its side's running total passes the other side's; a line that adds none is skipped as
+ * `report of connections the other side already reported`. Use one converter per file (or per set
+ * of files read as one window).
+ */
+export function calicoFlowConverter(): (line: string, lineNo: number, file: string) => FlowLineResult {
+  const reported = new Map<string, ReportedBySide>();
+  return (line, lineNo, file) => {
+    const r = calicoLineToFlow(line, lineNo, file);
+    if (!r.ok || r.record === undefined) return r;
+    const side = r.reporter === 'dst' ? 'dst' : 'src';
+    const key = flowTupleKey(r.record);
+    let sides = reported.get(key);
+    if (!sides) {
+      sides = { src: 0, dst: 0 };
+      reported.set(key, sides);
+    }
+    const before = Math.max(sides.src, sides.dst);
+    sides[side] += r.record.count ?? 1;
+    const added = Math.max(sides.src, sides.dst) - before;
+    if (added === 0) return { ok: true, skipped: 'report of connections the other side already reported' };
+    const record = { ...r.record };
+    if (added === 1) delete record.count;
+    else record.count = added;
+    return { ok: true, record };
+  };
+}
+
+/**
+ * Converts one line of a Calico flow log into a flow record, or says why it was skipped. One line
+ * on its own: both sides' reports of a connection each become a record (`calicoFlowConverter`
+ * counts a connection once). `reporter` says which side's Felix wrote the line.
+ */
+export function calicoLineToFlow(
+  line: string,
+  lineNo: number,
+  file: string,
+): FlowLineResult & { reporter?: 'src' | 'dst' } {
   const parsed = parseJsonObjectLine(line, lineNo, file);
   if (!parsed.ok || parsed.skipped !== undefined) return parsed;
   const hit = parsed.value._source;
@@ -109,7 +154,8 @@ export function calicoLineToFlow(line: string, lineNo: number, file: string): Fl
       },
     };
   const r = calicoLogToRecord(log);
-  return 'record' in r ? { ok: true, record: r.record } : { ok: true, skipped: r.skipped };
+  if (!('record' in r)) return { ok: true, skipped: r.skipped };
+  return { ok: true, record: r.record, ...(log.reporter === 'dst' ? { reporter: 'dst' as const } : {}) };
 }
 
 /** True when a parsed JSON line looks like a Calico flow log (for format auto-detection). */

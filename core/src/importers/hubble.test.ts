@@ -73,7 +73,7 @@ describe('hubbleLineToFlow', () => {
   });
 
   it('skips replies, non-opening TCP packets, ICMP, trace and HTTP events, and non-flow lines', () => {
-    expect(hubbleFlowToRecord(flow({ is_reply: true }))).toEqual({ skipped: 'reply' });
+    expect(hubbleFlowToRecord(flow({ is_reply: true }))).toEqual({ skipped: 'reply packet' });
     expect(
       hubbleFlowToRecord(flow({ l4: { TCP: { destination_port: 8080, flags: { ACK: true } } } })),
     ).toEqual({

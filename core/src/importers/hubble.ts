@@ -44,7 +44,7 @@ function endpointName(ep: Obj | undefined, ip: string | undefined): string | und
 
 /** Converts one parsed Hubble flow object (the `flow` of a `hubble observe -o json` line, or a bare one). */
 export function hubbleFlowToRecord(flow: Obj): { record: FlowRecord } | { skipped: string } {
-  if (flow.is_reply === true || flow.reply === true) return { skipped: 'reply' };
+  if (flow.is_reply === true || flow.reply === true) return { skipped: 'reply packet' };
   const type = str(flow.Type) ?? 'L3_L4';
   const l7 = obj(flow.l7);
   const dns = obj(l7?.dns);

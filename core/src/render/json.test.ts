@@ -99,6 +99,8 @@ describe('impactToJson', () => {
       distinctFlows: 4,
       unresolved: 0,
       unresolvedExamples: [],
+      skippedLines: 0,
+      skipped: {},
       from: null,
       to: null,
       namespaces: ['db', 'shop'],

@@ -8,6 +8,7 @@ export interface ImpactReasonJson {
   point?: Reason['point'];
   band: Reason['band'];
   object?: string;
+  isolatedBy?: string[];
   rule?: number;
   decision: Reason['decision'];
   text: string;
@@ -55,6 +56,9 @@ export interface ImpactJson {
     distinctFlows: number;
     unresolved: number;
     unresolvedExamples: string[];
+    /** Lines of the flow file that did not become records, by why; `skippedLines` is their total. */
+    skippedLines: number;
+    skipped: Record<string, number>;
     from: string | null;
     to: string | null;
     namespaces: string[];
@@ -67,6 +71,7 @@ function reasonJson(r: Reason): ImpactReasonJson {
     ...(r.point !== undefined ? { point: r.point } : {}),
     band: r.band,
     ...(r.object !== undefined ? { object: r.object } : {}),
+    ...(r.isolatedBy !== undefined ? { isolatedBy: [...r.isolatedBy] } : {}),
     ...(r.rule !== undefined ? { rule: r.rule } : {}),
     decision: r.decision,
     text: r.text,
@@ -124,6 +129,8 @@ export function impactToJson(report: ImpactReport): ImpactJson {
       distinctFlows: coverage.distinctFlows,
       unresolved: coverage.unresolved,
       unresolvedExamples: [...coverage.unresolvedExamples],
+      skippedLines: coverage.skippedLines ?? 0,
+      skipped: { ...coverage.skipped },
       from: coverage.from ?? null,
       to: coverage.to ?? null,
       namespaces: [...coverage.namespaces],

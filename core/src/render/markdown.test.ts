@@ -86,7 +86,7 @@ describe('renderImpactMarkdown headline', () => {
   it('says plainly that nothing changes, and how much traffic was looked at', () => {
     const md = renderImpactMarkdown(report());
     expect(md.split('\n')[0]).toBe(
-      '✅ No observed flow changes verdict — window: 1.2M flows (8,312 distinct), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
+      '✅ No observed flow changes verdict — window: 1.2M connections (8,312 flows), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
     );
     expect(md).not.toContain('mermaid');
   });
@@ -111,7 +111,7 @@ describe('renderImpactMarkdown headline', () => {
     const lines = md.split('\n');
     expect(lines[0]).toBe('⚠️ **3 observed flows would be denied** (1,234 connections)');
     expect(lines[2]).toBe(
-      '<sub>window: 1.2M flows (8,312 distinct), 3 days (2026-11-20 → 2026-11-23), 41 namespaces</sub>',
+      '<sub>window: 1.2M connections (8,312 flows), 3 days (2026-11-20 → 2026-11-23), 41 namespaces</sub>',
     );
     expect(md).toContain('| 🔴 newly denied | 3 | 1,234 |');
     expect(md).toContain('#### Newly denied flows');
@@ -178,7 +178,7 @@ describe('renderImpactMarkdown headline', () => {
       }),
     );
     expect(md.split('\n')[0]).toBe(
-      '✅ No observed flow would be denied (2 flows newly allowed, 1 new would-deny finding) — window: 1.2M flows (8,312 distinct), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
+      '✅ No observed flow would be denied (2 flows newly allowed, 1 new would-deny finding) — window: 1.2M connections (8,312 flows), 3 days (2026-11-20 → 2026-11-23), 41 namespaces',
     );
     expect(md).toContain('#### New would-deny findings (audit)');
     expect(md).toContain(
@@ -235,7 +235,7 @@ describe('renderImpactMarkdown headline', () => {
       }),
     );
     expect(md.split('\n')[0]).toBe(
-      '✅ No observed flow changes verdict — window: 10 flows (3 distinct), time range unknown, 1 namespace; 2 flow records not evaluated (pods not in the inventory)',
+      '✅ No observed flow changes verdict — window: 10 connections (3 flows), time range unknown, 1 namespace; 2 flow records not evaluated (pods not in the inventory)',
     );
   });
 });
@@ -318,7 +318,7 @@ describe('renderImpactMarkdown content', () => {
     expect(md).toContain('n1["a#124;b"]');
     // Every table row still has exactly the header's number of cells.
     const row = md.split('\n').find((l) => l.startsWith('| shop/&lt;img'))!;
-    expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
+    expect(row.split(/(?<!\\)\|/).length - 2).toBe(8);
   });
 
   it('escapes directly', () => {
@@ -383,6 +383,104 @@ describe('escapeMarkdown property', () => {
         const e = escapeMarkdown(s).replace(/&(amp|lt|gt|quot|#124|#64|#35);/g, '');
         expect(e).not.toMatch(/[|<>@#\n\r]/);
       }),
+    );
+  });
+});
+
+describe('skipped lines of the flow file (issue 15)', () => {
+  const coverage = {
+    connections: 0,
+    distinctFlows: 0,
+    unresolved: 0,
+    unresolvedExamples: [],
+    namespaces: [],
+  };
+
+  it('says why an empty window is empty', () => {
+    const md = renderImpactMarkdown(
+      report({
+        coverage: {
+          ...coverage,
+          records: 0,
+          skipped: { 'not a flow (src)': 6 },
+          skippedLines: 6,
+        },
+      }),
+    );
+    expect(md.split('\n')[0]).toBe(
+      '❔ **No observed flows to check this change against** — the flow window is empty (skipped 6 lines of the flow file: 6 × not a flow (src)), so its effect on traffic is unknown',
+    );
+  });
+
+  it('counts them by reason in the window statement', () => {
+    const md = renderImpactMarkdown(
+      report({
+        coverage: {
+          ...coverage,
+          records: 4,
+          connections: 4,
+          distinctFlows: 4,
+          namespaces: ['shop'],
+          skipped: { 'reply packet': 2, 'TCP packet after the connection opened': 1 },
+          skippedLines: 3,
+        },
+      }),
+    );
+    expect(md.split('\n')[0]).toBe(
+      '✅ No observed flow changes verdict — window: 4 connections (4 flows), time range unknown, 1 namespace; skipped 3 lines of the flow file: 2 × reply packet, 1 × TCP packet after the connection opened',
+    );
+  });
+});
+
+describe('a newly denied row says what to do (issue 15)', () => {
+  const denied = (c: ImpactChange) =>
+    report({
+      summary: {
+        newlyDenied: 1,
+        newlyAllowed: 0,
+        newWouldDeny: 0,
+        resolvedWouldDeny: 0,
+        newlyDeniedRecords: 1200,
+      },
+      changes: [c],
+    });
+  const lastCell = (md: string) =>
+    md
+      .split('\n')
+      .find((l) => l.startsWith('| shop/web'))!
+      .split(' | ')
+      .pop()!
+      .replace(/ \|$/, '');
+
+  it('links the deciding file on the head commit and names the folder to allow it in', () => {
+    const md = renderImpactMarkdown(denied(change()), {
+      sourceUrl: (path, line) => `https://github.example/acme/policy/blob/${'a'.repeat(40)}/${path}#L${line}`,
+    });
+    expect(md).toContain('| what to do |');
+    expect(lastCell(md)).toBe(
+      `[namespaces/shop/cart.yaml:7](https://github.example/acme/policy/blob/${'a'.repeat(40)}/namespaces/shop/cart.yaml#L7): allow it with a rule in namespaces/shop/ or revert this change`,
+    );
+  });
+
+  it('names the file and line without a link, and a deny rule to revert', () => {
+    const byRule = change({
+      after: {
+        ...deniedByIsolation,
+        reasons: [
+          {
+            point: 'egress',
+            band: 'application',
+            object: 'NyxNetworkPolicy/shop/lockdown',
+            rule: 2,
+            decision: 'deny',
+            text: 'NyxNetworkPolicy/shop/lockdown egress[2] Deny',
+            source: 'namespaces/shop/lockdown.yaml:30',
+          },
+        ],
+      },
+    });
+    expect(lastCell(renderImpactMarkdown(denied(byRule)))).toBe(
+      'namespaces/shop/lockdown.yaml:30: allow it in namespaces/shop/ or revert this rule',
     );
   });
 });

@@ -3,15 +3,21 @@
 // graph of the changed edges, and the caller's extra sections. Every user-controlled string (names,
 // server names, reasons, lint text) is escaped; the result stays under `maxLength` by collapsing and
 // truncating tables. Hidden markers for finding the comment again are the bot's business.
+import { describeSkippedLines } from '../flows.js';
 import type { ImpactChange, ImpactChangeKind, ImpactReport, ImpactSide } from '../impact.js';
 import type { LintFinding } from '../lint-model.js';
-import type { Reason } from '../verdict-model.js';
+import { isolatedByText, type Reason } from '../verdict-model.js';
 
 export interface RenderImpactMarkdownOptions {
   /** Upper bound on the result's length in characters (GitHub refuses comments over 65,536). */
   maxLength?: number;
   /** Where the untruncated report lives (the check run, a CI artifact…); linked from truncation notes. */
   fullReportUrl?: string;
+  /**
+   * The web address of a policy file at the head (the bot: the file on the head commit), for the
+   * link a newly denied row gives to the rule that denies it; without it the row names `file:line`.
+   */
+  sourceUrl?: (path: string, line: number) => string | undefined;
   /** Extra blocks (e.g. the bot's ownership verdict), rendered after the impact; `body` is Markdown. */
   sections?: Array<{ title: string; body: string }>;
 }
@@ -92,10 +98,13 @@ function duration(from: string, to: string): string {
   return plural(Math.round(hours / 24), 'day');
 }
 
-/** The "how much was looked at" statement: flows, distinct, time range, namespaces, unresolved. */
+/**
+ * The "how much was looked at" statement: connections (the records' counts), flows (distinct
+ * source, destination, protocol, port, server name), time range, namespaces, unresolved, skipped.
+ */
 function windowStatement(report: ImpactReport): string {
   const c = report.coverage;
-  const parts = [`${formatCompact(c.connections)} flows (${formatCount(c.distinctFlows)} distinct)`];
+  const parts = [`${formatCompact(c.connections)} connections (${plural(c.distinctFlows, 'flow')})`];
   if (c.from && c.to) {
     const range = day(c.from) === day(c.to) ? day(c.from) : `${day(c.from)} → ${day(c.to)}`;
     parts.push(`${duration(c.from, c.to)} (${escapeMarkdown(range)})`);
@@ -104,11 +113,21 @@ function windowStatement(report: ImpactReport): string {
   let text = `window: ${parts.join(', ')}`;
   if (c.unresolved > 0)
     text += `; ${plural(c.unresolved, 'flow record')} not evaluated (pods not in the inventory)`;
+  const skipped = skippedStatement(report);
+  if (skipped) text += `; ${skipped}`;
   return text;
 }
 
+/** `skipped 2 lines of the flow file: 2 × reply packet`, or undefined when none was. */
+function skippedStatement(report: ImpactReport): string | undefined {
+  const described = describeSkippedLines(report.coverage.skipped ?? {});
+  return described
+    ? escapeMarkdown(described.replace(/^skipped (\d+ lines?)/, 'skipped $1 of the flow file'))
+    : undefined;
+}
+
 /** The cells every change table starts with: source → destination, port, server name, count, last seen. */
-const FLOW_HEADER = ['source → destination', 'port', 'server name', 'count', 'last seen'];
+const FLOW_HEADER = ['source → destination', 'port', 'server name', 'connections', 'last seen'];
 const FLOW_ALIGN = ['---', '---', '---', '---:', '---'];
 
 function flowCells(c: ImpactChange): string[] {
@@ -123,7 +142,9 @@ function flowCells(c: ImpactChange): string[] {
 
 function reasonText(r: Reason): string {
   let text = r.point ? `${r.point}: ${r.text}` : r.text;
-  if (r.object && !r.text.includes(r.object)) text += ` [${r.object}]`;
+  const isolatedBy = isolatedByText(r);
+  if (isolatedBy) text += ` (${isolatedBy})`;
+  else if (r.object && !r.text.includes(r.object)) text += ` [${r.object}]`;
   if (r.audit) text += ' (audit)';
   return `${escapeMarkdown(text)}${r.source ? ` (${escapeMarkdown(r.source)})` : ''}`;
 }
@@ -188,7 +209,43 @@ function renderTable(t: Table, cap: number, fullReportUrl: string | undefined): 
   return `<details${t.open ? ' open' : ''}>\n<summary><strong>${t.title}</strong> (${formatCount(t.rows.length)})</summary>\n\n${table}\n\n</details>\n`;
 }
 
-function changeTables(report: ImpactReport): Table[] {
+/** The namespace folder where the denied side can allow a flow (the deciding point's pod). */
+function namespaceToAllowIn(r: Reason, c: ImpactChange): string | undefined {
+  const parts = r.object?.split('/') ?? [];
+  if (parts.length === 3 && !r.object?.startsWith('NyxClusterNetworkPolicy/')) return parts[1];
+  const end = r.point === 'ingress' ? c.dst : c.src;
+  const slash = end.indexOf('/');
+  return slash > 0 ? end.slice(0, slash) : undefined;
+}
+
+/**
+ * What a reviewer does about a newly denied flow: the file and rule that decided it (a link on the
+ * head commit when the caller knows the repository) and a one-line hint.
+ */
+function whatToDo(c: ImpactChange, options: RenderImpactMarkdownOptions): string {
+  const r = c.after.reasons.find((x) => x.decision === 'deny');
+  if (!r) return '—';
+  const ns = namespaceToAllowIn(r, c);
+  const folder = ns ? `namespaces/${ns}/` : 'the policy tree';
+  const hint =
+    r.band === 'default'
+      ? `allow it in ${folder} or revert the change of the cluster default`
+      : r.rule === undefined
+        ? `allow it with a rule in ${folder} or revert this change`
+        : r.band === 'platform' || r.band === 'baseline'
+          ? 'revert this rule or narrow it (a platform guardrail: the platform owners decide)'
+          : `allow it in ${folder} or revert this rule`;
+  const at = /^(.*):(\d+)$/.exec(r.source ?? '');
+  if (!at) return escapeMarkdown(hint);
+  const [, file, line] = at as unknown as [string, string, string];
+  const url = options.sourceUrl?.(file, Number(line));
+  const where = url
+    ? `[${escapeMarkdown(`${file}:${line}`)}](${url.replace(/[\s()<>]/g, (ch) => encodeURIComponent(ch))})`
+    : escapeMarkdown(`${file}:${line}`);
+  return `${where}: ${escapeMarkdown(hint)}`;
+}
+
+function changeTables(report: ImpactReport, options: RenderImpactMarkdownOptions = {}): Table[] {
   const denied = report.changes.filter((c) => c.kind === 'newly-denied');
   const wouldDeny = report.changes.filter((c) => c.kind === 'new-would-deny');
   const others = report.changes.filter((c) => c.kind !== 'newly-denied' && c.kind !== 'new-would-deny');
@@ -196,12 +253,13 @@ function changeTables(report: ImpactReport): Table[] {
     {
       title: 'Newly denied flows',
       noun: 'newly denied flow',
-      header: [...FLOW_HEADER, 'denied by (head)', 'allowed before by'],
-      align: [...FLOW_ALIGN, '---', '---'],
+      header: [...FLOW_HEADER, 'denied by (head)', 'allowed before by', 'what to do'],
+      align: [...FLOW_ALIGN, '---', '---', '---'],
       rows: denied.map((c) => [
         ...flowCells(c),
         deciding(c.after.reasons, 'deny'),
         deciding(c.before.reasons, 'allow'),
+        whatToDo(c, options),
       ]),
       open: true,
     },
@@ -259,8 +317,12 @@ function headline(report: ImpactReport): string {
         : `${formatCount(s.newlyDenied)} observed flows would be denied`;
     return `⚠️ **${flows}** (${plural(s.newlyDeniedRecords, 'connection')})`;
   }
-  if (c.records === 0)
-    return '❔ **No observed flows to check this change against** — the flow window is empty, so its effect on traffic is unknown';
+  if (c.records === 0) {
+    const skipped = skippedStatement(report);
+    return skipped
+      ? `❔ **No observed flows to check this change against** — the flow window is empty (${skipped}), so its effect on traffic is unknown`
+      : '❔ **No observed flows to check this change against** — the flow window is empty, so its effect on traffic is unknown';
+  }
   if (c.records === c.unresolved)
     return `❔ **No observed flow could be evaluated** — all ${plural(c.records, 'flow record')} name pods missing from the inventory, so this change's effect on traffic is unknown`;
   const window = windowStatement(report);
@@ -420,7 +482,7 @@ export function renderImpactMarkdown(
       fullReportUrl: options.fullReportUrl.replace(/[\s()<>]/g, (c) => encodeURIComponent(c)),
     };
   const max = options.maxLength ?? DEFAULT_MAX_MARKDOWN_LENGTH;
-  const tables = changeTables(report);
+  const tables = changeTables(report, options);
   const fixed: Parts = {
     headline: headline(report),
     window: windowStatement(report),
