@@ -111,7 +111,11 @@ describe('client-node: list + watch', () => {
     // a bookmark carries only the resourceVersion the client may resume from
     expect(bookmark.object.metadata?.name).toBeUndefined();
     expect(await done).toBeNull(); // the server ended the watch at its timeout
-    expect(log.events.map((event) => event.type)).toEqual(['ADDED', 'BOOKMARK']);
+    // the one change, then only bookmarks (a loaded server may send more than one)
+    const [first, ...rest] = log.events.map((event) => event.type);
+    expect(first).toBe('ADDED');
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.every((type) => type === 'BOOKMARK')).toBe(true);
   });
 
   it('answers a watch from a compacted resourceVersion with 410 Gone; a re-list and a new watch carry on', async () => {
