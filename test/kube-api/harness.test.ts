@@ -236,10 +236,20 @@ describe('a bad start says why', () => {
 
   it('etcd not ready in time, with its last log lines, and nothing left running', async () => {
     const stateDir = join(scratch, 'etcd-slow');
-    await expect(startTestApiServer({ stateDir, readyTimeoutMs: 1 })).rejects.toThrow(
-      /^etcd was not ready within 0\.001 s; last lines of .*etcd\.log:/,
-    );
-    await waitNoProcesses(stateDir);
+    const database = join(stateDir, 'etcd/member/snap/db');
+    await mkdir(join(stateDir, 'etcd/member/snap'), { recursive: true, mode: 0o700 });
+    await writeFile(database, '');
+    // Another process holds the lock on etcd's database: etcd waits for it, alive and never ready.
+    const holder = spawn('flock', ['--exclusive', database, 'sleep', '120'], { stdio: 'ignore' });
+    try {
+      await expect(startTestApiServer({ stateDir, readyTimeoutMs: 3_000 })).rejects.toThrow(
+        /^etcd was not ready within 3 s; last lines of .*etcd\.log:/,
+      );
+      // (the lock holder's own command line names the database, not the flag)
+      await waitNoProcesses(`--data-dir=${join(stateDir, 'etcd')}`);
+    } finally {
+      holder.kill();
+    }
   });
 
   it('bad flags exit 2 with the usage', async () => {

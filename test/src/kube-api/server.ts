@@ -348,12 +348,14 @@ async function waitReady(
       );
     }
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
       throw new Error(
         `${proc.name} was not ready within ${timeoutMs / 1000} s; last lines of ${proc.logPath}:\n${await lastLogLines(proc.logPath)}`,
       );
     }
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+    // never past the deadline: a last probe at the deadline decides
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, Math.min(100, left)));
   }
 }
 
