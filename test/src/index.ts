@@ -1,6 +1,8 @@
-// Shared harnesses for real components (redis-server, git, fake GitHub API, signed webhooks).
+// Shared harnesses for real components (redis-server, git, fake GitHub API, signed webhooks, the
+// real kube-apiserver and etcd).
 export * from './fake-github.js';
 export * from './git-repo.js';
+export * from './kube-api/index.js';
 export * from './redis.js';
 export * from './source-process.js';
 export * from './system.js';
