@@ -4,7 +4,10 @@
 // ProbotOctokit) apply to every call made here.
 import {
   CODEOWNERS_LOCATIONS,
+  comparePaths,
   isOwnersFile,
+  type LinkedEntryKind,
+  linkedEntryProblem,
   normalizeHandle,
   type PolicyFile,
   policyManifestPaths,
@@ -27,6 +30,8 @@ export interface TreeBlob {
   path: string;
   sha: string;
   size: number;
+  /** Set for a symlink or a submodule: never read, refused under the policy root. */
+  linked?: LinkedEntryKind;
 }
 
 /**
@@ -51,7 +56,10 @@ export const DEFAULT_API_TREE_LIMITS: Readonly<ApiTreeLimits> = Object.freeze({
 /** A problem with the tree itself (truncated, too big, a bad path): reported, never silently skipped. */
 export class TreeError extends Error {}
 
-/** Every blob of a commit's tree (`GET /repos/{o}/{r}/git/trees/{sha}?recursive=1`); refuses truncated trees. */
+/**
+ * Every blob, symlink and submodule of a commit's tree (`GET /repos/{o}/{r}/git/trees/{sha}?recursive=1`);
+ * refuses truncated trees.
+ */
 export async function listTree(gh: GitHubClient, ref: RepoRef, sha: string): Promise<TreeBlob[]> {
   const { data } = await gh.request('GET /repos/{owner}/{repo}/git/trees/{tree_sha}', {
     ...ref,
@@ -71,9 +79,10 @@ export async function listTree(gh: GitHubClient, ref: RepoRef, sha: string): Pro
     size?: number;
     mode?: string;
   }>) {
-    if (e.type !== 'blob') continue;
-    if (e.mode === '120000') continue; // symlinks are never followed
-    out.push({ path: e.path, sha: e.sha, size: e.size ?? 0 });
+    const linked: LinkedEntryKind | undefined =
+      e.type === 'commit' ? 'submodule' : e.mode === '120000' ? 'symlink' : undefined;
+    if (e.type !== 'blob' && !linked) continue;
+    out.push({ path: e.path, sha: e.sha, size: e.size ?? 0, ...(linked ? { linked } : {}) });
   }
   return out;
 }
@@ -88,15 +97,18 @@ function underRoot(root: string, path: string): string | undefined {
  * Which blobs of a tree the engine needs: the policy manifests and `OWNERS` files under
  * `policyRoot` (paths made relative to it), plus the repository's CODEOWNERS when the root is the
  * repository root (CODEOWNERS patterns are repository paths). Every path is checked with
- * `repoPathProblem`.
+ * `repoPathProblem`; a symlink or submodule under the root is refused (`linkedEntryProblem`), as
+ * `nyxctl` refuses it on a checkout, so both read the same tree.
  */
 export function selectPolicyBlobs(blobs: readonly TreeBlob[], policyRoot: string): TreeBlob[] {
   const relative: TreeBlob[] = [];
-  for (const b of blobs) {
+  // Refusals in path order (the first is reported, as the disk reader reports it).
+  for (const b of [...blobs].sort((x, y) => comparePaths(x.path, y.path))) {
     const rel = underRoot(policyRoot, b.path);
     if (rel === undefined) continue;
-    const problem = repoPathProblem(rel);
-    if (problem) throw new TreeError(`${b.path}: ${problem}`);
+    const problem = repoPathProblem(rel) ?? (b.linked ? linkedEntryProblem(rel, b.linked) : undefined);
+    if (problem) throw new TreeError(`${b.path}:1: ${problem}`);
+    if (b.linked) continue;
     relative.push({ ...b, path: rel });
   }
   const manifests = new Set(policyManifestPaths(relative.map((b) => b.path)));

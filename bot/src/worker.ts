@@ -104,7 +104,7 @@ async function readTreeFile(
   path: string,
   cache: BlobCache,
 ): Promise<string | undefined> {
-  const entry = tree.find((b) => b.path === path);
+  const entry = tree.find((b) => b.path === path && !b.linked);
   if (!entry) return undefined;
   const [file] = await readBlobs(gh, ref, [entry], { cache });
   return file?.content;

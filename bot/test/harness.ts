@@ -7,6 +7,7 @@ import {
   createGitRepo,
   type FakeGitHub,
   type FakeRepoState,
+  type FileChange,
   freePort,
   type GitRepo,
   type PullRequestTarget,
@@ -104,7 +105,7 @@ let nextPr = 1;
 /** Opens a PR in the fake (head = base + `changes`) and returns its target for payloads. */
 export async function openPull(
   h: Harness,
-  changes: Record<string, string | null>,
+  changes: Record<string, FileChange>,
   options: { author?: string; replace?: boolean } = {},
 ): Promise<PullRequestTarget> {
   const headSha = await h.git.commit(changes, {

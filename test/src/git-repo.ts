@@ -17,14 +17,18 @@ export interface TreeEntry {
   size?: number;
 }
 
+/** What a commit writes at a path: file content, `null` (delete), a symlink or a submodule (gitlink). */
+export type FileChange = string | null | { symlink: string } | { submodule: string };
+
 export interface GitRepo {
   readonly dir: string;
   /**
-   * Writes `files` (path → content, `null` deletes) on top of `parent` (default: the last commit)
-   * and commits; returns the new commit sha. `replace: true` starts from an empty tree.
+   * Writes `files` (path → content, `null` deletes, `{ symlink }`, `{ submodule: <commit sha> }`) on
+   * top of `parent` (default: the last commit) and commits; returns the new commit sha.
+   * `replace: true` starts from an empty tree.
    */
   commit(
-    files: Record<string, string | null>,
+    files: Record<string, FileChange>,
     options?: { message?: string; parent?: string; replace?: boolean },
   ): Promise<string>;
   /** Recursive tree of a commit or tree sha, as `git ls-tree -r -t -l`. */
@@ -113,6 +117,15 @@ export async function createGitRepo(): Promise<GitRepo> {
           await g(['update-index', '--force-remove', '--', path]);
           continue;
         }
+        if (typeof content === 'object') {
+          if ('submodule' in content) {
+            await g(['update-index', '--add', '--cacheinfo', `160000,${content.submodule},${path}`]);
+            continue;
+          }
+          const link = (await g(['hash-object', '-w', '--stdin'], content.symlink)).trim();
+          await g(['update-index', '--add', '--cacheinfo', `120000,${link},${path}`]);
+          continue;
+        }
         const tmp = join(dir, '.git', 'nyx-blob');
         await mkdir(dirname(tmp), { recursive: true });
         await writeFile(tmp, content);
@@ -129,9 +142,9 @@ export async function createGitRepo(): Promise<GitRepo> {
       return sha;
     },
     async tree(sha) {
-      const out = await git(['ls-tree', '-r', '-t', '-l', '--full-tree', sha]);
+      const out = await git(['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', sha]);
       return out
-        .split('\n')
+        .split('\0')
         .filter(Boolean)
         .map((line) => {
           const tab = line.indexOf('\t');

@@ -1,0 +1,87 @@
+// Hostile pull requests against the real Probot server (real redis-server, GitHub faked at the HTTP
+// level): trees that would read differently on disk and through the API, and strings that would
+// inject Markdown or HTML into what the bot writes.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { readPolicyTree } from '@nyx/io';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse, type Harness, openPull, requestsFor, startHarness } from './harness.js';
+
+const exec = promisify(execFile);
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+  h.github.setTeam('cloudmart/platform', ['pat']);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const PLATFORM_DENY = `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: zz-deny-egress
+spec:
+  priority: 1
+  policyTypes:
+    - Egress
+  egress:
+    - decision: Deny
+      to:
+        - ipBlock:
+            cidr: 0.0.0.0/0
+`;
+
+describe('symlinks and submodules', () => {
+  it('a symlink into cluster/ and a submodule fail nyx/policy with path:1, and nyxctl’s reader refuses the same checkout', async () => {
+    const t = await openPull(
+      h,
+      {
+        'fragments/zz.yaml': PLATFORM_DENY,
+        'cluster/zz.yaml': { symlink: '../fragments/zz.yaml' },
+        'namespaces/cloudmart-storefront/passwd.yaml': { symlink: '/etc/passwd' },
+        'namespaces/vendor': { submodule: 'a'.repeat(40) },
+      },
+      { author: 'nobody' },
+    );
+    await analyse(h, t);
+    const r = requestsFor(h, t);
+    expect(r.policy).toHaveLength(1);
+    expect(r.policy[0]?.conclusion).toBe('failure');
+    expect(r.policy[0]?.output.summary).toMatch(
+      /^cluster\/zz\.yaml:1: symlinks are not allowed under the policy root/,
+    );
+    // Ownership is never reported green on a tree the bot could not read.
+    expect(r.ownership.every((c) => c.conclusion !== 'success')).toBe(true);
+
+    // The same commit checked out on disk: the reader `nyxctl` uses refuses it too.
+    const dir = await mkdtemp(join(tmpdir(), 'nyx-checkout-'));
+    try {
+      await exec('git', [
+        '--git-dir',
+        join(h.git.dir, '.git'),
+        '--work-tree',
+        dir,
+        'checkout',
+        t.headSha,
+        '--',
+        '.',
+      ]);
+      await expect(readPolicyTree(dir)).rejects.toThrow(/^cluster\/zz\.yaml:1: symlinks are not allowed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a submodule alone is refused the same way', async () => {
+    const t = await openPull(h, { 'namespaces/vendor': { submodule: 'b'.repeat(40) } }, { author: 'nobody' });
+    await analyse(h, t);
+    const r = requestsFor(h, t);
+    expect(r.policy[0]?.conclusion).toBe('failure');
+    expect(r.policy[0]?.output.summary).toMatch(/^namespaces\/vendor:1: submodules are not allowed/);
+  });
+});
