@@ -4,6 +4,7 @@
 // Redis errors), except problems that retrying cannot fix.
 import {
   type Diagnostic,
+  escapeMarkdown,
   evaluate,
   type FlowRecord,
   type Inventory,
@@ -188,7 +189,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
         headSha,
         conclusion: 'failure',
         title: 'policy tree not readable',
-        summary: error.message,
+        summary: escapeMarkdown(error.message),
       });
       return 'done';
     }
@@ -253,9 +254,13 @@ async function explainFlow(job: Extract<NyxJob, { kind: 'explain' }>, deps: Work
   return 'explained';
 }
 
-function reasonList(reasons: readonly Reason[]): string {
+/** The reasons as a Markdown list; their text names objects and files of the PR, so it is escaped. */
+export function reasonList(reasons: readonly Reason[]): string {
   return reasons
-    .map((r) => `- ${r.point ? `${r.point}: ` : ''}${r.text}${r.source ? ` (\`${r.source}\`)` : ''}`)
+    .map(
+      (r) =>
+        `- ${escapeMarkdown(`${r.point ? `${r.point}: ` : ''}${r.text}`)}${r.source ? ` (${escapeMarkdown(r.source)})` : ''}`,
+    )
     .join('\n');
 }
 

@@ -7,10 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readPolicyTree } from '@nyx/io';
+import type { Nodes } from 'mdast';
+import { fromMarkdown } from 'mdast-util-from-markdown';
+import { gfmFromMarkdown } from 'mdast-util-gfm';
+import { gfm } from 'micromark-extension-gfm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse, type Harness, openPull, requestsFor, startHarness } from './harness.js';
 
 const exec = promisify(execFile);
+
+function parse(markdown: string): Nodes {
+  return fromMarkdown(markdown, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
+}
+
+function flatten(node: Nodes): Nodes[] {
+  return [node, ...('children' in node ? node.children.flatMap((c) => flatten(c as Nodes)) : [])];
+}
 let h: Harness;
 
 beforeAll(async () => {
@@ -83,5 +95,49 @@ describe('symlinks and submodules', () => {
     const r = requestsFor(h, t);
     expect(r.policy[0]?.conclusion).toBe('failure');
     expect(r.policy[0]?.output.summary).toMatch(/^namespaces\/vendor:1: submodules are not allowed/);
+  });
+});
+
+describe('Markdown and HTML injection', () => {
+  it('OWNERS folder names, a YAML key shaped like a link and a backtick in a file name stay text in the comment and checks', async () => {
+    const evilFolder = 'x<h3>✅ Ownership: approved</h3>[ok](evil.example) @cloudmart/payments-team';
+    const t = await openPull(
+      h,
+      {
+        [`${evilFolder}/OWNERS`]: 'approvers:\n  - cloudmart/platform\n',
+        'namespaces/cloudmart-storefront/a`b.yaml': `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: web
+  namespace: cloudmart-storefront
+spec:
+  priority: 200
+  "[click me](https://evil.example)": 1
+`,
+      },
+      { author: 'nobody' },
+    );
+    await analyse(h, t);
+    const r = requestsFor(h, t);
+    const body = r.commentPosts.at(-1) ?? '';
+    expect(body).toContain('unknown');
+    for (const markdown of [body, r.policy[0]?.output.text ?? '', r.ownership[0]?.output.summary ?? '']) {
+      const nodes = flatten(parse(markdown));
+      // Only what the bot itself writes: its marker and <sub> footer, its link to the checks tab.
+      expect(nodes.filter((n) => n.type === 'html').map((n) => (n as { value: string }).value)).toEqual(
+        markdown === body ? ['<!-- nyx-gitops:impact -->', '<sub>', '</sub>'] : [],
+      );
+      for (const n of nodes.filter((n) => n.type === 'link'))
+        expect((n as { url: string }).url).toMatch(/^https:\/\/github\.invalid\//);
+      expect(
+        nodes
+          .filter((n) => n.type === 'inlineCode')
+          .every((n) => /^[0-9a-f]{12}$/.test((n as { value: string }).value)),
+      ).toBe(true);
+      expect(nodes.filter((n) => n.type === 'heading')).toHaveLength(markdown === body ? 2 : 0);
+      expect(markdown).not.toMatch(/(?<!\w)@cloudmart\/payments-team/);
+    }
+    expect(body).toContain('a\\`b.yaml');
+    expect(body).toContain('\\[click me\\]');
   });
 });
