@@ -1,19 +1,24 @@
-// Wires the bot together for one process: Probot's server (webhooks at /api/github/webhooks,
-// signature verified by Probot), /metrics and /healthz on the same server, the BullMQ queue and,
-// unless disabled, the worker. `main.ts` calls it with the parsed configuration; the integration
+// Wires the bot together for one process: the HTTP server (webhooks at /api/github/webhooks,
+// capped and verified in front of Probot's middleware, see webhook-server.ts), /metrics and
+// /healthz on the same server, the BullMQ queue and, unless disabled, the worker. `main.ts` calls it with the parsed configuration; the integration
 // tests and the benchmark call it in-process with the same configuration.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Probot, ProbotOctokit, Server } from 'probot';
+import { Probot, ProbotOctokit } from 'probot';
 import { AnalysisCache } from './analyze.js';
 import { nyxApp } from './app.js';
 import type { BotConfig } from './config.js';
+import { withDeadline } from './deadline.js';
 import { BlobCache, type GitHubClient } from './github.js';
 import type { NyxJob } from './jobs.js';
 import { type BotMetrics, createMetrics, metricsHandler } from './metrics.js';
 import { flowInputs } from './sources.js';
+import { createWebhookServer } from './webhook-server.js';
 import { startWorker } from './worker.js';
+
+/** How long /healthz waits for Redis before answering 503. */
+const HEALTH_DEADLINE_MS = 1000;
 
 /** The queue states reported by /healthz and the `nyx_bot_queue_jobs` gauge. */
 const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -47,9 +52,15 @@ export async function startBot(
   } = {},
 ): Promise<RunningBot> {
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-  // The queue connection fails fast while Redis is away so a delivery gets an error answer (and
-  // can be redelivered) instead of hanging; the worker's connection retries forever (BullMQ needs it).
-  const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  // The queue connection fails fast while Redis is away or frozen (no offline queue, a command
+  // deadline), so a delivery is answered 5xx well within GitHub's 10 s and can be redelivered,
+  // and /healthz answers 503 at once; the worker's connection retries forever (BullMQ needs it).
+  const queueConnection = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    commandTimeout: 2000,
+    connectTimeout: 2000,
+  });
   const workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const plain = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   for (const c of [queueConnection, workerConnection, plain]) c.on('error', () => {});
@@ -72,28 +83,42 @@ export async function startBot(
         }
       : {}),
   });
-  const server = new Server({
-    Probot: ProbotWithConfig,
-    port: config.port,
-    ...(config.host ? { host: config.host } : {}),
-    enableStaticFiles: false,
-    ...(options.log ? { log: options.log } : {}),
+  const probot = new ProbotWithConfig({});
+  await probot.load(nyxApp({ queue, settings, metrics }), {
+    cwd: process.cwd(),
+    addHandler: () => {},
   });
-  let probot: Probot | undefined;
-  await server.load((app, { addHandler }) => {
-    probot = app;
-    nyxApp({ queue, settings, metrics })(app, { addHandler, cwd: process.cwd() });
-    addHandler(
-      metricsHandler(metrics, async () => {
-        const pong = await plain.ping().catch(() => 'down');
-        const counts = await queue.getJobCounts(...DEPTH_STATES).catch(() => ({}));
-        return { ok: pong === 'PONG', detail: { redis: pong === 'PONG' ? 'up' : 'down', queue: counts } };
-      }),
-    );
-  });
-  if (!probot) throw new Error('Probot did not load the app');
   const app: Probot = probot;
   const log = app.log;
+  // Probot's middleware logs a failed handler with its whole event; this log keeps the message only.
+  const middlewareLog = Object.assign(Object.create(log) as Logger, {
+    error: (e: unknown) =>
+      log.error(
+        { err: { message: (e as { errors?: Error[] }).errors?.[0]?.message ?? String(e) } },
+        'webhook handler failed: answered 500 so GitHub can redeliver',
+      ),
+    debug: () => {},
+  });
+  const webhooks = await probot.getNodeMiddleware({ log: middlewareLog });
+  const server = createWebhookServer({
+    secret: config.webhookSecret,
+    log,
+    webhooks: webhooks as Parameters<typeof createWebhookServer>[0]['webhooks'],
+    handlers: [
+      metricsHandler(metrics, async () => {
+        const pong = await withDeadline(queueConnection.ping(), HEALTH_DEADLINE_MS, 'redis').catch(
+          () => 'down',
+        );
+        const counts =
+          pong === 'PONG'
+            ? await withDeadline(queue.getJobCounts(...DEPTH_STATES), HEALTH_DEADLINE_MS, 'redis').catch(
+                () => ({}),
+              )
+            : {};
+        return { ok: pong === 'PONG', detail: { redis: pong === 'PONG' ? 'up' : 'down', queue: counts } };
+      }),
+    ],
+  });
 
   const worker = config.worker
     ? startWorker({
@@ -119,8 +144,11 @@ export async function startBot(
       })
     : undefined;
 
-  const http = await server.start();
-  const address = http.address();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host ?? '0.0.0.0', () => resolve());
+  });
+  const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host && config.host !== '0.0.0.0' ? config.host : '127.0.0.1';
   const url = `http://${host}:${port}`;
@@ -159,9 +187,11 @@ export async function startBot(
     },
     async close() {
       clearInterval(depthTimer);
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
       await worker?.close();
-      await queue.close();
-      await server.stop();
+      await queue.close().catch(() => {});
+      await stopped;
       for (const c of [queueConnection, workerConnection, plain]) c.disconnect();
     },
   };

@@ -1,6 +1,7 @@
 // Shared setup of the bot's integration tests and benchmark: a real redis-server, the fake GitHub
 // API over a real git repository seeded with the policy template, and the real Probot server (with
 // its worker) configured exactly as `main.ts` would configure it from the environment.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -172,4 +173,40 @@ export function requestsFor(h: Harness, t: PullRequestTarget) {
     ownership: checkRuns.filter((c) => c.name === 'nyx/ownership'),
     comments: h.repo.comments.get(t.number) ?? [],
   };
+}
+
+const BIN = join(REPO_ROOT, 'bot/bin/nyx-bot.js');
+
+/** `npx nyx-bot` as a child process with exactly `env` (plus PATH). */
+export function runBotProcess(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves once the output contains `text`; rejects if the process exits first. */
+  printed: (text: string) => Promise<void>;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [BIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c) => {
+    out += c;
+  });
+  child.stderr?.on('data', (c) => {
+    out += c;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const printed = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!out.includes(text)) return;
+        child.stdout?.off('data', check);
+        resolve();
+      };
+      child.stdout?.on('data', check);
+      check();
+      void exited.then(() => reject(new Error(`nyx-bot exited before printing "${text}":\n${out}`)));
+    });
+  return { child, output: () => out, printed, exited };
 }

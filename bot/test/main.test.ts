@@ -1,45 +1,8 @@
 // `npx nyx-bot` as a process: refuses to start with a clear message when configuration is missing
 // or malformed, prints its effective configuration with secrets masked, and serves /healthz.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { freePort, type RedisServer, startRedis, testAppPrivateKey } from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './harness.js';
-
-const BIN = join(REPO_ROOT, 'bot/bin/nyx-bot.js');
-
-function run(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-  /** Resolves once the output contains `text`; rejects if the process exits first. */
-  printed: (text: string) => Promise<void>;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [BIN], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c) => {
-    out += c;
-  });
-  child.stderr?.on('data', (c) => {
-    out += c;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const printed = (text: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!out.includes(text)) return;
-        child.stdout?.off('data', check);
-        resolve();
-      };
-      child.stdout?.on('data', check);
-      check();
-      void exited.then(() => reject(new Error(`nyx-bot exited before printing "${text}":\n${out}`)));
-    });
-  return { child, output: () => out, printed, exited };
-}
+import { runBotProcess as run } from './harness.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
