@@ -12,7 +12,7 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 /** GitHub caps webhook payloads at 25 MB; anything larger is not a delivery. */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
-type Middleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => Promise<boolean | void>;
+type Middleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => Promise<unknown>;
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 function answer(res: ServerResponse, status: number, message: string, close = false): void {
