@@ -118,9 +118,8 @@ export function nyxApp(deps: AppDeps): ApplicationFunction {
           trigger: `pull_request.${p.action}`,
           pr: p.pull_request.number,
           headSha: p.pull_request.head.sha,
-          ...(baseChanged
-            ? { baseSha: p.pull_request.base.sha, variant: `base-${p.pull_request.base.sha}` }
-            : {}),
+          // The job reads the new base branch's tip itself (see the worker).
+          ...(baseChanged ? { variant: `base-${p.pull_request.base.sha}` } : {}),
         });
       },
     );

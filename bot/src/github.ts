@@ -190,6 +190,56 @@ export function changedPaths(base: readonly TreeBlob[], head: readonly TreeBlob[
   return [...out].sort();
 }
 
+/**
+ * The tree a pull request would have once merged onto the current base, as far as the policy files
+ * go: the base's blobs, with each path the PR changed (`changed`, against the merge base) taken
+ * from the head (or removed, when the head removed it). This is what the impact is computed on.
+ */
+export function mergedTree(
+  base: readonly TreeBlob[],
+  head: readonly TreeBlob[],
+  changed: readonly string[],
+): TreeBlob[] {
+  const out = new Map(base.map((b) => [b.path, b]));
+  const after = new Map(head.map((b) => [b.path, b]));
+  for (const p of changed) {
+    const b = after.get(p);
+    if (b) out.set(p, b);
+    else out.delete(p);
+  }
+  return [...out.values()].sort((x, y) => comparePaths(x.path, y.path));
+}
+
+/** The tip of a branch (`GET /repos/{o}/{r}/git/ref/heads/{branch}`), or undefined when it does not exist. */
+export async function branchTip(gh: GitHubClient, ref: RepoRef, branch: string): Promise<string | undefined> {
+  try {
+    const { data } = await gh.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+      ...ref,
+      ref: `heads/${branch}`,
+    });
+    return data.object?.sha;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The merge base of `base` and `head` (`GET /repos/{o}/{r}/compare/{base}...{head}`): what a pull
+ * request's changes are counted from, as GitHub's own "Files changed" does.
+ */
+export async function mergeBase(gh: GitHubClient, ref: RepoRef, base: string, head: string): Promise<string> {
+  const { data } = await gh.request('GET /repos/{owner}/{repo}/compare/{basehead}', {
+    ...ref,
+    basehead: `${base}...${head}`,
+    per_page: 1,
+  });
+  const sha = data.merge_base_commit?.sha;
+  if (typeof sha !== 'string')
+    throw new TreeError(`${base.slice(0, 12)} and ${head.slice(0, 12)} share no history`);
+  return sha;
+}
+
 export interface PullState {
   number: number;
   state: string;

@@ -21,6 +21,7 @@ import { type AnalysisCache, analyzeChange, ownershipVerdict } from './analyze.j
 import { composeComment, ownershipCheck, POLICY_CHECK, policyCheck } from './comment.js';
 import {
   BlobCache,
+  branchTip,
   changedPaths,
   createCheckRun,
   type GitHubClient,
@@ -28,6 +29,8 @@ import {
   listOpenPulls,
   listReviews,
   listTree,
+  mergeBase,
+  mergedTree,
   postComment,
   type RepoRef,
   readBlobs,
@@ -145,9 +148,16 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   if (pull.state !== 'open') return 'closed';
   if (job.headSha && pull.headSha !== job.headSha) return 'stale';
   const headSha = pull.headSha;
-  const baseSha = job.baseSha ?? pull.baseSha;
+  // The base is the branch's tip (a push job names the tip it was sent for); the PR's changes are
+  // counted from the merge base, and the impact is that of the head merged onto the tip.
+  const baseSha = job.baseSha ?? (await branchTip(gh, ref, pull.baseRef)) ?? pull.baseSha;
+  const forkPoint = await mergeBase(gh, ref, baseSha, headSha);
 
-  const [baseTree, headTree] = await Promise.all([listTree(gh, ref, baseSha), listTree(gh, ref, headSha)]);
+  const [baseTree, headTree, forkTree] = await Promise.all([
+    listTree(gh, ref, baseSha),
+    listTree(gh, ref, headSha),
+    forkPoint === baseSha ? undefined : listTree(gh, ref, forkPoint),
+  ]);
   const { config: repoConfig, errors: configErrors } = await baseRepoConfig(gh, ref, baseTree, cache);
   const root = repoConfig.policyRoot;
 
@@ -170,14 +180,15 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
     try {
       const baseBlobs = selectPolicyBlobs(baseTree, root);
       const headBlobs = selectPolicyBlobs(headTree, root);
+      const changedFiles = changedPaths(forkTree ? selectPolicyBlobs(forkTree, root) : baseBlobs, headBlobs);
       const [baseFiles, headFiles] = await Promise.all([
         readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root }),
-        readBlobs(gh, ref, headBlobs, { cache, displayRoot: root }),
+        readBlobs(gh, ref, mergedTree(baseBlobs, headBlobs, changedFiles), { cache, displayRoot: root }),
       ]);
       analysis = analyzeChange({
         baseFiles,
         headFiles,
-        changedFiles: changedPaths(baseBlobs, headBlobs),
+        changedFiles,
         inventory: inv.inventory,
         window,
       });
@@ -207,9 +218,12 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   });
 
   return withPullLock(deps.redis, `${job.owner}/${job.repo}#${job.pr}`, async () => {
-    // Re-check right before writing: a newer head may have arrived while we computed.
+    // Re-check right before writing: a newer head or base may have arrived while we computed (a
+    // job retried after errors must not overwrite the verdict on a newer base).
     const current = await getPull(gh, ref, job.pr);
     if (current.headSha !== headSha) return 'stale';
+    const currentBase = (await branchTip(gh, ref, current.baseRef)) ?? current.baseSha;
+    if (currentBase !== baseSha) return 'stale';
     // The comment goes first (it is what reviewers wait for; Octokit spaces writes a second apart);
     // its full-report link is the PR's checks tab, known before the check runs exist.
     const body = composeComment({

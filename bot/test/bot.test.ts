@@ -349,6 +349,7 @@ describe('commands and re-evaluation', () => {
     // Only this PR stays open, so the refresh touches it alone.
     for (const p of h.repo.pulls.values()) if (p.number !== t.number) p.state = 'closed';
     const newBase = await h.git.commit({ 'cluster/NOTES.md': 'platform notes\n' }, { parent: h.baseSha });
+    h.repo.branches.set('main', newBase);
     await deliver(
       h,
       'push',

@@ -59,6 +59,7 @@ export async function startHarness(
   const baseFiles = await templateFiles();
   const baseSha = await git.commit(baseFiles, { message: 'base: policy template' });
   const repo = github.addRepo({ owner: OWNER, name: REPO, git });
+  repo.branches.set('main', baseSha);
   const loaded = loadConfig({
     APP_ID: '1',
     PRIVATE_KEY: testAppPrivateKey(),

@@ -63,6 +63,8 @@ export interface FakeRepoState {
   checkRuns: FakeCheckRun[];
   /** Makes `GET .../git/trees/<sha>` answer `truncated: true` (to test the refusal). */
   truncatedTrees: Set<string>;
+  /** Branch name → tip commit, served by `GET .../git/ref/heads/<branch>` (404 when absent). */
+  branches: Map<string, string>;
 }
 
 export interface FakeGitHub {
@@ -207,6 +209,19 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
           tree: entries.map((e) => ({ path: e.path, mode: e.mode, type: e.type, sha: e.sha, size: e.size })),
         },
       ];
+    }
+    m = method === 'GET' ? rest.match(/^\/git\/ref\/(.+)$/) : null;
+    if (m) {
+      const branch = decodeURIComponent(m[1] ?? '').replace(/^heads\//, '');
+      const sha = repo.branches.get(branch);
+      if (!sha) return [404, { message: 'Not Found' }];
+      return [200, { ref: `refs/heads/${branch}`, object: { sha, type: 'commit' } }];
+    }
+    m = method === 'GET' ? rest.match(/^\/compare\/([0-9a-f]{40})\.\.\.([0-9a-f]{40})$/) : null;
+    if (m) {
+      const mergeBase = await repo.git.mergeBase(m[1] ?? '', m[2] ?? '');
+      if (!mergeBase) return [404, { message: 'No common ancestor' }];
+      return [200, { merge_base_commit: { sha: mergeBase }, base_commit: { sha: m[1] } }];
     }
     m = method === 'GET' ? rest.match(/^\/git\/blobs\/([0-9a-f]{40})$/) : null;
     if (m) {
@@ -357,6 +372,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         comments: new Map(),
         checkRuns: [],
         truncatedTrees: new Set(),
+        branches: new Map(),
       };
       repos.set(`${owner}/${name}`.toLowerCase(), state);
       return state;

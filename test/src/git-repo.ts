@@ -39,6 +39,8 @@ export interface GitRepo {
   show(commit: string, path: string): Promise<Buffer | undefined>;
   /** The tree sha of a commit. */
   treeOf(commit: string): Promise<string>;
+  /** `git merge-base a b`, or undefined when the commits share no history. */
+  mergeBase(a: string, b: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -163,6 +165,10 @@ export async function createGitRepo(): Promise<GitRepo> {
     show: (commit, path) => gitBuffer(['show', `${commit}:${path}`]),
     async treeOf(commit) {
       return (await git(['rev-parse', `${commit}^{tree}`])).trim();
+    },
+    async mergeBase(a, b) {
+      const out = await gitBuffer(['merge-base', a, b]);
+      return out ? out.toString('utf8').trim() || undefined : undefined;
     },
     close: () => rm(dir, { recursive: true, force: true }),
   };

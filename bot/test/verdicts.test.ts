@@ -1,0 +1,91 @@
+// Verdicts that must not go stale or wrong under concurrency and faults, against the real Probot
+// server (real redis-server, GitHub faked at the HTTP level with fault injection).
+import { pushPayload } from '@nyx/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  analyse,
+  deliver,
+  type Harness,
+  INSTALLATION,
+  OWNER,
+  openPull,
+  REPO,
+  requestsFor,
+  startHarness,
+} from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+  h.github.setTeam('cloudmart/storefront-team', ['alice']);
+  h.github.setTeam('cloudmart/payments-team', ['paula']);
+  h.github.setTeam('cloudmart/platform', ['pat']);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const STOREFRONT = 'namespaces/cloudmart-storefront/storefront-to-payments.yaml';
+const PAYMENTS_NOTE = 'namespaces/cloudmart-payments/notes.yaml';
+
+describe('the base of a pull request', () => {
+  it('an unrelated change merged to main is not counted as the PR’s change (merge base, three-dot)', async () => {
+    const t = await openPull(h, { [STOREFRONT]: `${h.baseFiles[STOREFRONT]}\n# storefront only\n` });
+    // main moves on: the payments team changes its own folder.
+    const main = await h.git.commit({ [PAYMENTS_NOTE]: '# payments notes\n' }, { parent: h.baseSha });
+    h.repo.branches.set('main', main);
+    try {
+      await analyse(h, t);
+      const r = requestsFor(h, t);
+      const ownership = r.ownership.at(-1);
+      expect(ownership?.output.text).toContain('cloudmart-storefront');
+      expect(ownership?.output.text).not.toContain('payments');
+      expect(r.commentPosts.at(-1)).not.toContain('payments-team');
+      // The impact is that of the head merged onto the current main: the merge-base was compared.
+      expect(h.github.find('GET', new RegExp(`/compare/${main}\\.\\.\\.${t.headSha}$`)).length).toBe(1);
+    } finally {
+      h.repo.branches.set('main', h.baseSha);
+    }
+  });
+
+  it('an analysis of a superseded base that finishes last (slow or retried reads) does not overwrite the newer one', async () => {
+    const t = await openPull(h, { [STOREFRONT]: `${h.baseFiles[STOREFRONT]}\n# base race\n` });
+    await analyse(h, t);
+    for (const p of h.repo.pulls.values()) if (p.number !== t.number) p.state = 'closed';
+    const b1 = await h.git.commit({ 'cluster/NOTES.md': 'one\n' }, { parent: h.baseSha });
+    const b2 = await h.git.commit({ 'cluster/NOTES.md': 'two\n' }, { parent: b1 });
+    const repoRef = { owner: OWNER, repo: REPO, installationId: INSTALLATION };
+    // B1's analysis stalls reading its tree (GitHub answering slowly, then errors) …
+    const release = h.github.hold('GET', new RegExp(`/git/trees/${b1}$`));
+    try {
+      h.repo.branches.set('main', b1);
+      await deliver(h, 'push', pushPayload(repoRef, h.baseSha, b1));
+      await h.github.waitFor((q) => q.path.endsWith(`/compare/${b1}...${t.headSha}`));
+      // … while main moves to B2 and B2's analysis completes.
+      h.repo.branches.set('main', b2);
+      const before = requestsFor(h, t).ownership.length;
+      await deliver(h, 'push', pushPayload(repoRef, b1, b2));
+      await h.github.waitFor(
+        (q) =>
+          q.method === 'POST' &&
+          q.path.endsWith('/check-runs') &&
+          requestsFor(h, t).ownership.length > before,
+      );
+    } finally {
+      release();
+    }
+    const releasedAt = Date.now();
+    await h.bot.drained();
+    // B1's job got its tree and finished after B2's had written: it wrote nothing.
+    expect(h.github.find('GET', new RegExp(`/git/trees/${b1}$`)).length).toBeGreaterThan(0);
+    const writes = h.github.requests.filter(
+      (q) =>
+        q.at > releasedAt &&
+        ((q.method === 'POST' && q.path.endsWith('/check-runs')) ||
+          q.method === 'PATCH' ||
+          q.path.endsWith('/comments')),
+    );
+    expect(writes.filter((q) => q.method !== 'GET')).toEqual([]);
+    expect(requestsFor(h, t).ownership.at(-1)?.conclusion).toBeDefined();
+  });
+});
