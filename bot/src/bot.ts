@@ -10,7 +10,7 @@ import { AnalysisCache } from './analyze.js';
 import { nyxApp } from './app.js';
 import type { BotConfig } from './config.js';
 import { withDeadline } from './deadline.js';
-import { BlobCache, type GitHubClient } from './github.js';
+import { appLogin, BlobCache, type GitHubClient } from './github.js';
 import type { NyxJob } from './jobs.js';
 import { type BotMetrics, createMetrics, metricsHandler } from './metrics.js';
 import { flowInputs } from './sources.js';
@@ -120,6 +120,7 @@ export async function startBot(
     ],
   });
 
+  let botLogin: Promise<string> | undefined;
   const worker = config.worker
     ? startWorker({
         queueName: config.queueName,
@@ -127,6 +128,16 @@ export async function startBot(
         concurrency: config.concurrency,
         deps: {
           auth: async (installationId) => (await app.auth(installationId)) as unknown as GitHubClient,
+          botLogin: () => {
+            botLogin ??= app
+              .auth()
+              .then((gh) => appLogin(gh as unknown as GitHubClient))
+              .catch((error: unknown) => {
+                botLogin = undefined;
+                throw error;
+              });
+            return botLogin;
+          },
           inputs: flowInputs({
             flows: config.flows,
             inventory: config.inventory,

@@ -421,33 +421,70 @@ export async function createCheckRun(
 /** The hidden marker that identifies the bot's sticky comment. */
 export const COMMENT_MARKER = '<!-- nyx-gitops:impact -->';
 
+/** `<slug>[bot]`: the login GitHub gives this app's comments (`GET /app`, app-authenticated). */
+export async function appLogin(gh: GitHubClient): Promise<string> {
+  const { data } = await gh.request('GET /app');
+  return `${data.slug}[bot]`;
+}
+
+type IssueComment = { id: number; body?: string; user?: { login?: string; type?: string } | null };
+
 /**
- * Creates or edits in place the one comment carrying `COMMENT_MARKER` (the oldest such comment
- * wins when a human copied the marker; only comments by bots are considered).
+ * Creates or edits in place the one comment carrying `COMMENT_MARKER` written by this app
+ * (`login`): another app's or a human's comment with the marker is never touched. A create whose
+ * answer was lost (a 5xx or a dropped connection after GitHub stored it) is not simply retried:
+ * the comments are listed again first, so a retry never leaves a second sticky comment. Extra
+ * comments of ours with the marker (left by an older version or a race) are deleted, oldest kept.
  */
 export async function upsertStickyComment(
   gh: GitHubClient,
   ref: RepoRef,
   number: number,
   body: string,
+  login: string,
 ): Promise<{ id: number; created: boolean }> {
-  const comments = await listAll<{ id: number; body?: string; user?: { type?: string } | null }>(
-    gh,
-    'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
-    { ...ref, issue_number: number },
-  );
-  const mine = comments.find((c) => c.user?.type === 'Bot' && c.body?.includes(COMMENT_MARKER));
-  if (mine) {
-    if (mine.body !== body) {
-      await gh.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+  const ours = async (): Promise<IssueComment[]> =>
+    (
+      await listAll<IssueComment>(gh, 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
         ...ref,
-        comment_id: mine.id,
+        issue_number: number,
+      })
+    )
+      .filter((c) => c.user?.login === login && c.body?.includes(COMMENT_MARKER))
+      .sort((a, b) => a.id - b.id);
+  let mine = await ours();
+  let created = false;
+  for (let attempt = 1; mine.length === 0; attempt++) {
+    try {
+      // No transport-level retry for this request: a retried POST is how duplicates are made.
+      await gh.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        ...ref,
+        issue_number: number,
         body,
+        request: { retries: 0 },
       });
+      created = true;
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (attempt >= 3 || (status !== undefined && status < 500 && status !== 429)) throw error;
     }
-    return { id: mine.id, created: false };
+    mine = await ours();
   }
-  return { ...(await postComment(gh, ref, number, body)), created: true };
+  const [keep, ...extra] = mine as [IssueComment, ...IssueComment[]];
+  for (const c of extra) {
+    await gh.request('DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+      ...ref,
+      comment_id: c.id,
+    });
+  }
+  if (keep.body !== body) {
+    await gh.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+      ...ref,
+      comment_id: keep.id,
+      body,
+    });
+  }
+  return { id: keep.id, created };
 }
 
 /** A new comment on the pull request (`/nyx explain` replies with one). */

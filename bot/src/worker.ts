@@ -48,6 +48,8 @@ import type { FlowInputs } from './sources.js';
 export interface WorkerDeps {
   /** An installation-authenticated client (ProbotOctokit: throttling and retry plugins included). */
   auth(installationId: number): Promise<GitHubClient>;
+  /** This app's bot login (`<slug>[bot]`): the author of the sticky comments that are ours. */
+  botLogin(): Promise<string>;
   inputs: FlowInputs;
   /** A plain (non-blocking) connection for locks. */
   redis: Redis;
@@ -234,7 +236,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
       maxLength: repoConfig.maxCommentLength,
       ...(current.htmlUrl ? { fullReportUrl: `${current.htmlUrl}/checks` } : {}),
     });
-    await upsertStickyComment(gh, ref, job.pr, body);
+    await upsertStickyComment(gh, ref, job.pr, body, await deps.botLogin());
     // A review changes only who approved: the policy verdict of this head stands.
     if (!job.trigger.startsWith('pull_request_review')) {
       await createCheckRun(

@@ -2,6 +2,7 @@
 // server (real redis-server, GitHub faked at the HTTP level with fault injection).
 import { pushPayload } from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMENT_MARKER } from '../src/index.js';
 import {
   analyse,
   deliver,
@@ -87,5 +88,41 @@ describe('the base of a pull request', () => {
     );
     expect(writes.filter((q) => q.method !== 'GET')).toEqual([]);
     expect(requestsFor(h, t).ownership.at(-1)?.conclusion).toBeDefined();
+  });
+});
+
+describe('the sticky comment', () => {
+  const note = (id: number, login: string, body: string) => ({
+    id,
+    body,
+    user: { login, type: 'Bot' },
+    created_at: new Date().toISOString(),
+    updated_at: new Date().toISOString(),
+  });
+
+  it('a create whose answer is lost (502 after GitHub stored it) leaves one comment, not two', async () => {
+    const t = await openPull(h, { [STOREFRONT]: `${h.baseFiles[STOREFRONT]}\n# lost answer\n` });
+    h.github.failAfterNext('POST', new RegExp(`/issues/${t.number}/comments$`), 502);
+    await analyse(h, t);
+    const comments = h.repo.comments.get(t.number) ?? [];
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain(COMMENT_MARKER);
+    expect(requestsFor(h, t).commentPosts).toHaveLength(1);
+  });
+
+  it('another app’s comment with our marker is left alone; our own duplicates are cleaned up', async () => {
+    const t = await openPull(h, { [STOREFRONT]: `${h.baseFiles[STOREFRONT]}\n# marker\n` });
+    const theirs = note(1, 'other-app[bot]', `${COMMENT_MARKER}\nnot ours`);
+    h.repo.comments.set(t.number, [
+      theirs,
+      note(2, 'nyx-bot[bot]', `${COMMENT_MARKER}\nold`),
+      note(3, 'nyx-bot[bot]', `${COMMENT_MARKER}\nolder duplicate`),
+    ]);
+    await analyse(h, t);
+    const comments = h.repo.comments.get(t.number) ?? [];
+    expect(comments.map((c) => c.id)).toEqual([1, 2]);
+    expect(comments[0]?.body).toBe(`${COMMENT_MARKER}\nnot ours`);
+    expect(comments[1]?.body).toContain('nyx-gitops · head');
+    expect(requestsFor(h, t).commentPosts).toHaveLength(0);
   });
 });

@@ -80,6 +80,11 @@ export interface FakeGitHub {
   setTeam(team: string, members: string[]): void;
   /** The next `times` requests matching `method` and `path` answer `status` (fault injection). */
   failNext(method: string, path: RegExp, status: number, times?: number): void;
+  /**
+   * The next `times` requests matching `method` and `path` are carried out, then answered `status`
+   * (an answer lost after GitHub acted on the request).
+   */
+  failAfterNext(method: string, path: RegExp, status: number, times?: number): void;
   /** Requests matching `method` and `path` wait until the returned release function is called. */
   hold(method: string, path: RegExp): () => void;
   /** Resolves with the first recorded request (past or future) matching `predicate`. */
@@ -99,7 +104,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   events.setMaxListeners(1000);
-  const faults: Array<{ method: string; path: RegExp; status: number; times: number }> = [];
+  const faults: Array<{ method: string; path: RegExp; status: number; times: number; after?: boolean }> = [];
   const holds: Array<{ method: string; path: RegExp; released: Promise<void> }> = [];
   let nextId = 1000;
 
@@ -151,6 +156,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     let payload: unknown;
     if (fault) {
       fault.times--;
+      if (fault.after) await route(method, path, url.searchParams, body);
       status = fault.status;
       payload = { message: `injected ${fault.status}` };
     } else {
@@ -180,6 +186,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         },
       ];
     }
+    if (method === 'GET' && path === '/app')
+      return [200, { id: 1, slug: BOT_LOGIN.replace(/\[bot\]$/, ''), name: 'nyx-bot' }];
     m = method === 'GET' ? path.match(/^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/) : null;
     if (m) {
       const members = teams.get(`${m[1]}/${m[2]}`.toLowerCase());
@@ -299,6 +307,17 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         return [201, comment];
       }
     }
+    m = method === 'DELETE' ? rest.match(/^\/issues\/comments\/(\d+)$/) : null;
+    if (m) {
+      for (const list of repo.comments.values()) {
+        const i = list.findIndex((c) => c.id === n(m?.[1]));
+        if (i >= 0) {
+          list.splice(i, 1);
+          return [204, undefined];
+        }
+      }
+      return [404, { message: 'Not Found' }];
+    }
     m = method === 'PATCH' ? rest.match(/^\/issues\/comments\/(\d+)$/) : null;
     if (m) {
       for (const list of repo.comments.values()) {
@@ -387,6 +406,9 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     },
     failNext(method, path, status, times = 1) {
       faults.push({ method: method.toUpperCase(), path, status, times });
+    },
+    failAfterNext(method, path, status, times = 1) {
+      faults.push({ method: method.toUpperCase(), path, status, times, after: true });
     },
     hold(method, path) {
       let release = (): void => {};
