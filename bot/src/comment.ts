@@ -136,6 +136,18 @@ export function composeComment(input: ComposeCommentInput): string {
   return `${COMMENT_MARKER}\n${body}${footer}`;
 }
 
+/** The sticky comment when the head's tree is refused before anything is analysed. */
+export function unreadableTreeComment(headSha: string, problem: string): string {
+  return [
+    COMMENT_MARKER,
+    `### ❌ The policy tree at \`${headSha.slice(0, 12)}\` could not be analysed`,
+    '',
+    escapeMarkdown(problem),
+    '',
+    'Nothing was evaluated for this commit and required approvals are not reported; see the `nyx/policy` check.',
+  ].join('\n');
+}
+
 function lintLevel(f: LintFinding): CheckAnnotation['annotation_level'] {
   return f.severity === 'error' ? 'failure' : f.severity === 'warning' ? 'warning' : 'notice';
 }

@@ -18,7 +18,14 @@ import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type AnalysisCache, analyzeChange, ownershipVerdict } from './analyze.js';
-import { composeComment, ownershipCheck, POLICY_CHECK, policyCheck } from './comment.js';
+import {
+  composeComment,
+  OWNERSHIP_CHECK,
+  ownershipCheck,
+  POLICY_CHECK,
+  policyCheck,
+  unreadableTreeComment,
+} from './comment.js';
 import {
   BlobCache,
   branchTip,
@@ -183,10 +190,13 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
       const baseBlobs = selectPolicyBlobs(baseTree, root);
       const headBlobs = selectPolicyBlobs(headTree, root);
       const changedFiles = changedPaths(forkTree ? selectPolicyBlobs(forkTree, root) : baseBlobs, headBlobs);
-      const [baseFiles, headFiles] = await Promise.all([
-        readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root }),
-        readBlobs(gh, ref, mergedTree(baseBlobs, headBlobs, changedFiles), { cache, displayRoot: root }),
-      ]);
+      // The base first: the merged tree shares every blob but the changed ones, which are then the
+      // only blobs read for it (the cache, by blob sha, also serves later jobs on the same base).
+      const baseFiles = await readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root });
+      const headFiles = await readBlobs(gh, ref, mergedTree(baseBlobs, headBlobs, changedFiles), {
+        cache,
+        displayRoot: root,
+      });
       analysis = analyzeChange({
         baseFiles,
         headFiles,
@@ -196,15 +206,34 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
       });
     } catch (error) {
       if (!(error instanceof TreeError)) throw error;
-      // A tree the bot refuses to read is reported on the check, not retried.
-      await createCheckRun(gh, ref, {
-        name: POLICY_CHECK,
-        headSha,
-        conclusion: 'failure',
-        title: 'policy tree not readable',
-        summary: escapeMarkdown(error.message),
+      // A tree the bot refuses to read is reported, not retried: on the comment (an earlier head's
+      // verdict must not stand) and on both checks (ownership cannot be judged, so it fails closed).
+      return withPullLock(deps.redis, `${job.owner}/${job.repo}#${job.pr}`, async () => {
+        const current = await getPull(gh, ref, job.pr);
+        if (current.headSha !== headSha) return 'stale';
+        await upsertStickyComment(
+          gh,
+          ref,
+          job.pr,
+          unreadableTreeComment(headSha, error.message),
+          await deps.botLogin(),
+        );
+        await createCheckRun(gh, ref, {
+          name: POLICY_CHECK,
+          headSha,
+          conclusion: 'failure',
+          title: 'policy tree not readable',
+          summary: escapeMarkdown(error.message),
+        });
+        await createCheckRun(gh, ref, {
+          name: OWNERSHIP_CHECK,
+          headSha,
+          conclusion: 'failure',
+          title: 'ownership not evaluated: the policy tree could not be read',
+          summary: 'Required approvals are not evaluated on a tree the bot refuses to read; see nyx/policy.',
+        });
+        return 'done';
       });
-      return 'done';
     }
     if (cacheKey !== undefined) deps.analyses?.set(cacheKey, analysis);
   }

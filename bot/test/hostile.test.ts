@@ -141,3 +141,28 @@ spec:
     expect(body).toContain('\\[click me\\]');
   });
 });
+
+describe('a refused head', () => {
+  it('a 2 MB YAML file: the comment says the head could not be analysed and ownership fails closed', async () => {
+    const file = 'namespaces/cloudmart-storefront/storefront-to-payments.yaml';
+    const t = await openPull(h, { [file]: `${h.baseFiles[file]}\n# fine\n` }, { author: 'nobody' });
+    h.repo.reviews.set(t.number, [{ user: 'pat', state: 'APPROVED', commitId: t.headSha }]);
+    await analyse(h, t);
+    expect(h.repo.comments.get(t.number)?.[0]?.body).not.toContain('could not be analysed');
+    const big = await h.git.commit(
+      { 'namespaces/cloudmart-storefront/big.yaml': `# ${'x'.repeat(2 * 1024 * 1024)}\n` },
+      { parent: t.headSha },
+    );
+    const pull = h.repo.pulls.get(t.number);
+    if (pull) pull.headSha = big;
+    const next = { ...t, headSha: big };
+    await analyse(h, next, 'synchronize');
+    const comments = h.repo.comments.get(t.number) ?? [];
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain(`could not be analysed`);
+    expect(comments[0]?.body).toContain('big.yaml: 2097155 bytes');
+    const r = requestsFor(h, next);
+    expect(r.policy.at(-1)?.conclusion).toBe('failure');
+    expect(r.ownership.at(-1)?.conclusion).toBe('failure');
+  });
+});
