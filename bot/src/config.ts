@@ -1,6 +1,7 @@
 // The bot's process configuration: Probot's own environment variables plus REDIS_URL, NYX_FLOWS and
 // NYX_INVENTORY (SPEC §7 "Processes"). Parsed once at the entry point into a plain object; every
 // other module receives the parts it needs.
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export type FlowSourceConfig =
@@ -103,6 +104,15 @@ export function loadConfig(
       );
   }
 
+  if (privateKey && /-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
+    // Checked now, not at the first job: a key that does not parse would fail every job.
+    try {
+      createPrivateKey(privateKey);
+    } catch (error) {
+      errors.push(`PRIVATE_KEY: not a usable private key (${(error as Error).message})`);
+    }
+  }
+
   const webhookSecret = env.WEBHOOK_SECRET ?? '';
   if (!webhookSecret)
     errors.push('WEBHOOK_SECRET is required: the secret GitHub signs webhook deliveries with');
@@ -164,7 +174,22 @@ export function loadConfig(
 }
 
 function mask(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
+  return redactUrl(url);
+}
+
+/** A URL fit for logs: user, password and every query value masked (`?token=…` is a secret too). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = '***';
+      u.password = '';
+    }
+    for (const key of [...new Set(u.searchParams.keys())]) u.searchParams.set(key, '***');
+    return u.toString().replaceAll('%2A%2A%2A', '***');
+  } catch {
+    return url.replace(/\/\/([^@/]*)@/, '//***@').replace(/\?.*$/, '?***');
+  }
 }
 
 /** The effective configuration as printable lines, secrets masked. */

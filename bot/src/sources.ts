@@ -12,6 +12,7 @@ import {
   readPublishedInventory,
 } from '@nyx/io';
 import type { FlowSourceConfig, InventorySourceConfig } from './config.js';
+import { redactUrl } from './config.js';
 
 /** An inventory with nothing in it: every pod reference is then unresolved (and counted as such). */
 export function emptyInventory(): Inventory {
@@ -53,14 +54,33 @@ function reuseFor<T>(
   };
 }
 
-/** The SPEC §7 flow lines served at `url`; lines that do not parse are left out. */
+/**
+ * The SPEC §7 flow lines served at `url`; lines that do not parse are left out. Credentials in the
+ * URL (`https://user:pass@host/…`) are sent as HTTP Basic auth (fetch refuses them in the URL) and
+ * never appear in a message: errors name the URL with its user, password and query values masked.
+ */
 async function fetchFlowWindow(url: string): Promise<FlowWindow> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`NYX_FLOWS ${url}: HTTP ${response.status}`);
+  const target = new URL(url);
+  const headers: Record<string, string> = {};
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username);
+    const password = decodeURIComponent(target.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
+  const shown = redactUrl(url);
+  let response: Response;
+  try {
+    response = await fetch(target, { headers });
+  } catch (error) {
+    throw new Error(`NYX_FLOWS ${shown}: ${(error as Error).message}`);
+  }
+  if (!response.ok) throw new Error(`NYX_FLOWS ${shown}: HTTP ${response.status}`);
   const window = new FlowWindow();
   const lines = (await response.text()).split('\n');
   lines.forEach((line, i) => {
-    const r = parseFlowLine(line, i + 1, url);
+    const r = parseFlowLine(line, i + 1, shown);
     if (r.ok && r.record) window.add(r.record);
   });
   return window;

@@ -96,17 +96,14 @@ async function withPullLock<T>(redis: Redis, key: string, fn: () => Promise<T>):
   }
 }
 
-/** 4xx answers other than rate limiting will not get better by retrying. */
+/**
+ * 4xx answers other than rate limiting will not get better by retrying; a 403 is rate limiting
+ * unless GitHub says the resource is not accessible (a missing App permission or installation).
+ */
 function permanent(error: unknown): boolean {
   const status = (error as { status?: number }).status;
-  return (
-    typeof status === 'number' &&
-    status >= 400 &&
-    status < 500 &&
-    status !== 403 &&
-    status !== 429 &&
-    status !== 409
-  );
+  if (status === 403) return /not accessible/i.test((error as Error).message ?? '');
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 429 && status !== 409;
 }
 
 /** Reads a file of one revision through its tree listing (used for `.github/nyx.yml`). */

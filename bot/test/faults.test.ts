@@ -2,7 +2,8 @@
 // A delivery must never be answered 2xx unless its job is stored (GitHub counts any 2xx as
 // delivered and never sends it again), and nothing a forger sends may be read past the cap or logged.
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import { join } from 'node:path';
 import {
   freePort,
   type PullRequestTarget,
@@ -14,7 +15,8 @@ import {
   testAppPrivateKey,
 } from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBotProcess } from './harness.js';
+import { describeConfig } from '../src/index.js';
+import { analyse, EXAMPLES, openPull, requestsFor, runBotProcess, startHarness } from './harness.js';
 
 const SECRET = 'fault-secret';
 const target: PullRequestTarget = {
@@ -207,5 +209,38 @@ describe('oversized and forged deliveries', () => {
       payload: null,
     });
     expect(r.status).toBe(400);
+  });
+});
+
+describe('a flow source URL with credentials', () => {
+  it('is fetched with Basic auth (not refused by fetch at every job), and the password is never printed', async () => {
+    const lines = await readFile(join(EXAMPLES, 'flows.jsonl'), 'utf8');
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      if (req.headers.authorization !== `Basic ${Buffer.from('nyx:hunter2').toString('base64')}`) {
+        res.writeHead(401).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(lines);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const address = server.address() as { port: number };
+    const h = await startHarness({
+      NYX_FLOWS: `http://nyx:hunter2@127.0.0.1:${address.port}/flows?token=abc`,
+    });
+    try {
+      expect(describeConfig(h.config).join('\n')).not.toMatch(/hunter2|abc/);
+      const file = 'namespaces/cloudmart-storefront/storefront-to-payments.yaml';
+      const t = await openPull(h, { [file]: `${h.baseFiles[file]}\n# url flows\n` });
+      await analyse(h, t);
+      const policy = requestsFor(h, t).policy.at(-1);
+      expect(policy?.conclusion).toBe('success');
+      expect(policy?.output.summary).toMatch(/Window: [1-9]\d* records/);
+      expect(seen.length).toBeGreaterThan(0);
+    } finally {
+      await h.close();
+      server.close();
+    }
   });
 });

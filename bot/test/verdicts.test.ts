@@ -126,3 +126,13 @@ describe('the sticky comment', () => {
     expect(requestsFor(h, t).commentPosts).toHaveLength(0);
   });
 });
+
+describe('errors that retrying cannot fix', () => {
+  it('a 403 "Resource not accessible by integration" fails the job once, not six times', async () => {
+    const t = await openPull(h, { [STOREFRONT]: `${h.baseFiles[STOREFRONT]}\n# forbidden\n` });
+    const path = new RegExp(`/pulls/${t.number}$`);
+    h.github.failNext('GET', path, 403, 10, 'Resource not accessible by integration');
+    await analyse(h, t);
+    expect(h.github.find('GET', path)).toHaveLength(1);
+  });
+});

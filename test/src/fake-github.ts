@@ -79,7 +79,7 @@ export interface FakeGitHub {
   /** `org/team` → members (lower-case compare). */
   setTeam(team: string, members: string[]): void;
   /** The next `times` requests matching `method` and `path` answer `status` (fault injection). */
-  failNext(method: string, path: RegExp, status: number, times?: number): void;
+  failNext(method: string, path: RegExp, status: number, times?: number, message?: string): void;
   /**
    * The next `times` requests matching `method` and `path` are carried out, then answered `status`
    * (an answer lost after GitHub acted on the request).
@@ -104,7 +104,14 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   events.setMaxListeners(1000);
-  const faults: Array<{ method: string; path: RegExp; status: number; times: number; after?: boolean }> = [];
+  const faults: Array<{
+    method: string;
+    path: RegExp;
+    status: number;
+    times: number;
+    after?: boolean;
+    message?: string;
+  }> = [];
   const holds: Array<{ method: string; path: RegExp; released: Promise<void> }> = [];
   let nextId = 1000;
 
@@ -158,7 +165,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       fault.times--;
       if (fault.after) await route(method, path, url.searchParams, body);
       status = fault.status;
-      payload = { message: `injected ${fault.status}` };
+      payload = { message: fault.message ?? `injected ${fault.status}` };
     } else {
       [status, payload] = await route(method, path, url.searchParams, body);
     }
@@ -404,8 +411,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     setTeam(team, members) {
       teams.set(team.toLowerCase(), new Set(members.map((u) => u.toLowerCase())));
     },
-    failNext(method, path, status, times = 1) {
-      faults.push({ method: method.toUpperCase(), path, status, times });
+    failNext(method, path, status, times = 1, message) {
+      faults.push({ method: method.toUpperCase(), path, status, times, ...(message ? { message } : {}) });
     },
     failAfterNext(method, path, status, times = 1) {
       faults.push({ method: method.toUpperCase(), path, status, times, after: true });
