@@ -13,6 +13,7 @@ import { withDeadline } from './deadline.js';
 import { appLogin, BlobCache, type GitHubClient } from './github.js';
 import type { NyxJob } from './jobs.js';
 import { type BotMetrics, createMetrics, metricsHandler } from './metrics.js';
+import { DO_NOT_RETRY, honourRetryAfter } from './retry-after.js';
 import { flowInputs } from './sources.js';
 import { createWebhookServer } from './webhook-server.js';
 import { startWorker } from './worker.js';
@@ -74,14 +75,13 @@ export async function startBot(
     baseUrl: config.baseUrl,
     logLevel: config.logLevel as 'info',
     ...(options.log ? { log: options.log } : {}),
-    ...(options.githubThrottle === false
-      ? {
-          Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({
-            ...o,
-            throttle: { ...(o.throttle as object), enabled: false },
-          })) as typeof ProbotOctokit,
-        }
-      : {}),
+    Octokit: ProbotOctokit.plugin(honourRetryAfter as never).defaults((o: Record<string, unknown>) => ({
+      ...o,
+      retry: { ...(o.retry as object), doNotRetry: DO_NOT_RETRY },
+      ...(options.githubThrottle === false
+        ? { throttle: { ...(o.throttle as object), enabled: false } }
+        : {}),
+    })) as typeof ProbotOctokit,
   });
   const probot = new ProbotWithConfig({});
   await probot.load(nyxApp({ queue, settings, metrics }), {

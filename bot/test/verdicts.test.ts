@@ -136,3 +136,18 @@ describe('errors that retrying cannot fix', () => {
     expect(h.github.find('GET', path)).toHaveLength(1);
   });
 });
+
+describe('rate limits', () => {
+  it('a 429 with retry-after is waited for and the request re-sent, not the job', async () => {
+    const t = await openPull(h, { [STOREFRONT]: `${h.baseFiles[STOREFRONT]}\n# slow down\n` });
+    const path = new RegExp(`/pulls/${t.number}/reviews$`);
+    h.github.failNext('GET', path, 429, 1, 'too many requests', { 'retry-after': '2' });
+    await analyse(h, t);
+    const reads = h.github.find('GET', path);
+    expect(reads.map((q) => q.status)).toEqual([429, 200]);
+    expect((reads[1]?.at ?? 0) - (reads[0]?.at ?? 0)).toBeGreaterThanOrEqual(1900);
+    // One attempt of the job: the PR was read once at the start and once under the lock.
+    expect(h.github.find('GET', new RegExp(`/pulls/${t.number}$`))).toHaveLength(2);
+    expect(requestsFor(h, t).ownership).toHaveLength(1);
+  });
+});

@@ -79,7 +79,14 @@ export interface FakeGitHub {
   /** `org/team` → members (lower-case compare). */
   setTeam(team: string, members: string[]): void;
   /** The next `times` requests matching `method` and `path` answer `status` (fault injection). */
-  failNext(method: string, path: RegExp, status: number, times?: number, message?: string): void;
+  failNext(
+    method: string,
+    path: RegExp,
+    status: number,
+    times?: number,
+    message?: string,
+    headers?: Record<string, string>,
+  ): void;
   /**
    * The next `times` requests matching `method` and `path` are carried out, then answered `status`
    * (an answer lost after GitHub acted on the request).
@@ -111,6 +118,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     times: number;
     after?: boolean;
     message?: string;
+    headers?: Record<string, string>;
   }> = [];
   const holds: Array<{ method: string; path: RegExp; released: Promise<void> }> = [];
   let nextId = 1000;
@@ -161,17 +169,19 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     const fault = faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
     let status: number;
     let payload: unknown;
+    let headers: Record<string, string> = {};
     if (fault) {
       fault.times--;
       if (fault.after) await route(method, path, url.searchParams, body);
       status = fault.status;
       payload = { message: fault.message ?? `injected ${fault.status}` };
+      headers = fault.headers ?? {};
     } else {
       [status, payload] = await route(method, path, url.searchParams, body);
     }
     record.status = status;
     requests.push(record);
-    send(res, status, payload);
+    send(res, status, payload, headers);
     events.emit('request', record);
   }
 
@@ -411,8 +421,15 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     setTeam(team, members) {
       teams.set(team.toLowerCase(), new Set(members.map((u) => u.toLowerCase())));
     },
-    failNext(method, path, status, times = 1, message) {
-      faults.push({ method: method.toUpperCase(), path, status, times, ...(message ? { message } : {}) });
+    failNext(method, path, status, times = 1, message, headers) {
+      faults.push({
+        method: method.toUpperCase(),
+        path,
+        status,
+        times,
+        ...(message ? { message } : {}),
+        ...(headers ? { headers } : {}),
+      });
     },
     failAfterNext(method, path, status, times = 1) {
       faults.push({ method: method.toUpperCase(), path, status, times, after: true });
