@@ -71,22 +71,40 @@ export interface WorkerDeps {
 
 export type JobOutcome = 'done' | 'stale' | 'closed' | 'refreshed' | 'explained';
 
-const LOCK_TTL_MS = 120_000;
+/**
+ * The per-PR lock lives 15 s and is renewed every 5 s while its job runs, so a worker killed while
+ * holding it (SIGKILL, OOM) stalls that PR for 15 s at most; a job waits up to 2 minutes for it.
+ */
+const LOCK_TTL_MS = 15_000;
+const LOCK_RENEW_MS = 5_000;
+const LOCK_WAIT_MS = 120_000;
 
 /** A per-PR lock so that two jobs of one PR never write the sticky comment at the same time. */
 async function withPullLock<T>(redis: Redis, key: string, fn: () => Promise<T>): Promise<T> {
   const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   const lockKey = `nyx:bot:lock:${key}`;
-  const deadline = Date.now() + LOCK_TTL_MS;
+  const deadline = Date.now() + LOCK_WAIT_MS;
   let delay = 20;
   while ((await redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
     if (Date.now() > deadline) throw new Error(`timed out waiting for the lock of ${key}`);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 500);
   }
+  const renew = setInterval(() => {
+    redis
+      .eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+        1,
+        lockKey,
+        token,
+        String(LOCK_TTL_MS),
+      )
+      .catch(() => {});
+  }, LOCK_RENEW_MS);
   try {
     return await fn();
   } finally {
+    clearInterval(renew);
     await redis.eval(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
       1,

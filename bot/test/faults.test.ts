@@ -14,9 +14,18 @@ import {
   startRedis,
   testAppPrivateKey,
 } from '@nyx/test';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeConfig } from '../src/index.js';
-import { analyse, EXAMPLES, openPull, requestsFor, runBotProcess, startHarness } from './harness.js';
+import {
+  analyse,
+  EXAMPLES,
+  SECRET as HARNESS_SECRET,
+  openPull,
+  requestsFor,
+  runBotProcess,
+  startHarness,
+} from './harness.js';
 
 const SECRET = 'fault-secret';
 const target: PullRequestTarget = {
@@ -241,6 +250,58 @@ describe('a flow source URL with credentials', () => {
     } finally {
       await h.close();
       server.close();
+    }
+  });
+});
+
+describe('a worker killed while it holds a PR', () => {
+  it('SIGKILL inside the per-PR lock: the lock lapses within 15 s and is renewed while a job runs', async () => {
+    const h = await startHarness();
+    const port = await freePort();
+    const p = runBotProcess({
+      APP_ID: '1',
+      PRIVATE_KEY: testAppPrivateKey(),
+      WEBHOOK_SECRET: HARNESS_SECRET,
+      REDIS_URL: h.redis.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GHE_HOST: h.github.host,
+      GHE_PROTOCOL: 'http',
+      NYX_FLOWS: join(EXAMPLES, 'flows.jsonl'),
+      NYX_INVENTORY: join(EXAMPLES, 'inventory.json'),
+      NYX_QUEUE: 'killed-worker',
+      LOG_LEVEL: 'warn',
+    });
+    const redis = new Redis(h.redis.url);
+    let release = (): void => {};
+    try {
+      await p.printed('nyx-bot: listening');
+      const file = 'namespaces/cloudmart-storefront/storefront-to-payments.yaml';
+      const t = await openPull(h, { [file]: `${h.baseFiles[file]}\n# killed\n` });
+      release = h.github.hold('GET', new RegExp(`/issues/${t.number}/comments$`));
+      const r = await sendWebhook({
+        url: `http://127.0.0.1:${port}/api/github/webhooks`,
+        secret: HARNESS_SECRET,
+        event: 'pull_request',
+        payload: pullRequestPayload('opened', t),
+      });
+      expect(r.status).toBe(200);
+      const lockKey = `nyx:bot:lock:${t.owner}/${t.repo}#${t.number}`;
+      await expect.poll(() => redis.exists(lockKey), { timeout: 30_000 }).toBe(1);
+      // Held past one renewal period, the lock is still there with a fresh lifetime …
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      expect(await redis.pttl(lockKey)).toBeGreaterThan(8000);
+      // … and once its holder is killed it lapses within 15 s instead of 120 s.
+      p.child.kill('SIGKILL');
+      await p.exited;
+      const left = await redis.pttl(lockKey);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(15_000);
+    } finally {
+      release();
+      p.child.kill('SIGKILL');
+      redis.disconnect();
+      await h.close();
     }
   });
 });
