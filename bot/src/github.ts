@@ -14,6 +14,7 @@ import {
   repoPathProblem,
 } from '@nyx/core';
 import { BoundedMap } from './bounded-map.js';
+import { readTarball } from './tarball.js';
 
 /** The slice of Octokit used here (a ProbotOctokit satisfies it). */
 export interface GitHubClient {
@@ -127,12 +128,51 @@ export class BlobCache extends BoundedMap<string, string> {
   }
 }
 
-/** Reads the blobs (`GET /repos/{o}/{r}/git/blobs/{sha}`), at most `parallel` at a time, within the limits. */
+/**
+ * Past this many blobs missing from the cache, a revision is read as one tarball instead of one
+ * request per blob (a 5,000-file tree would otherwise spend a whole hour's rate budget).
+ */
+export const TARBALL_THRESHOLD = 100;
+/** The most a tarball may unpack to (it holds the whole repository, not only the policy tree). */
+const MAX_TARBALL_BYTES = 1024 * 1024 * 1024;
+
+/** The contents of `blobs` (paths relative to `root`) from the tarball of `commit`, by blob sha. */
+async function readFromTarball(
+  gh: GitHubClient,
+  ref: RepoRef,
+  commit: string,
+  root: string,
+  blobs: readonly TreeBlob[],
+): Promise<Map<string, string>> {
+  const byPath = new Map(blobs.map((b) => [root ? `${root}/${b.path}` : b.path, b.sha]));
+  const { data } = await gh.request('GET /repos/{owner}/{repo}/tarball/{ref}', {
+    ...ref,
+    ref: commit,
+    request: { parseSuccessResponseBody: false },
+  });
+  const files = await readTarball(data as AsyncIterable<Uint8Array>, (p) => byPath.has(p), MAX_TARBALL_BYTES);
+  const out = new Map<string, string>();
+  for (const [path, content] of files) out.set(byPath.get(path) as string, content);
+  return out;
+}
+
+/**
+ * Reads the blobs within the limits: from the cache, else one request per blob
+ * (`GET /repos/{o}/{r}/git/blobs/{sha}`, at most `parallel` at a time), or, when `commit` is given
+ * and at least `TARBALL_THRESHOLD` are missing, from the commit's tarball in one request.
+ */
 export async function readBlobs(
   gh: GitHubClient,
   ref: RepoRef,
   blobs: readonly TreeBlob[],
-  options: { limits?: ApiTreeLimits; cache?: BlobCache; parallel?: number; displayRoot?: string } = {},
+  options: {
+    limits?: ApiTreeLimits;
+    cache?: BlobCache;
+    parallel?: number;
+    displayRoot?: string;
+    /** The commit the blobs belong to (enables the tarball). */
+    commit?: string;
+  } = {},
 ): Promise<PolicyFile[]> {
   const limits = options.limits ?? DEFAULT_API_TREE_LIMITS;
   const shown = (p: string): string => (options.displayRoot ? `${options.displayRoot}/${p}` : p);
@@ -155,14 +195,20 @@ export async function readBlobs(
       `the policy tree holds ${total} bytes; the bot reads at most ${limits.maxTotalBytes}`,
     );
   }
+  const missing = blobs.filter((b) => options.cache?.get(b.sha) === undefined);
+  const prefetched =
+    options.commit && missing.length >= TARBALL_THRESHOLD
+      ? await readFromTarball(gh, ref, options.commit, options.displayRoot ?? '', missing)
+      : new Map<string, string>();
   const out: PolicyFile[] = new Array(blobs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < blobs.length) {
       const i = next++;
       const b = blobs[i] as TreeBlob;
-      let content = options.cache?.get(b.sha);
-      if (content === undefined) {
+      let content = options.cache?.get(b.sha) ?? prefetched.get(b.sha);
+      if (content !== undefined) options.cache?.set(b.sha, content);
+      else {
         const { data } = await gh.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', {
           ...ref,
           file_sha: b.sha,

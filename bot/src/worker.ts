@@ -207,10 +207,11 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
       const changedFiles = changedPaths(forkTree ? selectPolicyBlobs(forkTree, root) : baseBlobs, headBlobs);
       // The base first: the merged tree shares every blob but the changed ones, which are then the
       // only blobs read for it (the cache, by blob sha, also serves later jobs on the same base).
-      const baseFiles = await readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root });
+      const baseFiles = await readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root, commit: baseSha });
       const headFiles = await readBlobs(gh, ref, mergedTree(baseBlobs, headBlobs, changedFiles), {
         cache,
         displayRoot: root,
+        commit: headSha,
       });
       analysis = analyzeChange({
         baseFiles,

@@ -151,3 +151,17 @@ describe('rate limits', () => {
     expect(requestsFor(h, t).ownership).toHaveLength(1);
   });
 });
+
+describe('a large pull request', () => {
+  it('600 new policy files are read as one tarball, not 600 blob requests', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) files[`namespaces/cloudmart-storefront/bulk-${i}.yaml`] = `# bulk ${i}\n`;
+    const t = await openPull(h, files);
+    const blobsBefore = h.github.find('GET', /\/git\/blobs\//).length;
+    await analyse(h, t);
+    expect(h.github.find('GET', new RegExp(`/tarball/${t.headSha}$`))).toHaveLength(1);
+    // The base's own ~20 files may be read one by one; none of the 600.
+    expect(h.github.find('GET', /\/git\/blobs\//).length - blobsBefore).toBeLessThan(50);
+    expect(requestsFor(h, t).policy.at(-1)?.conclusion).toBe('success');
+  });
+});

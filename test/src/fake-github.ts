@@ -147,6 +147,11 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     body: unknown,
     headers: Record<string, string> = {},
   ): void {
+    if (Buffer.isBuffer(body)) {
+      res.writeHead(status, { 'content-type': 'application/x-gzip', ...headers });
+      res.end(body);
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(body === undefined ? '' : JSON.stringify(body));
   }
@@ -234,6 +239,13 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
           tree: entries.map((e) => ({ path: e.path, mode: e.mode, type: e.type, sha: e.sha, size: e.size })),
         },
       ];
+    }
+    m = method === 'GET' ? rest.match(/^\/tarball\/([0-9a-f]{40})$/) : null;
+    if (m) {
+      const sha = m[1] ?? '';
+      const data = await repo.git.archive(sha, `${repo.owner}-${repo.name}-${sha.slice(0, 7)}/`);
+      if (!data) return [404, { message: 'Not Found' }];
+      return [200, data];
     }
     m = method === 'GET' ? rest.match(/^\/git\/ref\/(.+)$/) : null;
     if (m) {

@@ -39,6 +39,8 @@ export interface GitRepo {
   show(commit: string, path: string): Promise<Buffer | undefined>;
   /** The tree sha of a commit. */
   treeOf(commit: string): Promise<string>;
+  /** `git archive --format=tar.gz --prefix=<prefix>`: a commit as GitHub's tarball endpoint serves it. */
+  archive(commit: string, prefix: string): Promise<Buffer | undefined>;
   /** `git merge-base a b`, or undefined when the commits share no history. */
   mergeBase(a: string, b: string): Promise<string | undefined>;
   close(): Promise<void>;
@@ -166,6 +168,7 @@ export async function createGitRepo(): Promise<GitRepo> {
     async treeOf(commit) {
       return (await git(['rev-parse', `${commit}^{tree}`])).trim();
     },
+    archive: (commit, prefix) => gitBuffer(['archive', '--format=tar.gz', `--prefix=${prefix}`, commit]),
     async mergeBase(a, b) {
       const out = await gitBuffer(['merge-base', a, b]);
       return out ? out.toString('utf8').trim() || undefined : undefined;
