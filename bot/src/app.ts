@@ -68,13 +68,17 @@ export function parseCommand(
 export function nyxApp(deps: AppDeps): ApplicationFunction {
   return (app: Probot) => {
     const add = async (job: NyxJob): Promise<void> => {
-      const id = await withDeadline(
+      const { id, added } = await withDeadline(
         enqueue(deps.queue, job, deps.settings),
         deps.enqueueDeadlineMs ?? 5000,
         'enqueue',
       );
-      deps.metrics.enqueued.inc({ trigger: job.trigger });
-      app.log.info({ jobId: id, trigger: job.trigger }, 'enqueued');
+      // A duplicate (a redelivery, a burst on one head) is not a new job.
+      if (added) deps.metrics.enqueued.inc({ trigger: job.trigger });
+      app.log.info(
+        { jobId: id, trigger: job.trigger, duplicate: !added },
+        added ? 'enqueued' : 'duplicate dropped',
+      );
     };
     const base = (
       payload: { repository: { name: string; owner: { login: string } }; installation?: { id: number } },

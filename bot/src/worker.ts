@@ -354,7 +354,7 @@ async function refreshBase(job: Extract<NyxJob, { kind: 'refresh' }>, deps: Work
   const gh = await deps.auth(job.installationId);
   const pulls = await listOpenPulls(gh, { owner: job.owner, repo: job.repo }, job.baseRef);
   for (const p of pulls) {
-    await enqueue(
+    const { added } = await enqueue(
       deps.queue,
       {
         kind: 'analyze',
@@ -370,7 +370,7 @@ async function refreshBase(job: Extract<NyxJob, { kind: 'refresh' }>, deps: Work
       },
       deps.settings,
     );
-    deps.metrics.enqueued.inc({ trigger: 'push' });
+    if (added) deps.metrics.enqueued.inc({ trigger: 'push' });
   }
   return 'refreshed';
 }

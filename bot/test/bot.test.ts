@@ -228,9 +228,14 @@ describe('webhooks and the queue', () => {
       'namespaces/cloudmart-storefront/storefront-to-payments.yaml': `${h.baseFiles['namespaces/cloudmart-storefront/storefront-to-payments.yaml']}\n# twice\n`,
     });
     const payload = pullRequestPayload('opened', t);
+    const enqueued = async (): Promise<number> =>
+      (await h.bot.metrics.enqueued.get()).values.reduce((a, v) => a + v.value, 0);
+    const before = await enqueued();
     await deliver(h, 'pull_request', payload, 'delivery-twice');
     await deliver(h, 'pull_request', payload, 'delivery-twice');
     await h.bot.drained();
+    // nyx_bot_jobs_enqueued_total counts the job once, not the dropped duplicate.
+    expect((await enqueued()) - before).toBe(1);
     // Redelivered later (after completion) it is still recognised.
     await deliver(h, 'pull_request', payload, 'delivery-twice');
     await h.bot.drained();
