@@ -2,6 +2,8 @@
 // capped and verified in front of Probot's middleware, see webhook-server.ts), /metrics and
 // /healthz on the same server, the BullMQ queue and, unless disabled, the worker. `main.ts` calls it with the parsed configuration; the integration
 // tests and the benchmark call it in-process with the same configuration.
+
+import { createServer } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -27,6 +29,8 @@ const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 export interface RunningBot {
   /** `http://<host>:<port>` of Probot's server. */
   url: string;
+  /** Where /metrics is served when `NYX_METRICS_PORT` is set (else `<url>/metrics`). */
+  metricsUrl: string;
   webhookUrl: string;
   queue: Queue<NyxJob>;
   metrics: BotMetrics;
@@ -100,25 +104,43 @@ export async function startBot(
     debug: () => {},
   });
   const webhooks = await probot.getNodeMiddleware({ log: middlewareLog });
+  const health = async () => {
+    // A connection still being made (just after start, after a restart) gets the same second.
+    const ready =
+      queueConnection.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => queueConnection.once('ready', () => resolve()));
+    const pong = await withDeadline(
+      ready.then(() => queueConnection.ping()),
+      HEALTH_DEADLINE_MS,
+      'redis',
+    ).catch(() => 'down');
+    const counts =
+      pong === 'PONG'
+        ? await withDeadline(queue.getJobCounts(...DEPTH_STATES), HEALTH_DEADLINE_MS, 'redis').catch(
+            () => ({}),
+          )
+        : {};
+    return { ok: pong === 'PONG', detail: { redis: pong === 'PONG' ? 'up' : 'down', queue: counts } };
+  };
+  const separateMetrics = config.metricsPort !== undefined;
   const server = createWebhookServer({
     secret: config.webhookSecret,
     log,
     webhooks: webhooks as Parameters<typeof createWebhookServer>[0]['webhooks'],
-    handlers: [
-      metricsHandler(metrics, async () => {
-        const pong = await withDeadline(queueConnection.ping(), HEALTH_DEADLINE_MS, 'redis').catch(
-          () => 'down',
-        );
-        const counts =
-          pong === 'PONG'
-            ? await withDeadline(queue.getJobCounts(...DEPTH_STATES), HEALTH_DEADLINE_MS, 'redis').catch(
-                () => ({}),
-              )
-            : {};
-        return { ok: pong === 'PONG', detail: { redis: pong === 'PONG' ? 'up' : 'down', queue: counts } };
-      }),
-    ],
+    handlers: [metricsHandler(metrics, health, { metrics: !separateMetrics, health: true })],
   });
+  // With NYX_METRICS_PORT, /metrics is served only there (keep that port off the public ingress).
+  const metricsServer = separateMetrics
+    ? createServer((req, res) => {
+        metricsHandler(metrics, health, { metrics: true, health: false })(req, res).then(
+          (handled) => {
+            if (!handled) res.writeHead(404).end();
+          },
+          () => res.writeHead(500).end(),
+        );
+      })
+    : undefined;
 
   let botLogin: Promise<string> | undefined;
   const worker = config.worker
@@ -161,6 +183,16 @@ export async function startBot(
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  let metricsUrl: string | undefined;
+  if (metricsServer) {
+    await new Promise<void>((resolve, reject) => {
+      metricsServer.once('error', reject);
+      metricsServer.listen(config.metricsPort, config.host ?? '0.0.0.0', () => resolve());
+    });
+    const a = metricsServer.address();
+    const h = config.host && config.host !== '0.0.0.0' ? config.host : '127.0.0.1';
+    metricsUrl = `http://${h}:${typeof a === 'object' && a ? a.port : config.metricsPort}/metrics`;
+  }
   const host = config.host && config.host !== '0.0.0.0' ? config.host : '127.0.0.1';
   const url = `http://${host}:${port}`;
 
@@ -174,6 +206,7 @@ export async function startBot(
   return {
     url,
     webhookUrl: `${url}/api/github/webhooks`,
+    metricsUrl: metricsUrl ?? `${url}/metrics`,
     queue,
     metrics,
     log,
@@ -198,6 +231,7 @@ export async function startBot(
     },
     async close() {
       clearInterval(depthTimer);
+      metricsServer?.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker?.close();

@@ -18,6 +18,8 @@ export interface BotConfig {
   webhookSecret: string;
   port: number;
   host?: string;
+  /** `NYX_METRICS_PORT`: serve /metrics on this port only (not on the webhook port). */
+  metricsPort?: number;
   /** `https://api.github.com`, or `<protocol>://<GHE_HOST>/api/v3`. */
   baseUrl: string;
   redisUrl: string;
@@ -170,6 +172,7 @@ export function loadConfig(
     logLevel: env.LOG_LEVEL || 'info',
   };
   if (env.HOST) config.host = env.HOST;
+  if (env.NYX_METRICS_PORT) config.metricsPort = intSetting(env, 'NYX_METRICS_PORT', 0, 0, 65535, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }
 
@@ -204,7 +207,7 @@ export function describeConfig(c: BotConfig): string[] {
     `APP_ID=${c.appId}`,
     `PRIVATE_KEY=*** (${c.privateKey.length} chars)`,
     'WEBHOOK_SECRET=***',
-    `PORT=${c.port}${c.host ? ` HOST=${c.host}` : ''}`,
+    `PORT=${c.port}${c.host ? ` HOST=${c.host}` : ''}${c.metricsPort !== undefined ? ` NYX_METRICS_PORT=${c.metricsPort}` : ''}`,
     `GitHub API=${c.baseUrl}`,
     `REDIS_URL=${mask(c.redisUrl)}`,
     `NYX_FLOWS=${flows}`,

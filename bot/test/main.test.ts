@@ -56,4 +56,33 @@ describe('nyx-bot process', () => {
       await p.exited;
     }
   });
+
+  it('NYX_METRICS_PORT serves /metrics on its own port only; HOST defaults to every interface', async () => {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const p = run({
+      APP_ID: '7',
+      PRIVATE_KEY: testAppPrivateKey(),
+      WEBHOOK_SECRET: 'x',
+      REDIS_URL: redis.url,
+      PORT: String(port),
+      NYX_METRICS_PORT: String(metricsPort),
+      GHE_HOST: '127.0.0.1:1',
+      GHE_PROTOCOL: 'http',
+      NYX_FLOWS: 'none',
+      NYX_INVENTORY: 'none',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      await p.printed('nyx-bot: listening');
+      expect(await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.status)).toBe(404);
+      expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status)).toBe(200);
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('nyx_bot_webhooks_total');
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
 });
