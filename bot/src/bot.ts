@@ -109,7 +109,14 @@ export async function startBot(
     const ready =
       queueConnection.status === 'ready'
         ? Promise.resolve()
-        : new Promise<void>((resolve) => queueConnection.once('ready', () => resolve()));
+        : new Promise<void>((resolve) => {
+            const onReady = (): void => resolve();
+            queueConnection.once('ready', onReady);
+            setTimeout(() => {
+              queueConnection.off('ready', onReady);
+              resolve();
+            }, HEALTH_DEADLINE_MS).unref();
+          });
     const pong = await withDeadline(
       ready.then(() => queueConnection.ping()),
       HEALTH_DEADLINE_MS,
