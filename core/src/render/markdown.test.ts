@@ -380,7 +380,10 @@ describe('escapeMarkdown property', () => {
   it('never lets a pipe, tag, mention, reference or line break through', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
-        const e = escapeMarkdown(s).replace(/&(amp|lt|gt|quot|#124|#64|#35);/g, '');
+        // A mention or reference sign only ever comes followed by a zero-width space, which breaks it.
+        const e = escapeMarkdown(s)
+          .replace(/[@#]&#8203;/g, '')
+          .replace(/&(amp|lt|gt|quot|#124|#8203|#32|#9);/g, '');
         expect(e).not.toMatch(/[|<>@#\n\r]/);
       }),
     );
