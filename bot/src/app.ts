@@ -4,6 +4,7 @@
 import type { Protocol } from '@nyx/core';
 import type { Queue } from 'bullmq';
 import type { ApplicationFunction, Probot } from 'probot';
+import { withDeadline } from './deadline.js';
 import { enqueue, type NyxJob, type QueueSettings, type RepoJob } from './jobs.js';
 import type { BotMetrics } from './metrics.js';
 
@@ -11,6 +12,12 @@ export interface AppDeps {
   queue: Queue<NyxJob>;
   settings: QueueSettings;
   metrics: BotMetrics;
+  /**
+   * Longest wait for Redis to take a job (default 5 s). Past it the handler fails and the delivery
+   * is answered 500, well before Probot's middleware would answer 202 at 9 s: GitHub counts any 2xx
+   * as delivered and never sends it again, so a job that was not stored must not be answered 2xx.
+   */
+  enqueueDeadlineMs?: number;
 }
 
 /** What every job of one delivery shares; each handler adds its trigger. */
@@ -61,9 +68,17 @@ export function parseCommand(
 export function nyxApp(deps: AppDeps): ApplicationFunction {
   return (app: Probot) => {
     const add = async (job: NyxJob): Promise<void> => {
-      const id = await enqueue(deps.queue, job, deps.settings);
-      deps.metrics.enqueued.inc({ trigger: job.trigger });
-      app.log.info({ jobId: id, trigger: job.trigger }, 'enqueued');
+      const { id, added } = await withDeadline(
+        enqueue(deps.queue, job, deps.settings),
+        deps.enqueueDeadlineMs ?? 5000,
+        'enqueue',
+      );
+      // A duplicate (a redelivery, a burst on one head) is not a new job.
+      if (added) deps.metrics.enqueued.inc({ trigger: job.trigger });
+      app.log.info(
+        { jobId: id, trigger: job.trigger, duplicate: !added },
+        added ? 'enqueued' : 'duplicate dropped',
+      );
     };
     const base = (
       payload: { repository: { name: string; owner: { login: string } }; installation?: { id: number } },
@@ -107,9 +122,8 @@ export function nyxApp(deps: AppDeps): ApplicationFunction {
           trigger: `pull_request.${p.action}`,
           pr: p.pull_request.number,
           headSha: p.pull_request.head.sha,
-          ...(baseChanged
-            ? { baseSha: p.pull_request.base.sha, variant: `base-${p.pull_request.base.sha}` }
-            : {}),
+          // The job reads the new base branch's tip itself (see the worker).
+          ...(baseChanged ? { variant: `base-${p.pull_request.base.sha}` } : {}),
         });
       },
     );

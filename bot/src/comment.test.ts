@@ -64,6 +64,7 @@ const pending: ApprovalStatus = {
       approvers: ['acme/shop-team'],
       paths: ['namespaces/shop/lockdown.yaml'],
       satisfied: false,
+      facts: { state: 'pending', staleOwners: [] },
       explanation: 'namespaces/shop/ changed: needs @acme/shop-team',
     },
   ],
@@ -123,7 +124,7 @@ describe('composeComment', () => {
       headSha: 'c'.repeat(40),
       policyRoot: 'policies',
     });
-    expect(body).toContain('`policies/namespaces/shop/a.yaml:7`: priority 50');
+    expect(body).toContain('- policies/namespaces/shop/a.yaml:7: priority 50');
     expect(body).toContain('No impact was computed');
     const check = policyCheck({
       analysis,

@@ -1,9 +1,16 @@
 // What the bot says: the sticky comment (ONE composition, used by the worker and `npm run demo`)
-// and the two check runs. Pure functions of the analysis.
+// and the two check runs. Pure functions of the analysis. Everything a pull request controls (paths,
+// keys, values, object names, OWNERS entries) goes through the core renderer's `escapeMarkdown`
+// wherever Markdown is written (comment, check summary and text, `/nyx explain` replies); only
+// handles of the base branch's owners and reviewers' logins are written as @-mentions.
 import {
   type ApprovalStatus,
   type Diagnostic,
+  describeApproval,
+  describeApprovalGroup,
   displayHandle,
+  type ExplanationFormat,
+  escapeMarkdown,
   type LintFinding,
   renderImpactMarkdown,
 } from '@nyx/core';
@@ -21,6 +28,15 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+// A GitHub user or `org/team` slug: nothing Markdown or HTML could read as anything but text.
+const PLAIN_HANDLE = /^@?[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\/[A-Za-z0-9._-]+)?$/;
+
+/** Ownership explanations in Markdown: PR-controlled text escaped, owners' handles mentioned. */
+export const MARKDOWN_EXPLANATION: ExplanationFormat = {
+  text: escapeMarkdown,
+  handle: (h) => (PLAIN_HANDLE.test(h) ? displayHandle(h) : escapeMarkdown(displayHandle(h))),
+};
+
 /** The ownership block of the comment: who has approved, and who still must. */
 export function ownershipSection(approval: ApprovalStatus): { title: string; body: string } {
   const missing = approval.groups.filter((g) => !g.satisfied);
@@ -28,18 +44,27 @@ export function ownershipSection(approval: ApprovalStatus): { title: string; bod
   const title = approval.satisfied
     ? 'Ownership: approved'
     : needed.length > 0
-      ? `Needs approval from ${needed.map(displayHandle).join(', ')}`
+      ? `Needs approval from ${needed.map(MARKDOWN_EXPLANATION.handle).join(', ')}`
       : 'Ownership: approval missing';
-  const lines = approval.groups.map((g) => `- ${g.satisfied ? '✅' : '⏳'} ${g.explanation}`);
-  if (lines.length === 0) lines.push(approval.summary);
-  else if (!approval.satisfied && !approval.summary.startsWith('Ownership:'))
-    lines.push('', approval.summary);
+  const lines = approval.groups.map(
+    (g) => `- ${g.satisfied ? '✅' : '⏳'} ${describeApprovalGroup(g, MARKDOWN_EXPLANATION)}`,
+  );
+  const summary = approvalSummary(approval);
+  if (lines.length === 0) lines.push(summary);
+  else if (!approval.satisfied && !summary.startsWith('Ownership:')) lines.push('', summary);
   return { title, body: lines.join('\n') };
+}
+
+/** The approval summary in Markdown (a summary replaced by the caller, e.g. on OWNERS errors, is escaped whole). */
+function approvalSummary(approval: ApprovalStatus): string {
+  return approval.summary === describeApproval(approval.groups)
+    ? describeApproval(approval.groups, MARKDOWN_EXPLANATION)
+    : escapeMarkdown(approval.summary);
 }
 
 /** A Markdown list item for one diagnostic, its path shown from the repository root. */
 function diagnosticItem(d: Diagnostic, root: string): string {
-  return `- \`${root}${d.file}:${d.line}\`: ${d.message}`;
+  return `- ${escapeMarkdown(`${root}${d.file}`)}:${d.line}: ${escapeMarkdown(d.message)}`;
 }
 
 function diagnosticsList(errors: readonly Diagnostic[], root: string, max: number): string {
@@ -120,6 +145,18 @@ export function composeComment(input: ComposeCommentInput): string {
     body = truncate(renderImpactMarkdown(input.analysis.report, options), budget, pointer);
   }
   return `${COMMENT_MARKER}\n${body}${footer}`;
+}
+
+/** The sticky comment when the head's tree is refused before anything is analysed. */
+export function unreadableTreeComment(headSha: string, problem: string): string {
+  return [
+    COMMENT_MARKER,
+    `### ❌ The policy tree at \`${headSha.slice(0, 12)}\` could not be analysed`,
+    '',
+    escapeMarkdown(problem),
+    '',
+    'Nothing was evaluated for this commit and required approvals are not reported; see the `nyx/policy` check.',
+  ].join('\n');
 }
 
 function lintLevel(f: LintFinding): CheckAnnotation['annotation_level'] {
@@ -216,7 +253,7 @@ export function ownershipCheck(input: { approval: ApprovalStatus; headSha: strin
     // green on the next review.
     conclusion: input.approval.satisfied ? 'success' : 'failure',
     title: section.title,
-    summary: input.approval.summary,
+    summary: approvalSummary(input.approval),
     text: section.body,
   };
 }

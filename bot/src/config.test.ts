@@ -1,10 +1,11 @@
+import { testAppPrivateKey } from '@nyx/test';
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from './app.js';
 import { describeConfig, loadConfig } from './config.js';
 import { jobId } from './jobs.js';
 import { parseRepoConfig } from './repo-config.js';
 
-const KEY = '-----BEGIN PRIVATE KEY-----\nMIIabc\n-----END PRIVATE KEY-----\n';
+const KEY = testAppPrivateKey();
 const base = {
   APP_ID: '12',
   PRIVATE_KEY: KEY,
@@ -66,9 +67,33 @@ describe('loadConfig', () => {
     expect(r.config.inventory).toEqual({ kind: 'file', path: '/data/inv.json' });
     const printed = describeConfig(r.config).join('\n');
     expect(printed).not.toContain('s3cret');
-    expect(printed).not.toContain('MIIabc');
+    expect(printed).not.toContain(KEY.split('\n')[1] ?? 'unreachable');
     expect(printed).not.toContain(':pw@');
     expect(printed).toContain('REDIS_URL=redis://***@127.0.0.1:6379');
+  });
+
+  it('refuses a PEM key that does not parse, at start', () => {
+    const r = loadConfig({
+      ...base,
+      PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIabc\n-----END PRIVATE KEY-----\n',
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.join('\n')).toMatch(/^PRIVATE_KEY: not a usable private key/m);
+    expect(r.errors.join('\n')).not.toContain('MIIabc');
+  });
+
+  it('masks credentials and query values of a flow URL', () => {
+    const r = loadConfig({
+      ...base,
+      NYX_FLOWS: 'https://nyx:hunter2@flows.example/window?token=abc123&h=24',
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const printed = describeConfig(r.config).join('\n');
+    expect(printed).not.toContain('hunter2');
+    expect(printed).not.toContain('abc123');
+    expect(printed).toContain('NYX_FLOWS=https://***@flows.example/window?token=***&h=***');
   });
 
   it('defaults: flows and inventory from Redis, worker on, concurrency 4', () => {

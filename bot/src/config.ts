@@ -1,6 +1,7 @@
 // The bot's process configuration: Probot's own environment variables plus REDIS_URL, NYX_FLOWS and
 // NYX_INVENTORY (SPEC §7 "Processes"). Parsed once at the entry point into a plain object; every
 // other module receives the parts it needs.
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export type FlowSourceConfig =
@@ -17,6 +18,8 @@ export interface BotConfig {
   webhookSecret: string;
   port: number;
   host?: string;
+  /** `NYX_METRICS_PORT`: serve /metrics on this port only (not on the webhook port). */
+  metricsPort?: number;
   /** `https://api.github.com`, or `<protocol>://<GHE_HOST>/api/v3`. */
   baseUrl: string;
   redisUrl: string;
@@ -103,6 +106,15 @@ export function loadConfig(
       );
   }
 
+  if (privateKey && /-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
+    // Checked now, not at the first job: a key that does not parse would fail every job.
+    try {
+      createPrivateKey(privateKey);
+    } catch (error) {
+      errors.push(`PRIVATE_KEY: not a usable private key (${(error as Error).message})`);
+    }
+  }
+
   const webhookSecret = env.WEBHOOK_SECRET ?? '';
   if (!webhookSecret)
     errors.push('WEBHOOK_SECRET is required: the secret GitHub signs webhook deliveries with');
@@ -160,11 +172,27 @@ export function loadConfig(
     logLevel: env.LOG_LEVEL || 'info',
   };
   if (env.HOST) config.host = env.HOST;
+  if (env.NYX_METRICS_PORT) config.metricsPort = intSetting(env, 'NYX_METRICS_PORT', 0, 0, 65535, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }
 
 function mask(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
+  return redactUrl(url);
+}
+
+/** A URL fit for logs: user, password and every query value masked (`?token=…` is a secret too). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = '***';
+      u.password = '';
+    }
+    for (const key of [...new Set(u.searchParams.keys())]) u.searchParams.set(key, '***');
+    return u.toString().replaceAll('%2A%2A%2A', '***');
+  } catch {
+    return url.replace(/\/\/([^@/]*)@/, '//***@').replace(/\?.*$/, '?***');
+  }
 }
 
 /** The effective configuration as printable lines, secrets masked. */
@@ -179,7 +207,7 @@ export function describeConfig(c: BotConfig): string[] {
     `APP_ID=${c.appId}`,
     `PRIVATE_KEY=*** (${c.privateKey.length} chars)`,
     'WEBHOOK_SECRET=***',
-    `PORT=${c.port}${c.host ? ` HOST=${c.host}` : ''}`,
+    `PORT=${c.port}${c.host ? ` HOST=${c.host}` : ''}${c.metricsPort !== undefined ? ` NYX_METRICS_PORT=${c.metricsPort}` : ''}`,
     `GitHub API=${c.baseUrl}`,
     `REDIS_URL=${mask(c.redisUrl)}`,
     `NYX_FLOWS=${flows}`,

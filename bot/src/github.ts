@@ -4,13 +4,17 @@
 // ProbotOctokit) apply to every call made here.
 import {
   CODEOWNERS_LOCATIONS,
+  comparePaths,
   isOwnersFile,
+  type LinkedEntryKind,
+  linkedEntryProblem,
   normalizeHandle,
   type PolicyFile,
   policyManifestPaths,
   repoPathProblem,
 } from '@nyx/core';
 import { BoundedMap } from './bounded-map.js';
+import { readTarball } from './tarball.js';
 
 /** The slice of Octokit used here (a ProbotOctokit satisfies it). */
 export interface GitHubClient {
@@ -27,6 +31,8 @@ export interface TreeBlob {
   path: string;
   sha: string;
   size: number;
+  /** Set for a symlink or a submodule: never read, refused under the policy root. */
+  linked?: LinkedEntryKind;
 }
 
 /**
@@ -51,7 +57,10 @@ export const DEFAULT_API_TREE_LIMITS: Readonly<ApiTreeLimits> = Object.freeze({
 /** A problem with the tree itself (truncated, too big, a bad path): reported, never silently skipped. */
 export class TreeError extends Error {}
 
-/** Every blob of a commit's tree (`GET /repos/{o}/{r}/git/trees/{sha}?recursive=1`); refuses truncated trees. */
+/**
+ * Every blob, symlink and submodule of a commit's tree (`GET /repos/{o}/{r}/git/trees/{sha}?recursive=1`);
+ * refuses truncated trees.
+ */
 export async function listTree(gh: GitHubClient, ref: RepoRef, sha: string): Promise<TreeBlob[]> {
   const { data } = await gh.request('GET /repos/{owner}/{repo}/git/trees/{tree_sha}', {
     ...ref,
@@ -71,9 +80,10 @@ export async function listTree(gh: GitHubClient, ref: RepoRef, sha: string): Pro
     size?: number;
     mode?: string;
   }>) {
-    if (e.type !== 'blob') continue;
-    if (e.mode === '120000') continue; // symlinks are never followed
-    out.push({ path: e.path, sha: e.sha, size: e.size ?? 0 });
+    const linked: LinkedEntryKind | undefined =
+      e.type === 'commit' ? 'submodule' : e.mode === '120000' ? 'symlink' : undefined;
+    if (e.type !== 'blob' && !linked) continue;
+    out.push({ path: e.path, sha: e.sha, size: e.size ?? 0, ...(linked ? { linked } : {}) });
   }
   return out;
 }
@@ -88,15 +98,18 @@ function underRoot(root: string, path: string): string | undefined {
  * Which blobs of a tree the engine needs: the policy manifests and `OWNERS` files under
  * `policyRoot` (paths made relative to it), plus the repository's CODEOWNERS when the root is the
  * repository root (CODEOWNERS patterns are repository paths). Every path is checked with
- * `repoPathProblem`.
+ * `repoPathProblem`; a symlink or submodule under the root is refused (`linkedEntryProblem`), as
+ * `nyxctl` refuses it on a checkout, so both read the same tree.
  */
 export function selectPolicyBlobs(blobs: readonly TreeBlob[], policyRoot: string): TreeBlob[] {
   const relative: TreeBlob[] = [];
-  for (const b of blobs) {
+  // Refusals in path order (the first is reported, as the disk reader reports it).
+  for (const b of [...blobs].sort((x, y) => comparePaths(x.path, y.path))) {
     const rel = underRoot(policyRoot, b.path);
     if (rel === undefined) continue;
-    const problem = repoPathProblem(rel);
-    if (problem) throw new TreeError(`${b.path}: ${problem}`);
+    const problem = repoPathProblem(rel) ?? (b.linked ? linkedEntryProblem(rel, b.linked) : undefined);
+    if (problem) throw new TreeError(`${b.path}:1: ${problem}`);
+    if (b.linked) continue;
     relative.push({ ...b, path: rel });
   }
   const manifests = new Set(policyManifestPaths(relative.map((b) => b.path)));
@@ -115,12 +128,51 @@ export class BlobCache extends BoundedMap<string, string> {
   }
 }
 
-/** Reads the blobs (`GET /repos/{o}/{r}/git/blobs/{sha}`), at most `parallel` at a time, within the limits. */
+/**
+ * Past this many blobs missing from the cache, a revision is read as one tarball instead of one
+ * request per blob (a 5,000-file tree would otherwise spend a whole hour's rate budget).
+ */
+export const TARBALL_THRESHOLD = 100;
+/** The most a tarball may unpack to (it holds the whole repository, not only the policy tree). */
+const MAX_TARBALL_BYTES = 1024 * 1024 * 1024;
+
+/** The contents of `blobs` (paths relative to `root`) from the tarball of `commit`, by blob sha. */
+async function readFromTarball(
+  gh: GitHubClient,
+  ref: RepoRef,
+  commit: string,
+  root: string,
+  blobs: readonly TreeBlob[],
+): Promise<Map<string, string>> {
+  const byPath = new Map(blobs.map((b) => [root ? `${root}/${b.path}` : b.path, b.sha]));
+  const { data } = await gh.request('GET /repos/{owner}/{repo}/tarball/{ref}', {
+    ...ref,
+    ref: commit,
+    request: { parseSuccessResponseBody: false },
+  });
+  const files = await readTarball(data as AsyncIterable<Uint8Array>, (p) => byPath.has(p), MAX_TARBALL_BYTES);
+  const out = new Map<string, string>();
+  for (const [path, content] of files) out.set(byPath.get(path) as string, content);
+  return out;
+}
+
+/**
+ * Reads the blobs within the limits: from the cache, else one request per blob
+ * (`GET /repos/{o}/{r}/git/blobs/{sha}`, at most `parallel` at a time), or, when `commit` is given
+ * and at least `TARBALL_THRESHOLD` are missing, from the commit's tarball in one request.
+ */
 export async function readBlobs(
   gh: GitHubClient,
   ref: RepoRef,
   blobs: readonly TreeBlob[],
-  options: { limits?: ApiTreeLimits; cache?: BlobCache; parallel?: number; displayRoot?: string } = {},
+  options: {
+    limits?: ApiTreeLimits;
+    cache?: BlobCache;
+    parallel?: number;
+    displayRoot?: string;
+    /** The commit the blobs belong to (enables the tarball). */
+    commit?: string;
+  } = {},
 ): Promise<PolicyFile[]> {
   const limits = options.limits ?? DEFAULT_API_TREE_LIMITS;
   const shown = (p: string): string => (options.displayRoot ? `${options.displayRoot}/${p}` : p);
@@ -143,14 +195,20 @@ export async function readBlobs(
       `the policy tree holds ${total} bytes; the bot reads at most ${limits.maxTotalBytes}`,
     );
   }
+  const missing = blobs.filter((b) => options.cache?.get(b.sha) === undefined);
+  const prefetched =
+    options.commit && missing.length >= TARBALL_THRESHOLD
+      ? await readFromTarball(gh, ref, options.commit, options.displayRoot ?? '', missing)
+      : new Map<string, string>();
   const out: PolicyFile[] = new Array(blobs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < blobs.length) {
       const i = next++;
       const b = blobs[i] as TreeBlob;
-      let content = options.cache?.get(b.sha);
-      if (content === undefined) {
+      let content = options.cache?.get(b.sha) ?? prefetched.get(b.sha);
+      if (content !== undefined) options.cache?.set(b.sha, content);
+      else {
         const { data } = await gh.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', {
           ...ref,
           file_sha: b.sha,
@@ -176,6 +234,56 @@ export function changedPaths(base: readonly TreeBlob[], head: readonly TreeBlob[
   for (const [p, sha] of after) if (before.get(p) !== sha) out.add(p);
   for (const p of before.keys()) if (!after.has(p)) out.add(p);
   return [...out].sort();
+}
+
+/**
+ * The tree a pull request would have once merged onto the current base, as far as the policy files
+ * go: the base's blobs, with each path the PR changed (`changed`, against the merge base) taken
+ * from the head (or removed, when the head removed it). This is what the impact is computed on.
+ */
+export function mergedTree(
+  base: readonly TreeBlob[],
+  head: readonly TreeBlob[],
+  changed: readonly string[],
+): TreeBlob[] {
+  const out = new Map(base.map((b) => [b.path, b]));
+  const after = new Map(head.map((b) => [b.path, b]));
+  for (const p of changed) {
+    const b = after.get(p);
+    if (b) out.set(p, b);
+    else out.delete(p);
+  }
+  return [...out.values()].sort((x, y) => comparePaths(x.path, y.path));
+}
+
+/** The tip of a branch (`GET /repos/{o}/{r}/git/ref/heads/{branch}`), or undefined when it does not exist. */
+export async function branchTip(gh: GitHubClient, ref: RepoRef, branch: string): Promise<string | undefined> {
+  try {
+    const { data } = await gh.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+      ...ref,
+      ref: `heads/${branch}`,
+    });
+    return data.object?.sha;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The merge base of `base` and `head` (`GET /repos/{o}/{r}/compare/{base}...{head}`): what a pull
+ * request's changes are counted from, as GitHub's own "Files changed" does.
+ */
+export async function mergeBase(gh: GitHubClient, ref: RepoRef, base: string, head: string): Promise<string> {
+  const { data } = await gh.request('GET /repos/{owner}/{repo}/compare/{basehead}', {
+    ...ref,
+    basehead: `${base}...${head}`,
+    per_page: 1,
+  });
+  const sha = data.merge_base_commit?.sha;
+  if (typeof sha !== 'string')
+    throw new TreeError(`${base.slice(0, 12)} and ${head.slice(0, 12)} share no history`);
+  return sha;
 }
 
 export interface PullState {
@@ -359,33 +467,70 @@ export async function createCheckRun(
 /** The hidden marker that identifies the bot's sticky comment. */
 export const COMMENT_MARKER = '<!-- nyx-gitops:impact -->';
 
+/** `<slug>[bot]`: the login GitHub gives this app's comments (`GET /app`, app-authenticated). */
+export async function appLogin(gh: GitHubClient): Promise<string> {
+  const { data } = await gh.request('GET /app');
+  return `${data.slug}[bot]`;
+}
+
+type IssueComment = { id: number; body?: string; user?: { login?: string; type?: string } | null };
+
 /**
- * Creates or edits in place the one comment carrying `COMMENT_MARKER` (the oldest such comment
- * wins when a human copied the marker; only comments by bots are considered).
+ * Creates or edits in place the one comment carrying `COMMENT_MARKER` written by this app
+ * (`login`): another app's or a human's comment with the marker is never touched. A create whose
+ * answer was lost (a 5xx or a dropped connection after GitHub stored it) is not simply retried:
+ * the comments are listed again first, so a retry never leaves a second sticky comment. Extra
+ * comments of ours with the marker (left by an older version or a race) are deleted, oldest kept.
  */
 export async function upsertStickyComment(
   gh: GitHubClient,
   ref: RepoRef,
   number: number,
   body: string,
+  login: string,
 ): Promise<{ id: number; created: boolean }> {
-  const comments = await listAll<{ id: number; body?: string; user?: { type?: string } | null }>(
-    gh,
-    'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
-    { ...ref, issue_number: number },
-  );
-  const mine = comments.find((c) => c.user?.type === 'Bot' && c.body?.includes(COMMENT_MARKER));
-  if (mine) {
-    if (mine.body !== body) {
-      await gh.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+  const ours = async (): Promise<IssueComment[]> =>
+    (
+      await listAll<IssueComment>(gh, 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
         ...ref,
-        comment_id: mine.id,
+        issue_number: number,
+      })
+    )
+      .filter((c) => c.user?.login === login && c.body?.includes(COMMENT_MARKER))
+      .sort((a, b) => a.id - b.id);
+  let mine = await ours();
+  let created = false;
+  for (let attempt = 1; mine.length === 0; attempt++) {
+    try {
+      // No transport-level retry for this request: a retried POST is how duplicates are made.
+      await gh.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        ...ref,
+        issue_number: number,
         body,
+        request: { retries: 0 },
       });
+      created = true;
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (attempt >= 3 || (status !== undefined && status < 500 && status !== 429)) throw error;
     }
-    return { id: mine.id, created: false };
+    mine = await ours();
   }
-  return { ...(await postComment(gh, ref, number, body)), created: true };
+  const [keep, ...extra] = mine as [IssueComment, ...IssueComment[]];
+  for (const c of extra) {
+    await gh.request('DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+      ...ref,
+      comment_id: c.id,
+    });
+  }
+  if (keep.body !== body) {
+    await gh.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+      ...ref,
+      comment_id: keep.id,
+      body,
+    });
+  }
+  return { id: keep.id, created };
 }
 
 /** A new comment on the pull request (`/nyx explain` replies with one). */

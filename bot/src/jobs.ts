@@ -64,8 +64,18 @@ export function jobOptions(job: NyxJob, settings: QueueSettings): JobsOptions {
   };
 }
 
-/** Adds a job; BullMQ ignores it when a job with the same id exists (deduplication). */
-export async function enqueue(queue: Queue<NyxJob>, job: NyxJob, settings: QueueSettings): Promise<string> {
-  const added = await queue.add(job.kind, job, jobOptions(job, settings));
-  return added.id ?? jobId(job);
+/**
+ * Adds a job; BullMQ ignores it when a job with the same id exists (deduplication). `added` says
+ * which: BullMQ answers with the id either way, so the stored job's creation time is compared with
+ * the one just sent.
+ */
+export async function enqueue(
+  queue: Queue<NyxJob>,
+  job: NyxJob,
+  settings: QueueSettings,
+): Promise<{ id: string; added: boolean }> {
+  const sent = await queue.add(job.kind, job, jobOptions(job, settings));
+  const id = sent.id ?? jobId(job);
+  const stored = await queue.getJob(id);
+  return { id, added: stored === undefined || stored.timestamp === sent.timestamp };
 }

@@ -71,16 +71,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): BotMe
 export function metricsHandler(
   metrics: BotMetrics,
   health: () => Promise<{ ok: boolean; detail: Record<string, unknown> }>,
+  serve: { metrics: boolean; health: boolean } = { metrics: true, health: true },
 ) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET') return false;
-    if (path === '/metrics') {
+    if (path === '/metrics' && serve.metrics) {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
       return true;
     }
-    if (path === '/healthz') {
+    if (path === '/healthz' && serve.health) {
       const h = await health().catch((error: unknown) => ({ ok: false, detail: { error: String(error) } }));
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unavailable', ...h.detail }));

@@ -19,6 +19,7 @@ import {
   readPublishedInventory,
 } from '@nyx/io';
 import type { FlowSourceConfig, InventorySourceConfig } from './config.js';
+import { redactUrl } from './config.js';
 
 /** An inventory with nothing in it: every pod reference is then unresolved (and counted as such). */
 export function emptyInventory(): Inventory {
@@ -63,15 +64,32 @@ function reuseFor<T>(
 /**
  * The SPEC §7 flow lines served at `url`. Lines that do not parse cannot fail a pull request's check
  * (the data is not the pull request's): they are left out and counted among the window's skipped
- * lines, so that the comment says so.
+ * lines, so that the comment says so. Credentials in the URL (`https://user:pass@host/…`) are sent
+ * as HTTP Basic auth (fetch refuses them in the URL) and never appear in a message: errors name the
+ * URL with its user, password and query values masked.
  */
 async function fetchFlowWindow(url: string): Promise<FlowWindow> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`NYX_FLOWS ${url}: HTTP ${response.status}`);
+  const target = new URL(url);
+  const headers: Record<string, string> = {};
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username);
+    const password = decodeURIComponent(target.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
+  const shown = redactUrl(url);
+  let response: Response;
+  try {
+    response = await fetch(target, { headers });
+  } catch (error) {
+    throw new Error(`NYX_FLOWS ${shown}: ${(error as Error).message}`);
+  }
+  if (!response.ok) throw new Error(`NYX_FLOWS ${shown}: HTTP ${response.status}`);
   const window = new FlowWindow();
   const lines = (await response.text()).split('\n');
   lines.forEach((line, i) => {
-    const r = parseFlowLine(line, i + 1, url);
+    const r = parseFlowLine(line, i + 1, shown);
     if (!r.ok) window.skip('not a valid flow line');
     else if (r.record) window.add(r.record);
     else if (!SILENT_SKIPS.has(r.skipped)) window.skip(r.skipped);

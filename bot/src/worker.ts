@@ -4,6 +4,7 @@
 // Redis errors), except problems that retrying cannot fix.
 import {
   type Diagnostic,
+  escapeMarkdown,
   evaluate,
   type FlowRecord,
   type Inventory,
@@ -17,9 +18,17 @@ import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type AnalysisCache, analyzeChange, ownershipVerdict } from './analyze.js';
-import { composeComment, ownershipCheck, POLICY_CHECK, policyCheck } from './comment.js';
+import {
+  composeComment,
+  OWNERSHIP_CHECK,
+  ownershipCheck,
+  POLICY_CHECK,
+  policyCheck,
+  unreadableTreeComment,
+} from './comment.js';
 import {
   BlobCache,
+  branchTip,
   changedPaths,
   createCheckRun,
   type GitHubClient,
@@ -27,6 +36,8 @@ import {
   listOpenPulls,
   listReviews,
   listTree,
+  mergeBase,
+  mergedTree,
   postComment,
   type RepoRef,
   readBlobs,
@@ -44,6 +55,8 @@ import type { FlowInputs } from './sources.js';
 export interface WorkerDeps {
   /** An installation-authenticated client (ProbotOctokit: throttling and retry plugins included). */
   auth(installationId: number): Promise<GitHubClient>;
+  /** This app's bot login (`<slug>[bot]`): the author of the sticky comments that are ours. */
+  botLogin(): Promise<string>;
   inputs: FlowInputs;
   /** A plain (non-blocking) connection for locks. */
   redis: Redis;
@@ -58,22 +71,40 @@ export interface WorkerDeps {
 
 export type JobOutcome = 'done' | 'stale' | 'closed' | 'refreshed' | 'explained';
 
-const LOCK_TTL_MS = 120_000;
+/**
+ * The per-PR lock lives 15 s and is renewed every 5 s while its job runs, so a worker killed while
+ * holding it (SIGKILL, OOM) stalls that PR for 15 s at most; a job waits up to 2 minutes for it.
+ */
+const LOCK_TTL_MS = 15_000;
+const LOCK_RENEW_MS = 5_000;
+const LOCK_WAIT_MS = 120_000;
 
 /** A per-PR lock so that two jobs of one PR never write the sticky comment at the same time. */
 async function withPullLock<T>(redis: Redis, key: string, fn: () => Promise<T>): Promise<T> {
   const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   const lockKey = `nyx:bot:lock:${key}`;
-  const deadline = Date.now() + LOCK_TTL_MS;
+  const deadline = Date.now() + LOCK_WAIT_MS;
   let delay = 20;
   while ((await redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
     if (Date.now() > deadline) throw new Error(`timed out waiting for the lock of ${key}`);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 500);
   }
+  const renew = setInterval(() => {
+    redis
+      .eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+        1,
+        lockKey,
+        token,
+        String(LOCK_TTL_MS),
+      )
+      .catch(() => {});
+  }, LOCK_RENEW_MS);
   try {
     return await fn();
   } finally {
+    clearInterval(renew);
     await redis.eval(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
       1,
@@ -83,17 +114,14 @@ async function withPullLock<T>(redis: Redis, key: string, fn: () => Promise<T>):
   }
 }
 
-/** 4xx answers other than rate limiting will not get better by retrying. */
+/**
+ * 4xx answers other than rate limiting will not get better by retrying; a 403 is rate limiting
+ * unless GitHub says the resource is not accessible (a missing App permission or installation).
+ */
 function permanent(error: unknown): boolean {
   const status = (error as { status?: number }).status;
-  return (
-    typeof status === 'number' &&
-    status >= 400 &&
-    status < 500 &&
-    status !== 403 &&
-    status !== 429 &&
-    status !== 409
-  );
+  if (status === 403) return /not accessible/i.test((error as Error).message ?? '');
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 429 && status !== 409;
 }
 
 /** Reads a file of one revision through its tree listing (used for `.github/nyx.yml`). */
@@ -104,7 +132,7 @@ async function readTreeFile(
   path: string,
   cache: BlobCache,
 ): Promise<string | undefined> {
-  const entry = tree.find((b) => b.path === path);
+  const entry = tree.find((b) => b.path === path && !b.linked);
   if (!entry) return undefined;
   const [file] = await readBlobs(gh, ref, [entry], { cache });
   return file?.content;
@@ -144,9 +172,16 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   if (pull.state !== 'open') return 'closed';
   if (job.headSha && pull.headSha !== job.headSha) return 'stale';
   const headSha = pull.headSha;
-  const baseSha = job.baseSha ?? pull.baseSha;
+  // The base is the branch's tip (a push job names the tip it was sent for); the PR's changes are
+  // counted from the merge base, and the impact is that of the head merged onto the tip.
+  const baseSha = job.baseSha ?? (await branchTip(gh, ref, pull.baseRef)) ?? pull.baseSha;
+  const forkPoint = await mergeBase(gh, ref, baseSha, headSha);
 
-  const [baseTree, headTree] = await Promise.all([listTree(gh, ref, baseSha), listTree(gh, ref, headSha)]);
+  const [baseTree, headTree, forkTree] = await Promise.all([
+    listTree(gh, ref, baseSha),
+    listTree(gh, ref, headSha),
+    forkPoint === baseSha ? undefined : listTree(gh, ref, forkPoint),
+  ]);
   const { config: repoConfig, errors: configErrors } = await baseRepoConfig(gh, ref, baseTree, cache);
   const root = repoConfig.policyRoot;
 
@@ -169,28 +204,52 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
     try {
       const baseBlobs = selectPolicyBlobs(baseTree, root);
       const headBlobs = selectPolicyBlobs(headTree, root);
-      const [baseFiles, headFiles] = await Promise.all([
-        readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root }),
-        readBlobs(gh, ref, headBlobs, { cache, displayRoot: root }),
-      ]);
+      const changedFiles = changedPaths(forkTree ? selectPolicyBlobs(forkTree, root) : baseBlobs, headBlobs);
+      // The base first: the merged tree shares every blob but the changed ones, which are then the
+      // only blobs read for it (the cache, by blob sha, also serves later jobs on the same base).
+      const baseFiles = await readBlobs(gh, ref, baseBlobs, { cache, displayRoot: root, commit: baseSha });
+      const headFiles = await readBlobs(gh, ref, mergedTree(baseBlobs, headBlobs, changedFiles), {
+        cache,
+        displayRoot: root,
+        commit: headSha,
+      });
       analysis = analyzeChange({
         baseFiles,
         headFiles,
-        changedFiles: changedPaths(baseBlobs, headBlobs),
+        changedFiles,
         inventory: inv.inventory,
         window,
       });
     } catch (error) {
       if (!(error instanceof TreeError)) throw error;
-      // A tree the bot refuses to read is reported on the check, not retried.
-      await createCheckRun(gh, ref, {
-        name: POLICY_CHECK,
-        headSha,
-        conclusion: 'failure',
-        title: 'policy tree not readable',
-        summary: error.message,
+      // A tree the bot refuses to read is reported, not retried: on the comment (an earlier head's
+      // verdict must not stand) and on both checks (ownership cannot be judged, so it fails closed).
+      return withPullLock(deps.redis, `${job.owner}/${job.repo}#${job.pr}`, async () => {
+        const current = await getPull(gh, ref, job.pr);
+        if (current.headSha !== headSha) return 'stale';
+        await upsertStickyComment(
+          gh,
+          ref,
+          job.pr,
+          unreadableTreeComment(headSha, error.message),
+          await deps.botLogin(),
+        );
+        await createCheckRun(gh, ref, {
+          name: POLICY_CHECK,
+          headSha,
+          conclusion: 'failure',
+          title: 'policy tree not readable',
+          summary: escapeMarkdown(error.message),
+        });
+        await createCheckRun(gh, ref, {
+          name: OWNERSHIP_CHECK,
+          headSha,
+          conclusion: 'failure',
+          title: 'ownership not evaluated: the policy tree could not be read',
+          summary: 'Required approvals are not evaluated on a tree the bot refuses to read; see nyx/policy.',
+        });
+        return 'done';
       });
-      return 'done';
     }
     if (cacheKey !== undefined) deps.analyses?.set(cacheKey, analysis);
   }
@@ -206,9 +265,12 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   });
 
   return withPullLock(deps.redis, `${job.owner}/${job.repo}#${job.pr}`, async () => {
-    // Re-check right before writing: a newer head may have arrived while we computed.
+    // Re-check right before writing: a newer head or base may have arrived while we computed (a
+    // job retried after errors must not overwrite the verdict on a newer base).
     const current = await getPull(gh, ref, job.pr);
     if (current.headSha !== headSha) return 'stale';
+    const currentBase = (await branchTip(gh, ref, current.baseRef)) ?? current.baseSha;
+    if (currentBase !== baseSha) return 'stale';
     // The comment goes first (it is what reviewers wait for; Octokit spaces writes a second apart);
     // its full-report link is the PR's checks tab, known before the check runs exist.
     const body = composeComment({
@@ -225,7 +287,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
           }
         : {}),
     });
-    await upsertStickyComment(gh, ref, job.pr, body);
+    await upsertStickyComment(gh, ref, job.pr, body, await deps.botLogin());
     // A review changes only who approved: the policy verdict of this head stands.
     if (!job.trigger.startsWith('pull_request_review')) {
       await createCheckRun(
@@ -259,9 +321,13 @@ async function explainFlow(job: Extract<NyxJob, { kind: 'explain' }>, deps: Work
   return 'explained';
 }
 
-function reasonList(reasons: readonly Reason[]): string {
+/** The reasons as a Markdown list; their text names objects and files of the PR, so it is escaped. */
+export function reasonList(reasons: readonly Reason[]): string {
   return reasons
-    .map((r) => `- ${r.point ? `${r.point}: ` : ''}${r.text}${r.source ? ` (\`${r.source}\`)` : ''}`)
+    .map(
+      (r) =>
+        `- ${escapeMarkdown(`${r.point ? `${r.point}: ` : ''}${r.text}`)}${r.source ? ` (${escapeMarkdown(r.source)})` : ''}`,
+    )
     .join('\n');
 }
 
@@ -294,7 +360,7 @@ async function refreshBase(job: Extract<NyxJob, { kind: 'refresh' }>, deps: Work
   const gh = await deps.auth(job.installationId);
   const pulls = await listOpenPulls(gh, { owner: job.owner, repo: job.repo }, job.baseRef);
   for (const p of pulls) {
-    await enqueue(
+    const { added } = await enqueue(
       deps.queue,
       {
         kind: 'analyze',
@@ -310,7 +376,7 @@ async function refreshBase(job: Extract<NyxJob, { kind: 'refresh' }>, deps: Work
       },
       deps.settings,
     );
-    deps.metrics.enqueued.inc({ trigger: 'push' });
+    if (added) deps.metrics.enqueued.inc({ trigger: 'push' });
   }
   return 'refreshed';
 }

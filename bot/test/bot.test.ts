@@ -232,9 +232,14 @@ describe('webhooks and the queue', () => {
       'namespaces/cloudmart-storefront/storefront-to-payments.yaml': `${h.baseFiles['namespaces/cloudmart-storefront/storefront-to-payments.yaml']}\n# twice\n`,
     });
     const payload = pullRequestPayload('opened', t);
+    const enqueued = async (): Promise<number> =>
+      (await h.bot.metrics.enqueued.get()).values.reduce((a, v) => a + v.value, 0);
+    const before = await enqueued();
     await deliver(h, 'pull_request', payload, 'delivery-twice');
     await deliver(h, 'pull_request', payload, 'delivery-twice');
     await h.bot.drained();
+    // nyx_bot_jobs_enqueued_total counts the job once, not the dropped duplicate.
+    expect((await enqueued()) - before).toBe(1);
     // Redelivered later (after completion) it is still recognised.
     await deliver(h, 'pull_request', payload, 'delivery-twice');
     await h.bot.drained();
@@ -353,6 +358,7 @@ describe('commands and re-evaluation', () => {
     // Only this PR stays open, so the refresh touches it alone.
     for (const p of h.repo.pulls.values()) if (p.number !== t.number) p.state = 'closed';
     const newBase = await h.git.commit({ 'cluster/NOTES.md': 'platform notes\n' }, { parent: h.baseSha });
+    h.repo.branches.set('main', newBase);
     await deliver(
       h,
       'push',

@@ -1,12 +1,14 @@
 // Shared setup of the bot's integration tests and benchmark: a real redis-server, the fake GitHub
 // API over a real git repository seeded with the policy template, and the real Probot server (with
 // its worker) configured exactly as `main.ts` would configure it from the environment.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createGitRepo,
   type FakeGitHub,
   type FakeRepoState,
+  type FileChange,
   freePort,
   type GitRepo,
   type PullRequestTarget,
@@ -14,6 +16,7 @@ import {
   type RedisServer,
   readDirFiles,
   sendWebhook,
+  sourceProcessArgs,
   startFakeGitHub,
   startRedis,
   testAppPrivateKey,
@@ -57,6 +60,7 @@ export async function startHarness(
   const baseFiles = await templateFiles();
   const baseSha = await git.commit(baseFiles, { message: 'base: policy template' });
   const repo = github.addRepo({ owner: OWNER, name: REPO, git });
+  repo.branches.set('main', baseSha);
   const loaded = loadConfig({
     APP_ID: '1',
     PRIVATE_KEY: testAppPrivateKey(),
@@ -104,7 +108,7 @@ let nextPr = 1;
 /** Opens a PR in the fake (head = base + `changes`) and returns its target for payloads. */
 export async function openPull(
   h: Harness,
-  changes: Record<string, string | null>,
+  changes: Record<string, FileChange>,
   options: { author?: string; replace?: boolean } = {},
 ): Promise<PullRequestTarget> {
   const headSha = await h.git.commit(changes, {
@@ -171,4 +175,41 @@ export function requestsFor(h: Harness, t: PullRequestTarget) {
     ownership: checkRuns.filter((c) => c.name === 'nyx/ownership'),
     comments: h.repo.comments.get(t.number) ?? [],
   };
+}
+
+// The sources of `nyx-bot` (the bin runs the built output of the same file).
+const MAIN = join(REPO_ROOT, 'bot/src/main.ts');
+
+/** `nyx-bot` (from its sources) as a child process with exactly `env` (plus PATH). */
+export function runBotProcess(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves once the output contains `text`; rejects if the process exits first. */
+  printed: (text: string) => Promise<void>;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, sourceProcessArgs(MAIN), {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c) => {
+    out += c;
+  });
+  child.stderr?.on('data', (c) => {
+    out += c;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const printed = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!out.includes(text)) return;
+        child.stdout?.off('data', check);
+        resolve();
+      };
+      child.stdout?.on('data', check);
+      check();
+      void exited.then(() => reject(new Error(`nyx-bot exited before printing "${text}":\n${out}`)));
+    });
+  return { child, output: () => out, printed, exited };
 }

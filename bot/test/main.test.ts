@@ -1,46 +1,8 @@
 // `npx nyx-bot` as a process: refuses to start with a clear message when configuration is missing
 // or malformed, prints its effective configuration with secrets masked, and serves /healthz.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { freePort, type RedisServer, sourceProcessArgs, startRedis, testAppPrivateKey } from '@nyx/test';
+import { freePort, type RedisServer, startRedis, testAppPrivateKey } from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './harness.js';
-
-// The sources of `nyx-bot` (the bin runs the built output of the same file).
-const MAIN = join(REPO_ROOT, 'bot/src/main.ts');
-
-function run(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-  /** Resolves once the output contains `text`; rejects if the process exits first. */
-  printed: (text: string) => Promise<void>;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, sourceProcessArgs(MAIN), {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c) => {
-    out += c;
-  });
-  child.stderr?.on('data', (c) => {
-    out += c;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const printed = (text: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!out.includes(text)) return;
-        child.stdout?.off('data', check);
-        resolve();
-      };
-      child.stdout?.on('data', check);
-      check();
-      void exited.then(() => reject(new Error(`nyx-bot exited before printing "${text}":\n${out}`)));
-    });
-  return { child, output: () => out, printed, exited };
-}
+import { runBotProcess as run } from './harness.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -89,6 +51,35 @@ describe('nyx-bot process', () => {
       expect(out).toContain('WEBHOOK_SECRET=***');
       expect(out).not.toContain('very-secret-value');
       expect(out).not.toContain(key.split('\n')[1] ?? 'unreachable');
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+
+  it('NYX_METRICS_PORT serves /metrics on its own port only; HOST defaults to every interface', async () => {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const p = run({
+      APP_ID: '7',
+      PRIVATE_KEY: testAppPrivateKey(),
+      WEBHOOK_SECRET: 'x',
+      REDIS_URL: redis.url,
+      PORT: String(port),
+      NYX_METRICS_PORT: String(metricsPort),
+      GHE_HOST: '127.0.0.1:1',
+      GHE_PROTOCOL: 'http',
+      NYX_FLOWS: 'none',
+      NYX_INVENTORY: 'none',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      await p.printed('nyx-bot: listening');
+      expect(await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.status)).toBe(404);
+      expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status)).toBe(200);
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('nyx_bot_webhooks_total');
     } finally {
       p.child.kill('SIGTERM');
       await p.exited;

@@ -54,7 +54,7 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
   try {
     files = await readPolicyTree(dir);
   } catch (error) {
-    // The tree reader refuses oversized files and symlinks leaving the tree: invalid input (exit 2).
+    // The tree reader refuses oversized files, symlinks and submodules: invalid input (exit 2).
     if (error instanceof InputFileError) {
       return { ok: false, errors: error.diagnostics.map((d) => underDir(dir, d)) };
     }

@@ -70,11 +70,67 @@ export interface ReviewInput {
   commitId: string;
 }
 
+/** Why a group stands as it does: the facts its explanation is written from. */
+export type ApprovalGroupFacts =
+  | { state: 'unowned' }
+  | { state: 'approved'; user: string; via: string }
+  | { state: 'pending'; selfApproved?: string; staleOwners: string[] };
+
 export type ApprovalGroupStatus = ApprovalGroup & {
   satisfied: boolean;
   approvedBy?: string;
+  facts: ApprovalGroupFacts;
+  /** Plain text; `describeApprovalGroup` writes it for another medium (Markdown). */
   explanation: string;
 };
+
+/**
+ * How an explanation writes text a pull request controls (paths, object names) and handles. The
+ * handles are approvers from the BASE branch's OWNERS/CODEOWNERS and reviewers' GitHub logins, so a
+ * Markdown writer may mention them; everything else it must escape.
+ */
+export interface ExplanationFormat {
+  text(s: string): string;
+  handle(h: string): string;
+}
+
+const PLAIN: ExplanationFormat = { text: (s) => s, handle: displayHandle };
+
+/** The explanation of one group (`explanation` is this with plain text). */
+export function describeApprovalGroup(
+  g: ApprovalGroup & { facts: ApprovalGroupFacts },
+  format: ExplanationFormat = PLAIN,
+): string {
+  const reason = format.text(g.reason);
+  const f = g.facts;
+  if (f.state === 'unowned')
+    return `${reason}: no owner covers ${format.text(g.paths.join(', '))}; add an OWNERS file (approvers) on the base branch first`;
+  if (f.state === 'approved') {
+    const member =
+      normalizeHandle(f.via) === normalizeHandle(f.user) ? '' : ` (member of ${format.handle(f.via)})`;
+    return `${reason}: approved by ${format.handle(f.user)}${member}`;
+  }
+  const needs = g.approvers.map(format.handle).join(', ');
+  const notes: string[] = [];
+  if (f.selfApproved)
+    notes.push(`the author's own approval (${format.handle(f.selfApproved)}) does not count`);
+  if (f.staleOwners.length > 0)
+    notes.push(`approval by ${f.staleOwners.map(format.handle).join(', ')} is on an older commit`);
+  const oneOf = g.approvers.length === 1 ? needs : `one of ${needs}`;
+  return `${reason}: needs ${oneOf}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+}
+
+/** The one-line verdict over all groups (`ApprovalStatus.summary` is this with plain text). */
+export function describeApproval(
+  groups: ReadonlyArray<ApprovalGroupStatus>,
+  format: ExplanationFormat = PLAIN,
+): string {
+  const missing = groups.filter((g) => !g.satisfied);
+  const s = groups.length === 1 ? '' : 's';
+  if (groups.length === 0) return 'No ownership approval required.';
+  if (missing.length === 0) return `Ownership: all ${groups.length} required approval${s} given.`;
+  return `Ownership: ${missing.length} of ${groups.length} required approval${s} missing: ${missing.map((g) => describeApprovalGroup(g, format)).join('; ')}`;
+}
 
 export interface ApprovalStatus {
   satisfied: boolean;
@@ -475,49 +531,25 @@ export function approvalStatus(input: {
     return undefined;
   };
   const groups: ApprovalGroupStatus[] = input.groups.map((g) => {
-    const needs = g.approvers.map(displayHandle).join(', ');
-    if (g.approvers.length === 0) {
-      return {
-        ...g,
-        satisfied: false,
-        explanation: `${g.reason}: no owner covers ${g.paths.join(', ')}; add an OWNERS file (approvers) on the base branch first`,
-      };
-    }
+    const status = (satisfied: boolean, facts: ApprovalGroupFacts, approvedBy?: string) => ({
+      ...g,
+      satisfied,
+      ...(approvedBy ? { approvedBy } : {}),
+      facts,
+      explanation: describeApprovalGroup({ ...g, facts }),
+    });
+    if (g.approvers.length === 0) return status(false, { state: 'unowned' });
     for (const user of approvals) {
       if (user === author) continue;
       const via = qualifies(user, g.approvers);
-      if (via) {
-        const member = normalizeHandle(via) === user ? '' : ` (member of ${displayHandle(via)})`;
-        return {
-          ...g,
-          satisfied: true,
-          approvedBy: user,
-          explanation: `${g.reason}: approved by @${user}${member}`,
-        };
-      }
+      if (via) return status(true, { state: 'approved', user, via }, user);
     }
-    const notes: string[] = [];
-    if (approvals.includes(author) && qualifies(author, g.approvers)) {
-      notes.push(`the author's own approval (@${author}) does not count`);
-    }
+    const selfApproved = approvals.includes(author) && qualifies(author, g.approvers) ? author : undefined;
     const staleOwners = stale.filter((u) => u !== author && qualifies(u, g.approvers));
-    if (staleOwners.length > 0) {
-      notes.push(`approval by ${staleOwners.map((u) => `@${u}`).join(', ')} is on an older commit`);
-    }
-    const oneOf = g.approvers.length === 1 ? needs : `one of ${needs}`;
-    return {
-      ...g,
-      satisfied: false,
-      explanation: `${g.reason}: needs ${oneOf}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
-    };
+    return status(false, { state: 'pending', ...(selfApproved ? { selfApproved } : {}), staleOwners });
   });
   const missing = groups.filter((g) => !g.satisfied);
-  const summary =
-    groups.length === 0
-      ? 'No ownership approval required.'
-      : missing.length === 0
-        ? `Ownership: all ${groups.length} required approval${groups.length === 1 ? '' : 's'} given.`
-        : `Ownership: ${missing.length} of ${groups.length} required approval${groups.length === 1 ? '' : 's'} missing: ${missing.map((g) => g.explanation).join('; ')}`;
+  const summary = describeApproval(groups);
   return { satisfied: missing.length === 0, groups, summary };
 }
 

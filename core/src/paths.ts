@@ -55,3 +55,20 @@ export function namespaceFolder(path: string): string | undefined {
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** A tree entry that is neither a file nor a folder. */
+export type LinkedEntryKind = 'symlink' | 'submodule';
+
+/**
+ * Why a symlink or submodule at `path` (relative to the policy root) is refused, or undefined when
+ * readers skip its folder anyway (`.git`, `node_modules`). Every reader of a policy tree (the bot
+ * through the GitHub API, `nyxctl` and the reconciler on a checkout) refuses them the same way: a
+ * link is followed by a checkout but not by the API, and a submodule is a folder on disk but a bare
+ * commit id in the API, so following them would let two readers see two different trees.
+ */
+export function linkedEntryProblem(path: string, kind: LinkedEntryKind): string | undefined {
+  if (path.split('/').some((s) => s === '.git' || s === 'node_modules')) return undefined;
+  return kind === 'symlink'
+    ? 'symlinks are not allowed under the policy root; commit the file itself (a checkout follows a link, the GitHub API does not, so readers would disagree)'
+    : 'submodules are not allowed under the policy root; commit the policy files themselves (a submodule is a folder in a checkout and a bare commit id in the GitHub API, so readers would disagree)';
+}

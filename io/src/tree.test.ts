@@ -99,31 +99,35 @@ describe('readPolicyTree', () => {
     write('namespaces/shop/allow.yaml', POLICY);
     symlinkSync(join(outside, 'secret.yaml'), join(dir, 'namespaces/shop/leak.yaml'));
     await expect(readPolicyTree(dir)).rejects.toThrow(
-      /^namespaces\/shop\/leak\.yaml:1: symlink points outside the tree/,
+      /^namespaces\/shop\/leak\.yaml:1: symlinks are not allowed under the policy root/,
     );
   });
 
-  it('ignores links outside the tree that it would not read, and dangling links', async () => {
-    writeFileSync(join(outside, 'guide.md'), '# shared\n');
-    write('namespaces/shop/allow.yaml', POLICY);
-    symlinkSync(join(outside, 'guide.md'), join(dir, 'README.md'));
-    symlinkSync(join(dir, 'gone.yaml'), join(dir, 'namespaces/shop/dangling.yaml'));
-    expect((await readPolicyTree(dir)).map((f) => f.path)).toEqual(['namespaces/shop/allow.yaml']);
+  it('refuses every symlink, even inside the tree or dangling: the bot reads the tree without following them', async () => {
+    write('fragments/zz.yaml', POLICY);
+    mkdirSync(join(dir, 'cluster'));
+    symlinkSync('../fragments/zz.yaml', join(dir, 'cluster/zz.yaml'));
+    await expect(readPolicyTree(dir)).rejects.toThrow(/^cluster\/zz\.yaml:1: symlinks are not allowed/);
+    rmSync(join(dir, 'cluster/zz.yaml'));
+    symlinkSync(join(dir, 'gone.yaml'), join(dir, 'README.md'));
+    await expect(readPolicyTree(dir)).rejects.toThrow(/^README\.md:1: symlinks are not allowed/);
   });
 
-  it('refuses directory symlinks that leave the tree', async () => {
+  it('refuses directory symlinks', async () => {
     writeFileSync(join(outside, 'x.yaml'), POLICY);
     mkdirSync(join(dir, 'namespaces'));
     symlinkSync(outside, join(dir, 'namespaces/evil'));
-    await expect(readPolicyTree(dir)).rejects.toThrow(/^namespaces\/evil:1: symlink points outside the tree/);
+    await expect(readPolicyTree(dir)).rejects.toThrow(/^namespaces\/evil:1: symlinks are not allowed/);
   });
 
-  it('follows symlinks inside the tree, without looping', async () => {
+  it('refuses submodules: a folder with its own .git, or a path in .gitmodules', async () => {
     write('namespaces/shop/allow.yaml', POLICY);
-    symlinkSync(join(dir, 'namespaces/shop/allow.yaml'), join(dir, 'namespaces/shop/alias.yaml'));
-    symlinkSync(join(dir, 'namespaces'), join(dir, 'namespaces/shop/loop'));
-    const files = await readPolicyTree(dir);
-    expect(files.map((f) => f.path)).toEqual(['namespaces/shop/alias.yaml', 'namespaces/shop/allow.yaml']);
+    write('namespaces/vendor/.git', 'gitdir: ../../.git/modules/vendor\n');
+    write('namespaces/vendor/allow.yaml', POLICY);
+    await expect(readPolicyTree(dir)).rejects.toThrow(/^namespaces\/vendor:1: submodules are not allowed/);
+    rmSync(join(dir, 'namespaces/vendor'), { recursive: true });
+    write('.gitmodules', '[submodule "x"]\n\tpath = cluster/x\n\turl = https://example.invalid/x\n');
+    await expect(readPolicyTree(dir)).rejects.toThrow(/^cluster\/x:1: submodules are not allowed/);
   });
 
   it('names a missing directory', async () => {

@@ -1,13 +1,21 @@
 // Reading a policy tree from disk: the manifests (as `policyManifestPaths` picks them), every OWNERS
 // file, CODEOWNERS (root, `.github/`, `docs/`) and `.github/nyx.yml`, with repo-relative `/` paths.
-// Sizes are checked with stat() before anything is read; symlinks that leave the tree are refused.
+// Sizes are checked with stat() before anything is read. Symlinks and submodules are refused
+// (`linkedEntryProblem`), exactly as the bot refuses them in a tree it reads through the API.
 //
 // The file system is used synchronously on purpose: a tree is thousands of small files, and each
 // asynchronous call costs a thread-pool round trip and promise bookkeeping that is many times the
 // cost of the call itself (4,000 files: about 50 ms synchronously, 800 ms through fs/promises).
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
-import { DEFAULT_YAML_LIMITS, type PolicyFile, policyManifestPaths, repoPathProblem } from '@nyx/core';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  comparePaths,
+  DEFAULT_YAML_LIMITS,
+  linkedEntryProblem,
+  type PolicyFile,
+  policyManifestPaths,
+  repoPathProblem,
+} from '@nyx/core';
 import { InputFileError } from './errors.js';
 
 export interface TreeLimits {
@@ -45,8 +53,8 @@ export class TreeError extends InputFileError {
 
 /**
  * Reads the policy files of the tree at `dir`. Throws a `TreeError` (an `InputFileError`: `path:1: message`)
- * for a missing directory, a file over the size limit, a total over the budget, or a symlink that
- * points outside the tree.
+ * for a missing directory, a file over the size limit, a total over the budget, a symlink or a
+ * submodule (a folder holding `.git`, or a path listed in the root's `.gitmodules`).
  */
 export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<PolicyFile[]> {
   const lim = { ...DEFAULT_TREE_LIMITS, ...limits };
@@ -59,18 +67,21 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
     throw new TreeError(dir, 'cannot open the policy directory (does it exist?)');
   }
 
-  // 1. List every file (repo-relative path → real path on disk), following symlinks inside the tree.
-  // A symlink that leaves the tree is recorded, not followed: it is an error when it is a directory
-  // (its contents cannot be judged without reading outside the tree) or a file the engine would read;
-  // a stray link elsewhere (a README pointing at shared docs) does no harm.
+  // 1. List every file (repo-relative path → real path on disk). `dir` itself may be a link; inside
+  // it, links and submodules are refused wherever they are (see `linkedEntryProblem`); the first in
+  // path order is reported, as the bot reports it.
+  const refused: Array<{ path: string; problem: string }> = [];
+  const refuse = (relPath: string, kind: 'symlink' | 'submodule'): void => {
+    const problem = linkedEntryProblem(relPath, kind);
+    if (problem) refused.push({ path: relPath, problem });
+  };
+  for (const path of gitmodulePaths(root)) refuse(path, 'submodule');
   const found = new Map<string, string>();
-  const outside = new Map<string, string>();
-  const visitedDirs = new Set<string>([root]);
   let entries = 0;
   const pending: Array<{ real: string; rel: string }> = [{ real: root, rel: '' }];
   while (pending.length > 0) {
     const { real, rel } = pending.pop()!;
-    // Entry types come with the listing: only symlinks need a further look.
+    // Entry types come with the listing, without a stat per file.
     const dirents = readdirSync(real, { withFileTypes: true }).sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
     );
@@ -82,50 +93,32 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
           `more than ${lim.maxEntries} directory entries; refusing to walk this tree`,
         );
       }
-      if (SKIPPED_DIRS.has(name)) continue;
+      if (SKIPPED_DIRS.has(name)) {
+        // A checked-out submodule is a folder with its own `.git` (a file or a folder).
+        if (name === '.git' && rel !== '') refuse(rel, 'submodule');
+        continue;
+      }
       const relPath = rel ? `${rel}/${name}` : name;
-      const full = join(real, name);
-      let info: { isDirectory(): boolean; isFile(): boolean } = dirent;
-      let target = full;
       if (dirent.isSymbolicLink()) {
-        try {
-          target = realpathSync(full);
-          info = statSync(target);
-        } catch {
-          continue; // a dangling link is not a file
-        }
-        if (target !== root && !target.startsWith(root + sep)) {
-          if (info.isDirectory()) {
-            throw new TreeError(
-              relPath,
-              `symlink points outside the tree (to ${target}); refusing to read it`,
-            );
-          }
-          if (info.isFile()) outside.set(relPath, target);
-          continue;
-        }
+        refuse(relPath, 'symlink');
+        continue;
       }
-      if (info.isDirectory()) {
-        if (visitedDirs.has(target)) continue;
-        visitedDirs.add(target);
-        pending.push({ real: target, rel: relPath });
-      } else if (info.isFile()) {
-        found.set(relPath, target);
-      }
+      const full = join(real, name);
+      if (dirent.isDirectory()) pending.push({ real: full, rel: relPath });
+      else if (dirent.isFile()) found.set(relPath, full);
     }
   }
 
+  const [first] = refused.sort((a, b) => comparePaths(a.path, b.path));
+  if (first) throw new TreeError(first.path, first.problem);
+
   // 2. Pick what the engine reads, check sizes before reading anything.
-  const all = [...found.keys(), ...outside.keys()];
+  const all = [...found.keys()];
   const wanted = new Set([...policyManifestPaths(all), ...all.filter(isTreeMetadataPath)]);
   const picked = all.filter((p) => wanted.has(p)).sort();
   for (const path of picked) {
     const problem = repoPathProblem(path);
     if (problem) throw new TreeError(path, problem);
-    const leak = outside.get(path);
-    if (leak !== undefined) {
-      throw new TreeError(path, `symlink points outside the tree (to ${leak}); refusing to read it`);
-    }
   }
   let total = 0;
   for (const path of picked) {
@@ -151,4 +144,11 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
     }
     return { path, content };
   });
+}
+
+/** The `path = …` entries of `<root>/.gitmodules` (an uninitialised submodule is an empty folder on disk). */
+function gitmodulePaths(root: string): string[] {
+  const file = join(root, '.gitmodules');
+  if (!existsSync(file)) return [];
+  return [...readFileSync(file, 'utf8').matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)].map((m) => m[1] ?? '');
 }

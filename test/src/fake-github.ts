@@ -63,6 +63,8 @@ export interface FakeRepoState {
   checkRuns: FakeCheckRun[];
   /** Makes `GET .../git/trees/<sha>` answer `truncated: true` (to test the refusal). */
   truncatedTrees: Set<string>;
+  /** Branch name → tip commit, served by `GET .../git/ref/heads/<branch>` (404 when absent). */
+  branches: Map<string, string>;
 }
 
 export interface FakeGitHub {
@@ -77,7 +79,19 @@ export interface FakeGitHub {
   /** `org/team` → members (lower-case compare). */
   setTeam(team: string, members: string[]): void;
   /** The next `times` requests matching `method` and `path` answer `status` (fault injection). */
-  failNext(method: string, path: RegExp, status: number, times?: number): void;
+  failNext(
+    method: string,
+    path: RegExp,
+    status: number,
+    times?: number,
+    message?: string,
+    headers?: Record<string, string>,
+  ): void;
+  /**
+   * The next `times` requests matching `method` and `path` are carried out, then answered `status`
+   * (an answer lost after GitHub acted on the request).
+   */
+  failAfterNext(method: string, path: RegExp, status: number, times?: number): void;
   /** Requests matching `method` and `path` wait until the returned release function is called. */
   hold(method: string, path: RegExp): () => void;
   /** Resolves with the first recorded request (past or future) matching `predicate`. */
@@ -97,7 +111,15 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   events.setMaxListeners(1000);
-  const faults: Array<{ method: string; path: RegExp; status: number; times: number }> = [];
+  const faults: Array<{
+    method: string;
+    path: RegExp;
+    status: number;
+    times: number;
+    after?: boolean;
+    message?: string;
+    headers?: Record<string, string>;
+  }> = [];
   const holds: Array<{ method: string; path: RegExp; released: Promise<void> }> = [];
   let nextId = 1000;
 
@@ -125,6 +147,11 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     body: unknown,
     headers: Record<string, string> = {},
   ): void {
+    if (Buffer.isBuffer(body)) {
+      res.writeHead(status, { 'content-type': 'application/x-gzip', ...headers });
+      res.end(body);
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(body === undefined ? '' : JSON.stringify(body));
   }
@@ -147,16 +174,19 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     const fault = faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
     let status: number;
     let payload: unknown;
+    let headers: Record<string, string> = {};
     if (fault) {
       fault.times--;
+      if (fault.after) await route(method, path, url.searchParams, body);
       status = fault.status;
-      payload = { message: `injected ${fault.status}` };
+      payload = { message: fault.message ?? `injected ${fault.status}` };
+      headers = fault.headers ?? {};
     } else {
       [status, payload] = await route(method, path, url.searchParams, body);
     }
     record.status = status;
     requests.push(record);
-    send(res, status, payload);
+    send(res, status, payload, headers);
     events.emit('request', record);
   }
 
@@ -178,6 +208,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         },
       ];
     }
+    if (method === 'GET' && path === '/app')
+      return [200, { id: 1, slug: BOT_LOGIN.replace(/\[bot\]$/, ''), name: 'nyx-bot' }];
     m = method === 'GET' ? path.match(/^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/) : null;
     if (m) {
       const members = teams.get(`${m[1]}/${m[2]}`.toLowerCase());
@@ -207,6 +239,26 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
           tree: entries.map((e) => ({ path: e.path, mode: e.mode, type: e.type, sha: e.sha, size: e.size })),
         },
       ];
+    }
+    m = method === 'GET' ? rest.match(/^\/tarball\/([0-9a-f]{40})$/) : null;
+    if (m) {
+      const sha = m[1] ?? '';
+      const data = await repo.git.archive(sha, `${repo.owner}-${repo.name}-${sha.slice(0, 7)}/`);
+      if (!data) return [404, { message: 'Not Found' }];
+      return [200, data];
+    }
+    m = method === 'GET' ? rest.match(/^\/git\/ref\/(.+)$/) : null;
+    if (m) {
+      const branch = decodeURIComponent(m[1] ?? '').replace(/^heads\//, '');
+      const sha = repo.branches.get(branch);
+      if (!sha) return [404, { message: 'Not Found' }];
+      return [200, { ref: `refs/heads/${branch}`, object: { sha, type: 'commit' } }];
+    }
+    m = method === 'GET' ? rest.match(/^\/compare\/([0-9a-f]{40})\.\.\.([0-9a-f]{40})$/) : null;
+    if (m) {
+      const mergeBase = await repo.git.mergeBase(m[1] ?? '', m[2] ?? '');
+      if (!mergeBase) return [404, { message: 'No common ancestor' }];
+      return [200, { merge_base_commit: { sha: mergeBase }, base_commit: { sha: m[1] } }];
     }
     m = method === 'GET' ? rest.match(/^\/git\/blobs\/([0-9a-f]{40})$/) : null;
     if (m) {
@@ -284,6 +336,17 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         return [201, comment];
       }
     }
+    m = method === 'DELETE' ? rest.match(/^\/issues\/comments\/(\d+)$/) : null;
+    if (m) {
+      for (const list of repo.comments.values()) {
+        const i = list.findIndex((c) => c.id === n(m?.[1]));
+        if (i >= 0) {
+          list.splice(i, 1);
+          return [204, undefined];
+        }
+      }
+      return [404, { message: 'Not Found' }];
+    }
     m = method === 'PATCH' ? rest.match(/^\/issues\/comments\/(\d+)$/) : null;
     if (m) {
       for (const list of repo.comments.values()) {
@@ -357,6 +420,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         comments: new Map(),
         checkRuns: [],
         truncatedTrees: new Set(),
+        branches: new Map(),
       };
       repos.set(`${owner}/${name}`.toLowerCase(), state);
       return state;
@@ -369,8 +433,18 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     setTeam(team, members) {
       teams.set(team.toLowerCase(), new Set(members.map((u) => u.toLowerCase())));
     },
-    failNext(method, path, status, times = 1) {
-      faults.push({ method: method.toUpperCase(), path, status, times });
+    failNext(method, path, status, times = 1, message, headers) {
+      faults.push({
+        method: method.toUpperCase(),
+        path,
+        status,
+        times,
+        ...(message ? { message } : {}),
+        ...(headers ? { headers } : {}),
+      });
+    },
+    failAfterNext(method, path, status, times = 1) {
+      faults.push({ method: method.toUpperCase(), path, status, times, after: true });
     },
     hold(method, path) {
       let release = (): void => {};

@@ -17,14 +17,18 @@ export interface TreeEntry {
   size?: number;
 }
 
+/** What a commit writes at a path: file content, `null` (delete), a symlink or a submodule (gitlink). */
+export type FileChange = string | null | { symlink: string } | { submodule: string };
+
 export interface GitRepo {
   readonly dir: string;
   /**
-   * Writes `files` (path → content, `null` deletes) on top of `parent` (default: the last commit)
-   * and commits; returns the new commit sha. `replace: true` starts from an empty tree.
+   * Writes `files` (path → content, `null` deletes, `{ symlink }`, `{ submodule: <commit sha> }`) on
+   * top of `parent` (default: the last commit) and commits; returns the new commit sha.
+   * `replace: true` starts from an empty tree.
    */
   commit(
-    files: Record<string, string | null>,
+    files: Record<string, FileChange>,
     options?: { message?: string; parent?: string; replace?: boolean },
   ): Promise<string>;
   /** Recursive tree of a commit or tree sha, as `git ls-tree -r -t -l`. */
@@ -35,6 +39,10 @@ export interface GitRepo {
   show(commit: string, path: string): Promise<Buffer | undefined>;
   /** The tree sha of a commit. */
   treeOf(commit: string): Promise<string>;
+  /** `git archive --format=tar.gz --prefix=<prefix>`: a commit as GitHub's tarball endpoint serves it. */
+  archive(commit: string, prefix: string): Promise<Buffer | undefined>;
+  /** `git merge-base a b`, or undefined when the commits share no history. */
+  mergeBase(a: string, b: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -113,6 +121,15 @@ export async function createGitRepo(): Promise<GitRepo> {
           await g(['update-index', '--force-remove', '--', path]);
           continue;
         }
+        if (typeof content === 'object') {
+          if ('submodule' in content) {
+            await g(['update-index', '--add', '--cacheinfo', `160000,${content.submodule},${path}`]);
+            continue;
+          }
+          const link = (await g(['hash-object', '-w', '--stdin'], content.symlink)).trim();
+          await g(['update-index', '--add', '--cacheinfo', `120000,${link},${path}`]);
+          continue;
+        }
         const tmp = join(dir, '.git', 'nyx-blob');
         await mkdir(dirname(tmp), { recursive: true });
         await writeFile(tmp, content);
@@ -129,9 +146,9 @@ export async function createGitRepo(): Promise<GitRepo> {
       return sha;
     },
     async tree(sha) {
-      const out = await git(['ls-tree', '-r', '-t', '-l', '--full-tree', sha]);
+      const out = await git(['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', sha]);
       return out
-        .split('\n')
+        .split('\0')
         .filter(Boolean)
         .map((line) => {
           const tab = line.indexOf('\t');
@@ -150,6 +167,11 @@ export async function createGitRepo(): Promise<GitRepo> {
     show: (commit, path) => gitBuffer(['show', `${commit}:${path}`]),
     async treeOf(commit) {
       return (await git(['rev-parse', `${commit}^{tree}`])).trim();
+    },
+    archive: (commit, prefix) => gitBuffer(['archive', '--format=tar.gz', `--prefix=${prefix}`, commit]),
+    async mergeBase(a, b) {
+      const out = await gitBuffer(['merge-base', a, b]);
+      return out ? out.toString('utf8').trim() || undefined : undefined;
     },
     close: () => rm(dir, { recursive: true, force: true }),
   };

@@ -19,6 +19,10 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** Stops for good and removes the data dir. */
   close(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections but answers nothing (a frozen Redis). */
+  freeze(): void;
+  /** SIGCONT after `freeze()`. */
+  thaw(): void;
 }
 
 /** Launches `redis-server` on 127.0.0.1 and a free port; resolves once it accepts connections. */
@@ -76,7 +80,14 @@ export async function startRedis(): Promise<RedisServer> {
       await stop({ save: true });
       await launch();
     },
+    freeze: () => {
+      child?.kill('SIGSTOP');
+    },
+    thaw: () => {
+      child?.kill('SIGCONT');
+    },
     close: async () => {
+      child?.kill('SIGCONT');
       await stop();
       await rm(dir, { recursive: true, force: true });
     },

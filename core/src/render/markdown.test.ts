@@ -313,7 +313,7 @@ describe('renderImpactMarkdown content', () => {
     expect(md).not.toContain('a|b');
     expect(md).not.toContain('@admin');
     expect(md).toContain('shop/&lt;img src=x onerror=alert(1)&gt; → a&#124;b');
-    expect(md).toContain('&#64;admin \\*bold\\* \\[x\\](javascript:alert(1)) \\`code\\`');
+    expect(md).toContain('@&#8203;admin \\*bold\\* \\[x\\](javascript:alert(1)) \\`code\\`');
     expect(md).toContain('n0["shop/#60;img src#61;x onerror#61;alert#40;1#41;#62;"]');
     expect(md).toContain('n1["a#124;b"]');
     // Every table row still has exactly the header's number of cells.
@@ -322,7 +322,7 @@ describe('renderImpactMarkdown content', () => {
   });
 
   it('escapes directly', () => {
-    expect(escapeMarkdown('a|b<c>&d\n#1 @x _y_')).toBe('a&#124;b&lt;c&gt;&amp;d &#35;1 &#64;x \\_y\\_');
+    expect(escapeMarkdown('a|b<c>&d\n#1 @x _y_')).toBe('a&#124;b&lt;c&gt;&amp;d #&#8203;1 @&#8203;x \\_y\\_');
     expect(formatCount(1234567)).toBe('1,234,567');
     expect(formatCompact(9812)).toBe('9,812');
     expect(formatCompact(48_213)).toBe('48.2k');
@@ -380,7 +380,10 @@ describe('escapeMarkdown property', () => {
   it('never lets a pipe, tag, mention, reference or line break through', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
-        const e = escapeMarkdown(s).replace(/&(amp|lt|gt|quot|#124|#64|#35);/g, '');
+        // A mention or reference sign only ever comes followed by a zero-width space, which breaks it.
+        const e = escapeMarkdown(s)
+          .replace(/[@#]&#8203;/g, '')
+          .replace(/&(amp|lt|gt|quot|#124|#8203|#32|#9);/g, '');
         expect(e).not.toMatch(/[|<>@#\n\r]/);
       }),
     );

@@ -33,7 +33,8 @@ const MAX_GRAPH_NODES = 50;
 /**
  * Escapes a user-controlled string for a Markdown table cell or paragraph: HTML, table pipes,
  * Markdown emphasis/link/code characters, @mentions and #references (which would notify people or
- * link issues), and line breaks.
+ * link issues), bare URLs GFM would link, and line breaks. The one helper for every string a pull
+ * request controls, wherever it is rendered (core renderer, the bot's comment, checks and replies).
  */
 const MARKDOWN_ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',
@@ -41,14 +42,26 @@ const MARKDOWN_ESCAPES: Readonly<Record<string, string>> = {
   '>': '&gt;',
   '"': '&quot;',
   '|': '&#124;',
-  '@': '&#64;',
-  '#': '&#35;',
+  // GitHub finds mentions, references and bare links in the text AFTER decoding entities, so they
+  // are broken with a zero-width space (as Renovate does), not an entity.
+  '@': '@&#8203;',
+  '#': '#&#8203;',
   '\n': ' ',
   '\r': ' ',
 };
 
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[&<>"|@#\r\n\\`*_[\]~]/g, (c) => MARKDOWN_ESCAPES[c] ?? `\\${c}`);
+  return (
+    text
+      .replace(/[&<>"|@#\r\n\\`*_[\]~]/g, (c) => MARKDOWN_ESCAPES[c] ?? `\\${c}`)
+      // GFM links bare URLs (`http://…`, `www.…`) in text: break the patterns it looks for.
+      .replace(/:\/\//g, ':&#8203;//')
+      .replace(/(w{3})\./gi, '$1&#8203;.')
+      // At the start of a line the text could open a block: indented code, a list item.
+      .replace(/^[ \t]/, (c) => (c === ' ' ? '&#32;' : '&#9;'))
+      .replace(/^[-+]/, '\\$&')
+      .replace(/^(\d{1,9})([.)])/, '$1\\$2')
+  );
 }
 
 /** Mermaid label text: anything beyond a safe set becomes a `#code;` entity, which Mermaid decodes. */
