@@ -22,4 +22,5 @@ export * from './render/markdown.js';
 export * from './schemas/index.js';
 export * from './selector.js';
 export * from './verdict-model.js';
+export * from './workload.js';
 export * from './yaml.js';

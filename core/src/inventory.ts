@@ -1,9 +1,15 @@
 // SPEC section 7: the inventory (`kubectl get namespaces,pods,nodes -A -o json`, a `v1 List`) and
 // SPEC section 2: resolving a flow's ends to a pod, a node (host network) or `world`.
 import { isIp, parseIp } from './cidr.js';
-import type { FlowRecord, ResolvedFlow } from './flow-model.js';
+import type { EndResolution, FlowRecord, ResolvedFlow } from './flow-model.js';
 import type { ContainerPort, Endpoint, Inventory, Node, Pod } from './inventory-model.js';
 import type { Diagnostic, Protocol } from './model.js';
+import {
+  currentPodOfWorkload,
+  ownerWorkloadName,
+  workloadNameCandidates,
+  workloadOfPodName,
+} from './workload.js';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -205,7 +211,7 @@ function readPod(
   return {
     namespace,
     name,
-    workload: `${namespace}/${workloadName(metadata, labels) ?? name}`,
+    workload: `${namespace}/${ownerWorkloadName(metadata, labels) ?? name}`,
     labels,
     namespaceLabels,
     ...(nodeName ? { nodeName } : {}),
@@ -236,18 +242,6 @@ function addPodIp(
     return;
   }
   if (!ips.includes(ip)) ips.push(ip);
-}
-
-/** The owning controller's name: a ReplicaSet's `pod-template-hash` suffix stripped to its Deployment. */
-function workloadName(metadata: Json, labels: Record<string, string>): string | undefined {
-  const refs = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences.filter(isObject) : [];
-  const owner = refs.find((r) => r.controller === true) ?? refs[0];
-  if (!owner || typeof owner.name !== 'string' || owner.name === '') return undefined;
-  const hash = labels['pod-template-hash'];
-  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
-    return owner.name.slice(0, -(hash.length + 1));
-  }
-  return owner.name;
 }
 
 /** A dotted-quad IPv4 address without leading zeros: already its own canonical text. */
@@ -345,23 +339,155 @@ function describeUnresolved(ref: string): string {
   return `"${ref}" is neither <namespace>/<pod> nor an IP address`;
 }
 
-/** Resolves both ends of a flow record; `reason` names the end that does not resolve. */
+/** How an end that the inventory lacks was resolved all the same, and the sentence that says so. */
+export interface EndFallback {
+  by: Exclude<EndResolution, 'direct'>;
+  text: string;
+}
+
+/** One resolved end of a flow: the endpoint, and the fallback used when the pod is gone. */
+export interface ResolvedEnd {
+  endpoint: Endpoint;
+  fallback?: EndFallback;
+}
+
+// Stand-ins per inventory and (ref, recorded identity): the same gone pod is the same endpoint
+// object wherever it appears (a pod talking to itself stays "the same pod").
+const standIns = new WeakMap<Inventory, Map<string, ResolvedEnd | null>>();
+
+/**
+ * Resolves one end of a flow (SPEC section 7). An IP or a `<ns>/<pod>` the inventory has resolves
+ * directly (`resolveEndpoint`). A `<ns>/<pod>` the inventory lacks resolves, in order, to: a
+ * current pod of its recorded `workload` (its labels, ports and node); else its recorded `labels`
+ * in that namespace, when the namespace exists (namespace labels from the inventory, no container
+ * ports, so a rule on a named port cannot match it); else a current pod of the workload read from
+ * the pod name (`workloadOfPodName`); else undefined. A stand-in keeps the gone pod's name.
+ */
+export function resolveFlowEnd(
+  inventory: Inventory,
+  ref: string,
+  workload?: string,
+  labels?: Readonly<Record<string, string>>,
+): ResolvedEnd | undefined {
+  const direct = resolveEndpoint(inventory, ref);
+  if (direct) return { endpoint: direct };
+  const slash = ref.indexOf('/');
+  if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0) return undefined;
+  let memo = standIns.get(inventory);
+  if (!memo) {
+    memo = new Map();
+    standIns.set(inventory, memo);
+  }
+  const key = `${ref}\u0000${workload ?? ''}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ''}`;
+  let resolved = memo.get(key);
+  if (resolved === undefined) {
+    resolved = standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, labels) ?? null;
+    memo.set(key, resolved);
+  }
+  return resolved ?? undefined;
+}
+
+function standInFor(
+  inventory: Inventory,
+  namespace: string,
+  podName: string,
+  workload: string | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+): ResolvedEnd | undefined {
+  const ref = `${namespace}/${podName}`;
+  const current = workload !== undefined ? currentPodOfWorkload(inventory, workload) : undefined;
+  if (current) {
+    return {
+      endpoint: standInEndpoint(inventory, current, podName),
+      fallback: {
+        by: 'workload',
+        text: `pod ${ref} is gone: evaluated as ${current.namespace}/${current.name}, a current pod of its workload ${workload}`,
+      },
+    };
+  }
+  const namespaceLabels = inventory.namespaces.get(namespace);
+  if (labels !== undefined && namespaceLabels !== undefined) {
+    const pod: Pod = {
+      namespace,
+      name: podName,
+      workload: workload ?? `${namespace}/${workloadNameCandidates(podName)[0] ?? podName}`,
+      labels: { ...labels },
+      namespaceLabels,
+      hostNetwork: false,
+      ports: [],
+      ips: [],
+    };
+    const gone =
+      workload !== undefined ? `pod ${ref} and its workload ${workload} are gone` : `pod ${ref} is gone`;
+    return {
+      endpoint: { kind: 'pod', pod },
+      fallback: {
+        by: 'labels',
+        text: `${gone}: evaluated with its recorded labels ${formatLabels(labels)} (its container ports are unknown, so a rule on a named port cannot match it)`,
+      },
+    };
+  }
+  const named = workloadOfPodName(inventory, namespace, podName);
+  const byName = named !== undefined ? currentPodOfWorkload(inventory, named) : undefined;
+  if (named !== undefined && byName) {
+    return {
+      endpoint: standInEndpoint(inventory, byName, podName),
+      fallback: {
+        by: 'pod-name',
+        text: `pod ${ref} is gone: evaluated as ${byName.namespace}/${byName.name}, a current pod of the workload ${named} read from its name`,
+      },
+    };
+  }
+  return undefined;
+}
+
+/** `current` under the gone pod's name: same labels, ports, node and addresses, another object. */
+function standInEndpoint(inventory: Inventory, current: Pod, podName: string): Endpoint {
+  if (current.hostNetwork) {
+    const ip = current.ips[0];
+    return { kind: 'node', node: nodeOfHostNetworkPod(inventory, current), ...(ip ? { ip } : {}) };
+  }
+  return { kind: 'pod', pod: { ...current, name: podName } };
+}
+
+function formatLabels(labels: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length === 0 ? '{}' : `{${entries.map(([k, v]) => `${k}=${v}`).join(', ')}}`;
+}
+
+/**
+ * Resolves both ends of a flow record (with the fallbacks of `resolveFlowEnd` for pods that are
+ * gone); `reason` names the end that does not resolve, `fallbacks` the ends that needed one.
+ */
 export function resolveFlow(
   inventory: Inventory,
   record: FlowRecord,
-): { ok: true; flow: ResolvedFlow } | { ok: false; reason: string } {
-  const src = resolveEndpoint(inventory, record.src);
+):
+  | { ok: true; flow: ResolvedFlow; fallbacks?: { src?: EndFallback; dst?: EndFallback } }
+  | { ok: false; reason: string } {
+  const src = resolveFlowEnd(inventory, record.src, record.srcWorkload, record.srcLabels);
   if (!src) return { ok: false, reason: `src: ${describeUnresolved(record.src)}` };
-  const dst = resolveEndpoint(inventory, record.dst);
+  const dst =
+    record.dst === record.src &&
+    record.dstWorkload === record.srcWorkload &&
+    record.dstLabels === record.srcLabels
+      ? src
+      : resolveFlowEnd(inventory, record.dst, record.dstWorkload, record.dstLabels);
   if (!dst) return { ok: false, reason: `dst: ${describeUnresolved(record.dst)}` };
+  const flow: ResolvedFlow = {
+    src: src.endpoint,
+    dst: dst.endpoint,
+    protocol: record.protocol,
+    port: record.port,
+    ...(record.serverName !== undefined ? { serverName: record.serverName } : {}),
+  };
+  if (!src.fallback && !dst.fallback) return { ok: true, flow };
   return {
     ok: true,
-    flow: {
-      src,
-      dst,
-      protocol: record.protocol,
-      port: record.port,
-      ...(record.serverName !== undefined ? { serverName: record.serverName } : {}),
+    flow,
+    fallbacks: {
+      ...(src.fallback ? { src: src.fallback } : {}),
+      ...(dst.fallback ? { dst: dst.fallback } : {}),
     },
   };
 }
