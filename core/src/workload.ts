@@ -105,6 +105,28 @@ function workloadIndex(inventory: Inventory): Map<string, Pod> {
   return index;
 }
 
+/**
+ * The workload of a pod-prefix aggregated name (Calico's `source_name_aggr`, `frontend-7d9f8b6c4-*`):
+ * the prefix without `-*`, and without the ReplicaSet's hash when the labels give it
+ * (`pod-template-hash`). Undefined for names that are not aggregated pod prefixes.
+ */
+export function workloadOfAggregatedName(
+  nameAggr: string,
+  labels: Readonly<Record<string, string>> | undefined,
+): string | undefined {
+  if (!nameAggr.endsWith('-*') || nameAggr.length < 3 || nameAggr.indexOf('*') !== nameAggr.length - 1)
+    return undefined;
+  const prefix = nameAggr.slice(0, -2);
+  const hash = labels?.['pod-template-hash'];
+  if (hash) return prefix.endsWith(`-${hash}`) ? prefix.slice(0, -(hash.length + 1)) : prefix;
+  // No label to say so: a last segment of 6 to 10 characters of the hash alphabet is taken as the
+  // ReplicaSet's hash (no vowels: a word chosen by a person rarely fits).
+  const m = REPLICASET_PREFIX.exec(prefix);
+  return m?.[1] ?? prefix;
+}
+
+const REPLICASET_PREFIX = new RegExp(`^(.+)-${SAFE}{6,10}$`);
+
 /** A current pod of the workload `<ns>/<name>` (running first, then by name), or undefined. */
 export function currentPodOfWorkload(inventory: Inventory, workload: string): Pod | undefined {
   return workloadIndex(inventory).get(workload);
