@@ -289,6 +289,14 @@ function flowRecordProblem(obj: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/**
+ * What is wrong with a record's identity fields (`srcWorkload`, `dstWorkload`, `srcLabels`,
+ * `dstLabels`; SPEC section 7), if anything; `src`/`dst` must already be well formed.
+ */
+export function flowIdentityProblem(obj: Record<string, unknown>): string | undefined {
+  return identityProblem(obj, 'src') ?? identityProblem(obj, 'dst');
+}
+
 /** What is wrong with the identity fields of one end (`srcWorkload`, `srcLabels`), if anything. */
 function identityProblem(obj: Record<string, unknown>, end: 'src' | 'dst'): string | undefined {
   const workload = obj[`${end}Workload`];
