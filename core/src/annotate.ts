@@ -14,7 +14,7 @@ export type EndAnnotation =
   | 'named'
   /** A `<ns>/<pod>` the inventory lacks: left as it was. */
   | 'unknown-pod'
-  /** Not a pod (a node, a hostNetwork pod, an address outside the cluster): nothing to record. */
+  /** Not a pod (a node or a hostNetwork pod's address, an address outside the cluster): nothing to record. */
   | 'not-a-pod';
 
 /**
@@ -30,10 +30,12 @@ export function annotateFlowRecord(
   const out: FlowRecord = { ...record };
   const annotate = (end: 'src' | 'dst'): EndAnnotation => {
     const ref = record[end];
+    // A hostNetwork pod named as such is annotated too: it resolves to its node, and its name
+    // changes with every rollout like any other.
     const endpoint = resolveEndpoint(inventory, ref);
     if (!endpoint) return 'unknown-pod';
-    if (endpoint.kind !== 'pod') return 'not-a-pod';
-    const pod = endpoint.pod;
+    const pod = endpoint.kind === 'pod' ? endpoint.pod : inventory.pods.get(ref);
+    if (!pod) return 'not-a-pod';
     const name = `${pod.namespace}/${pod.name}`;
     out[end] = name;
     out[`${end}Workload`] = pod.workload;

@@ -170,7 +170,7 @@ export function evaluateAhead(
 ): void {
   for (const t of tuples) {
     const src = resolveEnd(inventory, t.src, t.srcWorkload, t.srcLabels);
-    const dst = resolveEnd(inventory, t.dst, t.dstWorkload, t.dstLabels);
+    const dst = resolveEnd(inventory, t.dst, t.dstWorkload, t.dstLabels, src);
     if (!src || !dst) continue;
     const flow: ResolvedFlow = { src: src.endpoint, dst: dst.endpoint, protocol: t.protocol, port: t.port };
     if (t.serverName !== undefined) flow.serverName = t.serverName;
@@ -275,6 +275,7 @@ function resolveEnd(
   ref: string,
   workload: string | undefined,
   labels: Readonly<Record<string, string>> | undefined,
+  from?: ResolvedEnd | null,
 ): ResolvedEnd | null {
   let ends = resolvedEnds.get(inventory);
   if (!ends) {
@@ -288,7 +289,9 @@ function resolveEnd(
     e = endpoint ? { endpoint } : null;
     ends.set(ref, e);
   }
-  return e ?? resolveFlowEnd(inventory, ref, workload, labels) ?? null;
+  if (e) return e;
+  const fromNode = from?.endpoint.kind === 'node' ? from.endpoint.node.name : undefined;
+  return resolveFlowEnd(inventory, ref, workload, labels, fromNode) ?? null;
 }
 
 /** How a record resolved: the last step of SPEC section 7's order that either of its ends needed. */
@@ -329,7 +332,7 @@ function walkWindow(
   const direct: TupleResolution = { by: 'direct', notes: [] };
   for (const tuple of window.tuples()) {
     const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
-    const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels);
+    const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
     if (!src || !dst) {
       pass.unresolved += tuple.records;
       pass.resolution.unresolved.records += tuple.records;

@@ -362,12 +362,16 @@ const standIns = new WeakMap<Inventory, Map<string, ResolvedEnd | null>>();
  * in that namespace, when the namespace exists (namespace labels from the inventory, no container
  * ports, so a rule on a named port cannot match it); else a current pod of the workload read from
  * the pod name (`workloadOfPodName`); else undefined. A stand-in keeps the gone pod's name.
+ * `fromNode`: the node the flow comes from, when its source is a node: a workload's stand-in is
+ * then its pod on that node when it has one, and a labels stand-in is placed on it, so that a
+ * kubelet's probe of its own pod stays the node-local probe it was (SPEC section 2).
  */
 export function resolveFlowEnd(
   inventory: Inventory,
   ref: string,
   workload?: string,
   labels?: Readonly<Record<string, string>>,
+  fromNode?: string,
 ): ResolvedEnd | undefined {
   const direct = resolveEndpoint(inventory, ref);
   if (direct) return { endpoint: direct };
@@ -378,10 +382,11 @@ export function resolveFlowEnd(
     memo = new Map();
     standIns.set(inventory, memo);
   }
-  const key = `${ref}\u0000${workload ?? ''}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ''}`;
+  const key = `${ref}\u0000${workload ?? ''}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ''}\u0000${fromNode ?? ''}`;
   let resolved = memo.get(key);
   if (resolved === undefined) {
-    resolved = standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, labels) ?? null;
+    resolved =
+      standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, labels, fromNode) ?? null;
     memo.set(key, resolved);
   }
   return resolved ?? undefined;
@@ -393,9 +398,10 @@ function standInFor(
   podName: string,
   workload: string | undefined,
   labels: Readonly<Record<string, string>> | undefined,
+  fromNode: string | undefined,
 ): ResolvedEnd | undefined {
   const ref = `${namespace}/${podName}`;
-  const current = workload !== undefined ? currentPodOfWorkload(inventory, workload) : undefined;
+  const current = workload !== undefined ? currentPodOfWorkload(inventory, workload, fromNode) : undefined;
   if (current) {
     return {
       endpoint: standInEndpoint(inventory, current, podName),
@@ -413,6 +419,8 @@ function standInFor(
       workload: workload ?? `${namespace}/${workloadNameCandidates(podName)[0] ?? podName}`,
       labels: { ...labels },
       namespaceLabels,
+      // The node is unknown: a connection from a node is taken as that node's probe of its own pod.
+      ...(fromNode !== undefined ? { nodeName: fromNode } : {}),
       hostNetwork: false,
       ports: [],
       ips: [],
@@ -423,12 +431,12 @@ function standInFor(
       endpoint: { kind: 'pod', pod },
       fallback: {
         by: 'labels',
-        text: `${gone}: evaluated with its recorded labels ${formatLabels(labels)} (its container ports are unknown, so a rule on a named port cannot match it)`,
+        text: `${gone}: evaluated with its recorded labels ${formatLabels(labels)} (its container ports are unknown, so a rule on a named port cannot match it${fromNode !== undefined ? `; its node is unknown, so the connection from node ${fromNode} is taken as that node's probe of its own pod` : ''})`,
       },
     };
   }
   const named = workloadOfPodName(inventory, namespace, podName);
-  const byName = named !== undefined ? currentPodOfWorkload(inventory, named) : undefined;
+  const byName = named !== undefined ? currentPodOfWorkload(inventory, named, fromNode) : undefined;
   if (named !== undefined && byName) {
     return {
       endpoint: standInEndpoint(inventory, byName, podName),
@@ -467,12 +475,13 @@ export function resolveFlow(
   | { ok: false; reason: string } {
   const src = resolveFlowEnd(inventory, record.src, record.srcWorkload, record.srcLabels);
   if (!src) return { ok: false, reason: `src: ${describeUnresolved(record.src)}` };
+  const fromNode = src.endpoint.kind === 'node' ? src.endpoint.node.name : undefined;
   const dst =
     record.dst === record.src &&
     record.dstWorkload === record.srcWorkload &&
     record.dstLabels === record.srcLabels
       ? src
-      : resolveFlowEnd(inventory, record.dst, record.dstWorkload, record.dstLabels);
+      : resolveFlowEnd(inventory, record.dst, record.dstWorkload, record.dstLabels, fromNode);
   if (!dst) return { ok: false, reason: `dst: ${describeUnresolved(record.dst)}` };
   const flow: ResolvedFlow = {
     src: src.endpoint,

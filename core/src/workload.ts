@@ -82,54 +82,38 @@ export function workloadNameCandidates(podName: string): string[] {
   return out;
 }
 
-// Built once per inventory: `<ns>/<workload>` -> its pods that can stand in for a gone one.
-const workloadIndexes = new WeakMap<Inventory, Map<string, Pod>>();
+// Built once per inventory: `<ns>/<workload>` -> its pods, running first, then by name (the
+// stand-in of a gone pod is the first: deterministic, and pods of one workload share labels and ports).
+const workloadIndexes = new WeakMap<Inventory, Map<string, Pod[]>>();
 
-function workloadIndex(inventory: Inventory): Map<string, Pod> {
+function workloadIndex(inventory: Inventory): Map<string, Pod[]> {
   let index = workloadIndexes.get(inventory);
   if (index) return index;
-  // The stand-in of a workload is its running pod first in name order (finished pods only when it
-  // has no other): deterministic, and pods of one workload share labels and ports.
-  const best = new Map<string, Pod>();
+  index = new Map();
   for (const pod of inventory.pods.values()) {
-    const current = best.get(pod.workload);
-    if (
-      !current ||
-      (current.terminated === true && pod.terminated !== true) ||
-      ((current.terminated === true) === (pod.terminated === true) && pod.name < current.name)
-    )
-      best.set(pod.workload, pod);
+    const list = index.get(pod.workload);
+    if (list) list.push(pod);
+    else index.set(pod.workload, [pod]);
   }
-  index = best;
+  for (const list of index.values()) {
+    list.sort(
+      (a, b) =>
+        Number(a.terminated === true) - Number(b.terminated === true) ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
+  }
   workloadIndexes.set(inventory, index);
   return index;
 }
 
 /**
- * The workload of a pod-prefix aggregated name (Calico's `source_name_aggr`, `frontend-7d9f8b6c4-*`):
- * the prefix without `-*`, and without the ReplicaSet's hash when the labels give it
- * (`pod-template-hash`). Undefined for names that are not aggregated pod prefixes.
+ * A current pod of the workload `<ns>/<name>` (running first, then by name), or undefined. With
+ * `node`, one on that node when the workload has one there.
  */
-export function workloadOfAggregatedName(
-  nameAggr: string,
-  labels: Readonly<Record<string, string>> | undefined,
-): string | undefined {
-  if (!nameAggr.endsWith('-*') || nameAggr.length < 3 || nameAggr.indexOf('*') !== nameAggr.length - 1)
-    return undefined;
-  const prefix = nameAggr.slice(0, -2);
-  const hash = labels?.['pod-template-hash'];
-  if (hash) return prefix.endsWith(`-${hash}`) ? prefix.slice(0, -(hash.length + 1)) : prefix;
-  // No label to say so: a last segment of 6 to 10 characters of the hash alphabet is taken as the
-  // ReplicaSet's hash (no vowels: a word chosen by a person rarely fits).
-  const m = REPLICASET_PREFIX.exec(prefix);
-  return m?.[1] ?? prefix;
-}
-
-const REPLICASET_PREFIX = new RegExp(`^(.+)-${SAFE}{6,10}$`);
-
-/** A current pod of the workload `<ns>/<name>` (running first, then by name), or undefined. */
-export function currentPodOfWorkload(inventory: Inventory, workload: string): Pod | undefined {
-  return workloadIndex(inventory).get(workload);
+export function currentPodOfWorkload(inventory: Inventory, workload: string, node?: string): Pod | undefined {
+  const pods = workloadIndex(inventory).get(workload);
+  if (!pods) return undefined;
+  return (node !== undefined ? pods.find((p) => p.nodeName === node) : undefined) ?? pods[0];
 }
 
 /**
@@ -153,3 +137,24 @@ export function workloadOfPodName(
 export function workloadOfPod(inventory: Inventory, podRef: string): string | undefined {
   return inventory.pods.get(podRef)?.workload;
 }
+/**
+ * The workload of a pod-prefix aggregated name (Calico's `source_name_aggr`, `frontend-7d9f8b6c4-*`):
+ * the prefix without `-*`, and without the ReplicaSet's hash when the labels give it
+ * (`pod-template-hash`). Undefined for names that are not aggregated pod prefixes.
+ */
+export function workloadOfAggregatedName(
+  nameAggr: string,
+  labels: Readonly<Record<string, string>> | undefined,
+): string | undefined {
+  if (!nameAggr.endsWith('-*') || nameAggr.length < 3 || nameAggr.indexOf('*') !== nameAggr.length - 1)
+    return undefined;
+  const prefix = nameAggr.slice(0, -2);
+  const hash = labels?.['pod-template-hash'];
+  if (hash) return prefix.endsWith(`-${hash}`) ? prefix.slice(0, -(hash.length + 1)) : prefix;
+  // No label to say so: a last segment of 6 to 10 characters of the hash alphabet is taken as the
+  // ReplicaSet's hash (no vowels: a word chosen by a person rarely fits).
+  const m = REPLICASET_PREFIX.exec(prefix);
+  return m?.[1] ?? prefix;
+}
+
+const REPLICASET_PREFIX = new RegExp(`^(.+)-${SAFE}{6,10}$`);
