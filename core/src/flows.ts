@@ -510,21 +510,10 @@ export function scanCanonicalFlowLine(
   if (i >= 0) i = after(bytes, i + 1, end, PORT);
   if (i >= 0) i = digitsEnd(bytes, i, end, 5);
   if (i < 0) return false;
-  for (const field of OPTIONAL_STRINGS) {
-    const value = after(bytes, i, end, field);
-    if (value >= 0) {
-      const close = plainStringEnd(bytes, value, end);
-      if (close < 0) return false;
-      i = close + 1;
-    }
-  }
-  for (const field of OPTIONAL_LABELS) {
-    const value = after(bytes, i, end, field);
-    if (value >= 0) {
-      i = plainLabelsEnd(bytes, value, end);
-      if (i < 0) return false;
-    }
-  }
+  // The optional key fields all start `,"s` or `,"d`; a line without any goes straight on.
+  const next = bytes[i + 2];
+  if (next === 115 || next === 100) i = optionalKeyFieldsEnd(bytes, i, end);
+  if (i < 0) return false;
   out.keyEnd = i;
   out.count = 1;
   const count = after(bytes, i, end, COUNT);
@@ -547,6 +536,27 @@ export function scanCanonicalFlowLine(
     i = out.lastSeenEnd + 1;
   }
   return i === end - 1 && bytes[i] === 125;
+}
+
+/** The offset after `serverName` and the identity fields present at `at` (in canonical order), or -1. */
+function optionalKeyFieldsEnd(bytes: Uint8Array, at: number, end: number): number {
+  let i = at;
+  for (const field of OPTIONAL_STRINGS) {
+    const value = after(bytes, i, end, field);
+    if (value >= 0) {
+      const close = plainStringEnd(bytes, value, end);
+      if (close < 0) return -1;
+      i = close + 1;
+    }
+  }
+  for (const field of OPTIONAL_LABELS) {
+    const value = after(bytes, i, end, field);
+    if (value >= 0) {
+      i = plainLabelsEnd(bytes, value, end);
+      if (i < 0) return -1;
+    }
+  }
+  return i;
 }
 
 /** Per-tuple aggregate kept beside its key (see `ByteKeyIndex`): count, records, first/last seen. */
