@@ -328,3 +328,57 @@ spec:
     });
   });
 });
+
+describe('the report says how much of the window resolved', () => {
+  it('names each fallback in the window statement and calls a result under 90% partial in the headline', async () => {
+    const { renderImpactMarkdown } = await import('./render/markdown.js');
+    const { impactToJson } = await import('./render/json.js');
+    const cfg = `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterConfig
+metadata: {name: cluster}
+spec: {defaultMode: allow}
+`;
+    const base = loadPolicies({ 'cluster/config.yaml': cfg });
+    const head = loadPolicies({
+      'cluster/config.yaml': cfg.replace('allow', 'deny'),
+    });
+    const records: FlowRecord[] = [
+      {
+        src: 'shop/web-7d9f8b6c4-x2kqp',
+        dst: 'data/db-1',
+        protocol: 'TCP',
+        port: 5432,
+        srcWorkload: 'shop/web',
+        count: 60,
+      },
+      { src: 'shop/gone-7d9f8b6c4-x2kqp', dst: 'data/db-1', protocol: 'TCP', port: 5432, count: 40 },
+    ];
+    const report = computeImpact({ base, head, inventory: today, window: windowOf(records) });
+    const md = renderImpactMarkdown(report);
+    const [headline, , window] = md.split('\n');
+    expect(headline).toBe(
+      "⚠️ **1 observed flow would be denied** (60 connections) — **partial result**: only 60% of the window's connections could be evaluated (the rest name pods gone from the inventory), so more may break than this says",
+    );
+    expect(window).toContain('connections resolved: 0% directly, 60% by recorded workload, 40% not at all');
+    expect(md).toContain(
+      'connections resolved 60 by recorded workload: pod shop/web-7d9f8b6c4-x2kqp is gone',
+    );
+    expect(impactToJson(report).coverage.resolution).toMatchObject({
+      workload: { records: 1, connections: 60 },
+      unresolved: { records: 1, connections: 40 },
+      resolvedConnectionsShare: 0.6,
+      partial: true,
+    });
+    // 90% resolved is whole: no "partial" in the headline.
+    const whole = computeImpact({
+      base,
+      head,
+      inventory: today,
+      window: windowOf([
+        { ...records[0]!, count: 90 },
+        { ...records[1]!, count: 10 },
+      ]),
+    });
+    expect(renderImpactMarkdown(whole).split('\n')[0]).not.toContain('partial');
+  });
+});
