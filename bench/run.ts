@@ -151,7 +151,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < ROLLOUT_RUNS; i++) {
     for (const [name, measure] of Object.entries(variants)) {
       const m = await measure();
-      (runs[name] ??= []).push(m);
+      const list = runs[name] ?? [];
+      list.push(m);
+      runs[name] = list;
       process.stderr.write(`bench: rollout ${name} run ${i + 1}: ${m.ms.toFixed(0)} ms\n`);
     }
   }
