@@ -382,6 +382,19 @@ export function resolveFlowEnd(
     memo = new Map();
     standIns.set(inventory, memo);
   }
+  // The first step depends on the recorded workload only: its answer is kept without the labels
+  // in the key (the common case costs no serialisation of labels).
+  if (workload !== undefined && currentPodOfWorkload(inventory, workload, fromNode)) {
+    const byWorkload = `w\u0000${ref}\u0000${workload}\u0000${fromNode ?? ''}`;
+    let resolved = memo.get(byWorkload);
+    if (resolved === undefined) {
+      resolved =
+        standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, undefined, fromNode) ??
+        null;
+      memo.set(byWorkload, resolved);
+    }
+    return resolved ?? undefined;
+  }
   const key = `${ref}\u0000${workload ?? ''}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ''}\u0000${fromNode ?? ''}`;
   let resolved = memo.get(key);
   if (resolved === undefined) {
