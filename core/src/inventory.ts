@@ -351,9 +351,26 @@ export interface ResolvedEnd {
   fallback?: EndFallback;
 }
 
-// Stand-ins per inventory and (ref, recorded identity): the same gone pod is the same endpoint
-// object wherever it appears (a pod talking to itself stays "the same pod").
-const standIns = new WeakMap<Inventory, Map<string, ResolvedEnd | null>>();
+// Stand-ins per inventory and gone pod, one per recorded identity: the same gone pod is the same
+// endpoint object wherever it appears (a pod talking to itself stays "the same pod"). A window asks
+// for the same end many times (every tuple it is part of, twice): the entries are compared by
+// reference first, so a repeated question costs no key building.
+interface StandInEntry {
+  workload: string | undefined;
+  fromNode: string | undefined;
+  labels: Readonly<Record<string, string>> | undefined;
+  /** Sorted labels as JSON, for entries of equal labels given as other objects. */
+  labelsKey: string;
+  /** Resolved by the workload: the labels did not matter. */
+  anyLabels: boolean;
+  result: ResolvedEnd | null;
+}
+
+const standIns = new WeakMap<Inventory, Map<string, StandInEntry[]>>();
+
+function labelsKeyOf(labels: Readonly<Record<string, string>> | undefined): string {
+  return labels ? JSON.stringify(Object.entries(labels).sort()) : '';
+}
 
 /**
  * Resolves one end of a flow (SPEC section 7). An IP or a `<ns>/<pod>` the inventory has resolves
@@ -382,27 +399,38 @@ export function resolveFlowEnd(
     memo = new Map();
     standIns.set(inventory, memo);
   }
-  // The first step depends on the recorded workload only: its answer is kept without the labels
-  // in the key (the common case costs no serialisation of labels).
-  if (workload !== undefined && currentPodOfWorkload(inventory, workload, fromNode)) {
-    const byWorkload = `w\u0000${ref}\u0000${workload}\u0000${fromNode ?? ''}`;
-    let resolved = memo.get(byWorkload);
-    if (resolved === undefined) {
-      resolved =
-        standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, undefined, fromNode) ??
-        null;
-      memo.set(byWorkload, resolved);
+  let entries = memo.get(ref);
+  if (entries) {
+    for (const e of entries) {
+      if (e.workload === workload && e.fromNode === fromNode && (e.anyLabels || e.labels === labels))
+        return e.result ?? undefined;
     }
-    return resolved ?? undefined;
+  } else {
+    entries = [];
+    memo.set(ref, entries);
   }
-  const key = `${ref}\u0000${workload ?? ''}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ''}\u0000${fromNode ?? ''}`;
-  let resolved = memo.get(key);
-  if (resolved === undefined) {
-    resolved =
-      standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, labels, fromNode) ?? null;
-    memo.set(key, resolved);
+  const labelsKey = labelsKeyOf(labels);
+  let result: ResolvedEnd | null | undefined;
+  for (const e of entries) {
+    if (e.workload === workload && e.fromNode === fromNode && (e.anyLabels || e.labelsKey === labelsKey)) {
+      result = e.result;
+      break;
+    }
   }
-  return resolved ?? undefined;
+  // An equal identity given as another object: the same answer, no new entry (a ref resolved by its
+  // labels appears with a new labels object in every tuple).
+  if (result !== undefined) return result ?? undefined;
+  result =
+    standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, labels, fromNode) ?? null;
+  entries.push({
+    workload,
+    fromNode,
+    labels,
+    labelsKey,
+    anyLabels: result?.fallback?.by === 'workload',
+    result,
+  });
+  return result ?? undefined;
 }
 
 function standInFor(
