@@ -450,9 +450,17 @@ const WINDOW_MS = 7 * 24 * 3600 * 1000;
  * Writes `records` flow lines. Tuples are drawn with a skew (a few chatty flows, a long tail), as in
  * real traffic; times spread over a 7-day window, in file order.
  */
-export function writeFlows(file: string, cluster: Cluster, records: number, seed = SEED): void {
+export function writeFlows(
+  file: string,
+  cluster: Cluster,
+  records: number,
+  seed = SEED,
+  /** Rewrites each distinct tuple's fields (the annotated window); draws nothing from the PRNG. */
+  mapTuple?: (fields: string) => string,
+): void {
   const rng = mulberry32(seed + 2);
-  const tuples = generateTuples(cluster, rng);
+  const drawn = generateTuples(cluster, rng);
+  const tuples = mapTuple ? drawn.map(mapTuple) : drawn;
   mkdirSync(dirname(file), { recursive: true });
   const fd = openSync(file, 'w');
   let chunk: string[] = [];

@@ -8,11 +8,14 @@
 //
 //   npm run bench                  # everything (a few minutes on 2 cores)
 //   npm run bench -- --regenerate  # rebuild .bench/ first
+//   npm run bench -- --rollout-detail  # also the annotated window on the old inventory
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { annotateFlowRecord, formatFlowLine, parseInventory } from '@nyx/core';
+import { rolloutInventoryJson } from '../core/src/testing/rollout.js';
 import {
   CHANGED_POLICIES,
   changeHead,
@@ -30,7 +33,7 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '.bench');
 /** Bump when the generator changes, so stale data is regenerated. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 const POLICY_COUNTS = [100, 500, 2000, 5000];
 const RECORD_COUNTS = [10_000, 100_000, 1_000_000];
 const MAIN_POLICIES = 2000;
@@ -41,6 +44,12 @@ const SWEEP_RECORDS = 100_000;
 const flowsFile = (records: number): string => join(DATA, `flows-${records}.jsonl`);
 const treeDir = (policies: number, side: 'base' | 'head'): string => join(DATA, `policies-${policies}`, side);
 const inventoryFile = join(DATA, 'inventory.json');
+/** The cluster after a rollout of every workload: every pod renamed, new pod addresses. */
+const renamedInventoryFile = join(DATA, 'inventory-renamed.json');
+/** The main window annotated with the identity of its pod ends (`nyxctl flows annotate`). */
+const annotatedFlowsFile = join(DATA, `flows-${MAIN_RECORDS}.annotated.jsonl`);
+/** Alternating runs of each variant in the rollout comparison (medians reported). */
+const ROLLOUT_RUNS = 3;
 
 function ensureData(force: boolean): void {
   const metaFile = join(DATA, 'meta.json');
@@ -50,13 +59,22 @@ function ensureData(force: boolean): void {
   process.stderr.write('bench: generating .bench/ (seeded) ...\n');
   mkdirSync(DATA, { recursive: true });
   const cluster = generateCluster();
-  writeFileSync(inventoryFile, JSON.stringify(inventoryJson(cluster)));
+  const list = inventoryJson(cluster);
+  writeFileSync(inventoryFile, JSON.stringify(list));
+  writeFileSync(renamedInventoryFile, JSON.stringify(rolloutInventoryJson(list)));
   for (const count of POLICY_COUNTS) {
     const base = generatePolicies(count, cluster);
     writeTree(treeDir(count, 'base'), base);
     writeTree(treeDir(count, 'head'), changeHead(base, cluster));
   }
   for (const records of RECORD_COUNTS) writeFlows(flowsFile(records), cluster, records);
+  // The same records with each tuple annotated from the inventory of the window's time.
+  const parsed = parseInventory(list, inventoryFile);
+  if (!parsed.ok) throw new Error('bench: generated inventory does not parse');
+  writeFlows(annotatedFlowsFile, cluster, MAIN_RECORDS, SEED, (fields) => {
+    const line = formatFlowLine(annotateFlowRecord(parsed.inventory, JSON.parse(`{${fields}}`)).record);
+    return line.slice(1, -1);
+  });
   writeFileSync(metaFile, JSON.stringify(meta));
   process.stderr.write(`bench: generated in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
@@ -87,6 +105,17 @@ async function floor(records: number): Promise<Measurement> {
     floors.set(records, m);
   }
   return m;
+}
+
+/** `nyxctl impact` of the 20-policy change on `flows` against `inventory`, uncached. */
+async function impactOn(inventory: string, flows: string): Promise<Measurement> {
+  return child('impact', treeDir(MAIN_POLICIES, 'base'), treeDir(MAIN_POLICIES, 'head'), inventory, flows);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const impacts = new Map<string, Measurement>();
@@ -120,6 +149,29 @@ async function main(): Promise<void> {
   const mainFloor = await floor(MAIN_RECORDS);
   const main = await impact(MAIN_POLICIES, MAIN_RECORDS);
   const ratio = main.ms / mainFloor.ms;
+
+  // Impact survives rollouts: the main window replayed after every pod was renamed (resolved by
+  // the recorded workloads) against the plain run; the variants alternate, medians compared.
+  const detail = process.argv.includes('--rollout-detail');
+  const variants: Record<string, () => Promise<Measurement>> = {
+    plain: () => impactOn(inventoryFile, flowsFile(MAIN_RECORDS)),
+    ...(detail ? { annotated: () => impactOn(inventoryFile, annotatedFlowsFile) } : {}),
+    renamed: () => impactOn(renamedInventoryFile, annotatedFlowsFile),
+  };
+  const runs: Record<string, Measurement[]> = {};
+  for (let i = 0; i < ROLLOUT_RUNS; i++) {
+    for (const [name, measure] of Object.entries(variants)) {
+      const m = await measure();
+      const list = runs[name] ?? [];
+      list.push(m);
+      runs[name] = list;
+      process.stderr.write(`bench: rollout ${name} run ${i + 1}: ${m.ms.toFixed(0)} ms\n`);
+    }
+  }
+  const times = (name: string): number[] => (runs[name] ?? []).map((m) => m.ms);
+  const med = (name: string): number => median(times(name));
+  const renamedRatio = med('renamed') / med('plain');
+  const annotatedMb = statSync(annotatedFlowsFile).size / 1024 / 1024;
 
   const recordRows: string[] = [];
   for (const records of RECORD_COUNTS) {
@@ -155,6 +207,20 @@ async function main(): Promise<void> {
     `| full impact: ${n(MAIN_POLICIES)} policies, load base+head, inventory, stream flows, computeImpact, Markdown | ${s(main.ms)} | |`,
     `| ratio impact / floor | **${ratio.toFixed(2)}** | ≤ 3 ${ratio <= 3 ? '✅' : '❌'} |`,
     `| peak RSS of the impact process | **${mb(main.maxRssBytes)}** | < 1 GB ${main.maxRssBytes < 1024 ** 3 ? '✅' : '❌'} |`,
+    '',
+    `### Impact after a rollout (${n(MAIN_POLICIES)} policies, ${n(MAIN_RECORDS)} records; medians of ${ROLLOUT_RUNS} alternating runs)`,
+    '',
+    '| run | inventory | flows | median | runs |',
+    '| --- | --- | --- | --- | --- |',
+    `| plain | of the window's time | as recorded (${flowMb.toFixed(0)} MB) | ${s(med('plain'))} | ${times('plain').map(s).join(', ')} |`,
+    ...(detail
+      ? [
+          `| annotated | of the window's time | annotated with workload and labels (${annotatedMb.toFixed(0)} MB) | ${s(med('annotated'))} | ${times('annotated').map(s).join(', ')} |`,
+        ]
+      : []),
+    `| renamed | every pod renamed, new addresses | annotated with workload and labels (${annotatedMb.toFixed(0)} MB) | ${s(med('renamed'))} | ${times('renamed').map(s).join(', ')} |`,
+    '',
+    `Ratio renamed / plain: **${renamedRatio.toFixed(2)}** (target ≤ 1.10 ${renamedRatio <= 1.1 ? '✅' : '❌'})${detail ? `; renamed / annotated: ${(med('renamed') / med('annotated')).toFixed(2)}` : ''}.`,
     '',
     `### Scaling in records (${n(MAIN_POLICIES)} policies; ratio against the floor at the same record count)`,
     '',

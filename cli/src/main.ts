@@ -1,10 +1,12 @@
 // nyxctl entry point: wires the real process streams into the program and holds the one try/catch.
-// Configuration read here and only here: NYX_DEBUG (print stack traces of unexpected errors).
+// Configuration read here and only here: NYX_DEBUG (print stack traces of unexpected errors) and
+// REDIS_URL (the flow store of `nyxctl flows export`).
 import { CommanderError } from 'commander';
 import { streamSink } from './output.js';
 import { buildProgram, type ProgramResult } from './program.js';
 
 const debug = process.env.NYX_DEBUG === '1';
+const redisUrl = process.env.REDIS_URL;
 const io = {
   out: streamSink(process.stdout),
   err: streamSink(process.stderr),
@@ -20,7 +22,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 const result: ProgramResult = { exitCode: 0 };
 try {
-  await buildProgram(io, result).parseAsync(process.argv);
+  await buildProgram(io, result, redisUrl ? { redisUrl } : {}).parseAsync(process.argv);
   process.exitCode = result.exitCode;
 } catch (error) {
   if (error instanceof CommanderError && error.exitCode === 0) {

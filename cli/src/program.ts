@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { ExplainOptions } from './commands/explain.js';
+import type { FlowsAnnotateOptions, FlowsExportOptions } from './commands/flows.js';
 import type { ImpactOptions } from './commands/impact.js';
 import type { LintOptions } from './commands/lint.js';
 import type { VerdictsOptions } from './commands/verdicts.js';
@@ -44,7 +45,13 @@ export interface ProgramResult {
  * Builds `nyxctl`. `result.exitCode` is set by whichever command ran. Commander's own errors
  * (unknown option, missing argument) throw a `CommanderError` through `exitOverride`.
  */
-export function buildProgram(io: CommandIo, result: ProgramResult): Command {
+/** Settings read from the environment by the entry point (`main.ts`). */
+export interface ProgramSettings {
+  /** `REDIS_URL`: the flow store `flows export` reads (default `redis://127.0.0.1:6379`, SPEC 8.4). */
+  redisUrl?: string;
+}
+
+export function buildProgram(io: CommandIo, result: ProgramResult, settings: ProgramSettings = {}): Command {
   const program = new Command('nyxctl')
     .description(
       'GitOps for Kubernetes network policy: validate policy trees, compute verdicts, explain them, and show the impact of a change on observed traffic.',
@@ -190,6 +197,56 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     )
     .action(async (dir: string, opts: Omit<LintOptions, 'dir'>) =>
       done(await (await import('./commands/lint.js')).runLint({ dir, ...opts }, io)),
+    );
+
+  const flows = program
+    .command('flows')
+    .description(
+      'Helpers for flow windows: annotate a window with workload identities, export the flow store.',
+    );
+
+  flows
+    .command('annotate')
+    .description(
+      "Write the workload and labels of every pod end (srcWorkload, srcLabels, dstWorkload, dstLabels) into each flow, from the inventory of the window's time, so the window can be replayed after pods are renamed.",
+    )
+    .requiredOption('--inventory <file>', `${INVENTORY_HELP} (taken while the flows were observed)`)
+    .requiredOption('--flows <file>', 'flows to annotate; .gz is read too')
+    .addOption(flowFormatOption())
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl flows annotate --inventory inventory-monday.json --flows flows-monday.jsonl > flows-monday.annotated.jsonl',
+        'nyxctl flows annotate --inventory inv.json --flows hubble.json --flow-format hubble > window.jsonl',
+      ) +
+        '\n\nPrints one flow line per input record (canonical field order). A pod given by its IP is written as <namespace>/<pod>;\nends the inventory does not know are left as they were. Nothing is printed on stdout when any input is invalid (exit 2).',
+    )
+    .action(async (opts: FlowsAnnotateOptions) =>
+      done(await (await import('./commands/flows.js')).runFlowsAnnotate(opts, io)),
+    );
+
+  flows
+    .command('export')
+    .description(
+      'Print the flows the agents recorded in the Redis flow store (REDIS_URL), identity fields included, as flow lines.',
+    )
+    .option(
+      '--hours <n>',
+      'hourly buckets to read, ending with the current hour (default: 192, the 8-day retention)',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'REDIS_URL=redis://redis.nyx-system:6379 nyxctl flows export > window.jsonl',
+        'nyxctl flows export --hours 24 | nyxctl verdicts --policies . --inventory inv.json --flows /dev/stdin',
+      ) + '\n\nREDIS_URL defaults to redis://127.0.0.1:6379.',
+    )
+    .action(async (opts: FlowsExportOptions) =>
+      done(
+        await (await import('./commands/flows.js')).runFlowsExport(opts, io, {
+          redisUrl: settings.redisUrl ?? 'redis://127.0.0.1:6379',
+        }),
+      ),
     );
 
   return program;

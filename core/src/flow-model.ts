@@ -13,7 +13,26 @@ export interface FlowRecord {
   count?: number;
   firstSeen?: string;
   lastSeen?: string;
+  /**
+   * Identity of a `<ns>/<pod>` end as observed (SPEC section 7, "Flow endpoints outlive their
+   * pods"): `<ns>/<name>` of its Deployment, StatefulSet, DaemonSet, Job or CronJob, and its labels.
+   * They let the end resolve after the pod is gone (renamed by a rollout).
+   */
+  srcWorkload?: string;
+  dstWorkload?: string;
+  srcLabels?: Record<string, string>;
+  dstLabels?: Record<string, string>;
 }
+
+/** The identity fields of a flow record (all optional). */
+export type FlowIdentity = Pick<FlowRecord, 'srcWorkload' | 'dstWorkload' | 'srcLabels' | 'dstLabels'>;
+
+/**
+ * How one end of a flow resolved (SPEC section 7): `direct` (an IP, or a pod the inventory has),
+ * `workload` (a current pod of the recorded workload), `labels` (the recorded labels),
+ * `pod-name` (a current pod of the workload read from the pod name).
+ */
+export type EndResolution = 'direct' | 'workload' | 'labels' | 'pod-name';
 
 /** A flow whose ends were resolved against the inventory. */
 export interface ResolvedFlow {

@@ -7,3 +7,4 @@ export * from './flows.js';
 export * from './importers/calico.js';
 export * from './importers/hubble.js';
 export { type Diagnostic, formatDiagnostic, type Protocol } from './model.js';
+export * from './workload.js';

@@ -2,7 +2,7 @@
 // streaming aggregation of a window of flows into distinct tuples.
 import { ByteKeyIndex, type ByteKeyIndexState } from './byte-key-index.js';
 import { isIp } from './cidr.js';
-import type { FlowRecord } from './flow-model.js';
+import type { FlowIdentity, FlowRecord } from './flow-model.js';
 import type { Diagnostic, Protocol } from './model.js';
 
 /** Lines longer than this (in UTF-8 bytes) are refused: no legitimate flow record comes close. */
@@ -282,12 +282,56 @@ function flowRecordProblem(obj: Record<string, unknown>): string | undefined {
     compareRfc3339(obj.firstSeen, obj.lastSeen) > 0
   )
     return `"firstSeen" ${obj.firstSeen} is after "lastSeen" ${obj.lastSeen}`;
-
+  for (const end of ['src', 'dst'] as const) {
+    const problem = identityProblem(obj, end);
+    if (problem) return problem;
+  }
   return undefined;
 }
 
-/** One distinct (src, dst, protocol, port, serverName) of a window, with what was aggregated into it. */
-export interface FlowTuple {
+/**
+ * What is wrong with a record's identity fields (`srcWorkload`, `dstWorkload`, `srcLabels`,
+ * `dstLabels`; SPEC section 7), if anything; `src`/`dst` must already be well formed.
+ */
+export function flowIdentityProblem(obj: Record<string, unknown>): string | undefined {
+  return identityProblem(obj, 'src') ?? identityProblem(obj, 'dst');
+}
+
+/** What is wrong with the identity fields of one end (`srcWorkload`, `srcLabels`), if anything. */
+function identityProblem(obj: Record<string, unknown>, end: 'src' | 'dst'): string | undefined {
+  const workload = obj[`${end}Workload`];
+  const labels = obj[`${end}Labels`];
+  if (workload === undefined && labels === undefined) return undefined;
+  const ref = obj[end] as string;
+  const slash = ref.indexOf('/');
+  if (slash < 0)
+    return `"${end}Workload"/"${end}Labels" describe a pod: "${end}" must then be "<namespace>/<pod>", not an address`;
+  const namespace = ref.slice(0, slash);
+  if (workload !== undefined) {
+    if (
+      typeof workload !== 'string' ||
+      !workload.startsWith(`${namespace}/`) ||
+      workload.length === namespace.length + 1 ||
+      workload.indexOf('/', namespace.length + 1) >= 0
+    )
+      return `"${end}Workload" ${JSON.stringify(workload)} is not "${namespace}/<workload>" (the workload of ${ref}, in its namespace)`;
+  }
+  if (labels !== undefined) {
+    if (typeof labels !== 'object' || labels === null || Array.isArray(labels))
+      return `"${end}Labels" must be an object of label strings, like {"app": "web"}`;
+    for (const [k, v] of Object.entries(labels)) {
+      if (k === '' || typeof v !== 'string')
+        return `"${end}Labels" ${JSON.stringify(k)}: labels are non-empty keys with string values`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One distinct (src, dst, protocol, port, serverName, and the ends' recorded identity) of a
+ * window, with what was aggregated into it.
+ */
+export interface FlowTuple extends FlowIdentity {
   src: string;
   dst: string;
   protocol: Protocol;
@@ -347,20 +391,42 @@ export function describeSkippedLines(skipped: Readonly<Record<string, number>>):
  * `,"serverName":"…"` when there is one. JSON text is unambiguous, and for a canonical line it is
  * byte for byte the line's own prefix, so the fast path can look tuples up without building a record.
  */
-export function flowTupleKey(record: {
-  src: string;
-  dst: string;
-  protocol: Protocol;
-  port: number;
-  serverName?: string | undefined;
-}): string {
-  const key = `{"src":${JSON.stringify(record.src)},"dst":${JSON.stringify(record.dst)},"protocol":"${record.protocol}","port":${record.port}`;
-  return record.serverName === undefined ? key : `${key},"serverName":${JSON.stringify(record.serverName)}`;
+export function flowTupleKey(record: FlowTupleIdentity): string {
+  let key = `{"src":${JSON.stringify(record.src)},"dst":${JSON.stringify(record.dst)},"protocol":"${record.protocol}","port":${record.port}`;
+  if (record.serverName !== undefined) key += `,"serverName":${JSON.stringify(record.serverName)}`;
+  if (record.srcWorkload !== undefined) key += `,"srcWorkload":${JSON.stringify(record.srcWorkload)}`;
+  if (record.dstWorkload !== undefined) key += `,"dstWorkload":${JSON.stringify(record.dstWorkload)}`;
+  if (record.srcLabels !== undefined) key += `,"srcLabels":${sortedLabelsJson(record.srcLabels)}`;
+  if (record.dstLabels !== undefined) key += `,"dstLabels":${sortedLabelsJson(record.dstLabels)}`;
+  return key;
+}
+
+function sortedLabelsJson(labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels).sort();
+  let text = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    text += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(labels[k])}`;
+  }
+  return `${text}}`;
+}
+
+/**
+ * A flow record as one line of the flow format in its canonical shape (SPEC section 7's field
+ * order, identity fields after `serverName`, labels sorted, no whitespace): what nyx's own writers
+ * emit, and what the reader's fast path takes without parsing.
+ */
+export function formatFlowLine(record: FlowRecord): string {
+  let line = flowTupleKey(record);
+  if (record.count !== undefined) line += `,"count":${record.count}`;
+  if (record.firstSeen !== undefined) line += `,"firstSeen":${JSON.stringify(record.firstSeen)}`;
+  if (record.lastSeen !== undefined) line += `,"lastSeen":${JSON.stringify(record.lastSeen)}`;
+  return `${line}}`;
 }
 
 /** Where `scanCanonicalFlowLine` found the fields of a line: byte offsets, -1 when absent. */
 export interface CanonicalFlowLine {
-  /** End of the tuple key (after `port`, or after `serverName` when present). */
+  /** End of the tuple key (after `port`, or after the last of `serverName` and the identity fields present). */
   keyEnd: number;
   /** `count`, 1 when absent. */
   count: number;
@@ -377,6 +443,10 @@ const DST = bytesOf(',"dst":"');
 const PROTOCOL = bytesOf(',"protocol":"');
 const PORT = bytesOf(',"port":');
 const SERVER_NAME = bytesOf(',"serverName":"');
+const SRC_WORKLOAD = bytesOf(',"srcWorkload":"');
+const DST_WORKLOAD = bytesOf(',"dstWorkload":"');
+const SRC_LABELS = bytesOf(',"srcLabels":{');
+const DST_LABELS = bytesOf(',"dstLabels":{');
 const COUNT = bytesOf(',"count":');
 const FIRST_SEEN = bytesOf(',"firstSeen":"');
 const LAST_SEEN = bytesOf(',"lastSeen":"');
@@ -401,6 +471,31 @@ function plainStringEnd(bytes: Uint8Array, at: number, end: number): number {
   return -1;
 }
 
+const OPTIONAL_STRINGS = [SERVER_NAME, SRC_WORKLOAD, DST_WORKLOAD];
+const OPTIONAL_LABELS = [SRC_LABELS, DST_LABELS];
+
+/**
+ * The offset after the `}` of a flat object of plain strings whose `{` is just before `at`
+ * (`"k":"v"` pairs, comma-separated, possibly none), -1 otherwise. Whether its keys are sorted and
+ * unique is not checked: the window finds such a line's key only when it is byte for byte the
+ * canonical key of a tuple the full parser has already added.
+ */
+function plainLabelsEnd(bytes: Uint8Array, at: number, end: number): number {
+  let i = at;
+  if (bytes[i] === 125) return i + 1;
+  for (;;) {
+    if (bytes[i] !== 34) return -1;
+    i = plainStringEnd(bytes, i + 1, end);
+    if (i < 0 || bytes[i + 1] !== 58 || bytes[i + 2] !== 34) return -1;
+    i = plainStringEnd(bytes, i + 3, end);
+    if (i < 0) return -1;
+    const next = bytes[i + 1];
+    if (next === 125) return i + 2;
+    if (next !== 44) return -1;
+    i += 2;
+  }
+}
+
 /** The offset after a run of 1 to `max` digits without a leading zero at `at`, else -1. */
 function digitsEnd(bytes: Uint8Array, at: number, end: number, max: number): number {
   let i = at;
@@ -417,8 +512,9 @@ function digitsValue(bytes: Uint8Array, from: number, to: number): number {
 
 /**
  * Recognizes a line in the canonical shape nyx's own writers emit: the fields of SPEC section 7 in
- * the SPEC's order (`src`, `dst`, `protocol`, `port`, then optional `serverName`, `count`,
- * `firstSeen`, `lastSeen`), no whitespace, strings of printable ASCII without escapes, integers
+ * the SPEC's order (`src`, `dst`, `protocol`, `port`, then optional `serverName`, the identity
+ * fields `srcWorkload`, `dstWorkload`, `srcLabels`, `dstLabels` (flat objects), `count`,
+ * `firstSeen`, `lastSeen`: see `formatFlowLine`), no whitespace, strings of printable ASCII without escapes, integers
  * without sign, fraction or leading zero. For such a line the meaning of every byte is fixed, so it
  * can be read without JSON.parse; it fills `out` and returns true. Anything else (other order, extra
  * fields, whitespace, escapes, non-ASCII) returns false and is read by `parseFlowLine` with the same
@@ -440,12 +536,10 @@ export function scanCanonicalFlowLine(
   if (i >= 0) i = after(bytes, i + 1, end, PORT);
   if (i >= 0) i = digitsEnd(bytes, i, end, 5);
   if (i < 0) return false;
-  const serverName = after(bytes, i, end, SERVER_NAME);
-  if (serverName >= 0) {
-    const close = plainStringEnd(bytes, serverName, end);
-    if (close < 0) return false;
-    i = close + 1;
-  }
+  // The optional key fields all start `,"s` or `,"d`; a line without any goes straight on.
+  const next = bytes[i + 2];
+  if (next === 115 || next === 100) i = optionalKeyFieldsEnd(bytes, i, end);
+  if (i < 0) return false;
   out.keyEnd = i;
   out.count = 1;
   const count = after(bytes, i, end, COUNT);
@@ -468,6 +562,27 @@ export function scanCanonicalFlowLine(
     i = out.lastSeenEnd + 1;
   }
   return i === end - 1 && bytes[i] === 125;
+}
+
+/** The offset after `serverName` and the identity fields present at `at` (in canonical order), or -1. */
+function optionalKeyFieldsEnd(bytes: Uint8Array, at: number, end: number): number {
+  let i = at;
+  for (const field of OPTIONAL_STRINGS) {
+    const value = after(bytes, i, end, field);
+    if (value >= 0) {
+      const close = plainStringEnd(bytes, value, end);
+      if (close < 0) return -1;
+      i = close + 1;
+    }
+  }
+  for (const field of OPTIONAL_LABELS) {
+    const value = after(bytes, i, end, field);
+    if (value >= 0) {
+      i = plainLabelsEnd(bytes, value, end);
+      if (i < 0) return -1;
+    }
+  }
+  return i;
 }
 
 /** Per-tuple aggregate kept beside its key (see `ByteKeyIndex`): count, records, first/last seen. */
@@ -566,6 +681,10 @@ export class FlowWindow {
         port: record.port,
       };
       if (record.serverName !== undefined) identity.serverName = record.serverName;
+      if (record.srcWorkload !== undefined) identity.srcWorkload = record.srcWorkload;
+      if (record.dstWorkload !== undefined) identity.dstWorkload = record.dstWorkload;
+      if (record.srcLabels !== undefined) identity.srcLabels = { ...record.srcLabels };
+      if (record.dstLabels !== undefined) identity.dstLabels = { ...record.dstLabels };
       this.#identities[id] = identity;
     }
     return id;
@@ -706,6 +825,10 @@ export class FlowWindow {
         records: this.#numbers[at + RECORDS_AT]!,
       };
       if (identity.serverName !== undefined) out.serverName = identity.serverName;
+      if (identity.srcWorkload !== undefined) out.srcWorkload = identity.srcWorkload;
+      if (identity.dstWorkload !== undefined) out.dstWorkload = identity.dstWorkload;
+      if (identity.srcLabels !== undefined) out.srcLabels = identity.srcLabels;
+      if (identity.dstLabels !== undefined) out.dstLabels = identity.dstLabels;
       const first = this.#time(id, FIRST);
       const last = this.#time(id, LAST);
       if (first !== undefined) out.firstSeen = first;
@@ -774,5 +897,16 @@ export interface FlowWindowState {
   skipped: Array<[string, number]>;
 }
 
-/** What identifies a tuple (its verdicts depend on nothing else). */
-export type FlowTupleIdentity = Pick<FlowTuple, 'src' | 'dst' | 'protocol' | 'port' | 'serverName'>;
+/** What identifies a tuple (its verdicts depend on nothing else): the ends, service and recorded identities. */
+export type FlowTupleIdentity = Pick<
+  FlowTuple,
+  | 'src'
+  | 'dst'
+  | 'protocol'
+  | 'port'
+  | 'serverName'
+  | 'srcWorkload'
+  | 'dstWorkload'
+  | 'srcLabels'
+  | 'dstLabels'
+>;

@@ -284,6 +284,13 @@ describe('computeImpact', () => {
       from: '2026-11-20T08:00:00Z',
       to: '2026-11-23T09:00:00Z',
       namespaces: ['db', 'payments', 'shop'],
+      resolution: {
+        direct: { records: 4, connections: 25 },
+        workload: { records: 0, connections: 0 },
+        labels: { records: 0, connections: 0 },
+        podName: { records: 0, connections: 0 },
+        unresolved: { records: 2, connections: 5 },
+      },
     });
   });
 

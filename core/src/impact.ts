@@ -1,7 +1,7 @@
 // The impact of a change (SPEC section 5): which observed flows change verdict between the base and
 // the head policy sets, with both explanations, and the lint findings the head adds.
 import { compileEvaluator, type Evaluator } from './evaluate.js';
-import type { ResolvedFlow } from './flow-model.js';
+import type { EndResolution, ResolvedFlow } from './flow-model.js';
 import {
   earlierTime,
   type FlowTuple,
@@ -11,7 +11,13 @@ import {
   laterTime,
   skippedLineCount,
 } from './flows.js';
-import { resolveEndpoint, resolveFlow } from './inventory.js';
+import {
+  type EndFallback,
+  type ResolvedEnd,
+  resolveEndpoint,
+  resolveFlow,
+  resolveFlowEnd,
+} from './inventory.js';
 import type { Endpoint, Inventory } from './inventory-model.js';
 import { lintChange } from './lint.js';
 import { type LintFinding, type RuleHitCounts, ruleHitKey, staleRuleWindowProblem } from './lint-model.js';
@@ -69,6 +75,14 @@ export interface ImpactChange {
   flows: number;
   before: ImpactSide;
   after: ImpactSide;
+  /**
+   * Connections of the group whose pod ends are gone from the inventory and resolved by a
+   * fallback of SPEC section 7 (by recorded workload, recorded labels, or workload read from the
+   * pod name); absent when every end resolved directly.
+   */
+  resolvedBy?: { workload?: number; labels?: number; podName?: number };
+  /** Up to three sentences saying which fallback resolved which gone pod (the explanation). */
+  resolutionNotes?: string[];
 }
 
 export interface ImpactSummary {
@@ -100,6 +114,19 @@ export interface ImpactCoverage {
   to?: string;
   /** Sorted namespaces of the pods seen at either end of an evaluated flow. */
   namespaces: string[];
+  /**
+   * Records and connections by how they resolved (SPEC section 7, "Flow endpoints outlive their
+   * pods"): every end directly; some end by its recorded workload; by its recorded labels; by the
+   * workload read from its pod name (a record counts under the last of these its ends needed); not
+   * at all (`unresolved`, not evaluated). Always set by `computeImpact`.
+   */
+  resolution?: {
+    direct: ResolutionCounts;
+    workload: ResolutionCounts;
+    labels: ResolutionCounts;
+    podName: ResolutionCounts;
+    unresolved: ResolutionCounts;
+  };
 }
 
 export interface ImpactReport {
@@ -147,10 +174,10 @@ export function evaluateAhead(
   tuples: Iterable<FlowTupleIdentity>,
 ): void {
   for (const t of tuples) {
-    const src = resolveEnd(inventory, t.src);
-    const dst = resolveEnd(inventory, t.dst);
+    const src = resolveEnd(inventory, t.src, t.srcWorkload, t.srcLabels);
+    const dst = resolveEnd(inventory, t.dst, t.dstWorkload, t.dstLabels, src);
     if (!src || !dst) continue;
-    const flow: ResolvedFlow = { src, dst, protocol: t.protocol, port: t.port };
+    const flow: ResolvedFlow = { src: src.endpoint, dst: dst.endpoint, protocol: t.protocol, port: t.port };
     if (t.serverName !== undefined) flow.serverName = t.serverName;
     evaluators.base.evaluate(flow);
     evaluators.head.evaluate(flow);
@@ -223,6 +250,14 @@ interface WindowPass {
   unresolved: number;
   unresolvedExamples: string[];
   namespaces: Set<string>;
+  resolution: Record<RecordResolution, ResolutionCounts>;
+}
+
+/** What `walkWindow` tells its visitor about a tuple's ends beyond the resolved flow. */
+interface TupleResolution {
+  by: EndResolution;
+  /** The fallbacks used, for the explanation. */
+  notes: EndFallback[];
 }
 
 /**
@@ -234,9 +269,19 @@ interface WindowPass {
  * distinct string is resolved once, by `evaluateAhead` and `walkWindow` alike. Inventories are
  * not changed after parsing, so the answers stay true.
  */
-const resolvedEnds = new WeakMap<Inventory, Map<string, Endpoint | null>>();
+const resolvedEnds = new WeakMap<Inventory, Map<string, ResolvedEnd | null>>();
 
-function resolveEnd(inventory: Inventory, ref: string): Endpoint | null {
+/**
+ * An end by reference; a `<ns>/<pod>` the inventory lacks goes through the fallbacks of SPEC
+ * section 7 with its recorded identity (`resolveFlowEnd`, which keeps one stand-in per identity).
+ */
+function resolveEnd(
+  inventory: Inventory,
+  ref: string,
+  workload: string | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+  from?: ResolvedEnd | null,
+): ResolvedEnd | null {
   let ends = resolvedEnds.get(inventory);
   if (!ends) {
     ends = new Map();
@@ -244,39 +289,87 @@ function resolveEnd(inventory: Inventory, ref: string): Endpoint | null {
   }
   let e = ends.get(ref);
   if (e === undefined) {
-    e = resolveEndpoint(inventory, ref) ?? null;
+    const endpoint = resolveEndpoint(inventory, ref);
+    // Only direct answers are cached by reference: a fallback depends on the recorded identity.
+    e = endpoint ? { endpoint } : null;
     ends.set(ref, e);
   }
-  return e;
+  if (e) return e;
+  const fromNode = from?.endpoint.kind === 'node' ? from.endpoint.node.name : undefined;
+  return resolveFlowEnd(inventory, ref, workload, labels, fromNode) ?? null;
+}
+
+/** How a record resolved: the last step of SPEC section 7's order that either of its ends needed. */
+export type RecordResolution = EndResolution | 'unresolved';
+
+const RESOLUTION_RANK: Readonly<Record<EndResolution, number>> = {
+  direct: 0,
+  workload: 1,
+  labels: 2,
+  'pod-name': 3,
+};
+
+/** Records and connections of a window by how they resolved. */
+export interface ResolutionCounts {
+  records: number;
+  connections: number;
 }
 
 function walkWindow(
   inventory: Inventory,
   window: FlowWindow,
-  visit: (flow: ResolvedFlow, tuple: FlowTuple) => void,
+  visit: (flow: ResolvedFlow, tuple: FlowTuple, resolution: TupleResolution) => void,
 ): WindowPass {
+  const counts = (): ResolutionCounts => ({ records: 0, connections: 0 });
   const pass: WindowPass = {
     coverage: window.coverage(),
     unresolved: 0,
     unresolvedExamples: [],
     namespaces: new Set(),
+    resolution: {
+      direct: counts(),
+      workload: counts(),
+      labels: counts(),
+      'pod-name': counts(),
+      unresolved: counts(),
+    },
   };
+  const direct: TupleResolution = { by: 'direct', notes: [] };
   for (const tuple of window.tuples()) {
-    const src = resolveEnd(inventory, tuple.src);
-    const dst = resolveEnd(inventory, tuple.dst);
+    const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
+    const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
     if (!src || !dst) {
       pass.unresolved += tuple.records;
+      pass.resolution.unresolved.records += tuple.records;
+      pass.resolution.unresolved.connections += tuple.count;
       if (pass.unresolvedExamples.length < 5) {
         const r = resolveFlow(inventory, tuple);
         pass.unresolvedExamples.push(r.ok ? `${tuple.src} -> ${tuple.dst} does not resolve` : r.reason);
       }
       continue;
     }
-    const flow: ResolvedFlow = { src, dst, protocol: tuple.protocol, port: tuple.port };
+    let resolution = direct;
+    if (src.fallback || dst.fallback) {
+      const notes = [src.fallback, dst.fallback].filter((f): f is EndFallback => f !== undefined);
+      const by = notes.reduce<EndResolution>(
+        (worst, f) => (RESOLUTION_RANK[f.by] > RESOLUTION_RANK[worst] ? f.by : worst),
+        'direct',
+      );
+      resolution = { by, notes };
+    }
+    const counted = pass.resolution[resolution.by];
+    counted.records += tuple.records;
+    counted.connections += tuple.count;
+    const flow: ResolvedFlow = {
+      src: src.endpoint,
+      dst: dst.endpoint,
+      protocol: tuple.protocol,
+      port: tuple.port,
+    };
     if (tuple.serverName !== undefined) flow.serverName = tuple.serverName;
-    if (src.kind === 'pod') pass.namespaces.add(src.pod.namespace);
-    if (dst.kind === 'pod') pass.namespaces.add(dst.pod.namespace);
-    visit(flow, tuple);
+    if (src.endpoint.kind === 'pod') pass.namespaces.add(src.endpoint.pod.namespace);
+    if (dst.endpoint.kind === 'pod') pass.namespaces.add(dst.endpoint.pod.namespace);
+    visit(flow, tuple, resolution);
   }
   return pass;
 }
@@ -312,6 +405,21 @@ export function ruleHitsOverWindow(input: {
   return { ruleHits: ruleHitsOf(counts), records: pass.coverage.records, unresolved: pass.unresolved };
 }
 
+/** Examples of fallback explanations kept per change. */
+const MAX_FALLBACK_NOTES = 3;
+
+function noteFallback(change: ImpactChange, resolution: TupleResolution, count: number): void {
+  const byFallback = change.resolvedBy ?? {};
+  const key = resolution.by === 'pod-name' ? 'podName' : (resolution.by as 'workload' | 'labels');
+  byFallback[key] = (byFallback[key] ?? 0) + count;
+  change.resolvedBy = byFallback;
+  const notes = change.resolutionNotes ?? [];
+  for (const n of resolution.notes) {
+    if (notes.length < MAX_FALLBACK_NOTES && !notes.includes(n.text)) notes.push(n.text);
+  }
+  change.resolutionNotes = notes;
+}
+
 const KIND_RANK: Readonly<Record<ImpactChangeKind, number>> = Object.fromEntries(
   IMPACT_KIND_ORDER.map((k, i) => [k, i]),
 ) as Record<ImpactChangeKind, number>;
@@ -336,7 +444,7 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     newlyDeniedRecords: 0,
   };
 
-  const pass = walkWindow(inventory, window, (flow, tuple) => {
+  const pass = walkWindow(inventory, window, (flow, tuple, resolution) => {
     const before = baseEvaluator.evaluate(flow);
     const after = headEvaluator.reusesVerdict(flow) ? before : headEvaluator.evaluate(flow);
     countVerdict(baseCounts, before, tuple.count);
@@ -353,6 +461,7 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     if (group) {
       group.count += tuple.count;
       group.flows += 1;
+      if (resolution.by !== 'direct') noteFallback(group, resolution, tuple.count);
       const first = earlierTime(group.firstSeen, tuple.firstSeen);
       const last = laterTime(group.lastSeen, tuple.lastSeen);
       if (first !== undefined) group.firstSeen = first;
@@ -373,6 +482,7 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     if (flow.serverName !== undefined) change.serverName = flow.serverName;
     if (tuple.firstSeen !== undefined) change.firstSeen = tuple.firstSeen;
     if (tuple.lastSeen !== undefined) change.lastSeen = tuple.lastSeen;
+    if (resolution.by !== 'direct') noteFallback(change, resolution, tuple.count);
     groups.set(key, change);
   });
 
@@ -429,6 +539,13 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     skipped: { ...pass.coverage.skipped },
     skippedLines: skippedLineCount(pass.coverage.skipped),
     namespaces: [...pass.namespaces].sort(),
+    resolution: {
+      direct: pass.resolution.direct,
+      workload: pass.resolution.workload,
+      labels: pass.resolution.labels,
+      podName: pass.resolution['pod-name'],
+      unresolved: pass.resolution.unresolved,
+    },
   };
   if (pass.coverage.from !== undefined) coverage.from = pass.coverage.from;
   if (pass.coverage.to !== undefined) coverage.to = pass.coverage.to;

@@ -1,6 +1,7 @@
 // Public surface of the engine. Everything here is pure: callers hand in file contents, parsed
 // JSON and flow records; nothing here touches the disk, the network or the clock.
 
+export * from './annotate.js';
 export * from './cidr.js';
 export * from './evaluate.js';
 export * from './flow-model.js';
@@ -22,4 +23,5 @@ export * from './render/markdown.js';
 export * from './schemas/index.js';
 export * from './selector.js';
 export * from './verdict-model.js';
+export * from './workload.js';
 export * from './yaml.js';

@@ -302,8 +302,8 @@ describe('podsOfWorkload (issue 15)', () => {
         pod('web-5d8f7c9b6-aaaaa', { kind: 'ReplicaSet', name: 'web-5d8f7c9b6' }),
         pod('db-0', { kind: 'StatefulSet', name: 'db' }),
         // No ownerReferences (an inventory trimmed by hand): the name's shape says the workload.
-        pod('cache-7c9d8b6f5-q2w3e'),
-        pod('cache-7c9d8b6f5-a1s2d'),
+        pod('cache-7c9d8b6f5-q2w4x'),
+        pod('cache-7c9d8b6f5-b5s2d'),
       ],
     },
     'inventory.json',
@@ -317,7 +317,7 @@ describe('podsOfWorkload (issue 15)', () => {
   });
 
   it('reads the workload from the pod name when there is no owner', () => {
-    expect(names('shop/cache')).toEqual(['cache-7c9d8b6f5-a1s2d', 'cache-7c9d8b6f5-q2w3e']);
+    expect(names('shop/cache')).toEqual(['cache-7c9d8b6f5-b5s2d', 'cache-7c9d8b6f5-q2w4x']);
     expect(names('shop/nothing')).toEqual([]);
     expect(names('other/web')).toEqual([]);
   });

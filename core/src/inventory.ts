@@ -1,9 +1,15 @@
 // SPEC section 7: the inventory (`kubectl get namespaces,pods,nodes -A -o json`, a `v1 List`) and
 // SPEC section 2: resolving a flow's ends to a pod, a node (host network) or `world`.
 import { isIp, parseIp } from './cidr.js';
-import type { FlowRecord, ResolvedFlow } from './flow-model.js';
+import type { EndResolution, FlowRecord, ResolvedFlow } from './flow-model.js';
 import type { ContainerPort, Endpoint, Inventory, Node, Pod } from './inventory-model.js';
 import type { Diagnostic, Protocol } from './model.js';
+import {
+  currentPodOfWorkload,
+  ownerWorkloadName,
+  workloadNameCandidates,
+  workloadOfPodName,
+} from './workload.js';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -205,7 +211,7 @@ function readPod(
   return {
     namespace,
     name,
-    workload: `${namespace}/${workloadName(metadata, labels) ?? name}`,
+    workload: `${namespace}/${ownerWorkloadName(metadata, labels) ?? name}`,
     labels,
     namespaceLabels,
     ...(nodeName ? { nodeName } : {}),
@@ -236,18 +242,6 @@ function addPodIp(
     return;
   }
   if (!ips.includes(ip)) ips.push(ip);
-}
-
-/** The owning controller's name: a ReplicaSet's `pod-template-hash` suffix stripped to its Deployment. */
-function workloadName(metadata: Json, labels: Record<string, string>): string | undefined {
-  const refs = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences.filter(isObject) : [];
-  const owner = refs.find((r) => r.controller === true) ?? refs[0];
-  if (!owner || typeof owner.name !== 'string' || owner.name === '') return undefined;
-  const hash = labels['pod-template-hash'];
-  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
-    return owner.name.slice(0, -(hash.length + 1));
-  }
-  return owner.name;
 }
 
 /** A dotted-quad IPv4 address without leading zeros: already its own canonical text. */
@@ -345,23 +339,205 @@ function describeUnresolved(ref: string): string {
   return `"${ref}" is neither <namespace>/<pod> nor an IP address`;
 }
 
-/** Resolves both ends of a flow record; `reason` names the end that does not resolve. */
+/** How an end that the inventory lacks was resolved all the same, and the sentence that says so. */
+export interface EndFallback {
+  by: Exclude<EndResolution, 'direct'>;
+  text: string;
+}
+
+/** One resolved end of a flow: the endpoint, and the fallback used when the pod is gone. */
+export interface ResolvedEnd {
+  endpoint: Endpoint;
+  fallback?: EndFallback;
+}
+
+// Stand-ins per inventory and gone pod, one per recorded identity: the same gone pod is the same
+// endpoint object wherever it appears (a pod talking to itself stays "the same pod"). A window asks
+// for the same end many times (every tuple it is part of, twice): the entries are compared by
+// reference first, so a repeated question costs no key building.
+interface StandInEntry {
+  workload: string | undefined;
+  fromNode: string | undefined;
+  labels: Readonly<Record<string, string>> | undefined;
+  /** Sorted labels as JSON, for entries of equal labels given as other objects. */
+  labelsKey: string;
+  /** Resolved by the workload: the labels did not matter. */
+  anyLabels: boolean;
+  result: ResolvedEnd | null;
+}
+
+const standIns = new WeakMap<Inventory, Map<string, StandInEntry[]>>();
+
+function labelsKeyOf(labels: Readonly<Record<string, string>> | undefined): string {
+  return labels ? JSON.stringify(Object.entries(labels).sort()) : '';
+}
+
+/**
+ * Resolves one end of a flow (SPEC section 7). An IP or a `<ns>/<pod>` the inventory has resolves
+ * directly (`resolveEndpoint`). A `<ns>/<pod>` the inventory lacks resolves, in order, to: a
+ * current pod of its recorded `workload` (its labels, ports and node); else its recorded `labels`
+ * in that namespace, when the namespace exists (namespace labels from the inventory, no container
+ * ports, so a rule on a named port cannot match it); else a current pod of the workload read from
+ * the pod name (`workloadOfPodName`); else undefined. A stand-in keeps the gone pod's name.
+ * `fromNode`: the node the flow comes from, when its source is a node: a workload's stand-in is
+ * then its pod on that node when it has one, and a labels stand-in is placed on it, so that a
+ * kubelet's probe of its own pod stays the node-local probe it was (SPEC section 2).
+ */
+export function resolveFlowEnd(
+  inventory: Inventory,
+  ref: string,
+  workload?: string,
+  labels?: Readonly<Record<string, string>>,
+  fromNode?: string,
+): ResolvedEnd | undefined {
+  const direct = resolveEndpoint(inventory, ref);
+  if (direct) return { endpoint: direct };
+  const slash = ref.indexOf('/');
+  if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0) return undefined;
+  let memo = standIns.get(inventory);
+  if (!memo) {
+    memo = new Map();
+    standIns.set(inventory, memo);
+  }
+  let entries = memo.get(ref);
+  if (entries) {
+    for (const e of entries) {
+      if (e.workload === workload && e.fromNode === fromNode && (e.anyLabels || e.labels === labels))
+        return e.result ?? undefined;
+    }
+  } else {
+    entries = [];
+    memo.set(ref, entries);
+  }
+  const labelsKey = labelsKeyOf(labels);
+  let result: ResolvedEnd | null | undefined;
+  for (const e of entries) {
+    if (e.workload === workload && e.fromNode === fromNode && (e.anyLabels || e.labelsKey === labelsKey)) {
+      result = e.result;
+      break;
+    }
+  }
+  // An equal identity given as another object: the same answer, no new entry (a ref resolved by its
+  // labels appears with a new labels object in every tuple).
+  if (result !== undefined) return result ?? undefined;
+  result =
+    standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, labels, fromNode) ?? null;
+  entries.push({
+    workload,
+    fromNode,
+    labels,
+    labelsKey,
+    anyLabels: result?.fallback?.by === 'workload',
+    result,
+  });
+  return result ?? undefined;
+}
+
+function standInFor(
+  inventory: Inventory,
+  namespace: string,
+  podName: string,
+  workload: string | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+  fromNode: string | undefined,
+): ResolvedEnd | undefined {
+  const ref = `${namespace}/${podName}`;
+  const current = workload !== undefined ? currentPodOfWorkload(inventory, workload, fromNode) : undefined;
+  if (current) {
+    return {
+      endpoint: standInEndpoint(inventory, current, podName),
+      fallback: {
+        by: 'workload',
+        text: `pod ${ref} is gone: evaluated as ${current.namespace}/${current.name}, a current pod of its workload ${workload}`,
+      },
+    };
+  }
+  const namespaceLabels = inventory.namespaces.get(namespace);
+  if (labels !== undefined && namespaceLabels !== undefined) {
+    const pod: Pod = {
+      namespace,
+      name: podName,
+      workload: workload ?? `${namespace}/${workloadNameCandidates(podName)[0] ?? podName}`,
+      labels: { ...labels },
+      namespaceLabels,
+      // The node is unknown: a connection from a node is taken as that node's probe of its own pod.
+      ...(fromNode !== undefined ? { nodeName: fromNode } : {}),
+      hostNetwork: false,
+      ports: [],
+      ips: [],
+    };
+    const gone =
+      workload !== undefined ? `pod ${ref} and its workload ${workload} are gone` : `pod ${ref} is gone`;
+    return {
+      endpoint: { kind: 'pod', pod },
+      fallback: {
+        by: 'labels',
+        text: `${gone}: evaluated with its recorded labels ${formatLabels(labels)} (its container ports are unknown, so a rule on a named port cannot match it${fromNode !== undefined ? `; its node is unknown, so the connection from node ${fromNode} is taken as that node's probe of its own pod` : ''})`,
+      },
+    };
+  }
+  const named = workloadOfPodName(inventory, namespace, podName);
+  const byName = named !== undefined ? currentPodOfWorkload(inventory, named, fromNode) : undefined;
+  if (named !== undefined && byName) {
+    return {
+      endpoint: standInEndpoint(inventory, byName, podName),
+      fallback: {
+        by: 'pod-name',
+        text: `pod ${ref} is gone: evaluated as ${byName.namespace}/${byName.name}, a current pod of the workload ${named} read from its name`,
+      },
+    };
+  }
+  return undefined;
+}
+
+/** `current` under the gone pod's name: same labels, ports, node and addresses, another object. */
+function standInEndpoint(inventory: Inventory, current: Pod, podName: string): Endpoint {
+  if (current.hostNetwork) {
+    const ip = current.ips[0];
+    return { kind: 'node', node: nodeOfHostNetworkPod(inventory, current), ...(ip ? { ip } : {}) };
+  }
+  return { kind: 'pod', pod: { ...current, name: podName } };
+}
+
+function formatLabels(labels: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length === 0 ? '{}' : `{${entries.map(([k, v]) => `${k}=${v}`).join(', ')}}`;
+}
+
+/**
+ * Resolves both ends of a flow record (with the fallbacks of `resolveFlowEnd` for pods that are
+ * gone); `reason` names the end that does not resolve, `fallbacks` the ends that needed one.
+ */
 export function resolveFlow(
   inventory: Inventory,
   record: FlowRecord,
-): { ok: true; flow: ResolvedFlow } | { ok: false; reason: string } {
-  const src = resolveEndpoint(inventory, record.src);
+):
+  | { ok: true; flow: ResolvedFlow; fallbacks?: { src?: EndFallback; dst?: EndFallback } }
+  | { ok: false; reason: string } {
+  const src = resolveFlowEnd(inventory, record.src, record.srcWorkload, record.srcLabels);
   if (!src) return { ok: false, reason: `src: ${describeUnresolved(record.src)}` };
-  const dst = resolveEndpoint(inventory, record.dst);
+  const fromNode = src.endpoint.kind === 'node' ? src.endpoint.node.name : undefined;
+  const dst =
+    record.dst === record.src &&
+    record.dstWorkload === record.srcWorkload &&
+    record.dstLabels === record.srcLabels
+      ? src
+      : resolveFlowEnd(inventory, record.dst, record.dstWorkload, record.dstLabels, fromNode);
   if (!dst) return { ok: false, reason: `dst: ${describeUnresolved(record.dst)}` };
+  const flow: ResolvedFlow = {
+    src: src.endpoint,
+    dst: dst.endpoint,
+    protocol: record.protocol,
+    port: record.port,
+    ...(record.serverName !== undefined ? { serverName: record.serverName } : {}),
+  };
+  if (!src.fallback && !dst.fallback) return { ok: true, flow };
   return {
     ok: true,
-    flow: {
-      src,
-      dst,
-      protocol: record.protocol,
-      port: record.port,
-      ...(record.serverName !== undefined ? { serverName: record.serverName } : {}),
+    flow,
+    fallbacks: {
+      ...(src.fallback ? { src: src.fallback } : {}),
+      ...(dst.fallback ? { dst: dst.fallback } : {}),
     },
   };
 }
@@ -379,18 +555,6 @@ export function endpointLabel(endpoint: Endpoint): string {
 }
 
 /**
- * The workload a pod name reads as, when the pod has no owner to say so: `<deployment>-<pod-template-hash>-<5 chars>`,
- * `<daemonset or job>-<5 chars>`, `<statefulset>-<n>`. Undefined for a name of none of these shapes.
- */
-function workloadFromPodName(name: string): string | undefined {
-  const m =
-    /^(.+)-[a-z0-9]{6,10}-[a-z0-9]{5}$/.exec(name) ??
-    /^(.+)-[a-z0-9]{5}$/.exec(name) ??
-    /^(.+)-\d+$/.exec(name);
-  return m?.[1];
-}
-
-/**
  * The current pods of workload `<ns>/<name>` (a Deployment, StatefulSet, DaemonSet, Job, …), sorted
  * by name: those whose owner (`Pod.workload`, from ownerReferences) is that workload, else those
  * whose name reads as one of its pods. Running pods only; empty when there is none.
@@ -405,7 +569,7 @@ export function podsOfWorkload(inventory: Inventory, ref: string): Pod[] {
   for (const pod of inventory.pods.values()) {
     if (pod.namespace !== namespace || pod.terminated) continue;
     if (pod.workload === ref) owned.push(pod);
-    else if (pod.workload === `${namespace}/${pod.name}` && workloadFromPodName(pod.name) === name)
+    else if (pod.workload === `${namespace}/${pod.name}` && workloadNameCandidates(pod.name).includes(name))
       byName.push(pod);
   }
   const pods = owned.length > 0 ? owned : byName;

@@ -257,6 +257,8 @@ describe('readFlowWindow', () => {
       protocol: 'TCP',
       port: 443,
       serverName: 'api.stripe.com',
+      srcWorkload: 'payments/payments-api',
+      srcLabels: { app: 'payments-api' },
       count: 8,
       records: 2,
       firstSeen: '2026-11-20T09:10:00Z',

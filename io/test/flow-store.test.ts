@@ -6,6 +6,7 @@ import {
   flowBucketKey,
   INVENTORY_KEY,
   publishInventory,
+  readFlowRecordsFromRedis,
   readFlowWindowFromRedis,
   readPublishedInventory,
   writeFlows,
@@ -104,5 +105,151 @@ describe('flow store', () => {
     await publishInventory(redis, list, now);
     expect(await redis.get(INVENTORY_KEY)).toBe(JSON.stringify(list));
     expect(await readPublishedInventory(redis)).toEqual({ json: list, updated: now.toISOString() });
+  });
+});
+
+describe('flow store: identity fields (SPEC section 7, flow endpoints outlive their pods)', () => {
+  const now = new Date('2026-11-24T10:30:00Z');
+  const field = '["shop/web-7d9f8b6c4-x2kqp","shop/db-0","TCP",5432,""]';
+
+  it('keeps srcWorkload/dstWorkload/srcLabels/dstLabels with each tuple; the latest write wins', async () => {
+    await writeFlows(
+      redis,
+      [
+        {
+          src: 'shop/web-7d9f8b6c4-x2kqp',
+          dst: 'shop/db-0',
+          protocol: 'TCP',
+          port: 5432,
+          count: 2,
+          lastSeen: '2026-11-24T10:01:00Z',
+          srcWorkload: 'shop/web',
+          srcLabels: { app: 'web' },
+          dstWorkload: 'shop/db',
+          dstLabels: { app: 'db', role: 'primary' },
+        },
+      ],
+      { now },
+    );
+    // A later observation of the same tuple after the pod was relabelled (and one without identity).
+    await writeFlows(
+      redis,
+      [
+        {
+          src: 'shop/web-7d9f8b6c4-x2kqp',
+          dst: 'shop/db-0',
+          protocol: 'TCP',
+          port: 5432,
+          lastSeen: '2026-11-24T10:02:00Z',
+          srcLabels: { app: 'web', tier: 'front' },
+        },
+        {
+          src: 'shop/web-7d9f8b6c4-x2kqp',
+          dst: 'shop/db-0',
+          protocol: 'TCP',
+          port: 5432,
+          lastSeen: '2026-11-24T10:03:00Z',
+        },
+      ],
+      { now },
+    );
+    const stored = JSON.parse((await redis.hget(flowBucketKey(now), field)) ?? 'null');
+    expect(stored).toMatchObject({
+      count: 4,
+      srcWorkload: 'shop/web',
+      srcLabels: { app: 'web', tier: 'front' },
+      dstWorkload: 'shop/db',
+      dstLabels: { app: 'db', role: 'primary' },
+    });
+    const { window } = await readFlowWindowFromRedis(redis, { hours: 1, now });
+    expect([...window.tuples()]).toEqual([
+      {
+        src: 'shop/web-7d9f8b6c4-x2kqp',
+        dst: 'shop/db-0',
+        protocol: 'TCP',
+        port: 5432,
+        srcWorkload: 'shop/web',
+        dstWorkload: 'shop/db',
+        srcLabels: { app: 'web', tier: 'front' },
+        dstLabels: { app: 'db', role: 'primary' },
+        count: 4,
+        records: 1,
+        firstSeen: '2026-11-24T10:01:00.000Z',
+        lastSeen: '2026-11-24T10:03:00.000Z',
+      },
+    ]);
+    const exported = [];
+    for await (const r of readFlowRecordsFromRedis(redis, { hours: 1, now })) exported.push(r);
+    expect(exported).toEqual([
+      {
+        src: 'shop/web-7d9f8b6c4-x2kqp',
+        dst: 'shop/db-0',
+        protocol: 'TCP',
+        port: 5432,
+        count: 4,
+        firstSeen: '2026-11-24T10:01:00.000Z',
+        lastSeen: '2026-11-24T10:03:00.000Z',
+        srcWorkload: 'shop/web',
+        dstWorkload: 'shop/db',
+        srcLabels: { app: 'web', tier: 'front' },
+        dstLabels: { app: 'db', role: 'primary' },
+      },
+    ]);
+  });
+
+  it('reads v1 values written before identity fields existed, and merges new writes into them', async () => {
+    const when = new Date('2026-11-25T05:00:00Z');
+    const key = flowBucketKey(when);
+    const v1 = '{"count":3,"firstSeen":"2026-11-25T05:00:00.000Z","lastSeen":"2026-11-25T05:10:00.000Z"}';
+    await redis.hset(key, field, v1);
+    const before = await readFlowWindowFromRedis(redis, { hours: 1, now: when });
+    expect([...before.window.tuples()]).toEqual([
+      {
+        src: 'shop/web-7d9f8b6c4-x2kqp',
+        dst: 'shop/db-0',
+        protocol: 'TCP',
+        port: 5432,
+        count: 3,
+        records: 1,
+        firstSeen: '2026-11-25T05:00:00.000Z',
+        lastSeen: '2026-11-25T05:10:00.000Z',
+      },
+    ]);
+    await writeFlows(
+      redis,
+      [
+        {
+          src: 'shop/web-7d9f8b6c4-x2kqp',
+          dst: 'shop/db-0',
+          protocol: 'TCP',
+          port: 5432,
+          lastSeen: '2026-11-25T05:20:00Z',
+          srcWorkload: 'shop/web',
+        },
+      ],
+      { now: when },
+    );
+    expect(JSON.parse((await redis.hget(key, field)) ?? 'null')).toEqual({
+      count: 4,
+      firstSeen: '2026-11-25T05:00:00.000Z',
+      lastSeen: '2026-11-25T05:20:00.000Z',
+      srcWorkload: 'shop/web',
+    });
+    // A stored identity that is not well formed is dropped; the tuple still counts.
+    await redis.hset(
+      key,
+      '["shop/a-1","shop/b-1","TCP",80,""]',
+      '{"count":1,"srcWorkload":"other/a","dstLabels":[1]}',
+    );
+    const after = await readFlowWindowFromRedis(redis, { hours: 1, now: when });
+    const odd = [...after.window.tuples()].find((t) => t.src === 'shop/a-1');
+    expect(odd).toEqual({
+      src: 'shop/a-1',
+      dst: 'shop/b-1',
+      protocol: 'TCP',
+      port: 80,
+      count: 1,
+      records: 1,
+    });
   });
 });

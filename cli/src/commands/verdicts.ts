@@ -7,6 +7,7 @@
 import {
   compileEvaluator,
   type Diagnostic,
+  type EndFallback,
   type FlowRecord,
   formatDiagnostic,
   type ResolvedFlow,
@@ -27,6 +28,9 @@ export interface VerdictsOptions {
   /** nyx, hubble or calico; detected from the first record when absent. */
   flowFormat?: string;
 }
+
+/** The ends of a flow that resolved by a fallback (a pod gone from the inventory). */
+type Fallbacks = { src?: EndFallback; dst?: EndFallback };
 
 const KEEP_IN_MEMORY_BYTES = 16 * 1024 * 1024;
 
@@ -56,7 +60,7 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
 
   // Pass 1: parse every line (malformed lines are reported and skipped); resolve each record when
   // the inventory is usable.
-  const kept: Array<{ record: FlowRecord; flow: ResolvedFlow }> | undefined =
+  const kept: Array<{ record: FlowRecord; flow: ResolvedFlow; fallbacks?: Fallbacks }> | undefined =
     size <= KEEP_IN_MEMORY_BYTES ? [] : undefined;
   const pending: Diagnostic[] = [];
   const pass1 = startProgress(io, 'checking flows');
@@ -76,7 +80,11 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
         await reportFlow([{ file: options.flows, line, message: resolved.reason }]);
         continue;
       }
-      kept?.push({ record, flow: resolved.flow });
+      kept?.push({
+        record,
+        flow: resolved.flow,
+        ...(resolved.fallbacks ? { fallbacks: resolved.fallbacks } : {}),
+      });
     }
   } catch (error) {
     // What stops the read (not gzip, a runaway line, pretty-printed JSON, another format's lines).
@@ -96,7 +104,7 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
   if (errorCount > 0 || !tree.ok || !inventory.ok) return EXIT_INVALID;
 
   const evaluator = compileEvaluator(tree.policySet, inventory.inventory);
-  const print = async (record: FlowRecord, flow: ResolvedFlow): Promise<void> => {
+  const print = async (record: FlowRecord, flow: ResolvedFlow, fallbacks?: Fallbacks): Promise<void> => {
     const v = evaluator.evaluate(flow);
     const out = {
       ...record,
@@ -104,15 +112,17 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
       asIfEnforced: v.asIfEnforced,
       reasons: v.reasons,
       asIfEnforcedReasons: v.asIfEnforcedReasons,
+      // A pod gone from the inventory, resolved by a fallback of SPEC section 7: which, and how.
+      ...(fallbacks ? { resolution: fallbacks } : {}),
     };
     await io.out.write(`${JSON.stringify(out)}\n`);
   };
 
   const pass2 = startProgress(io, 'evaluating flows');
   if (kept) {
-    for (const { record, flow } of kept) {
+    for (const { record, flow, fallbacks } of kept) {
       pass2.tick();
-      await print(record, flow);
+      await print(record, flow, fallbacks);
     }
   } else {
     // Pass 1 accepted every line; a file changed under our feet is an unexpected error (exit 1).
@@ -120,7 +130,7 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
       pass2.tick();
       const resolved = resolveFlow(inventory.inventory, record);
       if (!resolved.ok) throw new Error(`${options.flows} changed while it was being read (line ${line})`);
-      await print(record, resolved.flow);
+      await print(record, resolved.flow, resolved.fallbacks);
     }
   }
   pass2.done();

@@ -40,6 +40,8 @@ describe('calicoLineToFlow', () => {
         dst: 'shop/cart-5f7c9d8b7-9wz4d',
         protocol: 'TCP',
         port: 8080,
+        srcWorkload: 'shop/frontend',
+        dstWorkload: 'shop/cart',
         count: 12,
         firstSeen: '2025-11-20T09:10:00Z',
         lastSeen: '2025-11-20T09:15:00Z',
@@ -116,6 +118,7 @@ describe('calicoLineToFlow', () => {
       protocol: 'TCP',
       port: 443,
       serverName: 'api.stripe.com',
+      srcWorkload: 'shop/frontend',
       firstSeen: '2025-11-20T09:10:00Z',
       lastSeen: '2025-11-20T09:15:00Z',
     });
@@ -139,5 +142,43 @@ describe('calicoLineToFlow', () => {
     expect(r.ok && r.record).toMatchObject({ protocol: 'UDP', port: 53 });
     expect(calicoLineToFlow('{"src":"a/b"}', 5, F)).toMatchObject({ ok: false, error: { file: F, line: 5 } });
     expect(looksLikeCalico(log({}))).toBe(true);
+  });
+});
+
+describe('calico identity fields (SPEC section 7, flow endpoints outlive their pods)', () => {
+  it('reads the workload from source_name_aggr and the labels from source_labels', () => {
+    const r = calicoLogToRecord(
+      log({
+        source_labels: {
+          labels: ['app=frontend', 'pod-template-hash=7d9f8b6c4', 'projectcalico.org/namespace=shop'],
+        },
+        dest_name: 'db-0',
+        dest_name_aggr: 'db-*',
+        dest_labels: ['app=db', 'controller-revision-hash=db-6b8f7'],
+      }),
+    );
+    expect('record' in r && r.record).toMatchObject({
+      src: 'shop/frontend-7d9f8b6c4-x2kqp',
+      srcWorkload: 'shop/frontend',
+      srcLabels: { app: 'frontend' },
+      dst: 'shop/db-0',
+      dstWorkload: 'shop/db',
+      dstLabels: { app: 'db' },
+    });
+  });
+
+  it('records nothing for labels aggregated away, and no identity for an address end', () => {
+    const r = calicoLogToRecord(
+      log({
+        source_labels: '-',
+        dest_type: 'net',
+        dest_name: '-',
+        dest_name_aggr: 'pub',
+        dest_ip: '54.1.2.3',
+      }),
+    );
+    expect('record' in r && r.record).toMatchObject({ srcWorkload: 'shop/frontend', dst: '54.1.2.3' });
+    expect('record' in r && 'srcLabels' in r.record).toBe(false);
+    expect('record' in r && 'dstWorkload' in r.record).toBe(false);
   });
 });

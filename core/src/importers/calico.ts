@@ -21,10 +21,13 @@
 //   tuples, as the window does;
 // - count = `num_flows_started` when positive; a line with none started but `num_flows` > 0 is a
 //   long-lived connection still open in this interval and counts 1, so it is in the window;
-// - firstSeen = start_time, lastSeen = end_time (as RFC 3339 UTC); serverName = first `dest_domains`.
+// - firstSeen = start_time, lastSeen = end_time (as RFC 3339 UTC); serverName = first `dest_domains`;
+// - a pod end carries its identity (SPEC section 7): the workload read from `source_name_aggr`
+//   (`frontend-7d9f8b6c4-*` → `frontend`) as `srcWorkload`, `source_labels` as `srcLabels`.
 import type { FlowRecord } from '../flow-model.js';
 import { type FlowLineResult, flowEndpointProblem, flowTupleKey, parseJsonObjectLine } from '../flows.js';
 import type { Protocol } from '../model.js';
+import { identityLabels, workloadOfAggregatedName } from '../workload.js';
 
 type Obj = Record<string, unknown>;
 
@@ -59,6 +62,46 @@ function endpoint(log: Obj, side: 'source' | 'dest'): string | { skipped: string
   return { skipped: `${side} "${ns ? `${ns}/` : ''}${aggr}" is aggregated and has no IP` };
 }
 
+/**
+ * Calico's labels of one end: `{"labels": ["k=v", …]}` as Felix writes them (a bare array is
+ * accepted too); `-` or null means aggregated away. Calico's own `projectcalico.org/*` labels are
+ * left out: they are not the pod's.
+ */
+function calicoLabels(value: unknown): Record<string, string> | undefined {
+  const list = Array.isArray(value)
+    ? value
+    : typeof value === 'object' && value !== null
+      ? (value as Obj).labels
+      : undefined;
+  if (!Array.isArray(list)) return undefined;
+  const labels: Record<string, string> = {};
+  for (const label of list) {
+    if (typeof label !== 'string') continue;
+    const eq = label.indexOf('=');
+    const key = eq < 0 ? label : label.slice(0, eq);
+    if (key === '' || key.startsWith('projectcalico.org/')) continue;
+    labels[key] = eq < 0 ? '' : label.slice(eq + 1);
+  }
+  return labels;
+}
+
+/**
+ * The identity of a pod end (SPEC section 7): `srcWorkload` from `source_name_aggr`
+ * (`frontend-7d9f8b6c4-*` → `frontend`, the ReplicaSet hash stripped as `pod-template-hash` names
+ * it), `srcLabels` from `source_labels`.
+ */
+function addIdentity(record: FlowRecord, end: 'src' | 'dst', log: Obj, side: 'source' | 'dest'): void {
+  const ref = record[end];
+  const slash = ref.indexOf('/');
+  if (slash < 0) return;
+  const labels = calicoLabels(log[`${side}_labels`]);
+  const aggr = field(log[`${side}_name_aggr`]);
+  const workload = aggr !== undefined ? workloadOfAggregatedName(aggr, labels) : undefined;
+  if (workload !== undefined && !workload.includes('/'))
+    record[`${end}Workload`] = `${ref.slice(0, slash)}/${workload}`;
+  if (labels !== undefined) record[`${end}Labels`] = identityLabels(labels);
+}
+
 /** Converts one parsed Calico flow log object. */
 export function calicoLogToRecord(log: Obj): { record: FlowRecord } | { skipped: string } {
   const proto = PROTOCOLS[String(field(log.proto) ?? '').toLowerCase()];
@@ -77,6 +120,8 @@ export function calicoLogToRecord(log: Obj): { record: FlowRecord } | { skipped:
   if (!Number.isSafeInteger(count) || count < 1) return { skipped: 'no connection in this interval' };
 
   const record: FlowRecord = { src, dst, protocol: proto, port };
+  addIdentity(record, 'src', log, 'source');
+  addIdentity(record, 'dst', log, 'dest');
   const domains = log.dest_domains;
   const serverName = Array.isArray(domains)
     ? field(domains[0])

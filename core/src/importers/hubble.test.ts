@@ -32,6 +32,8 @@ describe('hubbleLineToFlow', () => {
         port: 8080,
         firstSeen: '2026-11-20T09:14:03.118242514Z',
         lastSeen: '2026-11-20T09:14:03.118242514Z',
+        srcLabels: { app: 'frontend' },
+        dstLabels: { app: 'cart' },
       },
     });
   });
@@ -119,5 +121,44 @@ describe('hubbleLineToFlow', () => {
     expect(looksLikeHubble(flow({}))).toBe(true);
     expect(looksLikeHubble({ lost_events: { num_events_lost: '3' }, node_name: 'w1' })).toBe(true);
     expect(looksLikeHubble({ src: 'a/b', dst: 'c/d' })).toBe(false);
+  });
+});
+
+describe('hubble identity fields (SPEC section 7, flow endpoints outlive their pods)', () => {
+  it('records the workload and the pod labels of each pod end, leaving out Cilium’s own labels', () => {
+    const source = {
+      ...frontend,
+      workloads: [{ name: 'frontend', kind: 'Deployment' }],
+      labels: [
+        'k8s:app=frontend',
+        'k8s:tier=web',
+        'k8s:io.kubernetes.pod.namespace=shop',
+        'k8s:io.cilium.k8s.policy.serviceaccount=default',
+        'k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop',
+        'k8s:pod-template-hash=7d9f8b6c4',
+      ],
+    };
+    const destination = { ...cart, workloads: [{ name: 'cart', kind: 'StatefulSet' }] };
+    const r = hubbleFlowToRecord(flow({ source, destination }));
+    expect('record' in r && r.record).toMatchObject({
+      src: 'shop/frontend-7d9f8b6c4-x2kqp',
+      srcWorkload: 'shop/frontend',
+      srcLabels: { app: 'frontend', tier: 'web' },
+      dst: 'shop/cart-5f7c9d8b7-9wz4d',
+      dstWorkload: 'shop/cart',
+      dstLabels: { app: 'cart' },
+    });
+  });
+
+  it('gives an address end no identity', () => {
+    const r = hubbleFlowToRecord(
+      flow({
+        IP: { source: '10.244.1.57', destination: '54.187.174.169' },
+        destination: { ...world, workloads: [{ name: 'x', kind: 'Deployment' }] },
+      }),
+    );
+    expect('record' in r && r.record.dst).toBe('54.187.174.169');
+    expect('record' in r && 'dstWorkload' in r.record).toBe(false);
+    expect('record' in r && 'dstLabels' in r.record).toBe(false);
   });
 });

@@ -20,10 +20,13 @@
 //   requests (they carry the name resolved), HTTP/Kafka L7 events duplicate their L3/L4 connection;
 // - serverName comes from `destination_names[0]`, else the DNS query of an L7 DNS request (trailing dot
 //   removed). Hubble flows carry no TLS SNI field, so none is read;
-// - firstSeen = lastSeen = the flow's `time`; non-TCP/UDP/SCTP flows (ICMP) are skipped.
+// - firstSeen = lastSeen = the flow's `time`; non-TCP/UDP/SCTP flows (ICMP) are skipped;
+// - a pod end carries its identity (SPEC section 7): `source.workloads[0].name` as `srcWorkload`,
+//   `source.labels` (`k8s:key=value`, Cilium's own labels left out) as `srcLabels`.
 import type { FlowRecord } from '../flow-model.js';
 import { type FlowLineResult, isRfc3339, parseJsonObjectLine } from '../flows.js';
 import type { Protocol } from '../model.js';
+import { identityLabels } from '../workload.js';
 
 type Obj = Record<string, unknown>;
 
@@ -40,6 +43,33 @@ function endpointName(ep: Obj | undefined, ip: string | undefined): string | und
   const pod = str(ep?.pod_name);
   if (ns && pod) return `${ns}/${pod}`;
   return ip;
+}
+
+/**
+ * The identity of a pod end (SPEC section 7): `srcWorkload` from the endpoint's `workloads[0].name`
+ * (Cilium names the top controller: Deployment, StatefulSet, DaemonSet, CronJob, Job), `srcLabels`
+ * from its `k8s:key=value` labels. Cilium's own labels (`io.cilium.k8s.*`, the namespace label
+ * `io.kubernetes.pod.namespace`) and revision labels are left out: they are not the pod's labels.
+ */
+function addIdentity(record: FlowRecord, end: 'src' | 'dst', ep: Obj | undefined): void {
+  const ref = record[end];
+  const slash = ref.indexOf('/');
+  if (slash < 0 || !ep) return;
+  const namespace = ref.slice(0, slash);
+  const workloads = ep.workloads;
+  const first = Array.isArray(workloads) ? obj(workloads[0]) : undefined;
+  const name = str(first?.name);
+  if (name && !name.includes('/')) record[`${end}Workload`] = `${namespace}/${name}`;
+  if (!Array.isArray(ep.labels)) return;
+  const labels: Record<string, string> = {};
+  for (const label of ep.labels) {
+    if (typeof label !== 'string' || !label.startsWith('k8s:')) continue;
+    const eq = label.indexOf('=');
+    const key = eq < 0 ? label.slice(4) : label.slice(4, eq);
+    if (key === '' || key.startsWith('io.cilium.k8s.') || key === 'io.kubernetes.pod.namespace') continue;
+    labels[key] = eq < 0 ? '' : label.slice(eq + 1);
+  }
+  record[`${end}Labels`] = identityLabels(labels);
 }
 
 /** Converts one parsed Hubble flow object (the `flow` of a `hubble observe -o json` line, or a bare one). */
@@ -81,6 +111,8 @@ export function hubbleFlowToRecord(flow: Obj): { record: FlowRecord } | { skippe
   if (!src || !dst) return { skipped: 'no source or destination address' };
 
   const record: FlowRecord = { src, dst, protocol, port };
+  addIdentity(record, 'src', source);
+  addIdentity(record, 'dst', destination);
   const names = flow.destination_names;
   const serverName =
     (Array.isArray(names) ? str(names[0]) : undefined) ?? str(dns?.query)?.replace(/\.$/, '') ?? undefined;

@@ -104,6 +104,15 @@ describe('impactToJson', () => {
       from: null,
       to: null,
       namespaces: ['db', 'shop'],
+      resolution: {
+        direct: { records: 6, connections: 30 },
+        workload: { records: 0, connections: 0 },
+        labels: { records: 0, connections: 0 },
+        podName: { records: 0, connections: 0 },
+        unresolved: { records: 0, connections: 0 },
+        resolvedConnectionsShare: 1,
+        partial: false,
+      },
     });
   });
 

@@ -37,6 +37,14 @@ export interface ImpactChangeJson {
   flows: number;
   before: ImpactSideJson;
   after: ImpactSideJson;
+  /** Connections resolved by a fallback (pods gone from the inventory), when any were. */
+  resolvedBy?: { workload?: number; labels?: number; podName?: number };
+  resolutionNotes?: string[];
+}
+
+export interface ResolutionCountsJson {
+  records: number;
+  connections: number;
 }
 
 export interface ImpactJson {
@@ -62,6 +70,18 @@ export interface ImpactJson {
     from: string | null;
     to: string | null;
     namespaces: string[];
+    /** Records and connections by how their ends resolved (SPEC section 7), and the share resolved. */
+    resolution: {
+      direct: ResolutionCountsJson;
+      workload: ResolutionCountsJson;
+      labels: ResolutionCountsJson;
+      podName: ResolutionCountsJson;
+      unresolved: ResolutionCountsJson;
+      /** Share of the window's connections that resolved (0-1); 1 for an empty window. */
+      resolvedConnectionsShare: number;
+      /** True when under 90% of the connections resolved: the result is partial. */
+      partial: boolean;
+    };
   };
 }
 
@@ -113,6 +133,8 @@ export function impactToJson(report: ImpactReport): ImpactJson {
       flows: c.flows,
       before: sideJson(c.before),
       after: sideJson(c.after),
+      ...(c.resolvedBy !== undefined ? { resolvedBy: { ...c.resolvedBy } } : {}),
+      ...(c.resolutionNotes !== undefined ? { resolutionNotes: [...c.resolutionNotes] } : {}),
     })),
     lint: report.lint.map((f) => ({
       severity: f.severity,
@@ -134,6 +156,30 @@ export function impactToJson(report: ImpactReport): ImpactJson {
       from: coverage.from ?? null,
       to: coverage.to ?? null,
       namespaces: [...coverage.namespaces],
+      resolution: resolutionJson(coverage),
     },
+  };
+}
+
+function resolutionJson(coverage: ImpactReport['coverage']): ImpactJson['coverage']['resolution'] {
+  const counts = (c: ResolutionCountsJson | undefined): ResolutionCountsJson => ({
+    records: c?.records ?? 0,
+    connections: c?.connections ?? 0,
+  });
+  const r = coverage.resolution;
+  // A report built without the breakdown: every evaluated record resolved directly.
+  const direct = r
+    ? counts(r.direct)
+    : { records: coverage.records - coverage.unresolved, connections: coverage.connections };
+  const unresolved = r ? counts(r.unresolved) : { records: coverage.unresolved, connections: 0 };
+  const share = coverage.connections === 0 ? 1 : 1 - unresolved.connections / coverage.connections;
+  return {
+    direct,
+    workload: counts(r?.workload),
+    labels: counts(r?.labels),
+    podName: counts(r?.podName),
+    unresolved,
+    resolvedConnectionsShare: Math.round(share * 10_000) / 10_000,
+    partial: share < 0.9,
   };
 }

@@ -235,7 +235,7 @@ describe('renderImpactMarkdown headline', () => {
       }),
     );
     expect(md.split('\n')[0]).toBe(
-      '✅ No observed flow changes verdict — window: 10 connections (3 flows), time range unknown, 1 namespace; 2 flow records not evaluated (pods not in the inventory)',
+      "✅ No observed flow changes verdict — window: 10 connections (3 flows), time range unknown, 1 namespace; 2 flow records not evaluated (pods not in the inventory) — **partial result**: only 80% of the window's connections could be evaluated (the rest name pods gone from the inventory), so more may break than this says",
     );
   });
 });

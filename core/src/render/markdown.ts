@@ -126,9 +126,57 @@ function windowStatement(report: ImpactReport): string {
   let text = `window: ${parts.join(', ')}`;
   if (c.unresolved > 0)
     text += `; ${plural(c.unresolved, 'flow record')} not evaluated (pods not in the inventory)`;
+  const resolution = resolutionStatement(report);
+  if (resolution) text += `; ${resolution}`;
   const skipped = skippedStatement(report);
   if (skipped) text += `; ${skipped}`;
   return text;
+}
+
+/** Below this share of connections resolved, the headline calls the result partial. */
+const PARTIAL_BELOW = 0.9;
+
+/** Share of the window's connections whose ends resolved (directly or by a fallback); 1 when empty. */
+function resolvedShare(report: ImpactReport): number {
+  const c = report.coverage;
+  if (c.connections === 0) return 1;
+  const unresolved = c.resolution?.unresolved.connections;
+  // Reports built without the breakdown: records are the best measure there is.
+  if (unresolved === undefined) return c.records === 0 ? 1 : 1 - c.unresolved / c.records;
+  return 1 - unresolved / c.connections;
+}
+
+function percent(part: number, whole: number): string {
+  const p = (100 * part) / whole;
+  if (part > 0 && p < 1) return '<1%';
+  if (part < whole && p > 99) return '>99%';
+  return `${Math.round(p)}%`;
+}
+
+/**
+ * How the window's connections resolved when not all did directly (SPEC section 7: pods renamed
+ * since are resolved by their recorded workload, labels or pod name): undefined when all did.
+ */
+function resolutionStatement(report: ImpactReport): string | undefined {
+  const c = report.coverage;
+  const r = c.resolution;
+  if (!r || c.connections === 0 || r.direct.connections === c.connections) return undefined;
+  const parts = [`${percent(r.direct.connections, c.connections)} directly`];
+  if (r.workload.connections > 0)
+    parts.push(`${percent(r.workload.connections, c.connections)} by recorded workload`);
+  if (r.labels.connections > 0)
+    parts.push(`${percent(r.labels.connections, c.connections)} by recorded labels`);
+  if (r.podName.connections > 0)
+    parts.push(`${percent(r.podName.connections, c.connections)} by workload read from the pod name`);
+  parts.push(`${percent(r.unresolved.connections, c.connections)} not at all`);
+  return `connections resolved: ${parts.join(', ')}`;
+}
+
+/** The headline's warning when too little of the window resolved for its answer to be whole. */
+function partialNote(report: ImpactReport): string {
+  const share = resolvedShare(report);
+  if (share >= PARTIAL_BELOW) return '';
+  return ` — **partial result**: only ${percent(Math.round(share * 1000), 1000)} of the window's connections could be evaluated (the rest name pods gone from the inventory), so more may break than this says`;
 }
 
 /** `skipped 2 lines of the flow file: 2 × reply packet`, or undefined when none was. */
@@ -143,9 +191,21 @@ function skippedStatement(report: ImpactReport): string | undefined {
 const FLOW_HEADER = ['source → destination', 'port', 'server name', 'connections', 'last seen'];
 const FLOW_ALIGN = ['---', '---', '---', '---:', '---'];
 
+/** Says which fallback resolved the group's gone pods (SPEC section 7), when one did. */
+function resolutionNote(c: ImpactChange): string {
+  const by = c.resolvedBy;
+  if (!by) return '';
+  const parts: string[] = [];
+  if (by.workload) parts.push(`${formatCount(by.workload)} by recorded workload`);
+  if (by.labels) parts.push(`${formatCount(by.labels)} by recorded labels`);
+  if (by.podName) parts.push(`${formatCount(by.podName)} by workload read from the pod name`);
+  const notes = (c.resolutionNotes ?? []).map((n) => escapeMarkdown(n)).join('<br>');
+  return `<br><sub>connections resolved ${parts.join(', ')}${notes ? `: ${notes}` : ''}</sub>`;
+}
+
 function flowCells(c: ImpactChange): string[] {
   return [
-    `${escapeMarkdown(c.src)} → ${escapeMarkdown(c.dst)}`,
+    `${escapeMarkdown(c.src)} → ${escapeMarkdown(c.dst)}${resolutionNote(c)}`,
     `${c.port}/${c.protocol}`,
     c.serverName ? escapeMarkdown(c.serverName) : '—',
     formatCount(c.count),
@@ -328,7 +388,7 @@ function headline(report: ImpactReport): string {
       s.newlyDenied === 1
         ? '1 observed flow would be denied'
         : `${formatCount(s.newlyDenied)} observed flows would be denied`;
-    return `⚠️ **${flows}** (${plural(s.newlyDeniedRecords, 'connection')})`;
+    return `⚠️ **${flows}** (${plural(s.newlyDeniedRecords, 'connection')})${partialNote(report)}`;
   }
   if (c.records === 0) {
     const skipped = skippedStatement(report);
@@ -338,7 +398,7 @@ function headline(report: ImpactReport): string {
   }
   if (c.records === c.unresolved)
     return `❔ **No observed flow could be evaluated** — all ${plural(c.records, 'flow record')} name pods missing from the inventory, so this change's effect on traffic is unknown`;
-  const window = windowStatement(report);
+  const window = windowStatement(report) + partialNote(report);
   if (report.changes.length === 0) return `✅ No observed flow changes verdict — ${window}`;
   const others: string[] = [];
   if (s.newlyAllowed > 0) others.push(`${plural(s.newlyAllowed, 'flow')} newly allowed`);
