@@ -199,8 +199,13 @@ describe('stale-rule claims rest on a window that resolved', () => {
     nyxctl('lint', `${F}/base`, '--inventory', INVENTORY, '--flows', flows, '--format', 'json');
 
   it('claims nothing when most of the window did not resolve, and says so', async () => {
-    // Real Hubble output from another cluster: none of its pods is in this inventory.
-    const r = await lint('test/fixtures/flows/hubble-observe.jsonl');
+    // A window from another cluster: no end resolves, not even by a fallback of SPEC section 7
+    // (its namespace does not exist here, and no workload of that name runs).
+    const flows = join(tempDir(), 'elsewhere.jsonl');
+    const line = (i: number) =>
+      `{"src":"elsewhere/client-${i}","dst":"elsewhere/server-0","protocol":"TCP","port":8080}\n`;
+    writeFileSync(flows, Array.from({ length: 8 }, (_, i) => line(i)).join(''));
+    const r = await lint(flows);
     const { findings } = JSON.parse(r.stdout) as { findings: Array<{ rule: string }> };
     expect(findings.filter((f) => f.rule === 'stale-rule')).toEqual([]);
     expect(r.stderr).toContain(

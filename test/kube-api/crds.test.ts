@@ -22,6 +22,21 @@ async function ok(args: string[], input?: string): Promise<string> {
   return result.stdout;
 }
 
+/**
+ * Waits until the API server's OpenAPI controller has published `kind` at `path`: it does so a moment
+ * after the CRD is Established, and `kubectl explain` reads that document.
+ */
+async function openApiPublished(path: string, kind: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await kubectl(['get', '--raw', path]);
+    if (r.code === 0 && r.stdout.includes(kind)) return;
+    if (Date.now() > deadline)
+      throw new Error(`OpenAPI ${path} has no ${kind} after ${timeoutMs} ms:\n${r.stderr}`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
 const policy = (name: string, spec: Record<string, unknown>) =>
   JSON.stringify({ apiVersion: `${GROUP}/v1alpha1`, kind: 'NyxNetworkPolicy', metadata: { name }, spec });
 
@@ -29,6 +44,7 @@ beforeAll(async () => {
   server = await startTestApiServer();
   await ok(['apply', '-f', join(root, 'deploy/crds')]);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  await openApiPublished(`/openapi/v3/apis/${GROUP}/v1alpha1`, 'NyxNetworkPolicy');
   await ok(['create', 'namespace', 'shop']);
 });
 afterAll(async () => {
