@@ -2,6 +2,7 @@
 // hands its parsed options to a `run*` function and records the exit code it returns. Commands are
 // imported when they run, so `nyxctl validate` does not load the impact renderer.
 import { Command, Option } from 'commander';
+import type { CompileOptions } from './commands/compile.js';
 import type { ExplainOptions } from './commands/explain.js';
 import type { ImpactOptions } from './commands/impact.js';
 import type { LintOptions } from './commands/lint.js';
@@ -116,7 +117,8 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
       examples(
         'nyxctl explain --policies policy-repo-template --inventory inventory.json --from shop/web-0 --to payments/api-0 --port 8080',
         'nyxctl explain --policies . --inventory inv.json --from payments/api-0 --to 203.0.113.7 --port 443 --server-name api.stripe.com --format json',
-      ),
+      ) +
+        '\n\nIn the cluster a denied flow is dropped, not rejected: the client sees a timeout, not a refusal.',
     )
     .action(async (opts: ExplainOptions) =>
       done(await (await import('./commands/explain.js')).runExplain(opts, io)),
@@ -144,6 +146,33 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
     )
     .action(async (opts: ImpactOptions) =>
       done(await (await import('./commands/impact.js')).runImpact(opts, io)),
+    );
+
+  program
+    .command('compile')
+    .description(
+      "Print the nftables script that enforces the policy tree for the pods of one node (load it with nft -f in the node's network namespace).",
+    )
+    .requiredOption('--policies <dir>', 'policy tree')
+    .requiredOption('--inventory <file>', INVENTORY_HELP)
+    .requiredOption('--node <name>', 'node name as in the inventory (spec.nodeName of its pods)')
+    .option('--agent', 'print what the agent loads: the script plus flow capture and DNS interception')
+    .option('--dns-proxy-port <port>', "with --agent: the agent's DNS proxy port (default 5353)")
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl compile --policies policy-repo-template --inventory inventory.json --node worker-1 > worker-1.nft',
+        'nyxctl compile --policies . --inventory inv.json --node worker-1 | sudo ip netns exec node1 nft -f -',
+      ) +
+        `
+
+The script replaces only the table inet nyx, in one transaction. Pod networking must be routed
+(a /32 or /128 route per pod, as Calico does); bridged pod networks are out of scope. Denied packets
+are dropped, not rejected: a client sees a timeout. toFqdn sets are empty here: the agent fills them
+from the DNS answers it proxies.`,
+    )
+    .action(async (opts: CompileOptions) =>
+      done(await (await import('./commands/compile.js')).runCompile(opts, io)),
     );
 
   program
