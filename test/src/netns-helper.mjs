@@ -23,9 +23,9 @@ for (const port of ports) {
     socket.on('error', () => {});
     socket.pipe(socket);
   });
-  tcp.listen({ port, host: '0.0.0.0' }, ready);
+  tcp.listen({ port, host: '::' }, ready);
   for (const address of addresses) {
-    const udp = createSocket('udp4');
+    const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
     udp.on('message', (msg, rinfo) => udp.send(msg, rinfo.port, rinfo.address));
     udp.bind(port, address, ready);
   }
@@ -34,14 +34,19 @@ if (ports.length === 0) process.stdout.write(`${JSON.stringify({ ready: true })}
 
 const answer = (id, outcome) => process.stdout.write(`${JSON.stringify({ id, outcome })}\n`);
 
-function probeTcp({ id, host, port, localAddress, timeoutMs }) {
+// Connections kept open by `{op: "open"}`, by the probe id that opened them.
+const open = new Map();
+
+function probeTcp({ id, host, port, localAddress, timeoutMs, op }) {
   const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
+  socket.on('error', () => {});
   let done = false;
   const finish = (outcome) => {
     if (done) return;
     done = true;
     clearTimeout(timer);
-    socket.destroy();
+    if (op === 'open' && outcome === 'connected') open.set(id, socket);
+    else socket.destroy();
     answer(id, outcome);
   };
   const timer = setTimeout(() => finish('timeout'), timeoutMs);
@@ -50,7 +55,7 @@ function probeTcp({ id, host, port, localAddress, timeoutMs }) {
 }
 
 function probeUdp({ id, host, port, localAddress, timeoutMs }) {
-  const socket = createSocket('udp4');
+  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   let done = false;
   const finish = (outcome) => {
     if (done) return;
@@ -62,14 +67,34 @@ function probeUdp({ id, host, port, localAddress, timeoutMs }) {
   const timer = setTimeout(() => finish('timeout'), timeoutMs);
   socket.on('message', () => finish('connected'));
   socket.on('error', (e) => finish(e.code === 'ECONNREFUSED' ? 'refused' : 'error'));
-  socket.bind(0, localAddress ?? '0.0.0.0', () => {
+  socket.bind(0, localAddress ?? (host.includes(':') ? '::' : '0.0.0.0'), () => {
     socket.connect(port, host, () => socket.send('probe'));
   });
 }
 
+// `{op: "echo", conn}`: one round trip on an open connection ("connected" when the echo returns).
+function echo({ id, conn, timeoutMs }) {
+  const socket = open.get(conn);
+  if (!socket) return answer(id, 'error');
+  let done = false;
+  const onData = () => finish('connected');
+  const finish = (outcome) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    answer(id, outcome);
+  };
+  const timer = setTimeout(() => finish('timeout'), timeoutMs);
+  socket.on('data', onData);
+  socket.write('x');
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
   const probe = JSON.parse(line);
-  if (probe.protocol === 'UDP') probeUdp(probe);
+  if (probe.op === 'echo') echo(probe);
+  else if (probe.op === 'close') open.get(probe.conn)?.destroy();
+  else if (probe.protocol === 'UDP') probeUdp(probe);
   else probeTcp(probe);
 });
 process.stdin.on('end', () => process.exit(0));

@@ -14,7 +14,8 @@ const exec = promisify(execFile);
 
 export interface ClusterSpec {
   nodes: Array<{ name: string; ip: string }>;
-  pods: Array<{ ns: string; name: string; ip: string; node: string }>;
+  /** `ip6`: an IPv6 address too, reachable from its own node (same-node IPv6 only). */
+  pods: Array<{ ns: string; name: string; ip: string; ip6?: string; node: string }>;
   /** Addresses of the world namespace (neither pod nor node). */
   world: string[];
   /** Ports every namespace serves, TCP and UDP. */
@@ -33,6 +34,13 @@ export interface Probe {
   port: number;
 }
 
+export interface OpenConnection {
+  outcome: ProbeOutcome;
+  /** One round trip on the open connection: `connected` when the echo came back in time. */
+  echo(timeoutMs?: number): Promise<ProbeOutcome>;
+  close(): void;
+}
+
 export interface NetnsCluster {
   readonly spec: ClusterSpec;
   /** The network namespace of a node, a pod (`<ns>/<name>`) or `world`. */
@@ -43,6 +51,8 @@ export interface NetnsCluster {
   loadRuleset(node: string, script: string): Promise<void>;
   /** Runs probes in parallel; an unanswered one waits `timeoutMs` (the waits overlap). */
   probe(probes: readonly Probe[], timeoutMs?: number): Promise<ProbeOutcome[]>;
+  /** Opens a TCP connection and keeps it; `echo()` then sends one byte and waits for it back. */
+  open(probe: Probe, timeoutMs?: number): Promise<OpenConnection>;
   close(): Promise<void>;
 }
 
@@ -75,8 +85,8 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
   const names = new Map<string, string>();
   names.set('fabric', `${prefix}-fabric`);
   names.set('world', `${prefix}-world`);
-  spec.nodes.forEach((n, i) => names.set(n.name, `${prefix}-n${i}`));
-  spec.pods.forEach((p, i) => names.set(`${p.ns}/${p.name}`, `${prefix}-p${i}`));
+  for (const [i, n] of spec.nodes.entries()) names.set(n.name, `${prefix}-n${i}`);
+  for (const [i, p] of spec.pods.entries()) names.set(`${p.ns}/${p.name}`, `${prefix}-p${i}`);
   const netns = (endpoint: string): string => {
     const name = names.get(endpoint);
     if (!name) throw new Error(`no namespace for ${endpoint}`);
@@ -139,6 +149,7 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
       const script = [
         ...common(ns),
         'echo 1 > /proc/sys/net/ipv4/ip_forward',
+        'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding',
         `ip addr add ${n.ip}/16 dev eth0`,
         'ip link set eth0 up',
         `ip route add default via ${FABRIC_WORLD}`,
@@ -168,6 +179,9 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
           `ip addr add 169.254.1.1/32 dev ${veth}`,
           `ip link set ${veth} up`,
           `ip route add ${p.ip}/32 dev ${veth}`,
+          ...(p.ip6
+            ? [`ip -6 addr add fe80::1/64 dev ${veth} nodad`, `ip -6 route add ${p.ip6}/128 dev ${veth}`]
+            : []),
         );
         await sh(pod, [
           ...common(pod),
@@ -175,6 +189,9 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
           'ip link set eth0 up',
           'ip route add 169.254.1.1 dev eth0',
           'ip route add default via 169.254.1.1 dev eth0',
+          ...(p.ip6
+            ? [`ip -6 addr add ${p.ip6}/128 dev eth0 nodad`, 'ip -6 route add default via fe80::1 dev eth0']
+            : []),
         ]);
       }
       void i;
@@ -221,6 +238,26 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
         }),
       );
     },
+    async open(p, timeoutMs = 1500) {
+      const helper = helpers.get(p.from);
+      if (!helper) throw new Error(`no helper for ${p.from}`);
+      const conn = nextId++;
+      const outcome = await helper.probe({
+        id: conn,
+        op: 'open',
+        protocol: 'TCP',
+        host: p.dst,
+        port: p.port,
+        ...(p.src ? { localAddress: p.src } : {}),
+        timeoutMs,
+      });
+      return {
+        outcome,
+        echo: (echoTimeoutMs = 1500) =>
+          helper.probe({ id: nextId++, op: 'echo', conn, timeoutMs: echoTimeoutMs }),
+        close: () => helper.send({ op: 'close', conn }),
+      };
+    },
     close,
   };
 }
@@ -255,6 +292,7 @@ export function runIn(ns: string, argv: string[], input?: string): Promise<strin
 
 interface Helper {
   probe(request: Record<string, unknown> & { id: number }): Promise<ProbeOutcome>;
+  send(message: Record<string, unknown>): void;
   stop(): void;
 }
 
@@ -262,7 +300,9 @@ function addressesOf(spec: ClusterSpec, endpoint: string): string[] {
   if (endpoint === 'world') return spec.world;
   const node = spec.nodes.find((n) => n.name === endpoint);
   if (node) return [node.ip];
-  return spec.pods.filter((p) => `${p.ns}/${p.name}` === endpoint).map((p) => p.ip);
+  return spec.pods
+    .filter((p) => `${p.ns}/${p.name}` === endpoint)
+    .flatMap((p) => (p.ip6 ? [p.ip, p.ip6] : [p.ip]));
 }
 
 function startHelper(ns: string, addresses: string[], ports: number[]): Promise<Helper> {
@@ -287,6 +327,7 @@ function startHelper(ns: string, addresses: string[], ports: number[]): Promise<
               pending.set(request.id, done);
               child.stdin!.write(`${JSON.stringify(request)}\n`);
             }),
+          send: (message) => child.stdin!.write(`${JSON.stringify(message)}\n`),
           stop: () => {
             child.stdin!.end();
             child.kill();
