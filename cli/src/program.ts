@@ -169,7 +169,9 @@ export function buildProgram(io: CommandIo, result: ProgramResult): Command {
 The script replaces only the table inet nyx, in one transaction. Pod networking must be routed
 (a /32 or /128 route per pod, as Calico does); bridged pod networks are out of scope. Denied packets
 are dropped, not rejected: a client sees a timeout. toFqdn sets are empty here: the agent fills them
-from the DNS answers it proxies.`,
+from the DNS answers it proxies. Pods are identified by their IP addresses: anti-spoofing (a pod
+sending from an address that is not its own) is the CNI's job. One node's script depends on the whole
+inventory (what is world, remote pods' labels and named ports): recompile on any pod change.`,
     )
     .action(async (opts: CompileOptions) =>
       done(await (await import('./commands/compile.js')).runCompile(opts, io)),
