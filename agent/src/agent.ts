@@ -88,6 +88,7 @@ export class Agent {
   private counters = new Map<string, number>();
   private buffer: FlowRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
   private redis: Redis | undefined;
   private subscriber: Redis | undefined;
 
@@ -156,16 +157,25 @@ export class Agent {
     this.subscriber = createRedis('subscriber');
     this.redis.on('error', () => {});
     this.subscriber.on('error', () => {});
-    this.subscriber.on('message', (channel: string) => {
-      if (channel === BUNDLE_CHANNEL || channel === INVENTORY_CHANNEL) this.schedule();
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== BUNDLE_CHANNEL && channel !== INVENTORY_CHANNEL) return;
+      this.log.info({ channel, message }, 'hand-off notification');
+      void this.schedule();
     });
-    this.subscriber.on('ready', () => {
+    // Read the hand-off whenever the command connection (re)connects, and every resync interval
+    // in case a notification was missed while the subscriber reconnected (pub/sub is at most once).
+    this.redis.on('ready', () => {
       this.log.info({ redis: 'ready' }, 'connected to Redis: following the hand-off');
-      this.schedule();
+      void this.schedule();
     });
+    this.resync = setInterval(() => void this.schedule(), this.config.resyncSeconds * 1000);
+    this.resync.unref();
     // Not awaited: with Redis away this resolves only once it is back (and ioredis resubscribes
     // after every reconnect).
-    void this.subscriber.subscribe(BUNDLE_CHANNEL, INVENTORY_CHANNEL).catch(() => {});
+    void this.subscriber
+      .subscribe(BUNDLE_CHANNEL, INVENTORY_CHANNEL)
+      .then(() => this.schedule()) // what was published before the subscription took effect
+      .catch(() => {});
     this.timer = setInterval(() => void this.flushFlows(), this.config.flowIntervalSeconds * 1000);
     this.timer.unref();
   }
@@ -194,7 +204,20 @@ export class Agent {
     }
     const applied = this.current?.state;
     if (applied && applied.bundle.hash === bundle.hash && applied.inventory.version === inventory.version) {
-      if (this.status.status === 'applied') await this.acknowledge();
+      // Same content (a revert to what is in force, or a re-publication): nothing to load, but the
+      // revision it is known by now is the one to acknowledge.
+      if (this.status.status !== 'applied' || this.status.revision !== bundle.revision) {
+        this.current = { ...this.current!, state: { bundle, inventory } };
+        Object.assign(this.status, {
+          revision: bundle.revision,
+          hash: bundle.hash,
+          appliedAt: new Date().toISOString(),
+          status: 'applied',
+          error: undefined,
+        });
+        await this.persist({ bundle, inventory });
+      }
+      await this.acknowledge();
       return;
     }
     try {
@@ -291,6 +314,7 @@ export class Agent {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.resync) clearInterval(this.resync);
     await this.running;
     this.subscriber?.disconnect();
     this.redis?.disconnect();

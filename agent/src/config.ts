@@ -12,6 +12,8 @@ export interface AgentConfig {
   flowIntervalSeconds: number;
   /** Days the flow store keeps what this agent writes (`NYX_FLOW_RETENTION_DAYS`, default 30). */
   flowRetentionDays: number;
+  /** Seconds between two reads of the hand-off without a notification (`NYX_RESYNC_INTERVAL`, default 30). */
+  resyncSeconds: number;
   /** Flow records kept in memory while Redis is away (`NYX_FLOW_BUFFER`, default 100000). */
   flowBuffer: number;
   logLevel: string;
@@ -54,6 +56,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     nft: env.NYX_NFT?.trim() || 'nft',
     flowIntervalSeconds: intSetting(env, 'NYX_FLOW_INTERVAL', 10, 1, 3600, errors),
     flowRetentionDays: intSetting(env, 'NYX_FLOW_RETENTION_DAYS', 30, 1, 366, errors),
+    resyncSeconds: intSetting(env, 'NYX_RESYNC_INTERVAL', 30, 1, 86400, errors),
     flowBuffer: intSetting(env, 'NYX_FLOW_BUFFER', 100_000, 100, 10_000_000, errors),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };

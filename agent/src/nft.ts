@@ -3,15 +3,15 @@
 import { spawn } from 'node:child_process';
 
 /** Runs `nft` with `args`, `input` on stdin; rejects with nft's own message on failure. */
-export function runNft(nft: string, args: string[], input = ''): Promise<string> {
+export function runNft(nft: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(nft, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(nft, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
     child.on('error', (error) => reject(new Error(`cannot run ${nft}: ${error.message}`)));
@@ -20,7 +20,11 @@ export function runNft(nft: string, args: string[], input = ''): Promise<string>
         ? resolve(stdout)
         : reject(new Error(`nft ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`)),
     );
-    child.stdin.end(input);
+    if (input !== undefined) {
+      // nft may exit (on a syntax error) before it has read everything: its message is what counts.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(input);
+    }
   });
 }
 

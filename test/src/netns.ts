@@ -271,13 +271,15 @@ function nodeIp(spec: ClusterSpec, node: string): string {
 /** Runs `argv` in `ns` with `input` on stdin; rejects with stderr on a non-zero exit. */
 export function runIn(ns: string, argv: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
     child.on('error', reject);
@@ -286,7 +288,10 @@ export function runIn(ns: string, argv: string[], input?: string): Promise<strin
         ? resolve(stdout)
         : reject(new Error(`${argv.join(' ')} in ${ns} exited ${code}: ${stderr}`)),
     );
-    child.stdin.end(input ?? '');
+    if (input !== undefined) {
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(input);
+    }
   });
 }
 
