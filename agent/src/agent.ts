@@ -11,12 +11,14 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type AgentExtras,
   addressOwners,
   type CompiledRuleset,
   compileEvaluator,
   compileRuleset,
   type Evaluator,
   type FlowRecord,
+  type FqdnElement,
   formatDiagnostic,
   type Inventory,
   loadPolicySet,
@@ -34,6 +36,7 @@ import {
 } from '@nyx/io';
 import type { Redis } from 'ioredis';
 import type { AgentConfig } from './config.js';
+import { DnsProxy, type LearnedAddress } from './dns-proxy.js';
 import { type CapturedFlow, loadScript, readCapturedFlows } from './nft.js';
 
 /** The state the agent enforces: a bundle and an inventory (with its version). */
@@ -66,6 +69,7 @@ const STATE_FILE = 'last-good.json';
 export function buildRuleset(
   state: AgentState,
   node: string,
+  extras: AgentExtras = { flowCapture: true },
 ): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory } {
   const loaded = loadPolicySet(state.bundle.files.map((f) => ({ path: f.path, content: f.text })));
   if (!loaded.ok) throw new Error(loaded.errors.map(formatDiagnostic).join('\n'));
@@ -75,12 +79,17 @@ export function buildRuleset(
     throw new Error(`node "${node}" is not in the inventory ${state.inventory.version}`);
   }
   const evaluator = compileEvaluator(loaded.policySet, parsed.inventory);
-  const ruleset = compileRuleset({ evaluator, node, agent: { flowCapture: true } });
+  const ruleset = compileRuleset({ evaluator, node, agent: extras });
   return { evaluator, ruleset, inventory: parsed.inventory };
 }
 
 export class Agent {
-  private current: { state: AgentState; inventory: Inventory } | undefined;
+  private current:
+    | { state: AgentState; inventory: Inventory; evaluator: Evaluator; ruleset: CompiledRuleset }
+    | undefined;
+  /** Addresses learned from DNS answers, by address: the name and when its TTL runs out. */
+  private learned = new Map<string, LearnedAddress>();
+  private dnsProxy: DnsProxy | undefined;
   private readonly status: AgentStatus = { status: 'starting', droppedFlows: 0 };
   private running: Promise<void> = Promise.resolve();
   private pending = false;
@@ -127,12 +136,12 @@ export class Agent {
 
   /** Compiles and loads `state`; on success it becomes the last good state. Throws on failure. */
   async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<void> {
-    const { ruleset, inventory } = buildRuleset(state, this.config.node);
+    const { ruleset, inventory, evaluator } = buildRuleset(state, this.config.node, this.extras());
     // A replace empties the capture sets: read what they counted first.
     await this.captureFlows().catch(() => {});
     await loadScript(this.config.nft, ruleset.script);
     this.counters = new Map();
-    this.current = { state, inventory };
+    this.current = { state, inventory, evaluator, ruleset };
     Object.assign(this.status, {
       revision: state.bundle.revision,
       hash: state.bundle.hash,
@@ -142,6 +151,42 @@ export class Agent {
       error: undefined,
     });
     if (options.persist !== false) await this.persist(state);
+  }
+
+  /** Flow capture, DNS interception and the learned FQDN addresses (with their remaining TTL). */
+  private extras(): AgentExtras {
+    const now = Date.now();
+    const byName = new Map<string, FqdnElement[]>();
+    for (const [address, entry] of this.learned) {
+      if (entry.expiresAt <= now) {
+        this.learned.delete(address);
+        continue;
+      }
+      const list = byName.get(entry.name) ?? [];
+      list.push({ address, ttlSeconds: Math.ceil((entry.expiresAt - now) / 1000) });
+      byName.set(entry.name, list);
+    }
+    return {
+      flowCapture: true,
+      ...(this.config.dnsProxyPort !== 0 ? { dnsProxyPort: this.config.dnsProxyPort } : {}),
+      fqdnElementsFor: (matches: (name: string) => boolean) =>
+        [...byName].filter(([name]) => matches(name)).flatMap(([, elements]) => elements),
+    };
+  }
+
+  /** Starts the DNS proxy that fills the toFqdn sets (unless NYX_DNS_PROXY_PORT=0). */
+  async startDnsProxy(): Promise<void> {
+    if (this.config.dnsProxyPort === 0) return;
+    this.dnsProxy = new DnsProxy({
+      port: this.config.dnsProxyPort,
+      upstream: this.config.dnsUpstream,
+      nft: this.config.nft,
+      current: () =>
+        this.current && { evaluator: this.current.evaluator, fqdnSets: this.current.ruleset.fqdnSets },
+      learned: (entry) => this.learned.set(entry.address, entry),
+      onError: (error) => this.log.warn({ error: error.message }, 'DNS proxy'),
+    });
+    await this.dnsProxy.listen();
   }
 
   private async persist(state: AgentState): Promise<void> {
@@ -264,6 +309,11 @@ export class Agent {
     if (!this.current) return;
     const captured: CapturedFlow[] = await readCapturedFlows(this.config.nft);
     const owners = addressOwners(this.current.inventory);
+    const now0 = Date.now();
+    const serverName = (address: string): string | undefined => {
+      const entry = this.learned.get(address);
+      return entry && entry.expiresAt > now0 ? entry.name : undefined;
+    };
     const name = (address: string): string => {
       const owner = owners.get(address);
       return owner?.kind === 'pod' ? `${owner.pod.namespace}/${owner.pod.name}` : address;
@@ -284,6 +334,7 @@ export class Agent {
         dst: name(c.dst),
         protocol: c.protocol,
         port: c.port,
+        ...(serverName(c.dst) ? { serverName: serverName(c.dst) } : {}),
         count,
         firstSeen: now,
         lastSeen: now,
@@ -315,6 +366,7 @@ export class Agent {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.resync) clearInterval(this.resync);
+    this.dnsProxy?.close();
     await this.running;
     this.subscriber?.disconnect();
     this.redis?.disconnect();

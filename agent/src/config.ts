@@ -16,6 +16,10 @@ export interface AgentConfig {
   resyncSeconds: number;
   /** Flow records kept in memory while Redis is away (`NYX_FLOW_BUFFER`, default 100000). */
   flowBuffer: number;
+  /** Port of the DNS proxy the local pods' queries are redirected to (`NYX_DNS_PROXY_PORT`, default 5353; 0 disables FQDN enforcement). */
+  dnsProxyPort: number;
+  /** The cluster DNS the proxy forwards to (`NYX_DNS_UPSTREAM`, default: the first nameserver of /etc/resolv.conf). */
+  dnsUpstream: string;
   logLevel: string;
 }
 
@@ -40,7 +44,7 @@ function intSetting(
 }
 
 /** Reads the configuration from `env`; every problem is reported at once. */
-export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
+export function loadConfig(env: Record<string, string | undefined>, resolvConf = ''): ConfigResult {
   const errors: string[] = [];
   const node = env.NYX_NODE_NAME?.trim() ?? '';
   if (node === '')
@@ -58,8 +62,15 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     flowRetentionDays: intSetting(env, 'NYX_FLOW_RETENTION_DAYS', 30, 1, 366, errors),
     resyncSeconds: intSetting(env, 'NYX_RESYNC_INTERVAL', 30, 1, 86400, errors),
     flowBuffer: intSetting(env, 'NYX_FLOW_BUFFER', 100_000, 100, 10_000_000, errors),
+    dnsProxyPort: intSetting(env, 'NYX_DNS_PROXY_PORT', 5353, 0, 65535, errors),
+    dnsUpstream: env.NYX_DNS_UPSTREAM?.trim() || /^nameserver\s+(\S+)/m.exec(resolvConf)?.[1] || '',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
+  if (config.dnsProxyPort !== 0 && config.dnsUpstream === '') {
+    errors.push(
+      'NYX_DNS_UPSTREAM is not set and /etc/resolv.conf names no nameserver: set it, or NYX_DNS_PROXY_PORT=0 to disable toFqdn enforcement',
+    );
+  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }
 

@@ -1,11 +1,13 @@
 // `npx nyx-agent`: configuration once, the last good state from disk before anything else, then the
 // Redis hand-off. One try/catch: a start-up failure exits 1 with its message.
+import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Agent } from './agent.js';
 import { describeConfig, loadConfig } from './config.js';
 
-const result = loadConfig(process.env);
+const resolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+const result = loadConfig(process.env, resolvConf);
 if (!result.ok) {
   for (const e of result.errors) process.stderr.write(`nyx-agent: ${e}\n`);
   process.exit(2);
@@ -18,6 +20,7 @@ try {
   const agent = new Agent(config, log);
   // Enforce what was last enforced before talking to anything (SPEC section 6).
   await agent.applyLastGood();
+  await agent.startDnsProxy();
   agent.connect(
     (role) =>
       new Redis(config.redisUrl, {

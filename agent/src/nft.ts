@@ -66,7 +66,7 @@ export async function readCapturedFlows(nft: string): Promise<CapturedFlow[]> {
       for (const e of entry.set?.elem ?? []) {
         const elem = (e as { elem?: { val?: unknown; counter?: { packets: number } } }).elem;
         const concat = (elem?.val as { concat?: unknown[] } | undefined)?.concat;
-        if (!concat || concat.length !== 4) continue;
+        if (concat?.length !== 4) continue;
         const [src, dst, proto, port] = concat as [string, string, string | number, number];
         const protocol = PROTOCOLS[String(proto)];
         if (!protocol) continue;

@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { FlowRecord } from '@nyx/core';
 import {
   AGENTS_CHANNEL,
   type AgentAck,
@@ -39,6 +38,17 @@ interface RunningAgent {
 }
 const agents = new Map<string, RunningAgent>();
 
+/** Waits until `read` returns a value; fails (never hangs) after `seconds`. */
+async function eventually<T>(what: string, read: () => Promise<T | undefined>, seconds = 30): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 function startAgent(node: string, env: Record<string, string> = {}): RunningAgent {
   const child = spawn(
     'ip',
@@ -51,6 +61,7 @@ function startAgent(node: string, env: Record<string, string> = {}): RunningAgen
       `REDIS_URL=${redis.socketPath}`,
       `NYX_STATE_DIR=${join(stateRoot, node)}`,
       'NYX_FLOW_INTERVAL=1',
+      `NYX_DNS_UPSTREAM=${CLUSTER.world[0]}`,
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
       join(ROOT, 'node_modules/.bin/nyx-agent'),
     ],
@@ -145,9 +156,13 @@ beforeAll(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
   acks = new Redis(redis.url);
+  // The restart test stops Redis on purpose.
+  client.on('error', () => {});
+  acks.on('error', () => {});
   stateRoot = await mkdtemp(join(tmpdir(), 'nyx-agent-state-'));
   acks.on('message', (_channel: string, text: string) => {
     received.push(JSON.parse(text) as AgentAck);
+    if (process.env.NYX_AGENT_LOG_DIR) process.stderr.write(`ack ${text}\n`);
     for (const w of [...ackWaiters]) w();
   });
   await acks.subscribe(AGENTS_CHANNEL);
@@ -243,19 +258,64 @@ describe('nyx-agent', () => {
     );
     expect(outcomes.every((o) => o === 'connected')).toBe(true);
     // The agent ships every second (NYX_FLOW_INTERVAL=1): wait for the record to appear.
-    let found: FlowRecord | undefined;
-    while (!found) {
+    const found = await eventually('the flow record', async () => {
       const entries = await client.hgetall(flowBucketKey(new Date()));
-      found = Object.entries(entries)
+      return Object.entries(entries)
         .map(([field, value]) => decodeFlowEntry(field, value))
         .find(
           (r) =>
             r?.src === 'shop/web' && r.dst === 'payments/ledger' && r.protocol === 'TCP' && r.port === 8080,
         );
-      if (!found) await new Promise((r) => setTimeout(r, 200));
-    }
+    });
     expect(found.count).toBe(7);
     expect(Date.parse(found.lastSeen!)).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('toFqdn: the allowed name resolves and connects on 443; other names, ports and direct IP are denied; TTL expiry removes the address', async () => {
+    await publishAndWait({
+      'namespaces/shop/egress.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: stripe-only, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - decision: Allow
+      toFqdn: [{matchName: api.example.com}]
+      ports: [{protocol: TCP, port: 443}]
+    - decision: Allow
+      toIpBlock: {cidr: ${CLUSTER.world[0]}/32}
+      ports: [{protocol: UDP, port: 53}]
+`,
+    });
+    const [api, other] = CLUSTER.world as [string, string];
+    // Direct IP, before any DNS answer: denied.
+    expect(await cluster.probe([probe('shop/web', api, 443)])).toEqual(['timeout']);
+    expect(await cluster.resolve('shop/web', api, 'api.example.com')).toEqual([api]);
+    expect(await cluster.resolve('shop/web', api, 'other.example.org')).toEqual([other]);
+    expect(
+      await cluster.probe([
+        probe('shop/web', api, 443),
+        probe('shop/web', api, 80),
+        probe('shop/web', other, 443),
+      ]),
+    ).toEqual(['connected', 'timeout', 'timeout']);
+    // A pod the policy does not isolate is not affected; one whose DNS egress is denied gets no answer.
+    expect(await cluster.resolve('shop/api', api, 'api.example.com')).toEqual([api]);
+    // The record's TTL (3 s) runs out: the kernel forgets the address.
+    await eventually('the TTL of the learned address', async () => {
+      const set = await cluster.exec('n1', ['nft', 'list', 'set', 'inet', 'nyx', 'fq0_4']);
+      return (/elements = \{([^}]*)\}/.exec(set)?.[1]?.trim() ?? '') === '' ? true : undefined;
+    });
+    expect(await cluster.probe([probe('shop/web', api, 443)])).toEqual(['timeout']);
+    // The DNS name became the captured flow's serverName.
+    const record = await eventually('the flow record with its server name', async () => {
+      const entries = await client.hgetall(flowBucketKey(new Date()));
+      return Object.entries(entries)
+        .map(([field, value]) => decodeFlowEntry(field, value))
+        .find((r) => r?.src === 'shop/web' && r.dst === api && r.port === 443 && r.serverName !== undefined);
+    });
+    expect(record.serverName).toBe('api.example.com');
   });
 
   it('restart with Redis down: the last good ruleset is in force before the agent connects', async () => {

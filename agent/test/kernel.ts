@@ -25,8 +25,13 @@ export const CLUSTER: ClusterSpec = {
     { ns: 'payments', name: 'ledger', ip: '10.1.0.4', node: 'n2' },
     { ns: 'kube-system', name: 'dns', ip: '10.1.0.5', node: 'n1' },
   ],
-  world: ['203.0.113.10'],
+  world: ['203.0.113.10', '203.0.113.20'],
   ports: [53, 80, 443, 8080],
+  // The world's DNS (on port 53 of its addresses): the agents' upstream in the FQDN tests.
+  dnsZone: {
+    'api.example.com': { address: '203.0.113.10', ttl: 3 },
+    'other.example.org': { address: '203.0.113.20', ttl: 300 },
+  },
 };
 
 const LABELS: Record<string, Record<string, string>> = {

@@ -57,8 +57,11 @@ export interface FqdnElement {
 
 /** What the agent adds to `nyxctl compile`'s script in the same transaction (SPEC section 8.7). */
 export interface AgentExtras {
-  /** Elements of the FQDN sets, by set name (`FqdnSet.name`): re-added on every replace. */
-  fqdnElements?: ReadonlyMap<string, readonly FqdnElement[]>;
+  /**
+   * The addresses the agent learned from DNS answers for the names a `toFqdn` rule matches
+   * (`matches` is the rule's name/pattern test): re-added on every replace, which empties sets.
+   */
+  fqdnElementsFor?: (matches: (dnsName: string) => boolean) => readonly FqdnElement[];
   /** Record new connections of local pods in the `flows4`/`flows6` dynamic sets (counters, no verdict). */
   flowCapture?: boolean;
   /** Redirect local pods' DNS (UDP and TCP 53) to the agent's proxy on this port of the node. */
@@ -502,6 +505,17 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     }
     return out;
   };
+  // Queries redirected to the agent's DNS proxy: the proxy applies the pod's egress verdict for
+  // the query to the DNS server itself (it drops what the policy denies) before forwarding it.
+  const dnsProxyInput: string[] = [];
+  if (agent?.dnsProxyPort !== undefined) {
+    for (const f of FAMILIES) {
+      if (local[f])
+        dnsProxyInput.push(
+          `${f} saddr @${local[f]} ct status dnat meta l4proto { udp, tcp } th dport ${agent.dnsProxyPort} accept`,
+        );
+    }
+  }
   const markAllowed = `ct mark set ct mark and ${hex(~GENERATION_MASK)} or ${GENERATION}`;
   const baseChain = (name: string, hook: string, comment: string, body: string[]): string =>
     `\t# ${comment}\n\tchain ${name} {\n\t\ttype filter hook ${hook} priority filter; policy accept;\n${body
@@ -519,6 +533,7 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     baseChain('input', 'input', "a local pod's egress to this node", [
       ...established,
       ...exclusions(['saddr']),
+      ...dnsProxyInput,
       ...dispatch(['egress']),
       markAllowed,
     ]),
@@ -547,7 +562,7 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
 
   const fqdnDeclarations: string[] = [];
   for (const set of fqdnSets) {
-    const elements = agent?.fqdnElements?.get(set.name) ?? [];
+    const elements = agent?.fqdnElementsFor?.(set.matches) ?? [];
     for (const f of FAMILIES) {
       const own = elements
         .filter((e) => familyOf(e.address) === f)

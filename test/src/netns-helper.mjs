@@ -5,6 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import dns2 from 'dns2';
 
 // argv: the namespace's own addresses (comma-separated), then the ports. UDP servers bind each
 // address, so that a reply leaves from the address the request went to (a connected UDP client
@@ -14,7 +15,8 @@ const ports = process.argv.slice(3).map(Number);
 let listening = 0;
 const ready = () => {
   listening++;
-  if (listening === ports.length * (1 + addresses.length)) {
+  const udpPorts = process.env.NYX_HELPER_DNS_ZONE ? ports.filter((p) => p !== 53).length : ports.length;
+  if (listening === ports.length + udpPorts * addresses.length) {
     process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   }
 };
@@ -24,13 +26,51 @@ for (const port of ports) {
     socket.pipe(socket);
   });
   tcp.listen({ port, host: '::' }, ready);
-  for (const address of addresses) {
+  // With a DNS zone, port 53 answers DNS (below) instead of echoing.
+  for (const address of process.env.NYX_HELPER_DNS_ZONE && port === 53 ? [] : addresses) {
     const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
     udp.on('message', (msg, rinfo) => udp.send(msg, rinfo.port, rinfo.address));
     udp.bind(port, address, ready);
   }
 }
 if (ports.length === 0) process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+
+// NYX_HELPER_DNS_ZONE (JSON {name: {address, ttl}}): an authoritative DNS server on port 53 of
+// every address of this namespace (the world's), answering A queries from the zone.
+if (process.env.NYX_HELPER_DNS_ZONE) {
+  const zone = JSON.parse(process.env.NYX_HELPER_DNS_ZONE);
+  const { Packet } = dns2;
+  const handle = (request, send) => {
+    const response = Packet.createResponseFromRequest(request);
+    const [question] = request.questions;
+    const entry = question && zone[question.name.toLowerCase()];
+    if (entry) {
+      response.answers.push({
+        name: question.name,
+        type: Packet.TYPE.A,
+        class: Packet.CLASS.IN,
+        ttl: entry.ttl,
+        address: entry.address,
+      });
+    }
+    send(response);
+  };
+  // One server per address (a dns2 server binds once).
+  for (const address of addresses) {
+    dns2.createServer({ udp: true, handle }).listen({ udp: { port: 53, address, type: 'udp4' } });
+  }
+}
+
+// `{op: "dns", server, name}`: an A query; answers with the addresses (outcome "connected").
+async function resolveName({ id, server, name, timeoutMs }) {
+  const resolve = dns2.UDPClient({ dns: server, port: 53, timeout: timeoutMs, retryOverTCP: false });
+  const timer = new Promise((done) => setTimeout(() => done(undefined), timeoutMs));
+  const result = await Promise.race([resolve(name, 'A').catch(() => undefined), timer]);
+  if (!result) return answer(id, 'timeout');
+  process.stdout.write(
+    `${JSON.stringify({ id, outcome: 'connected', addresses: result.answers.map((a) => a.address).filter(Boolean) })}\n`,
+  );
+}
 
 const answer = (id, outcome) => process.stdout.write(`${JSON.stringify({ id, outcome })}\n`);
 
@@ -93,6 +133,7 @@ function echo({ id, conn, timeoutMs }) {
 createInterface({ input: process.stdin }).on('line', (line) => {
   const probe = JSON.parse(line);
   if (probe.op === 'echo') echo(probe);
+  else if (probe.op === 'dns') void resolveName(probe);
   else if (probe.op === 'close') open.get(probe.conn)?.destroy();
   else if (probe.protocol === 'UDP') probeUdp(probe);
   else probeTcp(probe);

@@ -20,6 +20,8 @@ export interface ClusterSpec {
   world: string[];
   /** Ports every namespace serves, TCP and UDP. */
   ports: number[];
+  /** When set, the world serves these A records on port 53 of its addresses (leave 53 out of `ports`). */
+  dnsZone?: Record<string, { address: string; ttl: number }>;
 }
 
 export type ProbeOutcome = 'connected' | 'refused' | 'timeout' | 'error';
@@ -51,6 +53,8 @@ export interface NetnsCluster {
   loadRuleset(node: string, script: string): Promise<void>;
   /** Runs probes in parallel; an unanswered one waits `timeoutMs` (the waits overlap). */
   probe(probes: readonly Probe[], timeoutMs?: number): Promise<ProbeOutcome[]>;
+  /** An A query from `from` to `server`: the answered addresses, or `timeout`. */
+  resolve(from: string, server: string, name: string, timeoutMs?: number): Promise<string[] | 'timeout'>;
   /** Opens a TCP connection and keeps it; `echo()` then sends one byte and waits for it back. */
   open(probe: Probe, timeoutMs?: number): Promise<OpenConnection>;
   close(): Promise<void>;
@@ -204,7 +208,8 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
     ];
     await Promise.all(
       endpoints.map(async (e) => {
-        helpers.set(e, await startHelper(netns(e), addressesOf(spec, e), spec.ports));
+        const zone = e === 'world' && spec.dnsZone ? JSON.stringify(spec.dnsZone) : undefined;
+        helpers.set(e, await startHelper(netns(e), addressesOf(spec, e), spec.ports, zone));
       }),
     );
   } catch (error) {
@@ -237,6 +242,12 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
           });
         }),
       );
+    },
+    async resolve(from, server, name, timeoutMs = 1500) {
+      const helper = helpers.get(from);
+      if (!helper) throw new Error(`no helper for ${from}`);
+      const { outcome, addresses } = await helper.query({ id: nextId++, op: 'dns', server, name, timeoutMs });
+      return outcome === 'connected' ? (addresses ?? []) : 'timeout';
     },
     async open(p, timeoutMs = 1500) {
       const helper = helpers.get(p.from);
@@ -297,6 +308,9 @@ export function runIn(ns: string, argv: string[], input?: string): Promise<strin
 
 interface Helper {
   probe(request: Record<string, unknown> & { id: number }): Promise<ProbeOutcome>;
+  query(
+    request: Record<string, unknown> & { id: number },
+  ): Promise<{ outcome: ProbeOutcome; addresses?: string[] }>;
   send(message: Record<string, unknown>): void;
   stop(): void;
 }
@@ -310,26 +324,41 @@ function addressesOf(spec: ClusterSpec, endpoint: string): string[] {
     .flatMap((p) => (p.ip6 ? [p.ip, p.ip6] : [p.ip]));
 }
 
-function startHelper(ns: string, addresses: string[], ports: number[]): Promise<Helper> {
+function startHelper(ns: string, addresses: string[], ports: number[], dnsZone?: string): Promise<Helper> {
   const helper = join(import.meta.dirname, 'netns-helper.mjs');
   const child: ChildProcess = spawn(
     'ip',
     ['netns', 'exec', ns, process.execPath, helper, addresses.join(','), ...ports.map(String)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...(dnsZone ? { NYX_HELPER_DNS_ZONE: dnsZone } : {}) },
+    },
   );
-  const pending = new Map<number, (outcome: ProbeOutcome) => void>();
+  const pending = new Map<number, (outcome: ProbeOutcome, addresses?: string[]) => void>();
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) =>
       reject(new Error(`netns helper in ${ns} exited ${code} before it was ready`)),
     );
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const message = JSON.parse(line) as { ready?: boolean; id?: number; outcome?: ProbeOutcome };
+      const message = JSON.parse(line) as {
+        ready?: boolean;
+        id?: number;
+        outcome?: ProbeOutcome;
+        addresses?: string[];
+      };
       if (message.ready) {
         resolve({
           probe: (request) =>
             new Promise((done) => {
               pending.set(request.id, done);
+              child.stdin!.write(`${JSON.stringify(request)}\n`);
+            }),
+          query: (request) =>
+            new Promise((done) => {
+              pending.set(request.id, (outcome, addresses) =>
+                done({ outcome, ...(addresses ? { addresses } : {}) }),
+              );
               child.stdin!.write(`${JSON.stringify(request)}\n`);
             }),
           send: (message) => child.stdin!.write(`${JSON.stringify(message)}\n`),
@@ -341,7 +370,7 @@ function startHelper(ns: string, addresses: string[], ports: number[]): Promise<
         return;
       }
       if (message.id !== undefined && message.outcome) {
-        pending.get(message.id)?.(message.outcome);
+        pending.get(message.id)?.(message.outcome, message.addresses);
         pending.delete(message.id);
       }
     });
