@@ -130,10 +130,35 @@ function echo({ id, conn, timeoutMs }) {
   socket.write('x');
 }
 
+// `{op: "rate", host, port, durationMs}`: sequential TCP connects (connect, then close) for the
+// duration, from one client to one server; answers with how many completed.
+function rate({ id, host, port, durationMs }) {
+  const end = Date.now() + durationMs;
+  let count = 0;
+  const next = () => {
+    if (Date.now() >= end) {
+      process.stdout.write(`${JSON.stringify({ id, outcome: 'connected', count })}\n`);
+      return;
+    }
+    const socket = connect({ host, port });
+    socket.on('connect', () => {
+      count++;
+      socket.destroy();
+      next();
+    });
+    socket.on('error', () => {
+      socket.destroy();
+      next();
+    });
+  };
+  next();
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
   const probe = JSON.parse(line);
   if (probe.op === 'echo') echo(probe);
   else if (probe.op === 'dns') void resolveName(probe);
+  else if (probe.op === 'rate') rate(probe);
   else if (probe.op === 'close') open.get(probe.conn)?.destroy();
   else if (probe.protocol === 'UDP') probeUdp(probe);
   else probeTcp(probe);

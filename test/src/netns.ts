@@ -53,6 +53,8 @@ export interface NetnsCluster {
   loadRuleset(node: string, script: string): Promise<void>;
   /** Runs probes in parallel; an unanswered one waits `timeoutMs` (the waits overlap). */
   probe(probes: readonly Probe[], timeoutMs?: number): Promise<ProbeOutcome[]>;
+  /** Sequential TCP connects from `from` to `dst:port` for `durationMs`: how many completed. */
+  connectRate(from: string, dst: string, port: number, durationMs: number): Promise<number>;
   /** An A query from `from` to `server`: the answered addresses, or `timeout`. */
   resolve(from: string, server: string, name: string, timeoutMs?: number): Promise<string[] | 'timeout'>;
   /** Opens a TCP connection and keeps it; `echo()` then sends one byte and waits for it back. */
@@ -243,6 +245,12 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
         }),
       );
     },
+    async connectRate(from, dst, port, durationMs) {
+      const helper = helpers.get(from);
+      if (!helper) throw new Error(`no helper for ${from}`);
+      const { addresses } = await helper.query({ id: nextId++, op: 'rate', host: dst, port, durationMs });
+      return Number(addresses?.[0] ?? 0);
+    },
     async resolve(from, server, name, timeoutMs = 1500) {
       const helper = helpers.get(from);
       if (!helper) throw new Error(`no helper for ${from}`);
@@ -346,6 +354,7 @@ function startHelper(ns: string, addresses: string[], ports: number[], dnsZone?:
         id?: number;
         outcome?: ProbeOutcome;
         addresses?: string[];
+        count?: number;
       };
       if (message.ready) {
         resolve({
@@ -370,7 +379,10 @@ function startHelper(ns: string, addresses: string[], ports: number[], dnsZone?:
         return;
       }
       if (message.id !== undefined && message.outcome) {
-        pending.get(message.id)?.(message.outcome, message.addresses);
+        pending.get(message.id)?.(
+          message.outcome,
+          message.count !== undefined ? [String(message.count)] : message.addresses,
+        );
         pending.delete(message.id);
       }
     });
