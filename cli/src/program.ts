@@ -3,6 +3,7 @@
 // imported when they run, so `nyxctl validate` does not load the impact renderer.
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
+import type { CompileOptions } from './commands/compile.js';
 import type { ExplainOptions } from './commands/explain.js';
 import type { FlowsAnnotateOptions, FlowsExportOptions } from './commands/flows.js';
 import type { ImpactOptions } from './commands/impact.js';
@@ -176,6 +177,35 @@ export function buildProgram(io: CommandIo, result: ProgramResult, settings: Pro
     )
     .action(async (opts: ImpactOptions) =>
       done(await (await import('./commands/impact.js')).runImpact(opts, io)),
+    );
+
+  program
+    .command('compile')
+    .description(
+      "Print the nftables script that enforces the policy tree for the pods of one node (load it with nft -f in the node's network namespace).",
+    )
+    .requiredOption('--policies <dir>', 'policy tree')
+    .requiredOption('--inventory <file>', INVENTORY_HELP)
+    .requiredOption('--node <name>', 'node name as in the inventory (spec.nodeName of its pods)')
+    .option('--agent', 'print what the agent loads: the script plus flow capture and DNS interception')
+    .option('--dns-proxy-port <port>', "with --agent: the agent's DNS proxy port (default 5353)")
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl compile --policies policy-repo-template --inventory inventory.json --node worker-1 > worker-1.nft',
+        'nyxctl compile --policies . --inventory inv.json --node worker-1 | sudo ip netns exec node1 nft -f -',
+      ) +
+        `
+
+The script replaces only the table inet nyx, in one transaction. Pod networking must be routed
+(a /32 or /128 route per pod, as Calico does); bridged pod networks are out of scope. Denied packets
+are dropped, not rejected: a client sees a timeout. toFqdn sets are empty here: the agent fills them
+from the DNS answers it proxies. Pods are identified by their IP addresses: anti-spoofing (a pod
+sending from an address that is not its own) is the CNI's job. One node's script depends on the whole
+inventory (what is world, remote pods' labels and named ports): recompile on any pod change.`,
+    )
+    .action(async (opts: CompileOptions) =>
+      done(await (await import('./commands/compile.js')).runCompile(opts, io)),
     );
 
   program

@@ -47,3 +47,12 @@ export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrCovers(a, b) || cidrCovers(b, a);
 }
+
+/** `cidr` as its network address and prefix (`10.1.2.3/8` → `10.0.0.0/8`), the form nftables takes. */
+export function cidrNetworkText(cidr: Cidr): string {
+  const network =
+    cidr.family === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(cidr.text)
+      : ipaddr.IPv6.networkAddressFromCIDR(cidr.text);
+  return `${network.toString()}/${cidr.prefixLength}`;
+}

@@ -66,6 +66,8 @@ export interface CompiledPodPeer {
   namespace?: string;
   namespaceSelector?: LabelPredicate;
   podSelector?: LabelPredicate;
+  /** The selectors the predicates were compiled from, as written (for renderings such as nft comments). */
+  selectors: { namespaceSelector?: LabelSelector; podSelector?: LabelSelector };
 }
 
 export interface CompiledPeers {
@@ -151,6 +153,12 @@ export interface Evaluator {
    * so far: what the cache and the reuse saved, for benches.
    */
   stats(): { classes: number; walks: number; reused: number };
+  /**
+   * The per-pod plan the walk reads at one enforcement point: the policies that select `pod`, per
+   * band, in walk order. Pods of one equivalence class share one plan object. `nyxctl compile`
+   * renders this plan; nothing re-derives it.
+   */
+  planFor(pod: Pod, direction: Direction): SubjectPlan;
 }
 
 export interface EvaluatorOptions {
@@ -230,6 +238,10 @@ function compileSelectorPeer(
     namespace: peer.namespaceSelector ? undefined : ownNamespace,
     namespaceSelector: peer.namespaceSelector ? compileSelector(peer.namespaceSelector) : undefined,
     podSelector: peer.podSelector ? compileSelector(peer.podSelector) : undefined,
+    selectors: {
+      ...(peer.namespaceSelector ? { namespaceSelector: peer.namespaceSelector } : {}),
+      ...(peer.podSelector ? { podSelector: peer.podSelector } : {}),
+    },
   };
   return compiled;
 }
@@ -426,7 +438,8 @@ function blockContains(block: CompiledIpBlock, addr: ParsedIp): boolean {
   return cidrContains(block.cidr, addr.ip) && !block.except.some((e) => cidrContains(e, addr.ip));
 }
 
-function podPeerMatches(peer: CompiledPodPeer, pod: Pod): boolean {
+/** True when `pod` is one of the pods a selector peer matches (the one matcher, also for nft sets). */
+export function podPeerMatches(peer: CompiledPodPeer, pod: Pod): boolean {
   if (peer.namespace !== undefined && pod.namespace !== peer.namespace) return false;
   if (peer.namespaceSelector && !peer.namespaceSelector(pod.namespaceLabels)) return false;
   if (peer.podSelector && !peer.podSelector(pod.labels)) return false;
@@ -1153,6 +1166,7 @@ export function compileEvaluator(
     inventory,
     compiled,
     stats: () => ({ classes: classIds.size, walks, reused }),
+    planFor,
     // Short-circuits need no check: with the same config they give both evaluators the same
     // shared verdict.
     reusesVerdict: (flow) => reuse !== undefined && reusable(flow),

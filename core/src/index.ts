@@ -16,6 +16,7 @@ export * from './lint.js';
 export * from './lint-model.js';
 export * from './load.js';
 export * from './model.js';
+export * from './nft.js';
 export * from './ownership.js';
 export * from './paths.js';
 export * from './render/json.js';

@@ -302,6 +302,16 @@ function ipIndex(inventory: Inventory): Map<string, IndexEntry> {
   return index;
 }
 
+/**
+ * Every cluster address (canonical text) and what it resolves to: a pod, else a node (node
+ * addresses and hostNetwork pods' IPs), as `resolveEndpoint` resolves it. Any other address is `world`.
+ */
+export function addressOwners(
+  inventory: Inventory,
+): ReadonlyMap<string, { kind: 'pod'; pod: Pod } | { kind: 'node'; node: Node }> {
+  return ipIndex(inventory);
+}
+
 // A hostNetwork pod whose node the inventory lacks still is "a node": one named after its nodeName
 // (or after the pod when even that is missing) with the pod's addresses.
 function nodeOfHostNetworkPod(inventory: Inventory, pod: Pod): Node {

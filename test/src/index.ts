@@ -3,6 +3,7 @@
 export * from './fake-github.js';
 export * from './git-repo.js';
 export * from './kube-api/index.js';
+export * from './netns.js';
 export * from './redis.js';
 export * from './source-process.js';
 export * from './system.js';

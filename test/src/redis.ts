@@ -13,6 +13,11 @@ export interface RedisServer {
   readonly port: number;
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
+  /**
+   * The server's unix socket: reachable from every network namespace (the agent tests run agents
+   * inside namespaces that cannot reach the host's loopback). ioredis takes the path as its URL.
+   */
+  readonly socketPath: string;
   /** Stops the server; with `save: true` it snapshots first so `restart()` keeps the data. */
   stop(options?: { save?: boolean }): Promise<void>;
   /** Starts the server again on the same port and data dir. */
@@ -35,7 +40,22 @@ export async function startRedis(): Promise<RedisServer> {
   const launch = async (): Promise<void> => {
     const proc = spawn(
       binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--unixsocket',
+        join(dir, 'redis.sock'),
+        '--unixsocketperm',
+        '700',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
@@ -75,6 +95,7 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    socketPath: join(dir, 'redis.sock'),
     stop,
     restart: async () => {
       await stop({ save: true });

@@ -1,0 +1,374 @@
+// The node agent (SPEC sections 6-7, 8.6-8.7): read the bundle and inventory the reconciler hands
+// off through Redis, compile them with the engine into this node's `nyxctl compile --agent` script,
+// load it in one `nft -f` transaction, persist it as the last good state, acknowledge. A restarted
+// agent loads its last good state from disk before it talks to anything, so a node keeps enforcing
+// while the reconciler, Redis or the network is away.
+//
+// Pipeline of one reconcile: read (bundle, inventory) → build (loadPolicySet, parseInventory,
+// compileEvaluator, compileRuleset: pure) → capture flows (a replace empties the kernel's sets) →
+// apply (nft -f) → persist → acknowledge. A failed step keeps the previous ruleset in force and is
+// reported in the acknowledgement (`status: failed`, `error`).
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type AgentExtras,
+  addressOwners,
+  type CompiledRuleset,
+  compileEvaluator,
+  compileRuleset,
+  type Evaluator,
+  type FlowRecord,
+  type FqdnElement,
+  formatDiagnostic,
+  type Inventory,
+  loadPolicySet,
+  parseInventory,
+} from '@nyx/core';
+import {
+  acknowledge,
+  BUNDLE_CHANNEL,
+  type Bundle,
+  INVENTORY_CHANNEL,
+  parseBundle,
+  readBundle,
+  readInventoryVersioned,
+  writeFlows,
+} from '@nyx/io';
+import type { Redis } from 'ioredis';
+import type { AgentConfig } from './config.js';
+import { DnsProxy, type LearnedAddress } from './dns-proxy.js';
+import { type CapturedFlow, loadScript, readCapturedFlows } from './nft.js';
+
+/** The state the agent enforces: a bundle and an inventory (with its version). */
+export interface AgentState {
+  bundle: Bundle;
+  inventory: { text: string; version: string };
+}
+
+export interface AgentLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** What the last attempt did, for the acknowledgement and health. */
+export interface AgentStatus {
+  revision?: string;
+  hash?: string;
+  inventoryVersion?: string;
+  appliedAt?: string;
+  status: 'starting' | 'applied' | 'failed';
+  error?: string;
+  /** Flow records dropped because the in-memory buffer was full while Redis was away. */
+  droppedFlows: number;
+}
+
+const STATE_FILE = 'last-good.json';
+
+/** Builds the script of `state` for `node` (pure but for parsing); throws with file:line errors. */
+export function buildRuleset(
+  state: AgentState,
+  node: string,
+  extras: AgentExtras = { flowCapture: true },
+): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory } {
+  const loaded = loadPolicySet(state.bundle.files.map((f) => ({ path: f.path, content: f.text })));
+  if (!loaded.ok) throw new Error(loaded.errors.map(formatDiagnostic).join('\n'));
+  const parsed = parseInventory(JSON.parse(state.inventory.text), 'inventory');
+  if (!parsed.ok) throw new Error(parsed.errors.map(formatDiagnostic).join('\n'));
+  if (!parsed.inventory.nodes.has(node)) {
+    throw new Error(`node "${node}" is not in the inventory ${state.inventory.version}`);
+  }
+  const evaluator = compileEvaluator(loaded.policySet, parsed.inventory);
+  const ruleset = compileRuleset({ evaluator, node, agent: extras });
+  return { evaluator, ruleset, inventory: parsed.inventory };
+}
+
+export class Agent {
+  private current:
+    | { state: AgentState; inventory: Inventory; evaluator: Evaluator; ruleset: CompiledRuleset }
+    | undefined;
+  /** Addresses learned from DNS answers, by address: the name and when its TTL runs out. */
+  private learned = new Map<string, LearnedAddress>();
+  private dnsProxy: DnsProxy | undefined;
+  private readonly status: AgentStatus = { status: 'starting', droppedFlows: 0 };
+  private running: Promise<void> = Promise.resolve();
+  private pending = false;
+  /** Counter values seen at the last read, by tuple: the next read records the difference. */
+  private counters = new Map<string, number>();
+  private buffer: FlowRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
+  private redis: Redis | undefined;
+  private subscriber: Redis | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: AgentLog,
+  ) {}
+
+  health(): Readonly<AgentStatus> {
+    return this.status;
+  }
+
+  /** Applies the last good state from `NYX_STATE_DIR`, if any; true when one is in force. */
+  async applyLastGood(): Promise<boolean> {
+    let text: string;
+    try {
+      text = await readFile(join(this.config.stateDir, STATE_FILE), 'utf8');
+    } catch {
+      this.log.info({ stateDir: this.config.stateDir }, 'no last good state on disk');
+      return false;
+    }
+    try {
+      const saved = JSON.parse(text) as AgentState;
+      const state: AgentState = {
+        bundle: parseBundle(JSON.stringify(saved.bundle)),
+        inventory: saved.inventory,
+      };
+      await this.apply(state, { persist: false });
+      this.log.info({ revision: state.bundle.revision }, 'applied the last good state from disk');
+      return true;
+    } catch (error) {
+      this.log.error({ error: (error as Error).message }, 'the last good state on disk could not be applied');
+      return false;
+    }
+  }
+
+  /** Compiles and loads `state`; on success it becomes the last good state. Throws on failure. */
+  async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<void> {
+    const { ruleset, inventory, evaluator } = buildRuleset(state, this.config.node, this.extras());
+    // A replace empties the capture sets: read what they counted first.
+    await this.captureFlows().catch(() => {});
+    await loadScript(this.config.nft, ruleset.script);
+    this.counters = new Map();
+    this.current = { state, inventory, evaluator, ruleset };
+    Object.assign(this.status, {
+      revision: state.bundle.revision,
+      hash: state.bundle.hash,
+      inventoryVersion: state.inventory.version,
+      appliedAt: new Date().toISOString(),
+      status: 'applied',
+      error: undefined,
+    });
+    if (options.persist !== false) await this.persist(state);
+  }
+
+  /** Flow capture, DNS interception and the learned FQDN addresses (with their remaining TTL). */
+  private extras(): AgentExtras {
+    const now = Date.now();
+    const byName = new Map<string, FqdnElement[]>();
+    for (const [address, entry] of this.learned) {
+      if (entry.expiresAt <= now) {
+        this.learned.delete(address);
+        continue;
+      }
+      const list = byName.get(entry.name) ?? [];
+      list.push({ address, ttlSeconds: Math.ceil((entry.expiresAt - now) / 1000) });
+      byName.set(entry.name, list);
+    }
+    return {
+      flowCapture: true,
+      ...(this.config.dnsProxyPort !== 0 ? { dnsProxyPort: this.config.dnsProxyPort } : {}),
+      fqdnElementsFor: (matches: (name: string) => boolean) =>
+        [...byName].filter(([name]) => matches(name)).flatMap(([, elements]) => elements),
+    };
+  }
+
+  /** Starts the DNS proxy that fills the toFqdn sets (unless NYX_DNS_PROXY_PORT=0). */
+  async startDnsProxy(): Promise<void> {
+    if (this.config.dnsProxyPort === 0) return;
+    this.dnsProxy = new DnsProxy({
+      port: this.config.dnsProxyPort,
+      upstream: this.config.dnsUpstream,
+      nft: this.config.nft,
+      current: () =>
+        this.current && { evaluator: this.current.evaluator, fqdnSets: this.current.ruleset.fqdnSets },
+      learned: (entry) => this.learned.set(entry.address, entry),
+      onError: (error) => this.log.warn({ error: error.message }, 'DNS proxy'),
+    });
+    await this.dnsProxy.listen();
+  }
+
+  private async persist(state: AgentState): Promise<void> {
+    await mkdir(this.config.stateDir, { recursive: true });
+    const path = join(this.config.stateDir, STATE_FILE);
+    await writeFile(`${path}.tmp`, JSON.stringify(state));
+    await rename(`${path}.tmp`, path);
+  }
+
+  /** Connects to Redis and follows the hand-off; returns at once (reconnects on its own). */
+  connect(createRedis: (role: 'commands' | 'subscriber') => Redis): void {
+    this.redis = createRedis('commands');
+    this.subscriber = createRedis('subscriber');
+    this.redis.on('error', () => {});
+    this.subscriber.on('error', () => {});
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== BUNDLE_CHANNEL && channel !== INVENTORY_CHANNEL) return;
+      this.log.info({ channel, message }, 'hand-off notification');
+      void this.schedule();
+    });
+    // Read the hand-off whenever the command connection (re)connects, and every resync interval
+    // in case a notification was missed while the subscriber reconnected (pub/sub is at most once).
+    this.redis.on('ready', () => {
+      this.log.info({ redis: 'ready' }, 'connected to Redis: following the hand-off');
+      void this.schedule();
+    });
+    this.resync = setInterval(() => void this.schedule(), this.config.resyncSeconds * 1000);
+    this.resync.unref();
+    // Not awaited: with Redis away this resolves only once it is back (and ioredis resubscribes
+    // after every reconnect).
+    void this.subscriber
+      .subscribe(BUNDLE_CHANNEL, INVENTORY_CHANNEL)
+      .then(() => this.schedule()) // what was published before the subscription took effect
+      .catch(() => {});
+    this.timer = setInterval(() => void this.flushFlows(), this.config.flowIntervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Runs one reconcile after the current one (notifications during a run coalesce into one). */
+  schedule(): Promise<void> {
+    if (this.pending) return this.running;
+    this.pending = true;
+    this.running = this.running.then(async () => {
+      this.pending = false;
+      await this.reconcile().catch((error) =>
+        this.log.error({ error: (error as Error).message }, 'reconcile failed'),
+      );
+    });
+    return this.running;
+  }
+
+  private async reconcile(): Promise<void> {
+    const redis = this.redis;
+    if (!redis) return;
+    const bundle = await readBundle(redis);
+    const inventory = await readInventoryVersioned(redis);
+    if (!bundle || !inventory) {
+      this.log.info({ bundle: !!bundle, inventory: !!inventory }, 'waiting for the reconciler to publish');
+      return;
+    }
+    const applied = this.current?.state;
+    if (applied && applied.bundle.hash === bundle.hash && applied.inventory.version === inventory.version) {
+      // Same content (a revert to what is in force, or a re-publication): nothing to load, but the
+      // revision it is known by now is the one to acknowledge.
+      if (this.status.status !== 'applied' || this.status.revision !== bundle.revision) {
+        this.current = { ...this.current!, state: { bundle, inventory } };
+        Object.assign(this.status, {
+          revision: bundle.revision,
+          hash: bundle.hash,
+          appliedAt: new Date().toISOString(),
+          status: 'applied',
+          error: undefined,
+        });
+        await this.persist({ bundle, inventory });
+      }
+      await this.acknowledge();
+      return;
+    }
+    try {
+      await this.apply({ bundle, inventory });
+      this.log.info({ revision: bundle.revision, inventoryVersion: inventory.version }, 'applied');
+    } catch (error) {
+      const message = (error as Error).message;
+      Object.assign(this.status, {
+        revision: bundle.revision,
+        hash: bundle.hash,
+        inventoryVersion: inventory.version,
+        appliedAt: new Date().toISOString(),
+        status: 'failed',
+        error: message,
+      });
+      this.log.error(
+        { revision: bundle.revision, error: message, inForce: this.current?.state.bundle.revision },
+        'apply failed: the previous ruleset stays in force',
+      );
+    }
+    await this.acknowledge();
+  }
+
+  private async acknowledge(): Promise<void> {
+    if (!this.redis) return;
+    const s = this.status;
+    await acknowledge(this.redis, {
+      node: this.config.node,
+      revision: s.revision ?? '',
+      hash: s.hash ?? '',
+      inventoryVersion: s.inventoryVersion ?? '',
+      appliedAt: s.appliedAt ?? new Date().toISOString(),
+      status: s.status === 'failed' ? 'failed' : 'applied',
+      ...(s.error ? { error: s.error } : {}),
+    });
+  }
+
+  /**
+   * Reads the kernel's capture sets and turns what grew since the last read into flow records,
+   * ends resolved to `<ns>/<pod>` through the inventory.
+   * TODO(flow identity): add srcWorkload/dstWorkload/srcLabels/dstLabels once FlowRecord has them.
+   */
+  private async captureFlows(): Promise<void> {
+    if (!this.current) return;
+    const captured: CapturedFlow[] = await readCapturedFlows(this.config.nft);
+    const owners = addressOwners(this.current.inventory);
+    const now0 = Date.now();
+    const serverName = (address: string): string | undefined => {
+      const entry = this.learned.get(address);
+      return entry && entry.expiresAt > now0 ? entry.name : undefined;
+    };
+    const name = (address: string): string => {
+      const owner = owners.get(address);
+      return owner?.kind === 'pod' ? `${owner.pod.namespace}/${owner.pod.name}` : address;
+    };
+    const now = new Date().toISOString();
+    for (const c of captured) {
+      const key = `${c.src} ${c.dst} ${c.protocol} ${c.port}`;
+      const before = this.counters.get(key) ?? 0;
+      this.counters.set(key, c.packets);
+      const count = c.packets - before;
+      if (count <= 0) continue;
+      if (this.buffer.length >= this.config.flowBuffer) {
+        this.status.droppedFlows += 1;
+        continue;
+      }
+      this.buffer.push({
+        src: name(c.src),
+        dst: name(c.dst),
+        protocol: c.protocol,
+        port: c.port,
+        ...(serverName(c.dst) ? { serverName: serverName(c.dst) } : {}),
+        count,
+        firstSeen: now,
+        lastSeen: now,
+      });
+    }
+  }
+
+  /** Captures and ships buffered records to the flow store; keeps them while Redis is away. */
+  async flushFlows(): Promise<number> {
+    await this.captureFlows().catch((error) =>
+      this.log.warn({ error: (error as Error).message }, 'reading the flow-capture sets failed'),
+    );
+    if (!this.redis || this.buffer.length === 0) return 0;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      await writeFlows(this.redis, batch, { ttlSeconds: this.config.flowRetentionDays * 86400 });
+      return batch.length;
+    } catch (error) {
+      this.buffer = [...batch, ...this.buffer].slice(0, this.config.flowBuffer);
+      this.log.warn(
+        { error: (error as Error).message, buffered: this.buffer.length, dropped: this.status.droppedFlows },
+        'flow store unavailable: buffering',
+      );
+      return 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.resync) clearInterval(this.resync);
+    this.dnsProxy?.close();
+    await this.running;
+    this.subscriber?.disconnect();
+    this.redis?.disconnect();
+  }
+}

@@ -1,0 +1,345 @@
+// `npx nyx-agent` in the netns cluster: one agent per node namespace, fed through the real Redis
+// hand-off (io/src/handoff.ts), enforcing with real nft. Acknowledgements, failed loads, restarts
+// with Redis down, atomic replace under traffic and flow capture into the flow store.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  AGENTS_CHANNEL,
+  type AgentAck,
+  decodeFlowEntry,
+  flowBucketKey,
+  makeBundle,
+  publishBundle,
+  publishInventoryVersioned,
+} from '@nyx/io';
+import {
+  type NetnsCluster,
+  type RedisServer,
+  sourceProcessArgs,
+  startNetnsCluster,
+  startRedis,
+} from '@nyx/test';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addressOf, CLUSTER, clusterInventoryJson, probeFrom } from './kernel.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+// The agent's sources (the bin runs the built output of the same file).
+const AGENT_MAIN = join(ROOT, 'agent/src/main.ts');
+const HEAD = 'apiVersion: nyx.tracenyx.io/v1alpha1';
+
+let cluster: NetnsCluster;
+let redis: RedisServer;
+let client: Redis;
+let acks: Redis;
+let stateRoot: string;
+const received: AgentAck[] = [];
+const ackWaiters: Array<() => void> = [];
+
+interface RunningAgent {
+  child: ChildProcess;
+  lines: string[];
+  waitFor(pattern: RegExp): Promise<string>;
+}
+const agents = new Map<string, RunningAgent>();
+
+/** Waits until `read` returns a value; fails (never hangs) after `seconds`. */
+async function eventually<T>(what: string, read: () => Promise<T | undefined>, seconds = 30): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function startAgent(node: string, env: Record<string, string> = {}): RunningAgent {
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      cluster.netns(node),
+      'env',
+      `NYX_NODE_NAME=${node}`,
+      `REDIS_URL=${redis.socketPath}`,
+      `NYX_STATE_DIR=${join(stateRoot, node)}`,
+      'NYX_FLOW_INTERVAL=1',
+      `NYX_DNS_UPSTREAM=${CLUSTER.world[0]}`,
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      process.execPath,
+      ...sourceProcessArgs(AGENT_MAIN),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const lines: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const onLine = (line: string) => {
+    lines.push(line);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  const agent: RunningAgent = {
+    child,
+    lines,
+    waitFor: (pattern) => {
+      const seen = lines.find((l) => pattern.test(l));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ pattern, resolve }));
+    },
+  };
+  agents.set(node, agent);
+  return agent;
+}
+
+async function stopAgent(node: string): Promise<void> {
+  const agent = agents.get(node);
+  if (!agent || agent.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => agent.child.once('exit', resolve));
+  agent.child.kill('SIGKILL');
+  await exited;
+}
+
+/** Resolves with the first acknowledgement (received so far or later) that `match` accepts. */
+function waitForAck(match: (ack: AgentAck) => boolean): Promise<AgentAck> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const found = received.find(match);
+      if (!found) return false;
+      resolve(found);
+      return true;
+    };
+    if (check()) return;
+    const waiter = () => {
+      if (check()) ackWaiters.splice(ackWaiters.indexOf(waiter), 1);
+    };
+    ackWaiters.push(waiter);
+  });
+}
+
+let revisions = 0;
+async function publish(files: Record<string, string>): Promise<string> {
+  const revision = (++revisions).toString(16).padStart(40, '0');
+  await publishBundle(
+    client,
+    makeBundle(
+      revision,
+      Object.entries(files).map(([path, text]) => ({ path, text })),
+    ),
+  );
+  return revision;
+}
+
+async function publishAndWait(files: Record<string, string>, status: AgentAck['status'] = 'applied') {
+  const revision = await publish(files);
+  return Promise.all(
+    CLUSTER.nodes.map((n) =>
+      waitForAck((a) => a.node === n.name && a.revision === revision && a.status === status),
+    ),
+  );
+}
+
+const probe = (from: string, to: string, port: number) => ({
+  ...probeFrom(from),
+  dst: addressOf(to),
+  protocol: 'TCP' as const,
+  port,
+});
+
+const config = (mode: string) => ({
+  'cluster/config.yaml': `${HEAD}\nkind: NyxClusterConfig\nmetadata: {name: cluster}\nspec: {defaultMode: ${mode}}\n`,
+});
+
+beforeAll(async () => {
+  cluster = await startNetnsCluster(CLUSTER);
+  redis = await startRedis();
+  client = new Redis(redis.url);
+  acks = new Redis(redis.url);
+  // The restart test stops Redis on purpose.
+  client.on('error', () => {});
+  acks.on('error', () => {});
+  stateRoot = await mkdtemp(join(tmpdir(), 'nyx-agent-state-'));
+  acks.on('message', (_channel: string, text: string) => {
+    received.push(JSON.parse(text) as AgentAck);
+    if (process.env.NYX_AGENT_LOG_DIR) process.stderr.write(`ack ${text}\n`);
+    for (const w of [...ackWaiters]) w();
+  });
+  await acks.subscribe(AGENTS_CHANNEL);
+  await publishInventoryVersioned(client, clusterInventoryJson());
+  for (const n of CLUSTER.nodes) startAgent(n.name);
+});
+
+afterAll(async () => {
+  if (process.env.NYX_AGENT_LOG_DIR) {
+    const { writeFile } = await import('node:fs/promises');
+    for (const [node, a] of agents)
+      await writeFile(join(process.env.NYX_AGENT_LOG_DIR, `agent-${node}.log`), a.lines.join('\n'));
+  }
+  for (const node of agents.keys()) await stopAgent(node);
+  acks?.disconnect();
+  client?.disconnect();
+  await redis?.close();
+  await cluster?.close();
+  if (stateRoot) await rm(stateRoot, { recursive: true, force: true });
+});
+
+describe('nyx-agent', () => {
+  it('refuses to start without NYX_NODE_NAME, with a clear message', async () => {
+    const child = spawn(process.execPath, sourceProcessArgs(AGENT_MAIN), {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/NYX_NODE_NAME is required/);
+  });
+
+  it('enforces a published bundle on both nodes and acknowledges revision and inventory version', async () => {
+    const [ack] = await publishAndWait(config('deny-cross-namespace'));
+    expect(ack).toMatchObject({ node: 'n1', status: 'applied' });
+    expect(ack!.inventoryVersion).toMatch(/^sha256:/);
+    expect(agents.get('n1')!.lines.join('\n')).toMatch(/"node":"n1".*nyx-agent starting/);
+    expect(
+      await cluster.probe([
+        probe('shop/web', 'payments/pay', 80),
+        probe('payments/ledger', 'shop/web', 80),
+        probe('shop/web', 'shop/api', 80),
+      ]),
+    ).toEqual(['timeout', 'timeout', 'connected']);
+  });
+
+  it('a bundle that cannot be compiled is acknowledged as failed and the previous ruleset stays in force', async () => {
+    const [ack] = await publishAndWait(
+      {
+        'namespaces/shop/bad.yaml': `${HEAD}\nkind: NyxNetworkPolicy\nmetadata: {name: bad, namespace: shop}\nspec: {priority: 5}\n`,
+      },
+      'failed',
+    );
+    expect(ack!.error).toMatch(/bad\.yaml:\d+: .*priority/);
+    expect(await cluster.probe([probe('shop/web', 'payments/pay', 80)])).toEqual(['timeout']);
+  });
+
+  it('atomic replace under traffic: 100 updates, no gap for a flow both states deny', async () => {
+    const a = config('deny-cross-namespace');
+    const b = {
+      ...config('deny-cross-namespace'),
+      'namespaces/shop/x.yaml': `${HEAD}\nkind: NyxNetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  ingress:\n    - decision: Deny\n      ports: [{port: 8080}]\n`,
+    };
+    await publishAndWait(a);
+    let stop = false;
+    const leaked: string[] = [];
+    let attempts = 0;
+    const loop = (async () => {
+      while (!stop) {
+        const outcomes = await cluster.probe(
+          [probe('shop/web', 'payments/pay', 80), probe('payments/ledger', 'shop/api', 80)],
+          300,
+        );
+        attempts += outcomes.length;
+        for (const o of outcomes) if (o !== 'timeout') leaked.push(o);
+      }
+    })();
+    for (let i = 0; i < 100; i++) await publishAndWait(i % 2 === 0 ? b : a);
+    stop = true;
+    await loop;
+    expect(attempts).toBeGreaterThan(20);
+    expect(leaked).toEqual([]);
+  });
+
+  it('captures new connections into the flow store, resolved to pods', async () => {
+    await publishAndWait({});
+    const outcomes = await cluster.probe(
+      Array.from({ length: 7 }, () => probe('shop/web', 'payments/ledger', 8080)),
+    );
+    expect(outcomes.every((o) => o === 'connected')).toBe(true);
+    // The agent ships every second (NYX_FLOW_INTERVAL=1): wait for the record to appear.
+    const found = await eventually('the flow record', async () => {
+      const entries = await client.hgetall(flowBucketKey(new Date()));
+      return Object.entries(entries)
+        .map(([field, value]) => decodeFlowEntry(field, value))
+        .find(
+          (r) =>
+            r?.src === 'shop/web' && r.dst === 'payments/ledger' && r.protocol === 'TCP' && r.port === 8080,
+        );
+    });
+    expect(found.count).toBe(7);
+    expect(Date.parse(found.lastSeen!)).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('toFqdn: the allowed name resolves and connects on 443; other names, ports and direct IP are denied; TTL expiry removes the address', async () => {
+    await publishAndWait({
+      'namespaces/shop/egress.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: stripe-only, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - decision: Allow
+      toFqdn: [{matchName: api.example.com}]
+      ports: [{protocol: TCP, port: 443}]
+    - decision: Allow
+      toIpBlock: {cidr: ${CLUSTER.world[0]}/32}
+      ports: [{protocol: UDP, port: 53}]
+`,
+    });
+    const [api, other] = CLUSTER.world as [string, string];
+    // Direct IP, before any DNS answer: denied.
+    expect(await cluster.probe([probe('shop/web', api, 443)])).toEqual(['timeout']);
+    expect(await cluster.resolve('shop/web', api, 'api.example.com')).toEqual([api]);
+    expect(await cluster.resolve('shop/web', api, 'other.example.org')).toEqual([other]);
+    expect(
+      await cluster.probe([
+        probe('shop/web', api, 443),
+        probe('shop/web', api, 80),
+        probe('shop/web', other, 443),
+      ]),
+    ).toEqual(['connected', 'timeout', 'timeout']);
+    // A pod the policy does not isolate is not affected; one whose DNS egress is denied gets no answer.
+    expect(await cluster.resolve('shop/api', api, 'api.example.com')).toEqual([api]);
+    // The record's TTL (3 s) runs out: the kernel forgets the address.
+    await eventually('the TTL of the learned address', async () => {
+      const set = await cluster.exec('n1', ['nft', 'list', 'set', 'inet', 'nyx', 'fq0_4']);
+      return (/elements = \{([^}]*)\}/.exec(set)?.[1]?.trim() ?? '') === '' ? true : undefined;
+    });
+    expect(await cluster.probe([probe('shop/web', api, 443)])).toEqual(['timeout']);
+    // The DNS name became the captured flow's serverName.
+    const record = await eventually('the flow record with its server name', async () => {
+      const entries = await client.hgetall(flowBucketKey(new Date()));
+      return Object.entries(entries)
+        .map(([field, value]) => decodeFlowEntry(field, value))
+        .find((r) => r?.src === 'shop/web' && r.dst === api && r.port === 443 && r.serverName !== undefined);
+    });
+    expect(record.serverName).toBe('api.example.com');
+  });
+
+  it('restart with Redis down: the last good ruleset is in force before the agent connects', async () => {
+    await publishAndWait(config('deny'));
+    await stopAgent('n1');
+    await redis.stop({ save: true });
+    // A node reboot loses the kernel's ruleset: only the state on disk can restore it.
+    await cluster.exec('n1', ['nft', 'delete', 'table', 'inet', 'nyx']);
+    expect(await cluster.probe([probe('shop/web', 'shop/api', 80)])).toEqual(['connected']);
+    const restarted = startAgent('n1');
+    await restarted.waitFor(/applied the last good state from disk/);
+    expect(await cluster.probe([probe('shop/web', 'shop/api', 80)])).toEqual(['timeout']);
+    await redis.restart();
+    await waitForAck(
+      (a) => a.node === 'n1' && received.indexOf(a) >= received.length - 2 && a.status === 'applied',
+    );
+  });
+});

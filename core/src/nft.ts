@@ -1,0 +1,608 @@
+// SPEC section 7, `nyxctl compile`: the evaluator's per-pod plans (`Evaluator.planFor`) rendered as
+// one nftables script for the pods of one node. Nothing here decides a verdict on its own: each
+// point chain is the band walk of `evaluatePoint` over the same plan, in the same order, with the
+// effective (enforced-only) reading of SPEC section 3.
+//
+// Shape of the script (one `inet nyx` table, replaced whole in one `nft -f` transaction):
+// - `forward` (pod traffic is routed, so every flow of a local pod crosses it) and `input` (a local
+//   pod's egress to the node itself) accept `ct state related`, replies, and established packets
+//   whose connection was allowed under this generation of the ruleset; then excluded namespaces;
+//   then `egress4/6` (local pod source → its egress chain) and `ingress4/6` (local pod destination →
+//   its ingress chain) verdict maps. An allow at one point returns, so a same-node flow meets the
+//   other point in the same pass; only a deny ends the walk (drop, never reject).
+// - A point chain walks the bands: per priority group, a `jump` into each policy's first-match
+//   deny pass (an Allow hit returns, a Deny hit drops: a Deny hit beats every Allow hit of its
+//   group), then the group's Allow rules (`return`: the point allows); then NetworkPolicy
+//   isolation, Nyx isolation, the baseline band and the default, as in the engine.
+// - Point chains are shared by every pod whose plan renders to the same text (pods of one
+//   Deployment), and peers are named address sets, so lookups do not grow with the pod count.
+// - Allowed connections get the ruleset's generation in the upper 16 bits of their conntrack mark;
+//   an established packet of an older generation walks the chains again: a new ruleset cuts open
+//   connections it denies and keeps (or restores) the ones it allows (SPEC section 7, point 6),
+//   within the same transaction, without a conntrack tool.
+import { cidrNetworkText } from './cidr.js';
+import {
+  type CompiledPeers,
+  type CompiledPolicy,
+  type CompiledPort,
+  type CompiledRule,
+  type Evaluator,
+  podPeerMatches,
+  type SubjectPlan,
+} from './evaluate.js';
+import type { FqdnPredicate } from './fqdn.js';
+import { addressOwners } from './inventory.js';
+import type { Pod } from './inventory-model.js';
+import type { Direction } from './model.js';
+
+/** The conntrack mark bits that hold the ruleset generation (the lower 16 bits are left alone). */
+export const GENERATION_MASK = 0xffff0000;
+
+/** A `toFqdn` rule's address set: the agent fills it from the DNS answers it proxies. */
+export interface FqdnSet {
+  /** Set name without the family suffix: `<name>_4` and `<name>_6` are declared. */
+  name: string;
+  /** `<kind>/<ns>/<name> egress[<i>]` and where it is written. */
+  rule: string;
+  source: string;
+  /** True when a DNS name belongs in this set (the rule's `matchName`/`matchPattern`). */
+  matches: (dnsName: string) => boolean;
+}
+
+/** An address the agent learned from a DNS answer, with the record's TTL. */
+export interface FqdnElement {
+  address: string;
+  ttlSeconds: number;
+}
+
+/** What the agent adds to `nyxctl compile`'s script in the same transaction (SPEC section 8.7). */
+export interface AgentExtras {
+  /**
+   * The addresses the agent learned from DNS answers for the names a `toFqdn` rule matches
+   * (`matches` is the rule's name/pattern test): re-added on every replace, which empties sets.
+   */
+  fqdnElementsFor?: (matches: (dnsName: string) => boolean) => readonly FqdnElement[];
+  /** Record new connections of local pods in the `flows4`/`flows6` dynamic sets (counters, no verdict). */
+  flowCapture?: boolean;
+  /** Redirect local pods' DNS (UDP and TCP 53) to the agent's proxy on this port of the node. */
+  dnsProxyPort?: number;
+}
+
+export interface RulesetInput {
+  evaluator: Evaluator;
+  /** The node's name as in the inventory (`spec.nodeName` of its pods). */
+  node: string;
+  agent?: AgentExtras;
+}
+
+export interface CompiledRuleset {
+  /** The whole `nft -f` script. */
+  script: string;
+  /** The 16-bit generation written into conntrack marks (a hash of the policy part of the script). */
+  generation: number;
+  /** The pods this node enforces, by address. */
+  localPods: ReadonlyMap<string, Pod>;
+  fqdnSets: readonly FqdnSet[];
+}
+
+type Family = 'ip' | 'ip6';
+const FAMILIES: readonly Family[] = ['ip', 'ip6'];
+const SUFFIX: Readonly<Record<Family, string>> = { ip: '4', ip6: '6' };
+const ADDR_TYPE: Readonly<Record<Family, string>> = { ip: 'ipv4_addr', ip6: 'ipv6_addr' };
+const PROTO: Readonly<Record<string, string>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+function familyOf(address: string): Family {
+  return address.includes(':') ? 'ip6' : 'ip';
+}
+
+/** A match that is the same in both families, or one text per family (absent: cannot match there). */
+type Alternative = { any: string } | { ip?: string; ip6?: string };
+
+const ANY: Alternative = { any: '' };
+
+function join(...parts: string[]): string {
+  return parts.filter((p) => p !== '').join(' ');
+}
+
+function combine(a: Alternative, b: Alternative): string[] {
+  if ('any' in a && 'any' in b) return [join(a.any, b.any)];
+  const out: string[] = [];
+  for (const f of FAMILIES) {
+    const left = 'any' in a ? a.any : a[f];
+    const right = 'any' in b ? b.any : b[f];
+    if (left !== undefined && right !== undefined) out.push(join(left, right));
+  }
+  return out;
+}
+
+/** Named sets, deduplicated by content, declared in order of first use. */
+class SetTable {
+  private readonly byKey = new Map<string, string>();
+  readonly declarations: string[] = [];
+
+  /** A named set of addresses of one family; its name. */
+  addresses(family: Family, addresses: readonly string[], comment: string): string {
+    const elements = [...new Set(addresses)].sort();
+    return this.declare(`a${family}:${elements.join(',')}`, family, ADDR_TYPE[family], elements, comment);
+  }
+
+  /** A named set of `address . protocol . port` (named ports resolved on destination pods). */
+  services(family: Family, elements: readonly string[], comment: string): string {
+    const sorted = [...new Set(elements)].sort();
+    return this.declare(
+      `s${family}:${sorted.join(',')}`,
+      family,
+      `${ADDR_TYPE[family]} . inet_proto . inet_service`,
+      sorted,
+      comment,
+    );
+  }
+
+  private declare(key: string, family: Family, type: string, elements: string[], comment: string): string {
+    let name = this.byKey.get(key);
+    if (name === undefined) {
+      name = `s${this.byKey.size}_${SUFFIX[family]}`;
+      this.byKey.set(key, name);
+      this.declarations.push(
+        `\t# ${comment}\n\tset ${name} {\n\t\ttype ${type}\n${elementsLine(elements)}\t}`,
+      );
+    }
+    return name;
+  }
+}
+
+function elementsLine(elements: readonly string[]): string {
+  if (elements.length === 0) return '';
+  const lines: string[] = [];
+  for (let i = 0; i < elements.length; i += 8) lines.push(elements.slice(i, i + 8).join(', '));
+  return `\t\telements = {\n\t\t\t${lines.join(',\n\t\t\t')}\n\t\t}\n`;
+}
+
+/** Chains deduplicated by body: pods whose plans render alike share one chain. */
+class ChainTable {
+  private readonly byBody = new Map<string, string>();
+  readonly declarations: string[] = [];
+
+  constructor(private readonly prefix: string) {}
+
+  named(body: readonly string[], comment: string): string {
+    const text = body.join('\n');
+    let name = this.byBody.get(text);
+    if (name === undefined) {
+      name = `${this.prefix}${this.byBody.size}`;
+      this.byBody.set(text, name);
+      this.declarations.push(
+        `\t# ${comment}\n\tchain ${name} {\n${body.map((l) => `\t\t${l}`).join('\n')}\n\t}`,
+      );
+    }
+    return name;
+  }
+}
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function hex(n: number): string {
+  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+function ruleLabel(p: CompiledPolicy, direction: Direction, rule: CompiledRule): string {
+  return `${p.id} ${direction}[${rule.index}] ${rule.decision === 'deny' ? 'Deny' : 'Allow'} at ${rule.source}`;
+}
+
+/**
+ * Renders the pods of `node` as one `nft -f` script (SPEC section 7, `nyxctl compile`), plus the
+ * agent's extras when `agent` is given (`nyxctl compile --agent`, SPEC section 8.7).
+ */
+export function compileRuleset({ evaluator, node, agent }: RulesetInput): CompiledRuleset {
+  const { compiled, inventory } = evaluator;
+  const owners = addressOwners(inventory);
+  const sets = new SetTable();
+  const denyChains = new ChainTable('d');
+  const pointChains = { egress: new ChainTable('e'), ingress: new ChainTable('i') };
+
+  // Addresses by what they resolve to (resolveEndpoint's index: the engine's own resolution).
+  const byFamily = <T>(make: () => T): Record<Family, T> => ({ ip: make(), ip6: make() });
+  const clusterAddresses = byFamily<string[]>(() => []);
+  const podAddresses = byFamily<string[]>(() => []);
+  const podEntries: Array<{ address: string; pod: Pod }> = [];
+  const localPods = new Map<string, Pod>();
+  for (const [address, owner] of owners) {
+    clusterAddresses[familyOf(address)].push(address);
+    if (owner.kind !== 'pod') continue;
+    podAddresses[familyOf(address)].push(address);
+    podEntries.push({ address, pod: owner.pod });
+    if (owner.pod.nodeName === node) localPods.set(address, owner.pod);
+  }
+  const clusterSet = byFamily(() => '');
+  const podSet = byFamily(() => '');
+  for (const f of FAMILIES) {
+    clusterSet[f] = sets.addresses(
+      f,
+      clusterAddresses[f],
+      'cluster addresses: pods and nodes (any other address is world)',
+    );
+    podSet[f] = sets.addresses(f, podAddresses[f], 'pod addresses');
+  }
+  const podAddressSets = (pods: Array<{ address: string }>, comment: string): Alternative => {
+    const alt: { ip?: string; ip6?: string } = {};
+    for (const f of FAMILIES) {
+      const list = pods.filter((p) => familyOf(p.address) === f).map((p) => p.address);
+      if (list.length > 0) alt[f] = sets.addresses(f, list, comment);
+    }
+    return alt;
+  };
+
+  // `toFqdn` sets, one per rule, named by walk order (stable for a given policy set).
+  const fqdnSets: FqdnSet[] = [];
+  const fqdnSetOf = new Map<CompiledRule, FqdnSet>();
+  for (const p of compiled.policies) {
+    for (const rule of p.rules.egress ?? []) {
+      const predicates: FqdnPredicate[] = rule.peers?.fqdns ?? [];
+      if (predicates.length === 0) continue;
+      const set: FqdnSet = {
+        name: `fq${fqdnSets.length}`,
+        rule: `${p.id} egress[${rule.index}]`,
+        source: rule.source,
+        matches: (name) => predicates.some((m) => m(name)),
+      };
+      fqdnSets.push(set);
+      fqdnSetOf.set(rule, set);
+    }
+  }
+
+  const addrField = (direction: Direction): string => (direction === 'egress' ? 'daddr' : 'saddr');
+
+  const peerAlternatives = (peers: CompiledPeers | undefined, rule: CompiledRule, direction: Direction) => {
+    if (!peers) return [ANY];
+    const field = addrField(direction);
+    const alts: Alternative[] = [];
+    if (peers.pods.length > 0) {
+      const matching = podEntries.filter((e) => peers.pods.some((peer) => podPeerMatches(peer, e.pod)));
+      const described = peers.pods.map((peer) => JSON.stringify(peer.selectors)).join(' or ');
+      const alt = podAddressSets(matching, `pods of ${described}`) as { ip?: string; ip6?: string };
+      const out: { ip?: string; ip6?: string } = {};
+      for (const f of FAMILIES) if (alt[f]) out[f] = `${f} ${field} @${alt[f]}`;
+      if (out.ip || out.ip6) alts.push(out);
+    }
+    for (const block of peers.ipBlocks) {
+      const f: Family = block.cidr.family === 'ipv4' ? 'ip' : 'ip6';
+      const parts = [`${f} ${field} ${cidrNetworkText(block.cidr)}`];
+      for (const e of block.except) {
+        if (e.family === block.cidr.family) parts.push(`${f} ${field} != ${cidrNetworkText(e)}`);
+      }
+      // Nyx ip blocks match world addresses only; upstream ipBlock matches any address.
+      if (!peers.ipBlocksMatchClusterAddresses) parts.push(`${f} ${field} != @${clusterSet[f]}`);
+      alts.push({ [f]: parts.join(' ') });
+    }
+    const fqdn = fqdnSetOf.get(rule);
+    if (fqdn && direction === 'egress') {
+      const alt: { ip?: string; ip6?: string } = {};
+      for (const f of FAMILIES) {
+        alt[f] = `${f} daddr @${fqdn.name}_${SUFFIX[f]} ${f} daddr != @${clusterSet[f]} tcp dport 443`;
+      }
+      alts.push(alt);
+    }
+    return alts;
+  };
+
+  const portAlternatives = (
+    ports: CompiledPort[] | undefined,
+    direction: Direction,
+    subject: Pod,
+  ): Alternative[] => {
+    if (!ports) return [ANY];
+    const protocolsOnly = new Set<string>();
+    const services: string[] = [];
+    const named: Array<{ address: string; element: string }> = [];
+    for (const p of ports) {
+      const proto = PROTO[p.protocol]!;
+      if (p.name !== undefined) {
+        // A named port resolves on the destination pod: the subject at ingress, the peer at egress.
+        if (direction === 'ingress') {
+          for (const c of subject.ports) {
+            if (c.name === p.name && c.protocol === p.protocol)
+              services.push(`${proto} . ${c.containerPort}`);
+          }
+        } else {
+          for (const e of podEntries) {
+            for (const c of e.pod.ports) {
+              if (c.name === p.name && c.protocol === p.protocol) {
+                named.push({ address: e.address, element: `${e.address} . ${proto} . ${c.containerPort}` });
+              }
+            }
+          }
+        }
+      } else if (p.port === undefined) {
+        protocolsOnly.add(proto);
+      } else {
+        const end = p.endPort ?? p.port;
+        services.push(end > p.port ? `${proto} . ${p.port}-${end}` : `${proto} . ${p.port}`);
+      }
+    }
+    const alts: Alternative[] = [];
+    if (protocolsOnly.size > 0)
+      alts.push({ any: `meta l4proto { ${[...protocolsOnly].sort().join(', ')} }` });
+    if (services.length > 0) {
+      alts.push({ any: `meta l4proto . th dport { ${[...new Set(services)].join(', ')} }` });
+    }
+    if (named.length > 0) {
+      const alt: { ip?: string; ip6?: string } = {};
+      for (const f of FAMILIES) {
+        const elements = named.filter((n) => familyOf(n.address) === f).map((n) => n.element);
+        if (elements.length > 0) {
+          const name = sets.services(f, elements, 'named ports of destination pods');
+          alt[f] = `${f} daddr . meta l4proto . th dport @${name}`;
+        }
+      }
+      alts.push(alt);
+    }
+    return alts;
+  };
+
+  /** The nft match texts of one rule (alternatives: any of them matching is the rule matching). */
+  const ruleMatches = (rule: CompiledRule, direction: Direction, subject: Pod): string[] => {
+    const out: string[] = [];
+    for (const peer of peerAlternatives(rule.peers, rule, direction)) {
+      for (const port of portAlternatives(rule.ports, direction, subject)) out.push(...combine(peer, port));
+    }
+    return out;
+  };
+
+  /** A policy's first-match pass for its Deny rules: an Allow hit returns, a Deny hit drops. */
+  const denyPass = (p: CompiledPolicy, direction: Direction, subject: Pod): string | undefined => {
+    const rules = p.rules[direction] ?? [];
+    let last = -1;
+    rules.forEach((r, i) => {
+      if (r.decision === 'deny') last = i;
+    });
+    if (last < 0) return undefined;
+    const body: string[] = [];
+    for (const rule of rules.slice(0, last + 1)) {
+      const verdict = rule.decision === 'deny' ? 'drop' : 'return';
+      body.push(`# ${ruleLabel(p, direction, rule)}`);
+      for (const m of ruleMatches(rule, direction, subject)) body.push(join(m, verdict));
+    }
+    return denyChains.named(body, `${p.id} ${direction}: first-match pass (Deny drops, Allow ends the pass)`);
+  };
+
+  const pointBody = (plan: SubjectPlan, direction: Direction, subject: Pod): string[] => {
+    const body: string[] = [];
+    const groups = (band: string, list: CompiledPolicy[][]) => {
+      for (const group of list) {
+        const enforced = group.filter((p) => p.enforced);
+        if (enforced.length === 0) continue;
+        body.push(`# ${band} band, priority ${enforced[0]!.priority}`);
+        for (const p of enforced) {
+          const chain = denyPass(p, direction, subject);
+          if (chain) body.push(`jump ${chain}`);
+        }
+        for (const p of enforced) {
+          for (const rule of p.rules[direction] ?? []) {
+            if (rule.decision !== 'allow') continue;
+            body.push(`# ${ruleLabel(p, direction, rule)}`);
+            for (const m of ruleMatches(rule, direction, subject)) body.push(join(m, 'return'));
+          }
+        }
+      }
+    };
+    groups('platform', plan.platform);
+    groups('application', plan.application);
+    if (plan.networkPolicies.length > 0) {
+      for (const p of plan.networkPolicies) {
+        for (const rule of p.rules[direction] ?? []) {
+          body.push(`# ${ruleLabel(p, direction, rule)}`);
+          for (const m of ruleMatches(rule, direction, subject)) body.push(join(m, 'return'));
+        }
+      }
+      body.push(`# isolated by ${plan.networkPolicies.map((p) => p.id).join(', ')}: no rule matched`, 'drop');
+      return body;
+    }
+    const isolating = plan.isolating.find((p) => p.enforced);
+    if (isolating) {
+      body.push(`# isolated by ${isolating.id} (policyTypes): no rule matched`, 'drop');
+      return body;
+    }
+    groups('baseline', plan.baseline);
+    const mode = compiled.defaultMode.effective;
+    if (mode === 'deny') body.push('# default: deny', 'drop');
+    else if (mode === 'deny-cross-namespace') {
+      body.push('# default: deny-cross-namespace');
+      const own = podEntries.filter((e) => e.pod.namespace === subject.namespace);
+      const ownSets = podAddressSets(own, `pods of namespace ${subject.namespace}`) as {
+        ip?: string;
+        ip6?: string;
+      };
+      const field = addrField(direction);
+      for (const f of FAMILIES) {
+        const notOwn = ownSets[f] ? ` ${f} ${field} != @${ownSets[f]}` : '';
+        body.push(`${f} ${field} @${podSet[f]}${notOwn} drop`);
+      }
+    }
+    return body;
+  };
+
+  // Verdict maps: each local pod address → its point chains.
+  const vmaps = {
+    egress: byFamily<string[]>(() => []),
+    ingress: byFamily<string[]>(() => []),
+  };
+  const sortedLocal = [...localPods.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [address, pod] of sortedLocal) {
+    if (compiled.excludedNamespaces.has(pod.namespace)) continue;
+    for (const direction of ['egress', 'ingress'] as const) {
+      const body = pointBody(evaluator.planFor(pod, direction), direction, pod);
+      if (body.every((l) => l.startsWith('#'))) continue; // nothing but the default allow
+      const chain = pointChains[direction].named(
+        body,
+        `${direction} of ${pod.namespace}/${pod.name} (and pods planned alike)`,
+      );
+      vmaps[direction][familyOf(address)].push(`${address} : jump ${chain}`);
+    }
+  }
+
+  const excluded = podAddressSets(
+    podEntries.filter((e) => compiled.excludedNamespaces.has(e.pod.namespace)),
+    'pods of excluded namespaces (no enforcement, both directions)',
+  ) as { ip?: string; ip6?: string };
+  const local = podAddressSets(
+    sortedLocal.map(([address]) => ({ address })),
+    `pods of node ${node}`,
+  ) as { ip?: string; ip6?: string };
+
+  const mapDeclarations: string[] = [];
+  for (const direction of ['egress', 'ingress'] as const) {
+    for (const f of FAMILIES) {
+      mapDeclarations.push(
+        `\tmap ${direction}${SUFFIX[f]} {\n\t\ttype ${ADDR_TYPE[f]} : verdict\n${elementsLine(vmaps[direction][f])}\t}`,
+      );
+    }
+  }
+
+  const GENERATION = '@GENERATION@';
+  const established = [
+    'ct state related accept',
+    'ct state established ct direction reply accept',
+    `ct state established ct mark and ${hex(GENERATION_MASK)} == ${GENERATION} accept`,
+  ];
+  const capture: string[] = [];
+  const agentSets: string[] = [];
+  if (agent?.flowCapture) {
+    for (const f of FAMILIES) {
+      const s = SUFFIX[f];
+      agentSets.push(
+        `\t# new connections of local pods (agent flow capture: counters, never a verdict)\n\tset flows${s} {\n\t\ttype ${ADDR_TYPE[f]} . ${ADDR_TYPE[f]} . inet_proto . inet_service\n\t\tsize 262144\n\t\tflags dynamic,timeout\n\t\ttimeout 10m\n\t\tcounter\n\t}`,
+      );
+      if (local[f]) {
+        const key = `{ ${f} saddr . ${f} daddr . meta l4proto . th dport }`;
+        capture.push(`ct state new ${f} saddr @${local[f]} update @flows${s} ${key}`);
+        capture.push(
+          `ct state new ${f} daddr @${local[f]} ${f} saddr != @${podSet[f]} update @flows${s} ${key}`,
+        );
+      }
+    }
+  }
+  const exclusions = (fields: Array<'saddr' | 'daddr'>): string[] => {
+    const out: string[] = [];
+    for (const f of FAMILIES) {
+      if (!excluded[f]) continue;
+      for (const field of fields) out.push(`${f} ${field} @${excluded[f]} accept`);
+    }
+    return out;
+  };
+  const dispatch = (directions: Direction[]): string[] => {
+    const out: string[] = [];
+    for (const direction of directions) {
+      for (const f of FAMILIES) {
+        out.push(`${f} ${direction === 'egress' ? 'saddr' : 'daddr'} vmap @${direction}${SUFFIX[f]}`);
+      }
+    }
+    return out;
+  };
+  // Queries redirected to the agent's DNS proxy: the proxy applies the pod's egress verdict for
+  // the query to the DNS server itself (it drops what the policy denies) before forwarding it.
+  const dnsProxyInput: string[] = [];
+  if (agent?.dnsProxyPort !== undefined) {
+    for (const f of FAMILIES) {
+      if (local[f])
+        dnsProxyInput.push(
+          `${f} saddr @${local[f]} ct status dnat meta l4proto { udp, tcp } th dport ${agent.dnsProxyPort} accept`,
+        );
+    }
+  }
+  const markAllowed = `ct mark set ct mark and ${hex(~GENERATION_MASK)} or ${GENERATION}`;
+  const baseChain = (name: string, hook: string, comment: string, body: string[]): string =>
+    `\t# ${comment}\n\tchain ${name} {\n\t\ttype filter hook ${hook} priority filter; policy accept;\n${body
+      .map((l) => `\t\t${l}`)
+      .join('\n')}\n\t}`;
+
+  const chains = [
+    baseChain('forward', 'forward', 'routed pod traffic: both enforcement points in one pass', [
+      ...established,
+      ...capture,
+      ...exclusions(['saddr', 'daddr']),
+      ...dispatch(['egress', 'ingress']),
+      markAllowed,
+    ]),
+    baseChain('input', 'input', "a local pod's egress to this node", [
+      ...established,
+      ...exclusions(['saddr']),
+      ...dnsProxyInput,
+      ...dispatch(['egress']),
+      markAllowed,
+    ]),
+    baseChain(
+      'output',
+      'output',
+      'the node itself: node-local probes are always allowed, nothing is dropped',
+      [],
+    ),
+  ];
+
+  if (agent?.dnsProxyPort !== undefined) {
+    const body: string[] = [];
+    for (const f of FAMILIES) {
+      if (!local[f]) continue;
+      for (const proto of ['udp', 'tcp']) {
+        body.push(`${f} saddr @${local[f]} ${proto} dport 53 redirect to :${agent.dnsProxyPort}`);
+      }
+    }
+    chains.push(
+      `\t# local pods' DNS goes to the agent's proxy (toFqdn sets are filled from its answers)\n\tchain dns {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n${body
+        .map((l) => `\t\t${l}`)
+        .join('\n')}\n\t}`,
+    );
+  }
+
+  const fqdnDeclarations: string[] = [];
+  for (const set of fqdnSets) {
+    const elements = agent?.fqdnElementsFor?.(set.matches) ?? [];
+    for (const f of FAMILIES) {
+      const own = elements
+        .filter((e) => familyOf(e.address) === f)
+        .map((e) => `${e.address} timeout ${Math.max(1, Math.round(e.ttlSeconds))}s`);
+      fqdnDeclarations.push(
+        `\t# ${set.rule} at ${set.source}: addresses from DNS answers, each for its record's TTL\n\tset ${set.name}_${SUFFIX[f]} {\n\t\ttype ${ADDR_TYPE[f]}\n\t\tflags timeout\n${elementsLine([...new Set(own)])}\t}`,
+      );
+    }
+  }
+
+  // Declared before use: sets, then chains (deny passes before the point chains that jump to
+  // them), then the verdict maps that jump to point chains, then the base chains.
+  const policyBody = [
+    ...denyChains.declarations,
+    ...pointChains.egress.declarations,
+    ...pointChains.ingress.declarations,
+  ];
+  const policyText = [...sets.declarations, ...policyBody, ...mapDeclarations, ...chains].join('\n');
+  const generation = fnv1a(policyText) >>> 16 || 1;
+  const table = [
+    ...sets.declarations,
+    ...fqdnDeclarations,
+    ...agentSets,
+    ...policyBody,
+    ...mapDeclarations,
+    ...chains,
+  ]
+    .join('\n\n')
+    .replaceAll(GENERATION, hex(generation << 16));
+
+  const script = [
+    `# nyxctl compile: node ${node}, ${localPods.size} local pod address(es), generation ${hex(generation << 16)}`,
+    '# Load with `nft -f` in the node network namespace: one transaction replaces the table inet nyx',
+    '# and touches no other table. Denied packets are dropped (a client sees a timeout).',
+    'table inet nyx',
+    'delete table inet nyx',
+    'table inet nyx {',
+    table,
+    '}',
+    '',
+  ].join('\n');
+  return { script, generation, localPods, fqdnSets };
+}
