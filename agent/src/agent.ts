@@ -169,6 +169,7 @@ export class Agent {
     return {
       flowCapture: true,
       ...(this.config.dnsProxyPort !== 0 ? { dnsProxyPort: this.config.dnsProxyPort } : {}),
+      ...(this.config.podInterfaces ? { podInterfaces: this.config.podInterfaces } : {}),
       fqdnElementsFor: (matches: (name: string) => boolean) =>
         [...byName].filter(([name]) => matches(name)).flatMap(([, elements]) => elements),
     };

@@ -20,6 +20,8 @@ export interface AgentConfig {
   dnsProxyPort: number;
   /** The cluster DNS the proxy forwards to (`NYX_DNS_UPSTREAM`, default: the first nameserver of /etc/resolv.conf). */
   dnsUpstream: string;
+  /** The node's pod interfaces as an nft wildcard (`NYX_POD_INTERFACES`, e.g. `cali*`; unset: off). */
+  podInterfaces?: string;
   logLevel: string;
 }
 
@@ -64,8 +66,14 @@ export function loadConfig(env: Record<string, string | undefined>, resolvConf =
     flowBuffer: intSetting(env, 'NYX_FLOW_BUFFER', 100_000, 100, 10_000_000, errors),
     dnsProxyPort: intSetting(env, 'NYX_DNS_PROXY_PORT', 5353, 0, 65535, errors),
     dnsUpstream: env.NYX_DNS_UPSTREAM?.trim() || /^nameserver\s+(\S+)/m.exec(resolvConf)?.[1] || '',
+    ...(env.NYX_POD_INTERFACES?.trim() ? { podInterfaces: env.NYX_POD_INTERFACES.trim() } : {}),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
+  if (config.podInterfaces !== undefined && !/^[A-Za-z0-9._-]+\*?$/.test(config.podInterfaces)) {
+    errors.push(
+      `NYX_POD_INTERFACES=${config.podInterfaces}: expected an interface name or prefix followed by * (cali*)`,
+    );
+  }
   if (config.dnsProxyPort !== 0 && config.dnsUpstream === '') {
     errors.push(
       'NYX_DNS_UPSTREAM is not set and /etc/resolv.conf names no nameserver: set it, or NYX_DNS_PROXY_PORT=0 to disable toFqdn enforcement',

@@ -43,7 +43,7 @@ const LABELS: Record<string, Record<string, string>> = {
 };
 
 /** The `kubectl get namespaces,pods,nodes -A -o json` List of `CLUSTER`. */
-export function clusterInventoryJson(spec: ClusterSpec = CLUSTER): unknown {
+export function clusterInventoryJson(spec: Pick<ClusterSpec, 'pods' | 'nodes'> = CLUSTER): unknown {
   return inventoryJson({
     namespaces: {
       shop: { team: 'shop' },

@@ -189,6 +189,10 @@ export function buildProgram(io: CommandIo, result: ProgramResult, settings: Pro
     .requiredOption('--node <name>', 'node name as in the inventory (spec.nodeName of its pods)')
     .option('--agent', 'print what the agent loads: the script plus flow capture and DNS interception')
     .option('--dns-proxy-port <port>', "with --agent: the agent's DNS proxy port (default 5353)")
+    .option(
+      '--pod-interfaces <pattern>',
+      "with --agent: the node's pod interfaces (cali*), as NYX_POD_INTERFACES",
+    )
     .addHelpText(
       'after',
       examples(

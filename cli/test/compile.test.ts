@@ -108,12 +108,17 @@ describe('nyxctl compile', () => {
       '--node',
       'n1',
       '--agent',
+      '--pod-interfaces',
+      'cali*',
     );
     expect(agent.code).toBe(0);
     expect(agent.stdout).toMatch(/type nat hook prerouting priority dstnat/);
     expect(agent.stdout).toMatch(/udp dport 53 redirect to :5353/);
     expect(agent.stdout).toMatch(/set flows4 \{[^}]*flags dynamic,timeout/);
     expect(agent.stdout).toMatch(/ct state new ip saddr @s\d+_4 update @flows4/);
+    expect(agent.stdout).toMatch(
+      /iifname "cali\*" meta nfproto ipv4 ip saddr != @s\d+_4 counter name unknown_pods/,
+    );
   });
 
   it("8. one node's script depends on the whole inventory: a remote pod's named port is in n1's script", async () => {

@@ -66,6 +66,11 @@ export interface AgentExtras {
   flowCapture?: boolean;
   /** Redirect local pods' DNS (UDP and TCP 53) to the agent's proxy on this port of the node. */
   dnsProxyPort?: number;
+  /**
+   * The node's pod interfaces as an nft wildcard (`cali*`): traffic of a local pod the inventory
+   * does not list yet is held to the cluster's default posture and counted (`unknown_pods`).
+   */
+  podInterfaces?: string;
 }
 
 export interface RulesetInput {
@@ -516,6 +521,28 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
         );
     }
   }
+  // A pod that started before the inventory named it (the start-up race the Kubernetes docs
+  // describe): its packets come from (or go to) a pod interface with an address no local pod has.
+  // Under an enforced `defaultMode: deny` they are dropped; otherwise only counted. (Its namespace
+  // is unknown, so deny-cross-namespace cannot be decided: counted, like allow.)
+  const unknownPods: string[] = [];
+  if (agent?.podInterfaces !== undefined) {
+    const verdict = compiled.defaultMode.effective === 'deny' ? ' drop' : '';
+    const pattern = JSON.stringify(agent.podInterfaces);
+    for (const f of FAMILIES) {
+      const notLocal = local[f] ? ` ${f} saddr != @${local[f]}` : '';
+      const notLocalDst = local[f] ? ` ${f} daddr != @${local[f]}` : '';
+      unknownPods.push(
+        `iifname ${pattern} meta nfproto ${f === 'ip' ? 'ipv4' : 'ipv6'}${notLocal} counter name unknown_pods${verdict}`,
+      );
+      unknownPods.push(
+        `oifname ${pattern} meta nfproto ${f === 'ip' ? 'ipv4' : 'ipv6'}${notLocalDst} counter name unknown_pods${verdict}`,
+      );
+    }
+    agentSets.push(
+      '\t# packets of local pods the inventory does not list yet\n\tcounter unknown_pods {\n\t}',
+    );
+  }
   const markAllowed = `ct mark set ct mark and ${hex(~GENERATION_MASK)} or ${GENERATION}`;
   const baseChain = (name: string, hook: string, comment: string, body: string[]): string =>
     `\t# ${comment}\n\tchain ${name} {\n\t\ttype filter hook ${hook} priority filter; policy accept;\n${body
@@ -527,6 +554,7 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
       ...established,
       ...capture,
       ...exclusions(['saddr', 'daddr']),
+      ...unknownPods,
       ...dispatch(['egress', 'ingress']),
       markAllowed,
     ]),

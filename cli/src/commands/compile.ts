@@ -14,6 +14,8 @@ export interface CompileOptions {
   agent?: boolean;
   /** The agent's DNS proxy port, for `--agent`. */
   dnsProxyPort?: string;
+  /** The node's pod interfaces (`NYX_POD_INTERFACES`), for `--agent`. */
+  podInterfaces?: string;
 }
 
 /** The agent's DNS proxy port when none is given (the agent's own default). */
@@ -38,6 +40,12 @@ export async function runCompile(options: CompileOptions, io: CommandIo): Promis
       return EXIT_INVALID;
     }
   }
+  if (options.podInterfaces !== undefined && !/^[A-Za-z0-9._-]+\*?$/.test(options.podInterfaces)) {
+    await io.err.write(
+      `--pod-interfaces: expected an interface name or prefix followed by * (cali*), got "${options.podInterfaces}"\n`,
+    );
+    return EXIT_INVALID;
+  }
   for (const d of errors) await io.err.write(`${formatDiagnostic(d)}\n`);
   if (errors.length > 0 || !tree.ok || !inventory.ok) return EXIT_INVALID;
   if (tree.policySet.objects.length === 0) {
@@ -49,7 +57,15 @@ export async function runCompile(options: CompileOptions, io: CommandIo): Promis
   const ruleset = compileRuleset({
     evaluator,
     node: options.node,
-    ...(options.agent ? { agent: { flowCapture: true, dnsProxyPort: port } } : {}),
+    ...(options.agent
+      ? {
+          agent: {
+            flowCapture: true,
+            dnsProxyPort: port,
+            ...(options.podInterfaces ? { podInterfaces: options.podInterfaces } : {}),
+          },
+        }
+      : {}),
   });
   await io.out.write(ruleset.script);
   await io.err.write(
