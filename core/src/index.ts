@@ -2,6 +2,7 @@
 // JSON and flow records; nothing here touches the disk, the network or the clock.
 
 export * from './cidr.js';
+export * from './diff.js';
 export * from './evaluate.js';
 export * from './flow-model.js';
 export * from './flows.js';

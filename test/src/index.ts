@@ -1,6 +1,7 @@
 // Shared harnesses for real components (redis-server, git, fake GitHub API, signed webhooks).
 export * from './fake-github.js';
 export * from './git-repo.js';
+export * from './git-server.js';
 export * from './redis.js';
 export * from './system.js';
 export * from './webhooks.js';

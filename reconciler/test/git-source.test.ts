@@ -1,0 +1,91 @@
+// The source step against a real git server (git http-backend over smart HTTP), pushed to with the
+// real git CLI.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGitRepo, type GitRepo, type GitServer, pushToServer, startGitServer } from '@nyx/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GitSource } from '../src/git-source.js';
+
+const POLICY = `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: allow-web
+spec:
+  priority: 200
+  podSelector: {}
+  ingress:
+    - decision: Allow
+`;
+
+describe('GitSource over smart HTTP', () => {
+  let server: GitServer;
+  let repo: GitRepo;
+  let remote: string;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    server = await startGitServer();
+    repo = await createGitRepo();
+    remote = await server.createRepo('policies');
+    stateDir = await mkdtemp(join(tmpdir(), 'nyx-source-'));
+  });
+  afterAll(async () => {
+    await server?.close();
+    await repo?.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('fetches the branch tip and reads only the manifests', async () => {
+    const first = await repo.commit({
+      'namespaces/shop/allow.yaml': POLICY,
+      'namespaces/shop/OWNERS': 'approvers: [alice]\n',
+      'README.md': '# policies\n',
+      'examples/x.yaml': 'not: policy\n',
+    });
+    await pushToServer(repo, remote, first);
+    const source = new GitSource({ url: remote, branch: 'main', gitdir: join(stateDir, 'a') });
+    const fetched = await source.fetch();
+    expect(fetched.revision).toBe(first);
+    expect(fetched.files.map((f) => f.path)).toEqual(['namespaces/shop/allow.yaml']);
+    expect(fetched.files[0]?.content).toBe(POLICY);
+    expect(fetched.rewrittenFrom).toBeUndefined();
+
+    const second = await repo.commit({ 'namespaces/shop/allow.yaml': null, 'cluster/x.yaml': POLICY });
+    await pushToServer(repo, remote, second);
+    const next = await source.fetch();
+    expect(next.revision).toBe(second);
+    expect(next.files.map((f) => f.path)).toEqual(['cluster/x.yaml']);
+    expect(next.rewrittenFrom).toBeUndefined();
+  });
+
+  it('reports a force-pushed history', async () => {
+    const source = new GitSource({ url: remote, branch: 'main', gitdir: join(stateDir, 'b') });
+    const before = await source.fetch();
+    const rewritten = await repo.commit({ 'cluster/y.yaml': POLICY }, { replace: true, parent: '' });
+    await pushToServer(repo, remote, rewritten, { force: true });
+    const after = await source.fetch();
+    expect(after.revision).toBe(rewritten);
+    expect(after.rewrittenFrom).toBe(before.revision);
+  });
+
+  it('sends the token and fails on server errors without a revision', async () => {
+    server.requireToken('s3cret');
+    try {
+      const withToken = new GitSource({
+        url: remote,
+        branch: 'main',
+        token: 's3cret',
+        gitdir: join(stateDir, 'c'),
+      });
+      expect((await withToken.fetch()).files.length).toBeGreaterThan(0);
+      const without = new GitSource({ url: remote, branch: 'main', gitdir: join(stateDir, 'd') });
+      await expect(without.fetch()).rejects.toThrow(/401/);
+    } finally {
+      server.requireToken(undefined);
+    }
+    server.failNext(1, 503);
+    const failing = new GitSource({ url: remote, branch: 'main', gitdir: join(stateDir, 'e') });
+    await expect(failing.fetch()).rejects.toThrow(/503/);
+  });
+});
