@@ -69,14 +69,14 @@ export function foreignFields(object: KubeObject, manager: string = FIELD_MANAGE
   const out: ForeignField[] = [];
   for (const e of entries) {
     if (e.manager === manager) continue;
-    const paths = ownedPaths(e.fieldsV1).filter(isWatched);
-    for (const p of paths) {
-      if (ours.has(p)) continue;
-      // A container (`.`) someone else also marked is shared when we own anything inside it.
-      const prefix = `${p}\0`;
-      if ([...ours].some((o) => o.startsWith(prefix))) continue;
+    const oursList = [...ours];
+    // A container (`.`) someone else also marked is shared when we own anything inside it.
+    const candidates = ownedPaths(e.fieldsV1)
+      .filter(isWatched)
+      .filter((p) => !ours.has(p) && !oursList.some((o) => o.startsWith(`${p}\0`)));
+    for (const p of candidates) {
       // Report the outermost foreign path only.
-      if (paths.some((q) => q !== p && p.startsWith(`${q}\0`) && !ours.has(q))) continue;
+      if (candidates.some((q) => q !== p && p.startsWith(`${q}\0`))) continue;
       const f: ForeignField = {
         path: readablePath(p),
         manager: e.manager ?? '(unknown manager)',

@@ -110,14 +110,18 @@ export class KubeApi {
   }
 
   /** Server-side apply as `nyx-reconciler`, taking over conflicting fields. */
-  apply<T extends KubeObject>(kind: ManagedKind, manifest: T): Promise<T> {
+  apply<T extends KubeObject>(
+    kind: ManagedKind,
+    manifest: T,
+    options: { dryRun?: boolean } = {},
+  ): Promise<T> {
     return this.request<T>(
       'PATCH',
       resourcePath(kind, manifest.metadata?.namespace, manifest.metadata?.name),
       {
         body: manifest,
         contentType: 'application/apply-patch+yaml',
-        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        query: { fieldManager: FIELD_MANAGER, force: 'true', dryRun: options.dryRun ? 'All' : undefined },
       },
     );
   }
