@@ -103,6 +103,7 @@ export class Reconciler {
   private pauseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly publishInventorySoon: ReturnType<typeof debounce>;
+  private readonly writeStatusSoon: ReturnType<typeof debounce>;
   /** Resolves when every drift handler that was running has finished (tests, shutdown). */
   private driftWork = new Set<Promise<void>>();
 
@@ -114,6 +115,11 @@ export class Reconciler {
       maxBackoffMs: 600_000,
     });
     this.publishInventorySoon = debounce(() => void this.publishInventory(), deps.inventoryDebounceMs ?? 100);
+    this.writeStatusSoon = debounce(() => void this.writeStatus(), 1000);
+    deps.handoff?.onRollout((state) => {
+      this.status.rollout = state;
+      if (!this.stopped) this.writeStatusSoon();
+    });
   }
 
   // ---- the pipeline ----------------------------------------------------------------------------
@@ -642,6 +648,7 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.publishInventorySoon.cancel();
+    this.writeStatusSoon.cancel();
     for (const t of this.backoffTimers.values()) clearTimeout(t);
     if (this.pauseTimer) clearTimeout(this.pauseTimer);
     await Promise.all(this.informers.map((i) => i.stop()));
