@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects: fast pure unit tests next to the code, and integration tests that start real
-// components (redis-server, git http-backend, the Probot server) with longer timeouts.
+// components (redis-server, git http-backend, the Probot server, kube-apiserver and etcd) with longer
+// timeouts.
 export default defineConfig({
   test: {
     projects: [
@@ -18,7 +19,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{core,io,cli,bot,reconciler,agent}/test/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: [
+            '{core,io,cli,bot,reconciler,agent}/test/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            // one real kube-apiserver + etcd per file, shared by its cases (test/kube-api/README.md)
+            'test/kube-api/**/*.test.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',

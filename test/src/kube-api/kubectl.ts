@@ -1,0 +1,38 @@
+// The real kubectl, run as a user types it, against a test API server's kubeconfig.
+import { spawn } from 'node:child_process';
+import { requireBinary } from '../system.js';
+
+export interface KubectlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `kubectl --kubeconfig <kubeconfig> ...args`; resolves with its exit code and output (a failing
+ * kubectl is a result to assert on, not an exception).
+ */
+export async function runKubectl(
+  kubeconfig: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<KubectlResult> {
+  const kubectl = await requireBinary('kubectl');
+  return new Promise((resolve, reject) => {
+    const child = spawn(kubectl, ['--kubeconfig', kubeconfig, ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
