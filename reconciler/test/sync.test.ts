@@ -1,0 +1,245 @@
+// Git → cluster → agents against the real kube-apiserver, git http-backend and redis-server:
+// apply, prune, all-or-nothing on an invalid revision, held namespaces, force pushes, git server
+// errors, and the Redis hand-off (including Redis going away).
+import { type AgentAck, acknowledge, readBundle, readInventoryVersioned } from '@nyx/io';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningReconciler } from '../src/app.js';
+import { CLUSTER_CONFIG, nnp, startWorld, type World, waitFor } from './world.js';
+
+interface Listed {
+  items: Array<{
+    metadata: {
+      name: string;
+      namespace?: string;
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+    };
+    spec: { priority?: number };
+  }>;
+}
+
+describe('reconciler: Git → cluster → agents', () => {
+  let w: World;
+  let r: RunningReconciler;
+  let redis: Redis;
+  let first: string;
+
+  const nyxPolicies = async (): Promise<Listed['items']> =>
+    (JSON.parse(await w.kubectl(['get', 'nyxnetworkpolicies', '-A', '-o', 'json'])) as Listed).items;
+  const events = async (reason: string): Promise<string[]> => {
+    const list = JSON.parse(
+      await w.kubectl(['get', 'events', '-A', '--field-selector', `reason=${reason}`, '-o', 'json']),
+    ) as { items: Array<{ message: string }> };
+    return list.items.map((e) => e.message);
+  };
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line ? Number(line.split(' ').pop()) : Number.NaN;
+  };
+
+  beforeAll(async () => {
+    w = await startWorld();
+    await w.kubectl(['create', 'namespace', 'shop']);
+    first = await w.commitAndPush({
+      'cluster/config.yaml': CLUSTER_CONFIG,
+      'namespaces/shop/allow-web.yaml': nnp('allow-web', 200),
+      'namespaces/shop/allow-api.yaml': nnp('allow-api', 300),
+      'namespaces/shop/OWNERS': 'approvers: [alice]\n',
+    });
+    r = await w.startReconciler();
+    redis = new Redis(w.redis.url);
+    redis.on('error', () => {}); // Redis is stopped on purpose in one case
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await r?.close();
+    await w?.close();
+  });
+
+  it('applies the branch tip: every object, labelled, annotated, with server-side apply', async () => {
+    const items = await waitFor('policies applied', async () => {
+      const list = await nyxPolicies();
+      return list.length === 2 ? list : undefined;
+    });
+    expect(items.map((i) => i.metadata.name).sort()).toEqual(['allow-api', 'allow-web']);
+    const web = items.find((i) => i.metadata.name === 'allow-web')!;
+    expect(web.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('nyx-gitops');
+    expect(web.metadata.annotations).toMatchObject({
+      'nyx.tracenyx.io/source': 'namespaces/shop/allow-web.yaml:1',
+      'nyx.tracenyx.io/revision': first,
+    });
+    const managers = JSON.parse(
+      await w.kubectl(['get', 'nnp', '-n', 'shop', 'allow-web', '--show-managed-fields', '-o', 'json']),
+    ) as { metadata: { managedFields: Array<{ manager: string; operation: string }> } };
+    expect(managers.metadata.managedFields).toEqual([
+      expect.objectContaining({ manager: 'nyx-reconciler', operation: 'Apply' }),
+    ]);
+    expect(await w.kubectl(['get', 'nyxclusterconfigs', 'cluster', '-o', 'name'])).toContain('cluster');
+    expect(r.reconciler.status).toMatchObject({ phase: 'Synced', revision: first });
+    const status = JSON.parse(
+      await w.kubectl([
+        'get',
+        'configmap',
+        '-n',
+        'nyx-system',
+        'nyx-reconciler-status',
+        '-o',
+        'jsonpath={.data.status\\.json}',
+      ]),
+    );
+    expect(status).toMatchObject({ phase: 'Synced', revision: first });
+    expect(await events('Synced')).toEqual([expect.stringContaining(first.slice(0, 12))]);
+  });
+
+  it('hands the validated bundle to the agents and reports their acknowledgements as rollout state', async () => {
+    const bundle = await waitFor('bundle', () => readBundle(redis));
+    expect(bundle.revision).toBe(first);
+    expect(bundle.files.map((f) => f.path)).toEqual([
+      'cluster/config.yaml',
+      'namespaces/shop/allow-api.yaml',
+      'namespaces/shop/allow-web.yaml',
+    ]);
+    const inventory = await waitFor('inventory', () => readInventoryVersioned(redis));
+    const list = JSON.parse(inventory.text) as {
+      kind: string;
+      items: Array<{ kind: string; metadata: { name: string } }>;
+    };
+    expect(list.kind).toBe('List');
+    expect(list.items.filter((i) => i.kind === 'Namespace').map((i) => i.metadata.name)).toContain('shop');
+    const ack = (node: string, status: AgentAck['status'] = 'applied'): AgentAck => ({
+      node,
+      revision: bundle.revision,
+      hash: bundle.hash,
+      inventoryVersion: inventory.version,
+      appliedAt: new Date().toISOString(),
+      status,
+      ...(status === 'failed' ? { error: 'nft: boom' } : {}),
+    });
+    await acknowledge(redis, ack('node-a'));
+    await acknowledge(redis, ack('node-b', 'failed'));
+    const state = await waitFor('acks seen', async () => {
+      const s = (await (await fetch(`${r.url}/status`)).json()) as {
+        rollout?: { applied: string[]; failed: unknown[] };
+      };
+      return s.rollout?.applied.includes('node-a') && s.rollout.failed.length === 1 ? s.rollout : undefined;
+    });
+    expect(state).toMatchObject({
+      revision: first,
+      applied: ['node-a'],
+      failed: [{ node: 'node-b', error: 'nft: boom' }],
+    });
+    expect(await metric('nyx_rollout_nodes{state="applied"}')).toBe(1);
+  });
+
+  it('prunes what Git no longer has', async () => {
+    const sha = await w.commitAndPush({ 'namespaces/shop/allow-api.yaml': null });
+    expect(await w.push(r, sha)).toBe(202);
+    await waitFor('pruned', async () => ((await nyxPolicies()).length === 1 ? true : undefined));
+    expect((await nyxPolicies()).map((i) => i.metadata.name)).toEqual(['allow-web']);
+    expect(r.reconciler.status.revision).toBe(sha);
+  });
+
+  it('never applies an invalid revision: the last good one stays, the error is reported with file:line', async () => {
+    const good = r.reconciler.status.revision!;
+    const bad = await w.commitAndPush({
+      'namespaces/shop/allow-web.yaml': nnp('allow-web', 250), // valid change in the same revision…
+      'namespaces/shop/broken.yaml':
+        'apiVersion: nyx.tracenyx.io/v1alpha1\nkind: NyxNetworkPolicy\nmetadata:\n  name: broken\nspec:\n  priority: 50\n',
+    });
+    await w.push(r, bad);
+    await waitFor('invalid reported', () => r.reconciler.status.phase === 'InvalidRevision');
+    expect(r.reconciler.status).toMatchObject({ revision: good, attemptedRevision: bad });
+    expect(r.reconciler.status.errors).toEqual([
+      expect.stringMatching(/^namespaces\/shop\/broken\.yaml:6: priority 50/),
+    ]);
+    // …is not applied either: all or nothing.
+    expect((await nyxPolicies()).map((i) => [i.metadata.name, i.spec.priority])).toEqual([
+      ['allow-web', 200],
+    ]);
+    const messages = await waitFor('event', async () => {
+      const m = await events('InvalidRevision');
+      return m.length > 0 ? m : undefined;
+    });
+    expect(messages[0]).toContain('namespaces/shop/broken.yaml:6: priority 50');
+    expect(await metric('nyx_reconcile_invalid_revision')).toBe(1);
+    const status = await w.kubectl([
+      'get',
+      'configmap',
+      '-n',
+      'nyx-system',
+      'nyx-reconciler-status',
+      '-o',
+      'jsonpath={.data.errors}',
+    ]);
+    expect(status).toContain('namespaces/shop/broken.yaml:6:');
+
+    const fixed = await w.commitAndPush({ 'namespaces/shop/broken.yaml': null });
+    await w.push(r, fixed);
+    await waitFor('fixed revision applied', () => r.reconciler.status.revision === fixed);
+    expect(r.reconciler.status.phase).toBe('Synced');
+    expect((await nyxPolicies()).map((i) => [i.metadata.name, i.spec.priority])).toEqual([
+      ['allow-web', 250],
+    ]);
+    expect(await metric('nyx_reconcile_invalid_revision')).toBe(0);
+  });
+
+  it('holds objects whose namespace does not exist, reports them, and applies them when it appears', async () => {
+    const sha = await w.commitAndPush({ 'namespaces/later/allow.yaml': nnp('allow-later', 200) });
+    await w.push(r, sha);
+    await waitFor('revision applied', () => r.reconciler.status.revision === sha);
+    expect(r.reconciler.status.held).toEqual(['NyxNetworkPolicy/later/allow-later']);
+    expect(await metric('nyx_reconcile_held_objects')).toBe(1);
+    expect((await events('NamespaceMissing'))[0]).toContain('NyxNetworkPolicy/later/allow-later');
+    await w.kubectl(['create', 'namespace', 'later']);
+    await waitFor('held object applied', async () =>
+      (await nyxPolicies()).some((i) => i.metadata.name === 'allow-later') ? true : undefined,
+    );
+    await waitFor('nothing held', () => r.reconciler.status.held.length === 0);
+  });
+
+  it('git server errors change nothing; a force-pushed history is reported and validated like any revision', async () => {
+    const before = r.reconciler.status.revision;
+    w.git.failNext(1, 500);
+    await r.reconciler.requestSync('test');
+    expect(r.reconciler.status).toMatchObject({ phase: 'FetchFailed', revision: before });
+    expect((await nyxPolicies()).length).toBe(2);
+
+    const rewritten = await w.commitAndPush(
+      { 'cluster/config.yaml': CLUSTER_CONFIG, 'namespaces/shop/only.yaml': nnp('only', 400) },
+      { replace: true, parent: '', force: true },
+    );
+    await w.push(r, rewritten);
+    await waitFor('rewritten revision applied', () => r.reconciler.status.revision === rewritten);
+    expect((await nyxPolicies()).map((i) => i.metadata.name)).toEqual(['only']);
+    expect((await events('HistoryRewritten'))[0]).toContain(
+      `${rewritten.slice(0, 12)} does not descend from ${before!.slice(0, 12)}`,
+    );
+    expect(await metric('nyx_reconcile_history_rewritten_total')).toBe(1);
+  });
+
+  it('keeps applying while Redis is down and republishes the bundle when it is back', async () => {
+    await w.redis.stop();
+    const sha = await w.commitAndPush({ 'namespaces/shop/while-down.yaml': nnp('while-down', 600) });
+    await w.push(r, sha);
+    await waitFor('applied without Redis', () => r.reconciler.status.revision === sha);
+    expect((await nyxPolicies()).map((i) => i.metadata.name)).toContain('while-down');
+    await w.redis.restart();
+    const fresh = new Redis(w.redis.url);
+    fresh.on('error', () => {});
+    try {
+      const bundle = await waitFor(
+        'republished',
+        async () => {
+          const b = await readBundle(fresh);
+          return b?.revision === sha ? b : undefined;
+        },
+        30_000,
+      );
+      expect(bundle.files.map((f) => f.path)).toContain('namespaces/shop/while-down.yaml');
+    } finally {
+      fresh.disconnect();
+    }
+  });
+});
