@@ -578,7 +578,7 @@ export class Reconciler {
         if (!this.stopped) informer.start().catch(() => {});
       }, delay);
       t.unref?.();
-      delay = Math.min(delay * 2, 10_000);
+      delay = Math.min(delay * 2, 2_000);
     });
     this.informers.push(informer);
     this.caches.set(name, informer);
