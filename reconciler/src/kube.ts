@@ -3,7 +3,7 @@
 // library's informers (kube-watch.ts).
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER, type KubeObject, type ManagedKind } from './manifests.js';
 
 /** An API error with the server's HTTP status and `Status.reason` (`NotFound`, `Conflict`, …). */
@@ -52,6 +52,14 @@ export class KubeApi {
     private readonly options: RequestOptions,
     readonly kubeConfig: KubeConfig,
   ) {}
+
+  /** From a kubeconfig file, else as kubectl finds one (KUBECONFIG, ~/.kube/config, in-cluster). */
+  static async connect(kubeconfigPath?: string): Promise<KubeApi> {
+    const kc = new KubeConfig();
+    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+    else kc.loadFromDefault();
+    return KubeApi.fromKubeConfig(kc);
+  }
 
   static async fromKubeConfig(kc: KubeConfig): Promise<KubeApi> {
     const cluster = kc.getCurrentCluster();

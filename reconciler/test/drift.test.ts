@@ -150,17 +150,16 @@ describe('reconciler: drift', () => {
   });
 
   it('a break-glass pause records drift without reverting; when it expires Git state is restored', async () => {
-    const until = new Date(Date.now() + 4000).toISOString();
-    await w.kubectl([
-      'create',
-      'configmap',
-      'nyx-reconciler-pause',
-      '-n',
-      'nyx-system',
-      `--from-literal=until=${until}`,
-      '--from-literal=reason=INC-42 git is down',
-      '--from-literal=by=alice',
+    const paused = await w.nyxctl([
+      'pause',
+      '--for',
+      '4s',
+      '--reason',
+      'INC-42 git is down',
+      '--by',
+      'alice',
     ]);
+    expect(paused).toMatchObject({ code: 0, stdout: expect.stringMatching(/^paused until /) });
     await waitFor('paused', () => r.reconciler.status.paused !== undefined);
     expect(await events('Paused')).toEqual([expect.stringContaining('by alice: INC-42 git is down')]);
     expect(await metric('nyx_reconcile_paused')).toBe(1);
@@ -184,7 +183,10 @@ describe('reconciler: drift', () => {
     expect(r.isLeader()).toBe(true);
     expect(await metric('nyx_reconcile_paused')).toBe(0);
     expect(await events('Resumed')).toHaveLength(1);
-    await w.kubectl(['delete', 'configmap', 'nyx-reconciler-pause', '-n', 'nyx-system']);
+    expect(await w.nyxctl(['resume'])).toMatchObject({
+      code: 0,
+      stdout: 'resumed: the reconciler restores the state of Git\n',
+    });
   });
 
   it('watches resume after the API server restarts, without missing a drift', async () => {

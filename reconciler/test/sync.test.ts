@@ -91,6 +91,9 @@ describe('reconciler: Git → cluster → agents', () => {
     );
     expect(status).toMatchObject({ phase: 'Synced', revision: first });
     expect(await events('Synced')).toEqual([expect.stringContaining(first.slice(0, 12))]);
+    const cli = await w.nyxctl(['status']);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(`phase:     Synced\nrevision:  ${first}\n`);
   });
 
   it('hands the validated bundle to the agents and reports their acknowledgements as rollout state', async () => {
@@ -131,6 +134,12 @@ describe('reconciler: Git → cluster → agents', () => {
       failed: [{ node: 'node-b', error: 'nft: boom' }],
     });
     expect(await metric('nyx_rollout_nodes{state="applied"}')).toBe(1);
+    const cli = await waitFor('status ConfigMap has the rollout', async () => {
+      const out = (await w.nyxctl(['status'])).stdout;
+      return out.includes('failed 1') ? out : undefined;
+    });
+    expect(cli).toMatch(/rollout: {3}[0-9a-f]{12} on 1\/2 nodes; pending 0, failed 1\n/);
+    expect(cli).toContain('  failed:  node-b: nft: boom');
   });
 
   it('prunes what Git no longer has', async () => {
@@ -164,6 +173,10 @@ describe('reconciler: Git → cluster → agents', () => {
     });
     expect(messages[0]).toContain('namespaces/shop/broken.yaml:6: priority 50');
     expect(await metric('nyx_reconcile_invalid_revision')).toBe(1);
+    const cli = await w.nyxctl(['status']);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toContain(`tip:       ${bad} (not applied)`);
+    expect(cli.stdout).toContain('  namespaces/shop/broken.yaml:6: priority 50');
     const status = await w.kubectl([
       'get',
       'configmap',

@@ -1,6 +1,7 @@
 // What the reconciler's integration tests run against: the real kube-apiserver + etcd (one per test
 // file), the project's CRDs and the reconciler's RBAC from deploy/, a git http-backend server the
 // tests push to with the git CLI, and a real redis-server.
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,8 @@ export interface World {
   ): Promise<string>;
   config(overrides?: Record<string, string>): ReconcilerConfig;
   startReconciler(overrides?: Record<string, string>): Promise<RunningReconciler>;
+  /** Runs the real `nyxctl` with the cluster admin's kubeconfig. */
+  nyxctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Sends a signed push webhook to a running reconciler. */
   push(r: RunningReconciler, after: string): Promise<number>;
   close(): Promise<void>;
@@ -133,6 +136,15 @@ export async function startWorld(): Promise<World> {
       return startReconciler(config, {
         listenAddress: '127.0.0.1',
         log: pino({ level: process.env.NYX_TEST_LOG ?? 'silent' }),
+      });
+    },
+    nyxctl(args) {
+      return new Promise((done) => {
+        execFile(
+          process.execPath,
+          [join(ROOT, 'cli/bin/nyxctl.js'), ...args, '--kubeconfig', api.kubeconfigPath],
+          (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
       });
     },
     async push(r, after) {
