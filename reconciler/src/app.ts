@@ -33,6 +33,7 @@ export async function startReconciler(
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
   const kube = await KubeApi.fromKubeConfig(kc);
+  kube.userAgent = `nyx-reconciler/${config.identity}`;
   const metrics = createReconcilerMetrics();
   const recorder = new Recorder(kube, config.namespace, config.identity, log);
   const handoff = new AgentHandoff(config.redisUrl, log, metrics);

@@ -47,6 +47,9 @@ export const LEASES = {
 } as const;
 
 export class KubeApi {
+  /** Sent with every request; the audit log names the replica that wrote (`nyx-reconciler/<pod>`). */
+  userAgent = 'nyx-reconciler';
+
   private constructor(
     private readonly server: URL,
     private readonly options: RequestOptions,
@@ -83,6 +86,7 @@ export class KubeApi {
     const headers: Record<string, string> = {
       ...((this.options.headers as Record<string, string>) ?? {}),
       accept: 'application/json',
+      'user-agent': this.userAgent,
     };
     if (payload !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';

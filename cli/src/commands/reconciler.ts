@@ -30,6 +30,7 @@ export function parsePauseDuration(text: string): number | undefined {
 
 async function connect(target: ReconcilerTarget): Promise<{ kube: KubeApi; user: string }> {
   const kube = await KubeApi.connect(target.kubeconfig);
+  kube.userAgent = 'nyxctl';
   return { kube, user: kube.kubeConfig.getCurrentUser()?.name ?? '' };
 }
 
