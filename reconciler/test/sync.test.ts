@@ -1,6 +1,7 @@
 // Git → cluster → agents against the real kube-apiserver, git http-backend and redis-server:
 // apply, prune, all-or-nothing on an invalid revision, held namespaces, force pushes, git server
 // errors, and the Redis hand-off (including Redis going away).
+import { parseInventory, resolveEndpoint } from '@nyx/core';
 import { type AgentAck, acknowledge, readBundle, readInventoryVersioned } from '@nyx/io';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +141,56 @@ describe('reconciler: Git → cluster → agents', () => {
     });
     expect(cli).toMatch(/rollout: {3}[0-9a-f]{12} on 1\/2 nodes; pending 0, failed 1\n/);
     expect(cli).toContain('  failed:  node-b: nft: boom');
+  });
+
+  it('publishes the inventory with the identity the engine resolves workloads by', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'web-7d9f8b6c4-x2x9z',
+        namespace: 'shop',
+        labels: { app: 'web', 'pod-template-hash': '7d9f8b6c4' },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: 'web-7d9f8b6c4',
+            uid: '0b7c3c52-1f0e-4b57-9a51-3c1f5b0d1e11',
+            controller: true,
+          },
+        ],
+      },
+      spec: {
+        nodeName: 'node-a',
+        containers: [{ name: 'web', image: 'web', ports: [{ name: 'http', containerPort: 8080 }] }],
+      },
+    };
+    // No controller manager in the test cluster: the namespace's default service account is made here.
+    await w.kubectl(['create', 'serviceaccount', 'default', '-n', 'shop']);
+    await w.kubectl(['create', '-f', '-'], JSON.stringify(pod));
+    await w.kubectl([
+      'patch',
+      'pod',
+      '-n',
+      'shop',
+      pod.metadata.name,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"podIP":"10.0.1.10","podIPs":[{"ip":"10.0.1.10"}]}}',
+    ]);
+    const text = await waitFor('pod in the published inventory', async () => {
+      const inv = await readInventoryVersioned(redis);
+      return inv?.text.includes('10.0.1.10') ? inv.text : undefined;
+    });
+    const parsed = parseInventory(JSON.parse(text), 'inventory');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const resolved = resolveEndpoint(parsed.inventory, '10.0.1.10');
+    expect(resolved).toMatchObject({
+      kind: 'pod',
+      pod: { workload: 'shop/web', labels: { app: 'web' }, nodeName: 'node-a' },
+    });
   });
 
   it('prunes what Git no longer has', async () => {

@@ -1,0 +1,47 @@
+// `npx nyx-reconciler` as users start it: refuses bad settings with a clear message (exit 2), prints
+// its effective configuration with secrets masked.
+import { execFile } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/nyx-reconciler.js');
+
+function run(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN],
+      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('nyx-reconciler start-up', () => {
+  it('refuses to start without NYX_GIT_URL or with malformed settings, listing every problem', async () => {
+    const r = await run({ NYX_GIT_POLL_INTERVAL: 'soon' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nyx-reconciler: refusing to start:');
+    expect(r.stderr).toContain('NYX_GIT_URL is required');
+    expect(r.stderr).toContain('NYX_GIT_POLL_INTERVAL="soon"');
+    expect(r.stdout).toBe('');
+  });
+
+  it('prints its effective configuration with the token and webhook secret masked', async () => {
+    const r = await run({
+      NYX_GIT_URL: 'https://git.example/policies.git',
+      NYX_GIT_TOKEN: 'ghp_supersecret',
+      NYX_WEBHOOK_SECRET: 'hook-secret',
+      KUBECONFIG: '/nonexistent/kubeconfig',
+    });
+    expect(r.stdout).toContain('nyx-reconciler configuration:');
+    expect(r.stdout).toContain('gitUrl: https://git.example/policies.git');
+    expect(r.stdout).toContain('gitToken: ***');
+    expect(r.stdout).toContain('pollIntervalSeconds: 60');
+    expect(`${r.stdout}${r.stderr}`).not.toContain('supersecret');
+    expect(`${r.stdout}${r.stderr}`).not.toContain('hook-secret');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nyx-reconciler: failed to start:');
+  });
+});
