@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type Logger, pino } from 'pino';
+import { commitStatusTarget } from './commit-status.js';
 import type { ReconcilerConfig } from './config.js';
 import { GitSource } from './git-source.js';
 import { AgentHandoff } from './handoff.js';
@@ -52,6 +53,11 @@ export async function startReconciler(
     metrics,
     log,
     maxRevertsPerMinute: config.maxRevertsPerMinute,
+    commitStatus: commitStatusTarget({
+      gitUrl: config.gitUrl,
+      ...(config.gitToken ? { token: config.gitToken } : {}),
+      ...(config.githubApiUrl ? { apiUrl: config.githubApiUrl } : {}),
+    }),
     inventoryDebounceMs: config.inventoryDebounceMs,
   });
 

@@ -12,6 +12,8 @@ export interface ReconcilerConfig {
   redisUrl: string;
   port: number;
   webhookSecret?: string;
+  /** GitHub API for commit statuses on a repository outside github.com (`https://<host>/api/v3`). */
+  githubApiUrl?: string;
   /** Where the working copy of the policy repository lives (a volume). */
   stateDir: string;
   /** Namespace of the reconciler's status ConfigMap, Lease and revision-level Events. */
@@ -100,6 +102,10 @@ export function readConfig(env: Env, hostname = 'nyx-reconciler'): ConfigResult 
   if (env.NYX_GIT_TOKEN) config.gitToken = env.NYX_GIT_TOKEN;
   if (env.NYX_WEBHOOK_SECRET) config.webhookSecret = env.NYX_WEBHOOK_SECRET;
   if (env.KUBECONFIG) config.kubeconfig = env.KUBECONFIG;
+  if (env.NYX_GITHUB_API_URL) {
+    if (/^https?:\/\//.test(env.NYX_GITHUB_API_URL)) config.githubApiUrl = env.NYX_GITHUB_API_URL;
+    else errors.push(`NYX_GITHUB_API_URL=${JSON.stringify(env.NYX_GITHUB_API_URL)}: expected an http(s) URL`);
+  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }
 

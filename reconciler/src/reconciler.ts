@@ -6,6 +6,7 @@
 import { type KubeConfig, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
 import { type Diagnostic, formatDiagnostic } from '@nyx/core';
 import type { Logger } from 'pino';
+import { type CommitStatusTarget, postCommitStatus } from './commit-status.js';
 import { actorsOf, checkDrift, type DriftFinding, foreignFields, missingFields } from './drift.js';
 import type { FetchedRevision } from './git-source.js';
 import type { AgentHandoff } from './handoff.js';
@@ -60,6 +61,8 @@ export interface ReconcilerDeps {
   log: Logger;
   maxRevertsPerMinute?: number;
   inventoryDebounceMs?: number;
+  /** Where to report each revision as a commit status (repositories on GitHub). */
+  commitStatus?: CommitStatusTarget | undefined;
 }
 
 interface DriftEvent {
@@ -167,7 +170,14 @@ export class Reconciler {
       if (!build) {
         build = buildRevision({ revision, files: fetched.files, treeErrors: fetched.treeErrors });
         this.lastBuild = build;
-        if (!build.ok) this.reportInvalid(revision, build.errors);
+        if (!build.ok) {
+          this.reportInvalid(revision, build.errors);
+          this.reportCommitStatus(
+            revision,
+            'failure',
+            `invalid, not applied: ${formatDiagnostic(build.errors[0]!)}`,
+          );
+        }
       }
       this.status.attemptedRevision = revision;
       if (!build.ok) {
@@ -208,6 +218,14 @@ export class Reconciler {
       'Warning',
       'InvalidRevision',
       `revision ${short(revision)} is invalid and was not applied; still enforcing ${short(this.lastGood?.revision)}:\n${shown}${more}`,
+    );
+  }
+
+  private reportCommitStatus(revision: string, state: 'success' | 'failure', description: string): void {
+    const target = this.deps.commitStatus;
+    if (!target) return;
+    postCommitStatus(target, revision, { state, description }).catch((e: unknown) =>
+      this.deps.log.warn({ err: String(e), revision }, 'could not post the commit status'),
     );
   }
 
@@ -324,13 +342,15 @@ export class Reconciler {
         `revision ${short(revision)}: ${counts}`,
       );
     }
-    if (changed)
+    if (changed) {
       void recorder.event(
         recorder.statusObject(),
         'Normal',
         'Synced',
         `revision ${short(revision)}: ${counts}`,
       );
+      this.reportCommitStatus(revision, 'success', `applied to the cluster: ${counts}`);
+    }
     return true;
   }
 
@@ -567,13 +587,23 @@ export class Reconciler {
     informer.on('add', emit('add'));
     informer.on('update', emit('update'));
     informer.on('delete', emit('delete'));
+    // Retries back off from 200 ms to 2 s; an event received proves the watch is back.
     let delay = 200;
-    informer.on('connect', () => {
+    let failures = 0;
+    const healthy = (): void => {
+      if (failures > 0) log.info({ watch: name, failures }, `watch of ${name} resumed`);
       delay = 200;
-    });
+      failures = 0;
+    };
+    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, healthy);
     informer.on('error', (err: unknown) => {
       if (this.stopped) return;
-      log.warn({ err: String(err), watch: name }, `watch of ${name} interrupted; resuming in ${delay} ms`);
+      failures++;
+      const level = failures === 1 ? 'warn' : 'debug';
+      log[level](
+        { err: String(err), watch: name, failures },
+        `watch of ${name} interrupted; resuming in ${delay} ms`,
+      );
       const t = setTimeout(() => {
         if (!this.stopped) informer.start().catch(() => {});
       }, delay);

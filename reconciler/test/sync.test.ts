@@ -3,6 +3,7 @@
 // errors, and the Redis hand-off (including Redis going away).
 import { parseInventory, resolveEndpoint } from '@nyx/core';
 import { type AgentAck, acknowledge, readBundle, readInventoryVersioned } from '@nyx/io';
+import { type FakeGitHub, startFakeGitHub } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningReconciler } from '../src/app.js';
@@ -25,6 +26,11 @@ describe('reconciler: Git → cluster → agents', () => {
   let r: RunningReconciler;
   let redis: Redis;
   let first: string;
+  let github: FakeGitHub;
+  const statuses = (sha: string) =>
+    github.requests
+      .filter((q) => q.method === 'POST' && q.path === `/repos/acme/policies/statuses/${sha}`)
+      .map((q) => ({ status: q.status, auth: q.headers.authorization, ...(q.body as object) }));
 
   const nyxPolicies = async (): Promise<Listed['items']> =>
     (JSON.parse(await w.kubectl(['get', 'nyxnetworkpolicies', '-A', '-o', 'json'])) as Listed).items;
@@ -49,13 +55,16 @@ describe('reconciler: Git → cluster → agents', () => {
       'namespaces/shop/allow-api.yaml': nnp('allow-api', 300),
       'namespaces/shop/OWNERS': 'approvers: [alice]\n',
     });
-    r = await w.startReconciler();
+    github = await startFakeGitHub();
+    github.addRepo({ owner: 'acme', name: 'policies', git: w.repo });
+    r = await w.startReconciler({ NYX_GIT_TOKEN: 'ghs_token', NYX_GITHUB_API_URL: `${github.url}/api/v3` });
     redis = new Redis(w.redis.url);
     redis.on('error', () => {}); // Redis is stopped on purpose in one case
   });
   afterAll(async () => {
     redis?.disconnect();
     await r?.close();
+    await github?.close();
     await w?.close();
   });
 
@@ -238,6 +247,17 @@ describe('reconciler: Git → cluster → agents', () => {
       'jsonpath={.data.errors}',
     ]);
     expect(status).toContain('namespaces/shop/broken.yaml:6:');
+    // The repository is on GitHub: the revision gets a failing commit status naming the error.
+    const posted = await waitFor('commit status', () => statuses(bad)[0]);
+    expect(posted).toMatchObject({
+      status: 201,
+      auth: 'Bearer ghs_token',
+      state: 'failure',
+      context: 'nyx-reconciler',
+      description: expect.stringMatching(
+        /^invalid, not applied: namespaces\/shop\/broken\.yaml:6: priority 50/,
+      ),
+    });
 
     const fixed = await w.commitAndPush({ 'namespaces/shop/broken.yaml': null });
     await w.push(r, fixed);

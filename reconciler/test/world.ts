@@ -94,7 +94,7 @@ export async function startWorld(): Promise<World> {
   await copyFile(api.kubeconfigPath, reconcilerKubeconfig);
   const switched = await runKubectl(reconcilerKubeconfig, ['config', 'use-context', 'reconciler']);
   if (switched.code !== 0) throw new Error(switched.stderr);
-  const remote = await git.createRepo('policies');
+  const remote = await git.createRepo('acme/policies');
   let n = 0;
   const world: World = {
     api,
