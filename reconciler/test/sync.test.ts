@@ -1,13 +1,19 @@
 // Git → cluster → agents against the real kube-apiserver, git http-backend and redis-server:
 // apply, prune, all-or-nothing on an invalid revision, held namespaces, force pushes, git server
 // errors, and the Redis hand-off (including Redis going away).
+
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parseInventory, resolveEndpoint } from '@nyx/core';
-import { type AgentAck, acknowledge, readBundle, readInventoryVersioned } from '@nyx/io';
+import { type AgentAck, acknowledge, BUNDLE_CHANNEL, readBundle, readInventoryVersioned } from '@nyx/io';
 import { type FakeGitHub, startFakeGitHub } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningReconciler } from '../src/app.js';
 import { CLUSTER_CONFIG, nnp, startWorld, type World, waitFor } from './world.js';
+
+const exec = promisify(execFile);
 
 interface Listed {
   items: Array<{
@@ -301,6 +307,69 @@ describe('reconciler: Git → cluster → agents', () => {
       `${rewritten.slice(0, 12)} does not descend from ${before!.slice(0, 12)}`,
     );
     expect(await metric('nyx_reconcile_history_rewritten_total')).toBe(1);
+  });
+
+  it('a git revert of the last merge takes effect on the cluster and the agents; push → acks is reported', async () => {
+    // Three simulated agents: they read and verify the bundle on each notification and acknowledge.
+    const agents = ['node-x', 'node-y', 'node-z'].map((node) => {
+      const sub = new Redis(w.redis.url);
+      const cmd = new Redis(w.redis.url);
+      sub.subscribe(BUNDLE_CHANNEL);
+      sub.on('message', async () => {
+        const b = await readBundle(cmd);
+        if (b)
+          await acknowledge(cmd, {
+            node,
+            revision: b.revision,
+            hash: b.hash,
+            inventoryVersion: '',
+            appliedAt: new Date().toISOString(),
+            status: 'applied',
+          });
+      });
+      return [sub, cmd];
+    });
+    try {
+      const merged = await w.commitAndPush({ 'namespaces/shop/merged.yaml': nnp('merged', 450) });
+      await w.push(r, merged);
+      await waitFor('merge applied', async () =>
+        (await nyxPolicies()).some((i) => i.metadata.name === 'merged') ? true : undefined,
+      );
+      // The break-glass path: a real `git revert` in a clone, pushed with git.
+      const clone = join(w.dir, 'clone');
+      const env = {
+        ...process.env,
+        HOME: w.dir,
+        GIT_AUTHOR_NAME: 'oncall',
+        GIT_AUTHOR_EMAIL: 'oncall@nyx.invalid',
+        GIT_COMMITTER_NAME: 'oncall',
+        GIT_COMMITTER_EMAIL: 'oncall@nyx.invalid',
+      };
+      await exec('git', ['clone', '-q', w.remote, clone], { env });
+      await exec('git', ['revert', '--no-edit', 'HEAD'], { cwd: clone, env });
+      const revert = (await exec('git', ['rev-parse', 'HEAD'], { cwd: clone, env })).stdout.trim();
+      const t0 = performance.now();
+      await exec('git', ['push', '-q', 'origin', 'HEAD:main'], { cwd: clone, env });
+      await w.push(r, revert);
+      const rollout = await waitFor('agents acknowledged the revert', async () => {
+        const s = (await (await fetch(`${r.url}/status`)).json()) as {
+          rollout?: { revision: string; applied: string[] };
+        };
+        return s.rollout?.revision === revert &&
+          ['node-x', 'node-y', 'node-z'].every((n) => s.rollout?.applied.includes(n))
+          ? s.rollout
+          : undefined;
+      });
+      const elapsed = performance.now() - t0;
+      expect(rollout.revision).toBe(revert);
+      expect((await nyxPolicies()).some((i) => i.metadata.name === 'merged')).toBe(false);
+      await w.pull();
+      console.log(
+        `git revert: push → 3 agents acknowledged in ${elapsed.toFixed(0)} ms (npm run bench:cluster measures 100 agents)`,
+      );
+    } finally {
+      for (const c of agents.flat()) c.disconnect();
+    }
   });
 
   it('keeps applying while Redis is down and republishes the bundle when it is back', async () => {

@@ -7,6 +7,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   createGitRepo,
   type GitRepo,
@@ -43,6 +44,8 @@ export interface World {
     files: Record<string, string | null>,
     options?: { force?: boolean; parent?: string; replace?: boolean },
   ): Promise<string>;
+  /** Fetches the server's branch into the local repository: the next commit builds on it. */
+  pull(): Promise<void>;
   config(overrides?: Record<string, string>): ReconcilerConfig;
   startReconciler(overrides?: Record<string, string>): Promise<RunningReconciler>;
   /** Runs the real `nyxctl` with the cluster admin's kubeconfig. */
@@ -96,6 +99,7 @@ export async function startWorld(): Promise<World> {
   if (switched.code !== 0) throw new Error(switched.stderr);
   const remote = await git.createRepo('acme/policies');
   let n = 0;
+  let nextParent: string | undefined;
   const world: World = {
     api,
     reconcilerKubeconfig,
@@ -107,12 +111,23 @@ export async function startWorld(): Promise<World> {
     kubectl,
     kubectlResult,
     async commitAndPush(files, options = {}) {
+      const parent = options.parent ?? nextParent;
+      nextParent = undefined;
       const sha = await repo.commit(files, {
-        ...(options.parent !== undefined ? { parent: options.parent } : {}),
+        ...(parent !== undefined ? { parent } : {}),
         ...(options.replace ? { replace: true } : {}),
       });
       await pushToServer(repo, remote, sha, { force: options.force ?? false });
       return sha;
+    },
+    async pull() {
+      await promisify(execFile)('git', ['fetch', '-q', remote, 'main'], {
+        cwd: repo.dir,
+        env: { ...process.env, HOME: dir },
+      });
+      nextParent = (
+        await promisify(execFile)('git', ['rev-parse', 'FETCH_HEAD'], { cwd: repo.dir })
+      ).stdout.trim();
     },
     config(overrides = {}) {
       const r = readConfig({
