@@ -10,6 +10,7 @@ import {
 import { type Bundle, makeBundle } from '@nyx/io';
 import { checkDrift } from './drift.js';
 import {
+  CONTENT_HASH_ANNOTATION,
   type DesiredObject,
   desiredObjects,
   isManaged,
@@ -55,6 +56,8 @@ export interface SyncPlan {
   prune: KubeObject[];
   /** Nyx objects in the cluster that Git never declared (created by hand): deleted as drift. */
   unmanaged: KubeObject[];
+  /** Ids in `apply` whose live object carries Git's content but was changed by someone else. */
+  drifted: string[];
 }
 
 /**
@@ -82,6 +85,10 @@ export function planSync(input: {
     if (d.namespace !== undefined && !input.namespaces.has(d.namespace)) held.push(d);
     else apply.push(d);
   }
+  const drifted = changes.changed.filter(
+    (id) =>
+      liveById.get(id)?.metadata?.annotations?.[CONTENT_HASH_ANNOTATION] === desiredById.get(id)?.contentHash,
+  );
   const prune: KubeObject[] = [];
   const unmanaged: KubeObject[] = [];
   for (const id of changes.removed) {
@@ -91,5 +98,5 @@ export function planSync(input: {
   const pruneOrder = (o: KubeObject): number =>
     o.metadata?.namespace ? 0 : o.kind === 'NyxClusterConfig' ? 2 : 1;
   prune.sort((a, b) => pruneOrder(a) - pruneOrder(b));
-  return { changes, apply, held, prune, unmanaged };
+  return { changes, apply, held, prune, unmanaged, drifted };
 }

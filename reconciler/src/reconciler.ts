@@ -249,6 +249,7 @@ export class Reconciler {
     const { kube, log, metrics, recorder } = this.deps;
     const revision = build.revision;
     // diff
+    const previous = new Set(this.desired.keys());
     this.desired = new Map(build.desired.map((d) => [d.id, d]));
     metrics.managedObjects.set(build.desired.length);
     let live: KubeObject[];
@@ -263,6 +264,21 @@ export class Reconciler {
       return false;
     }
     const plan = planSync({ desired: build.desired, live, namespaces: this.namespaces });
+    if (this.isPaused()) {
+      // A pause stops reverts only: changes from Git still apply; drifted, deleted and hand-made
+      // objects are left as they are until the pause ends.
+      const liveIds = new Set(live.map(kubeObjectId));
+      const drifted = new Set(plan.drifted);
+      const kept = plan.apply.filter((d) => !drifted.has(d.id) && (liveIds.has(d.id) || !previous.has(d.id)));
+      if (kept.length !== plan.apply.length || plan.unmanaged.length > 0) {
+        log.warn(
+          { event: 'paused', left: plan.apply.length - kept.length + plan.unmanaged.length },
+          'paused: drifted objects are left as they are',
+        );
+      }
+      plan.apply = kept;
+      plan.unmanaged = [];
+    }
     // apply: a dry run of every object first, so a revision the API server refuses is not half applied
     try {
       await eachLimit(plan.apply, APPLY_CONCURRENCY, async (d) => {

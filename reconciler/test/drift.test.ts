@@ -174,6 +174,8 @@ describe('reconciler: drift', () => {
       '{"spec":{"priority":650}}',
     ]);
     expect(await eventMatching('DriftNotReverted', 'paused', /kubectl-patch/)).toContain('paused until');
+    // A sync meanwhile (a poll) leaves it too: a pause stops reverts, not only the watch's.
+    await r.reconciler.requestSync('poll during the pause');
     expect((await get('paused'))?.spec.priority).toBe(650);
     await waitFor(
       'restored after the pause',
