@@ -208,8 +208,20 @@ describe('reconciler: Git → cluster → agents', () => {
     });
   });
 
-  it('prunes what Git no longer has', async () => {
+  it('prunes what Git no longer has (a signed push webhook triggers the fetch; unsigned ones are refused)', async () => {
     const sha = await w.commitAndPush({ 'namespaces/shop/allow-api.yaml': null });
+    const unsigned = await fetch(`${r.url}/hooks/push`, {
+      method: 'POST',
+      body: '{"ref":"refs/heads/main"}',
+    });
+    expect(unsigned.status).toBe(401);
+    const forged = await fetch(`${r.url}/hooks/push`, {
+      method: 'POST',
+      body: '{"ref":"refs/heads/main"}',
+      headers: { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` },
+    });
+    expect(forged.status).toBe(401);
+    expect(r.reconciler.status.revision).not.toBe(sha);
     expect(await w.push(r, sha)).toBe(202);
     await waitFor('pruned', async () => ((await nyxPolicies()).length === 1 ? true : undefined));
     expect((await nyxPolicies()).map((i) => i.metadata.name)).toEqual(['allow-web']);
