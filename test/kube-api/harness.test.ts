@@ -2,7 +2,7 @@
 // kubeconfig's identities, a restart that keeps its objects, stopping without orphans, and the errors
 // of a bad start.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -234,6 +234,24 @@ describe('a bad start says why', () => {
     await waitNoProcesses(stateDir);
   });
 
+  it('etcd not ready in time, with its last log lines, and nothing left running', async () => {
+    const stateDir = join(scratch, 'etcd-slow');
+    const database = join(stateDir, 'etcd/member/snap/db');
+    await mkdir(join(stateDir, 'etcd/member/snap'), { recursive: true, mode: 0o700 });
+    await writeFile(database, '');
+    // Another process holds the lock on etcd's database: etcd waits for it, alive and never ready.
+    const holder = spawn('flock', ['--exclusive', database, 'sleep', '120'], { stdio: 'ignore' });
+    try {
+      await expect(startTestApiServer({ stateDir, readyTimeoutMs: 3_000 })).rejects.toThrow(
+        /^etcd was not ready within 3 s; last lines of .*etcd\.log:/,
+      );
+      // (the lock holder's own command line names the database, not the flag)
+      await waitNoProcesses(`--data-dir=${join(stateDir, 'etcd')}`);
+    } finally {
+      holder.kill();
+    }
+  });
+
   it('bad flags exit 2 with the usage', async () => {
     const result = await runToEnd(['--port', 'eighty', '--kubeconfig-out', join(scratch, 'k-usage')]);
     expect(result.code).toBe(2);
@@ -257,5 +275,26 @@ describe('npm run build:kube', () => {
     );
     expect(stdout).toContain(`etcd ${versions.etcd} is already built at ${join(dir, 'etcd')}: nothing to do`);
     expect(stdout).not.toContain('building');
+  });
+
+  it('rebuilds a stale binary and keeps the one that is current', async () => {
+    const versions = await pinnedKubeVersions();
+    const dir = join(scratch, 'rebuild');
+    await mkdir(dir, { recursive: true });
+    await copyFile(join(kubeBinDir(versions), 'kube-apiserver'), join(dir, 'kube-apiserver'));
+    await writeFile(join(dir, 'etcd'), '#!/bin/sh\necho "etcd Version: 3.4.23"\n', { mode: 0o755 });
+    const { stdout } = await exec('npm', ['run', '--silent', 'build:kube'], {
+      cwd: root,
+      env: { ...process.env, NYX_KUBE_BIN_DIR: dir },
+    });
+    expect(stdout).toContain(
+      `kube-apiserver ${versions.kubernetes} is already built at ${join(dir, 'kube-apiserver')}: nothing to do`,
+    );
+    expect(stdout).toContain(`${join(dir, 'etcd')} is stale (etcd Version: 3.4.23): rebuilding`);
+    expect(stdout).toContain(`built ${join(dir, 'etcd')} in`);
+    const { stdout: version } = await exec(join(dir, 'etcd'), ['--version']);
+    expect(version).toContain(`etcd Version: ${versions.etcd.replace(/^v/, '')}`);
+    // nothing half-written is left beside the binaries
+    expect((await readdir(dir)).sort()).toEqual(['etcd', 'kube-apiserver']);
   });
 });

@@ -151,6 +151,8 @@ function rootSchema(schema: JsonSchema, rules: CrdInfo['rules']): JsonSchema {
       // The API server owns ObjectMeta's schema; a CRD may only say it is an object.
       metadata: { type: 'object' },
       spec: toStructuralSchema(props.spec!),
+      // Written by the reconciler through the status subresource; never part of what Git holds.
+      status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
     },
     ...(rules.length > 0 ? { 'x-kubernetes-validations': rules } : {}),
   };
@@ -179,6 +181,8 @@ export function crdManifests(): Array<Record<string, unknown>> {
           served: true,
           storage: true,
           schema: { openAPIV3Schema: rootSchema(c.schema, c.rules) },
+          // `status` is its own subresource: a spec apply cannot touch it, a status write cannot touch spec.
+          subresources: { status: {} },
           additionalPrinterColumns: c.columns,
         },
       ],

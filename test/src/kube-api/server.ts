@@ -106,9 +106,12 @@ async function start(
   const kubeconfigPath = options.kubeconfigPath
     ? resolve(options.kubeconfigPath)
     : join(stateDir, 'kubeconfig');
-  const ports = await choosePorts(stateDir, options.port ?? 0);
-  const url = `https://127.0.0.1:${ports.apiserver}`;
-  const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
+  const requestedPort = options.port ?? 0;
+  let ports = await choosePorts(stateDir, requestedPort, { reusePrevious: true });
+  const urls = () => ({
+    url: `https://127.0.0.1:${ports.apiserver}`,
+    etcdUrl: `http://127.0.0.1:${ports.etcdClient}`,
+  });
 
   let etcd: LoggedProcess | undefined;
   let apiserver: LoggedProcess | undefined;
@@ -128,7 +131,7 @@ async function start(
       logPath: join(stateDir, 'etcd.log'),
       parentDeathSignal: 'SIGTERM',
     });
-    await waitReady(etcd, readyTimeoutMs, () => etcdHealthy(etcdUrl));
+    await waitReady(etcd, readyTimeoutMs, () => etcdHealthy(urls().etcdUrl));
     apiserver = await spawnLogged({
       name: 'kube-apiserver',
       binary: binaries.kubeApiserver,
@@ -144,12 +147,24 @@ async function start(
       // Its graceful shutdown needs etcd, which gets SIGTERM at the same moment: it would linger ~20 s.
       parentDeathSignal: 'SIGKILL',
     });
-    await waitReady(apiserver, readyTimeoutMs, () => apiserverReady(url, pki));
+    await waitReady(apiserver, readyTimeoutMs, () => apiserverReady(urls().url, pki));
     readySeconds = (performance.now() - started) / 1000;
   };
 
   try {
-    await launch();
+    // Ports chosen here were free a moment ago; another process on a shared machine may take one
+    // first. Then start again on fresh ports (a port the caller asked for is never swapped).
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await launch();
+        break;
+      } catch (error) {
+        await stopBoth();
+        if (!(error instanceof PortTakenError) || requestedPort !== 0 || attempt === 3) throw error;
+        ports = await choosePorts(stateDir, 0, { reusePrevious: false });
+      }
+    }
+    const { url, etcdUrl } = urls();
     const reconcilerToken = await bootstrap(url, pki);
     await writeFile(kubeconfigPath, await kubeconfig(url, pki, reconcilerToken), { mode: 0o600 });
     await writeFile(join(stateDir, 'ports.json'), `${JSON.stringify(ports)}\n`);
@@ -233,6 +248,9 @@ function apiserverArgs(options: {
     `--audit-log-path=${options.auditLogPath}`,
     '--audit-log-format=json',
     '--profiling=false',
+    // On SIGTERM, drain requests, then give open watches 2 s (not the default 60 s request timeout)
+    // before the HTTP server closes them: a restart with informers attached takes seconds.
+    '--shutdown-send-retry-after=true',
   ];
   if (options.uncached && options.uncached.length > 0) {
     args.push(`--watch-cache-sizes=${options.uncached.map((resource) => `${resource}#0`).join(',')}`);
@@ -257,22 +275,37 @@ rules:
   - level: Metadata
 `;
 
-/** The ports of this start: the requested one, else the state folder's previous ones when free. */
-async function choosePorts(stateDir: string, requested: number): Promise<Ports> {
-  const previous = await readFile(join(stateDir, 'ports.json'), 'utf8')
-    .then((text) => JSON.parse(text) as Partial<Ports>)
-    .catch(() => ({}) as Partial<Ports>);
+/**
+ * The ports of this start: the requested one, else the state folder's previous ones when free (a
+ * restarted server keeps its URL), else free ones; never the same port twice.
+ */
+async function choosePorts(
+  stateDir: string,
+  requested: number,
+  options: { reusePrevious: boolean },
+): Promise<Ports> {
+  const previous = options.reusePrevious
+    ? await readFile(join(stateDir, 'ports.json'), 'utf8')
+        .then((text) => JSON.parse(text) as Partial<Ports>)
+        .catch(() => ({}) as Partial<Ports>)
+    : {};
   if (requested !== 0 && !(await portIsFree(requested))) {
     throw new Error(
       `port ${requested} on 127.0.0.1 is already in use: choose another --port, or --port 0 for a free one`,
     );
   }
-  const reuse = async (port: number | undefined): Promise<number> =>
-    port !== undefined && (await portIsFree(port)) ? port : await freePort();
+  const taken = new Set<number>(requested !== 0 ? [requested] : []);
+  const pick = async (wanted: number | undefined): Promise<number> => {
+    let port =
+      wanted !== undefined && !taken.has(wanted) && (await portIsFree(wanted)) ? wanted : await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    return port;
+  };
   return {
-    apiserver: requested !== 0 ? requested : await reuse(previous.apiserver),
-    etcdClient: await reuse(previous.etcdClient),
-    etcdPeer: await reuse(previous.etcdPeer),
+    apiserver: requested !== 0 ? requested : await pick(previous.apiserver),
+    etcdClient: await pick(previous.etcdClient),
+    etcdPeer: await pick(previous.etcdPeer),
   };
 }
 
@@ -283,6 +316,9 @@ function portIsFree(port: number): Promise<boolean> {
     server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)));
   });
 }
+
+/** A server that could not bind a port another process took first. */
+class PortTakenError extends Error {}
 
 /**
  * Polls `probe` until it answers true. A process that exits first, or a deadline that passes, fails
@@ -302,18 +338,24 @@ async function waitReady(
   for (;;) {
     if (exit !== undefined) {
       const lines = await lastLogLines(proc.logPath);
-      const portTaken = /address already in use/.test(lines) ? ' (a port it needs is already in use)' : '';
+      if (/address already in use/.test(lines)) {
+        throw new PortTakenError(
+          `${proc.name} exited (${exit}) before it was ready: a port it needs is already in use; last lines of ${proc.logPath}:\n${lines}`,
+        );
+      }
       throw new Error(
-        `${proc.name} exited (${exit}) before it was ready${portTaken}; last lines of ${proc.logPath}:\n${lines}`,
+        `${proc.name} exited (${exit}) before it was ready; last lines of ${proc.logPath}:\n${lines}`,
       );
     }
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
       throw new Error(
         `${proc.name} was not ready within ${timeoutMs / 1000} s; last lines of ${proc.logPath}:\n${await lastLogLines(proc.logPath)}`,
       );
     }
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+    // never past the deadline: a last probe at the deadline decides
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, Math.min(100, left)));
   }
 }
 
