@@ -3,7 +3,8 @@
 // errors, and the Redis hand-off (including Redis going away).
 
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseInventory, resolveEndpoint } from '@nyx/core';
 import { type AgentAck, acknowledge, BUNDLE_CHANNEL, readBundle, readInventoryVersioned } from '@nyx/io';
@@ -14,6 +15,7 @@ import type { RunningReconciler } from '../src/app.js';
 import { CLUSTER_CONFIG, nnp, startWorld, type World, waitFor } from './world.js';
 
 const exec = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface Listed {
   items: Array<{
@@ -54,6 +56,9 @@ describe('reconciler: Git → cluster → agents', () => {
 
   beforeAll(async () => {
     w = await startWorld();
+    // With the admission policy of deploy/ installed, only the reconciler's service account may write
+    // managed objects: every apply, replace and prune below is made as that account.
+    await w.kubectl(['apply', '-f', join(ROOT, 'deploy/admission/managed-policies.yaml')]);
     await w.kubectl(['create', 'namespace', 'shop']);
     first = await w.commitAndPush({
       'cluster/config.yaml': CLUSTER_CONFIG,
