@@ -1,5 +1,6 @@
 // The source step against a real git server (git http-backend over smart HTTP), pushed to with the
 // real git CLI.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,49 @@ describe('GitSource over smart HTTP', () => {
     expect(next.revision).toBe(second);
     expect(next.files.map((f) => f.path)).toEqual(['cluster/x.yaml']);
     expect(next.rewrittenFrom).toBeUndefined();
+  });
+
+  it('refuses oversized manifests and symlinked ones as tree errors (path:1), reading nothing more', async () => {
+    const big = `${POLICY}# ${'x'.repeat(5000)}\n`;
+    const sha = await repo.commit({ 'namespaces/shop/big.yaml': big, 'namespaces/shop/ok.yaml': POLICY });
+    await pushToServer(repo, remote, sha);
+    const source = new GitSource({
+      url: remote,
+      branch: 'main',
+      gitdir: join(stateDir, 'limits'),
+      limits: { maxFileBytes: 4096, maxTotalBytes: 1 << 20, maxEntries: 1000 },
+    });
+    const fetched = await source.fetch();
+    expect(fetched.treeErrors).toEqual([
+      {
+        file: 'namespaces/shop/big.yaml',
+        line: 1,
+        message: `file is ${Buffer.byteLength(big)} bytes; the limit is 4096`,
+      },
+    ]);
+    expect(fetched.files.map((f) => f.path)).toContain('namespaces/shop/ok.yaml');
+    expect(fetched.files.map((f) => f.path)).not.toContain('namespaces/shop/big.yaml');
+
+    // A symlink (mode 120000, as git stores one) named like a manifest, pointing outside the tree.
+    const git = async (args: string[], input?: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const child = execFile('git', args, { cwd: repo.dir }, (e, out) =>
+          e ? reject(e) : resolve(out.trim()),
+        );
+        child.stdin?.on('error', () => {});
+        if (input === undefined) child.stdin?.end();
+        else child.stdin?.end(input);
+      });
+    const target = await git(['hash-object', '-w', '--stdin'], '/etc/passwd');
+    const ok = await git(['hash-object', '-w', '--stdin'], POLICY);
+    const tree = await git(['mktree'], `120000 blob ${target}\tlink.yaml\n100644 blob ${ok}\tok.yaml\n`);
+    const linked = await git(['commit-tree', tree, '-p', sha, '-m', 'symlink']);
+    await pushToServer(repo, remote, linked);
+    const withLink = await source.fetch();
+    expect(withLink.treeErrors).toEqual([
+      { file: 'link.yaml', line: 1, message: 'a symlink; policy manifests must be regular files' },
+    ]);
+    expect(withLink.files.map((f) => f.path)).toEqual(['ok.yaml']);
   });
 
   it('reports a force-pushed history', async () => {
