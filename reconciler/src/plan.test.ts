@@ -76,6 +76,16 @@ describe('build and plan', () => {
       file: 'namespaces/shop/bad.yaml',
       line: expect.any(Number),
     });
+    const treeError = {
+      file: 'link.yaml',
+      line: 1,
+      message: 'a symlink; policy manifests must be regular files',
+    };
+    expect(buildRevision({ revision: 'x', files, treeErrors: [treeError] })).toEqual({
+      ok: false,
+      revision: 'x',
+      errors: [treeError],
+    });
   });
 
   it('applies what is missing or drifted, holds objects of missing namespaces, prunes and deletes the rest', () => {
