@@ -103,6 +103,20 @@ describe('reconciler: leader election', () => {
     await waitFor('applied', async () =>
       (await w.kubectl(['get', 'nnp', '-n', 'shop', '-o', 'name'])).includes('/a'),
     );
+    // A push webhook that reaches the follower (the Service picks either) is relayed to the leader.
+    const relayed = await w.commitAndPush({ 'namespaces/shop/relayed.yaml': nnp('relayed', 250) });
+    const relayBody = JSON.stringify({ ref: 'refs/heads/main', after: relayed });
+    const relaySig = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(relayBody).digest('hex')}`;
+    const relayRes = await fetch(`${follower.url}/hooks/push`, {
+      method: 'POST',
+      body: relayBody,
+      headers: { 'x-hub-signature-256': relaySig },
+    });
+    expect(relayRes.status).toBe(202);
+    await waitFor('relayed push applied by the leader', async () =>
+      (await status(leader)).revision === relayed ? true : undefined,
+    );
+    expect((await status(follower)).revision).toBeUndefined();
 
     const killedAt = Date.now();
     leader.child.kill('SIGKILL');
