@@ -33,6 +33,8 @@ export interface FetchedRevision {
    * commits: the branch was force-pushed (or more commits than that landed at once).
    */
   rewrittenFrom?: string;
+  /** The tip is `known` (the caller's last build): nothing was read, `files` is empty. */
+  unchanged?: boolean;
 }
 
 export interface GitSourceOptions {
@@ -52,8 +54,11 @@ export class GitSource {
     this.limits = options.limits ?? DEFAULT_SOURCE_LIMITS;
   }
 
-  /** Fetches the branch tip and reads its policy files. Throws when the server cannot be read. */
-  async fetch(): Promise<FetchedRevision> {
+  /**
+   * Fetches the branch tip and reads its policy files, unless the tip is `known` (the revision the
+   * caller built last). Throws when the server cannot be read.
+   */
+  async fetch(known?: string): Promise<FetchedRevision> {
     const { url, branch, token, gitdir } = this.options;
     await mkdir(gitdir, { recursive: true });
     if (!fs.existsSync(join(gitdir, 'HEAD')))
@@ -73,7 +78,10 @@ export class GitSource {
     });
     const revision = result.fetchHead;
     if (!revision) throw new Error(`git fetch ${url} ${branch}: the branch does not exist`);
-    const fetched = await this.read(revision);
+    const fetched: FetchedRevision =
+      revision === known
+        ? { revision, files: [], treeErrors: [], unchanged: true }
+        : await this.read(revision);
     const previous = this.lastRevision;
     if (previous && previous !== revision && !(await this.reaches(revision, previous))) {
       fetched.rewrittenFrom = previous;

@@ -9,6 +9,7 @@ import {
   publishBundle,
   publishInventoryVersioned,
   readAcks,
+  readBundle,
 } from '@nyx/io';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -161,6 +162,19 @@ export class AgentHandoff {
   setNodes(nodes: string[]): void {
     this.nodes = nodes;
     this.emit();
+  }
+
+  /**
+   * The bundle in Redis: after a restart, the last revision this reconciler validated and applied
+   * (undefined when Redis is away or holds none or one that does not verify).
+   */
+  async readPublished(): Promise<Bundle | undefined> {
+    try {
+      return await readBundle(this.redis);
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not read the published bundle');
+      return undefined;
+    }
   }
 
   /** The bundle published last (or awaiting publication). */

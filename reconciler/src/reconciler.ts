@@ -54,7 +54,7 @@ export interface ReconcilerStatus {
 export interface ReconcilerDeps {
   kube: KubeApi;
   kubeConfig: KubeConfig;
-  source: { fetch(): Promise<FetchedRevision> };
+  source: { fetch(known?: string): Promise<FetchedRevision> };
   handoff?: AgentHandoff;
   recorder: Recorder;
   metrics: ReconcilerMetrics;
@@ -153,7 +153,7 @@ export class Reconciler {
       // fetch
       let fetched: FetchedRevision;
       try {
-        fetched = await this.deps.source.fetch();
+        fetched = await this.deps.source.fetch(this.lastBuild?.revision);
       } catch (e) {
         await this.fail('fetch_failed', 'FetchFailed', `fetching the policy repository failed: ${String(e)}`);
         return;
@@ -166,7 +166,7 @@ export class Reconciler {
         void recorder.event(recorder.statusObject(), 'Warning', 'HistoryRewritten', message);
       }
       // build
-      let build = this.lastBuild?.revision === revision ? this.lastBuild : undefined;
+      let build = fetched.unchanged && this.lastBuild?.revision === revision ? this.lastBuild : undefined;
       if (!build) {
         build = buildRevision({ revision, files: fetched.files, treeErrors: fetched.treeErrors });
         this.lastBuild = build;
@@ -188,7 +188,9 @@ export class Reconciler {
         this.status.message = `revision ${short(revision)} is invalid (${build.errors.length} errors); still enforcing ${short(this.lastGood?.revision)}`;
         metrics.invalidRevision.set(1);
         metrics.revisionErrors.set(build.errors.length);
-        // The last good revision keeps being enforced (held objects, drift missed while away).
+        // The last good revision keeps being enforced (held objects, drift missed while away);
+        // after a restart it is the bundle this reconciler last handed to the agents.
+        if (!this.lastGood) await this.recoverLastGood();
         if (this.lastGood) await this.converge(this.lastGood, trigger, false);
         await this.writeStatus();
         return;
@@ -204,6 +206,21 @@ export class Reconciler {
     } finally {
       end();
     }
+  }
+
+  private async recoverLastGood(): Promise<void> {
+    const bundle = await this.deps.handoff?.readPublished();
+    if (!bundle) return;
+    const build = buildRevision({
+      revision: bundle.revision,
+      files: bundle.files.map((f) => ({ path: f.path, content: f.text })),
+    });
+    if (!build.ok) return;
+    this.lastGood = { ...build, bundle };
+    this.deps.log.info(
+      { event: 'recovered', revision: bundle.revision },
+      `the tip is invalid; enforcing the last good revision ${short(bundle.revision)} from the published bundle`,
+    );
   }
 
   private reportInvalid(revision: string, errors: Diagnostic[]): void {

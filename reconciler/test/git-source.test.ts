@@ -58,6 +58,13 @@ describe('GitSource over smart HTTP', () => {
     expect(next.revision).toBe(second);
     expect(next.files.map((f) => f.path)).toEqual(['cluster/x.yaml']);
     expect(next.rewrittenFrom).toBeUndefined();
+    // A poll of a tip already built reads nothing.
+    expect(await source.fetch(second)).toEqual({
+      revision: second,
+      files: [],
+      treeErrors: [],
+      unchanged: true,
+    });
   });
 
   it('refuses oversized manifests and symlinked ones as tree errors (path:1), reading nothing more', async () => {

@@ -35,6 +35,10 @@ describe('reconciler: Git → cluster → agents', () => {
   let redis: Redis;
   let first: string;
   let github: FakeGitHub;
+  const reconcilerSettings = () => ({
+    NYX_GIT_TOKEN: 'ghs_token',
+    NYX_GITHUB_API_URL: `${github.url}/api/v3`,
+  });
   const statuses = (sha: string) =>
     github.requests
       .filter((q) => q.method === 'POST' && q.path === `/repos/acme/policies/statuses/${sha}`)
@@ -68,7 +72,7 @@ describe('reconciler: Git → cluster → agents', () => {
     });
     github = await startFakeGitHub();
     github.addRepo({ owner: 'acme', name: 'policies', git: w.repo });
-    r = await w.startReconciler({ NYX_GIT_TOKEN: 'ghs_token', NYX_GITHUB_API_URL: `${github.url}/api/v3` });
+    r = await w.startReconciler(reconcilerSettings());
     redis = new Redis(w.redis.url);
     redis.on('error', () => {}); // Redis is stopped on purpose in one case
   });
@@ -281,6 +285,14 @@ describe('reconciler: Git → cluster → agents', () => {
         /^invalid, not applied: namespaces\/shop\/broken\.yaml:6: priority 50/,
       ),
     });
+
+    // Restarted while the tip is invalid, it goes on enforcing the last good revision: the bundle it
+    // handed to the agents.
+    await r.close();
+    r = await w.startReconciler(reconcilerSettings());
+    await waitFor('restarted on an invalid tip', () => r.reconciler.status.phase === 'InvalidRevision');
+    expect(r.reconciler.status).toMatchObject({ revision: good, attemptedRevision: bad });
+    expect(r.reconciler.status.lastSyncAt).toBeDefined();
 
     const fixed = await w.commitAndPush({ 'namespaces/shop/broken.yaml': null });
     await w.push(r, fixed);
