@@ -5,17 +5,29 @@
 //      the real `git revert` of it: the break-glass path), target p99 < 3 s;
 //   2. drift revert latency, p50/p99 over 200 random kubectl edits (patch, label, delete), measured
 //      on one watch stream from the edit's event to the revert's event, target p99 < 1 s;
-//   3. a full sync of 5,000 objects (one push) and the reconciler's memory.
+//   3. a pod's address → the inventory in Redis (the reconciler's share of SPEC §8.6's 1 s);
+//   4. a full sync of 5,000 objects (one push) and the reconciler's memory.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { type AgentAck, acknowledge, BUNDLE_CHANNEL, BUNDLE_KEY, parseBundle } from '@nyx/io';
+import {
+  type AgentAck,
+  acknowledge,
+  BUNDLE_CHANNEL,
+  BUNDLE_KEY,
+  INVENTORY_CHANNEL,
+  INVENTORY_KEY,
+  parseBundle,
+} from '@nyx/io';
 import { runKubectl, startGitServer, startRedis, startTestApiServer } from '@nyx/test';
 import { Redis } from 'ioredis';
+import { KubeApi, PODS } from '../reconciler/src/kube.js';
 import { mulberry32 } from './prng.js';
+
+const SERVICE_ACCOUNTS = { group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true } as const;
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -25,6 +37,7 @@ const EDITS = 200;
 const BASE_POLICIES = 200;
 const FULL_SYNC_OBJECTS = 5000;
 const NAMESPACES = 20;
+const PODS_CREATED = 50;
 
 const policy = (name: string, ns: string, priority: number): string => `apiVersion: nyx.tracenyx.io/v1alpha1
 kind: NyxNetworkPolicy
@@ -247,6 +260,50 @@ async function main(): Promise<void> {
     }
     watch.abort();
 
+    // 2b. a pod's address → the inventory the agents read (SPEC §8.6: a new pod is enforced within
+    // 1 s of the reconciler seeing it; this is the reconciler's share). The bench plays the kubelet.
+    const admin = await KubeApi.connect(api.kubeconfigPath);
+    await admin.create(SERVICE_ACCOUNTS, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: 'ns-0' },
+    });
+    const inventoryWatcher = new Redis(redisServer.url);
+    agents.push(inventoryWatcher);
+    const inventoryReader = new Redis(redisServer.url);
+    agents.push(inventoryReader);
+    await inventoryWatcher.subscribe(INVENTORY_CHANNEL);
+    let onInventory: (() => void) | undefined;
+    inventoryWatcher.on('message', () => onInventory?.());
+    const podTimes: number[] = [];
+    for (let p = 0; p < PODS_CREATED; p++) {
+      const name = `web-${p}`;
+      await admin.create(PODS, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: 'ns-0', labels: { app: 'web' } },
+        spec: {
+          nodeName: 'node-0',
+          automountServiceAccountToken: false,
+          containers: [{ name: 'web', image: 'web' }],
+        },
+      });
+      const ip = `10.1.${Math.floor(p / 250)}.${(p % 250) + 1}`;
+      const seen = new Promise<void>((resolve) => {
+        onInventory = async () => {
+          const text = (await inventoryReader.get(INVENTORY_KEY)) ?? '';
+          if (text.includes(`"${ip}"`)) resolve();
+        };
+      });
+      const t0 = performance.now();
+      await admin.request('PATCH', `/api/v1/namespaces/ns-0/pods/${name}/status`, {
+        body: { status: { podIP: ip, podIPs: [{ ip }] } },
+        contentType: 'application/merge-patch+json',
+      });
+      await seen;
+      podTimes.push(performance.now() - t0);
+    }
+
     // 3. full sync of 5,000 objects in one push, and memory.
     for (let i = BASE_POLICIES; i < FULL_SYNC_OBJECTS; i++) await writePolicy(i);
     await g('add', '-A');
@@ -276,6 +333,7 @@ that read and verify the bundle, then acknowledge).
 ${row(`push → ${AGENTS} agents acked (all merges)`, mergeTimes, 'p99 < 3 s')}
 ${row('  of which changes', pushTimes, '')}
 ${row('  of which `git revert` (break-glass)', revertTimes, '')}
+${row(`pod address → inventory published (${PODS_CREATED} pods; debounce 100 ms)`, podTimes, '')}
 ${row(`drift revert (${kinds.patch} patch, ${kinds.label} label, ${kinds.delete} delete)`, driftTimes, 'p99 < 1 s')}
 
 Full sync: ${FULL_SYNC_OBJECTS - BASE_POLICIES} new objects in one push (${count} in the cluster after it) in ${(fullSync / 1000).toFixed(1)} s
