@@ -18,6 +18,24 @@ function run(env: Record<string, string>): Promise<{ code: number; stdout: strin
   });
 }
 
+const NYXCTL = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli/bin/nyxctl.js');
+
+describe('nyxctl status and pause without a usable kubeconfig', () => {
+  it('exit 2 with the kubeconfig named, not an unexpected error', async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((done) =>
+      execFile(
+        process.execPath,
+        [NYXCTL, 'status', '--kubeconfig', '/nonexistent/kubeconfig'],
+        (error, _out, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      ),
+    );
+    expect(r).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(/^nyxctl: --kubeconfig \/nonexistent\/kubeconfig: cannot use it: ENOENT/),
+    });
+  });
+});
+
 describe('nyx-reconciler start-up', () => {
   it('refuses to start without NYX_GIT_URL or with malformed settings, listing every problem', async () => {
     const r = await run({ NYX_GIT_POLL_INTERVAL: 'soon' });

@@ -29,7 +29,15 @@ export function parsePauseDuration(text: string): number | undefined {
 }
 
 async function connect(target: ReconcilerTarget): Promise<{ kube: KubeApi; user: string }> {
-  const kube = await KubeApi.connect(target.kubeconfig);
+  let kube: KubeApi;
+  try {
+    kube = await KubeApi.connect(target.kubeconfig);
+  } catch (e) {
+    const which = target.kubeconfig
+      ? `--kubeconfig ${target.kubeconfig}`
+      : 'the kubeconfig (KUBECONFIG, ~/.kube/config)';
+    throw new UsageError(`${which}: cannot use it: ${(e as Error).message}`);
+  }
   kube.userAgent = 'nyxctl';
   return { kube, user: kube.kubeConfig.getCurrentUser()?.name ?? '' };
 }
