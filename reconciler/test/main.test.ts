@@ -3,29 +3,30 @@
 import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sourceProcessArgs } from '@nyx/test';
 import { describe, expect, it } from 'vitest';
 
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/nyx-reconciler.js');
+const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
 
 function run(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [BIN],
+      sourceProcessArgs(MAIN),
       { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
       (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
-const NYXCTL = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli/bin/nyxctl.js');
+const NYXCTL = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli/src/main.ts');
 
 describe('nyxctl status and pause without a usable kubeconfig', () => {
   it('exit 2 with the kubeconfig named, not an unexpected error', async () => {
     const r = await new Promise<{ code: number; stderr: string }>((done) =>
       execFile(
         process.execPath,
-        [NYXCTL, 'status', '--kubeconfig', '/nonexistent/kubeconfig'],
+        [...sourceProcessArgs(NYXCTL), 'status', '--kubeconfig', '/nonexistent/kubeconfig'],
         (error, _out, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stderr }),
       ),
     );

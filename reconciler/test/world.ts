@@ -15,6 +15,7 @@ import {
   pushToServer,
   type RedisServer,
   runKubectl,
+  sourceProcessArgs,
   startGitServer,
   startRedis,
   startTestApiServer,
@@ -157,7 +158,7 @@ export async function startWorld(): Promise<World> {
       return new Promise((done) => {
         execFile(
           process.execPath,
-          [join(ROOT, 'cli/bin/nyxctl.js'), ...args, '--kubeconfig', api.kubeconfigPath],
+          [...sourceProcessArgs(join(ROOT, 'cli/src/main.ts')), ...args, '--kubeconfig', api.kubeconfigPath],
           (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
       });

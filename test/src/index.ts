@@ -5,5 +5,6 @@ export * from './git-repo.js';
 export * from './git-server.js';
 export * from './kube-api/index.js';
 export * from './redis.js';
+export * from './source-process.js';
 export * from './system.js';
 export * from './webhooks.js';

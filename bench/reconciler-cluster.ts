@@ -22,7 +22,7 @@ import {
   INVENTORY_KEY,
   parseBundle,
 } from '@nyx/io';
-import { runKubectl, startGitServer, startRedis, startTestApiServer } from '@nyx/test';
+import { runKubectl, sourceProcessArgs, startGitServer, startRedis, startTestApiServer } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { KubeApi, PODS } from '../reconciler/src/kube.js';
 import { mulberry32 } from './prng.js';
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     await g('push', '-q', remote, 'main');
 
     // The reconciler: the real bin, in its own process.
-    reconciler = spawn(process.execPath, [join(ROOT, 'reconciler/bin/nyx-reconciler.js')], {
+    reconciler = spawn(process.execPath, sourceProcessArgs(join(ROOT, 'reconciler/src/main.ts')), {
       env: {
         ...process.env,
         NYX_GIT_URL: remote,
