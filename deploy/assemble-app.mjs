@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 
 /** The workspaces the images run, in build order. The reconciler and agent join when they have a build. */
-export const APP_WORKSPACES = ['core', 'io', 'cli', 'bot', 'agent'];
+export const APP_WORKSPACES = ['core', 'io', 'reconciler', 'cli', 'bot', 'agent'];
 
 const ROOT = resolve(import.meta.dirname, '..');
 

@@ -283,5 +283,69 @@ inventory (what is world, remote pods' labels and named ports): recompile on any
       ),
     );
 
+  addReconcilerCommands(program, io, done);
   return program;
+}
+
+/** `status`, `pause` and `resume`: the in-cluster reconciler, through the kubeconfig's identity. */
+function addReconcilerCommands(program: Command, io: CommandIo, done: (code: number) => void): void {
+  const target = (c: Command): Command =>
+    c
+      .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster)')
+      .option('-n, --namespace <ns>', "the reconciler's namespace", 'nyx-system');
+  // @nyx/reconciler (and the Kubernetes client under it) is an optional peer of the CLI: a laptop
+  // install of core, io and cli validates and simulates without it; these commands say what to add.
+  const reconciler = () =>
+    import('./commands/reconciler.js').catch((error: unknown) => {
+      if (
+        (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' &&
+        String(error).includes('@nyx/reconciler')
+      )
+        throw new Error(
+          'this command needs the @nyx/reconciler package beside @nyx/cli (install its tarball, or use the cli image)',
+        );
+      throw error;
+    });
+
+  target(
+    program
+      .command('status')
+      .description(
+        "The reconciler's state: the revision applied, an invalid tip and its errors, held objects, pause, and the rollout to the agents (nodes applied, pending, failed).",
+      ),
+  )
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      examples('nyxctl status', 'nyxctl status --namespace nyx-system --format json') +
+        '\n\nExit 0 when the branch tip is applied (phase Synced), 1 otherwise.',
+    )
+    .action(async (opts: { kubeconfig?: string; namespace: string; format: 'text' | 'json' }) =>
+      done(await (await reconciler()).runStatus(opts, io)),
+    );
+
+  target(
+    program
+      .command('pause')
+      .description(
+        'Break-glass: stop reverting drift for a while (drift is still recorded); Git state is restored when the pause expires. The documented path is `git revert` on main; pause is for when Git itself is unreachable.',
+      ),
+  )
+    .requiredOption('--for <duration>', 'how long: 30m, 1h, 1h30m (at most 24h)')
+    .requiredOption('--reason <text>', 'why (an incident id); recorded in the Event and the status')
+    .option('--by <name>', 'who (default: $USER); the API server audit log has the authenticated identity')
+    .addHelpText(
+      'after',
+      examples('nyxctl pause --for 30m --reason "INC-1234: git server down, hotfix in place"'),
+    )
+    .action(
+      async (opts: { kubeconfig?: string; namespace: string; for: string; reason: string; by?: string }) =>
+        done(await (await reconciler()).runPause(opts, io)),
+    );
+
+  target(program.command('resume').description('End a pause now: the reconciler restores the state of Git.'))
+    .addHelpText('after', examples('nyxctl resume'))
+    .action(async (opts: { kubeconfig?: string; namespace: string }) =>
+      done(await (await reconciler()).runResume(opts, io)),
+    );
 }

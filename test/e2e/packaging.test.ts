@@ -236,7 +236,10 @@ describe('the packed tarballs in an empty folder (a developer laptop)', () => {
       // The third-party packages @nyx/cli needs, packed from the lock file's install: offline, npm
       // has no registry to resolve their ranges against, so they are handed over as tarballs too.
       const installed = (
-        await ok('npm', ['ls', '--omit=dev', '--all', '--parseable', '-w', 'cli'], { cwd: actionPath, env })
+        await ok('npm', ['ls', '--omit=dev', '--omit=peer', '--all', '--parseable', '-w', 'cli'], {
+          cwd: actionPath,
+          env,
+        })
       )
         .split('\n')
         .filter((p) => p.startsWith(join(actionPath, 'node_modules/')) && !p.includes('/@nyx/'));

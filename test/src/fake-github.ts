@@ -378,6 +378,16 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       Object.assign(run, { ...b, annotations: [...run.annotations, ...annotations] });
       return [200, run];
     }
+    // Commit statuses (the reconciler's report on a revision); read back from `requests`.
+    m = method === 'POST' ? rest.match(/^\/statuses\/([0-9a-f]{40})$/) : null;
+    if (m) {
+      const b = (body ?? {}) as { state?: string; context?: string; description?: string };
+      if (!['error', 'failure', 'pending', 'success'].includes(b.state ?? '')) {
+        return [422, { message: 'state must be error, failure, pending or success' }];
+      }
+      if ((b.description ?? '').length > 140) return [422, { message: 'description is too long (140)' }];
+      return [201, { id: nextId++, sha: m[1], ...b }];
+    }
     return [404, { message: `Not Found: ${method} ${path}` }];
   }
 

@@ -2,6 +2,7 @@
 // real kube-apiserver and etcd).
 export * from './fake-github.js';
 export * from './git-repo.js';
+export * from './git-server.js';
 export * from './kube-api/index.js';
 export * from './netns.js';
 export * from './redis.js';
