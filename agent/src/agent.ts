@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import {
   type AgentExtras,
   addressOwners,
+  annotateFlowRecord,
   type CompiledRuleset,
   compileEvaluator,
   compileRuleset,
@@ -303,8 +304,9 @@ export class Agent {
 
   /**
    * Reads the kernel's capture sets and turns what grew since the last read into flow records,
-   * ends resolved to `<ns>/<pod>` through the inventory.
-   * TODO(flow identity): add srcWorkload/dstWorkload/srcLabels/dstLabels once FlowRecord has them.
+   * ends resolved to `<ns>/<pod>` through the inventory, with the identity of each pod end
+   * (`srcWorkload`/`srcLabels`, `dstWorkload`/`dstLabels`: SPEC section 7) written in by the same
+   * `annotateFlowRecord` as `nyxctl flows annotate`, so the window outlives the pods' rollouts.
    */
   private async captureFlows(): Promise<void> {
     if (!this.current) return;
@@ -330,7 +332,7 @@ export class Agent {
         this.status.droppedFlows += 1;
         continue;
       }
-      this.buffer.push({
+      const record: FlowRecord = {
         src: name(c.src),
         dst: name(c.dst),
         protocol: c.protocol,
@@ -339,7 +341,8 @@ export class Agent {
         count,
         firstSeen: now,
         lastSeen: now,
-      });
+      };
+      this.buffer.push(annotateFlowRecord(this.current.inventory, record).record);
     }
   }
 

@@ -278,6 +278,14 @@ describe('nyx-agent', () => {
     });
     expect(found.count).toBe(7);
     expect(Date.parse(found.lastSeen!)).toBeGreaterThan(Date.now() - 60_000);
+    // The identity of each pod end (SPEC section 7), so the window outlives the pods' rollouts; these
+    // pods have no owner, so each is its own workload.
+    expect(found).toMatchObject({
+      srcWorkload: 'shop/web',
+      srcLabels: { app: 'web' },
+      dstWorkload: 'payments/ledger',
+      dstLabels: { app: 'ledger' },
+    });
   });
 
   it('toFqdn: the allowed name resolves and connects on 443; other names, ports and direct IP are denied; TTL expiry removes the address', async () => {
