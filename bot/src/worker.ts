@@ -17,7 +17,7 @@ import {
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type AnalysisCache, analyzeChange, ownershipVerdict } from './analyze.js';
+import { type Analysis, type AnalysisCache, type AnalyzeInput, ownershipVerdict } from './analyze.js';
 import {
   composeComment,
   OWNERSHIP_CHECK,
@@ -58,6 +58,8 @@ export interface WorkerDeps {
   /** This app's bot login (`<slug>[bot]`): the author of the sticky comments that are ours. */
   botLogin(): Promise<string>;
   inputs: FlowInputs;
+  /** `analyzeChange` off the event loop (an `AnalysisPool`'s threads). */
+  analyze(input: AnalyzeInput): Promise<Analysis>;
   /** A plain (non-blocking) connection for locks. */
   redis: Redis;
   queue: Queue<NyxJob>;
@@ -213,7 +215,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
         displayRoot: root,
         commit: headSha,
       });
-      analysis = analyzeChange({
+      analysis = await deps.analyze({
         baseFiles,
         headFiles,
         changedFiles,
