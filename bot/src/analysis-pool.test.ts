@@ -6,7 +6,8 @@ import { FlowWindow, type PolicyFile } from '@nyx/core';
 import { readFlowWindow, readInventoryFile, readPolicyTree } from '@nyx/io';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnalysisPool } from './analysis-pool.js';
-import { type AnalyzeInput, analyzeChange } from './analyze.js';
+import { type AnalyzeInput, analyzeChange, ownershipVerdict } from './analyze.js';
+import { composeComment, policyCheck } from './comment.js';
 import { changedPaths } from './github.js';
 
 const template = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../policy-repo-template');
@@ -49,6 +50,25 @@ describe('AnalysisPool', () => {
     expect(answers[3]?.kind).toBe('invalid');
     // The window in use here is still whole (its state was copied, not transferred).
     expect(analyzeChange(input)).toEqual(expected);
+  });
+
+  it('renders the comment and the policy check as composeComment and policyCheck do', async () => {
+    const analysis = analyzeChange(input);
+    const headSha = 'a'.repeat(40);
+    const approval = ownershipVerdict({
+      analysis,
+      reviews: [],
+      author: 'dev',
+      headSha,
+      teamMembers: new Map(),
+    });
+    const comment = { analysis, approval, headSha, fullReportUrl: 'https://github.com/o/r/pull/1/checks' };
+    const policy = { analysis, headSha, conclusionOnNewlyDenied: 'failure' as const };
+    expect(await pool.render({ comment, policy })).toEqual({
+      comment: composeComment(comment),
+      policy: policyCheck(policy),
+    });
+    expect(await pool.render({ comment })).toEqual({ comment: composeComment(comment) });
   });
 
   it('refuses changes once closed', async () => {

@@ -1,4 +1,5 @@
-// The analysis of a change (tree load, impact, lint, ownership) runs on worker threads, never on the
+// The analysis of a change (tree load, impact, lint, ownership) and the rendering of its verdict
+// run on worker threads, never on the
 // event loop: a PR of thousands of policies against a large flow window computes for seconds, and
 // meanwhile the bot must answer webhooks within GitHub's 10 s, /healthz within its 1 s deadline and
 // renew its BullMQ job locks (a missed renewal makes the job run twice). GitHub I/O stays on the
@@ -7,14 +8,24 @@
 // to a thread once per version. `NYX_ANALYSIS_THREADS` threads (default 1) take one change at a
 // time each; more changes wait their turn in order.
 import { Worker } from 'node:worker_threads';
-import type { AnalysisAnswer, AnalysisRequest } from './analysis-thread.js';
+import type {
+  AnalysisRequest,
+  PolicyCheckInput,
+  Rendered,
+  ThreadAnswer,
+  ThreadRequest,
+} from './analysis-thread.js';
 import type { Analysis, AnalyzeInput } from './analyze.js';
+import type { ComposeCommentInput } from './comment.js';
 
-interface Task {
-  input: AnalyzeInput;
-  resolve(analysis: Analysis): void;
-  reject(error: Error): void;
-}
+type Task =
+  | { kind: 'analyze'; input: AnalyzeInput; resolve(analysis: Analysis): void; reject(error: Error): void }
+  | {
+      kind: 'render';
+      input: { comment: ComposeCommentInput; policy?: PolicyCheckInput };
+      resolve(rendered: Rendered): void;
+      reject(error: Error): void;
+    };
 
 interface Slot {
   worker: Worker;
@@ -40,7 +51,16 @@ export class AnalysisPool {
   analyze(input: AnalyzeInput): Promise<Analysis> {
     if (this.#closed) return Promise.reject(new Error('the analysis pool is closed'));
     return new Promise<Analysis>((resolve, reject) => {
-      this.#waiting.push({ input, resolve, reject });
+      this.#waiting.push({ kind: 'analyze', input, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** The sticky comment (`composeComment`) and, when given its input, the `nyx/policy` check run. */
+  render(input: { comment: ComposeCommentInput; policy?: PolicyCheckInput }): Promise<Rendered> {
+    if (this.#closed) return Promise.reject(new Error('the analysis pool is closed'));
+    return new Promise<Rendered>((resolve, reject) => {
+      this.#waiting.push({ kind: 'render', input, resolve, reject });
       this.#dispatch();
     });
   }
@@ -61,11 +81,11 @@ export class AnalysisPool {
 
   #start(): Slot {
     const slot: Slot = { worker: startThread(siblingModule('analysis-thread')) };
-    slot.worker.on('message', (answer: AnalysisAnswer) => {
+    slot.worker.on('message', (answer: ThreadAnswer) => {
       const task = slot.task;
       slot.task = undefined;
       if (task) {
-        if (answer.ok) task.resolve(answer.analysis);
+        if (answer.ok) task.resolve(answer.value as Analysis & Rendered);
         else task.reject(new Error(`analysis thread: ${answer.message}`));
       }
       this.#dispatch();
@@ -96,32 +116,40 @@ export class AnalysisPool {
       if (!task) return;
       slot.task = task;
       slot.worker.ref();
-      const { input } = task;
-      const window = this.#number(input.window);
-      const inventory = this.#number(input.inventory);
-      const request: AnalysisRequest = {
-        id: ++this.#ids,
-        baseFiles: input.baseFiles,
-        headFiles: input.headFiles,
-        changedFiles: input.changedFiles,
-        // Copied, not transferred: the window stays in use on this thread for later jobs.
-        window: slot.window === window ? { number: window } : { number: window, state: input.window.state() },
-        inventory:
-          slot.inventory === inventory
-            ? { number: inventory }
-            : { number: inventory, value: input.inventory },
-      };
+      const request =
+        task.kind === 'render'
+          ? { kind: 'render' as const, id: ++this.#ids, ...task.input }
+          : this.#analysisRequest(slot, task.input);
       try {
-        slot.worker.postMessage(request);
+        slot.worker.postMessage(request satisfies ThreadRequest);
       } catch (error) {
         slot.task = undefined;
         task.reject(error as Error);
         continue;
       }
-      slot.window = window;
-      slot.inventory = inventory;
+      if (request.kind === 'analyze') {
+        slot.window = request.window.number;
+        slot.inventory = request.inventory.number;
+      }
     }
     for (const slot of this.#slots) if (!slot.task) slot.worker.unref();
+  }
+
+  /** The window and inventory go along only when the slot's thread does not hold them yet. */
+  #analysisRequest(slot: Slot, input: AnalyzeInput): AnalysisRequest {
+    const window = this.#number(input.window);
+    const inventory = this.#number(input.inventory);
+    return {
+      kind: 'analyze',
+      id: ++this.#ids,
+      baseFiles: input.baseFiles,
+      headFiles: input.headFiles,
+      changedFiles: input.changedFiles,
+      // Copied, not transferred: the window stays in use on this thread for later jobs.
+      window: slot.window === window ? { number: window } : { number: window, state: input.window.state() },
+      inventory:
+        slot.inventory === inventory ? { number: inventory } : { number: inventory, value: input.inventory },
+    };
   }
 
   #number(o: object): number {

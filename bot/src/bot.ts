@@ -182,7 +182,7 @@ export async function startBot(
           log,
           blobCache: new BlobCache(),
           analyses: new AnalysisCache(),
-          analyze: (input) => pool.analyze(input),
+          analysis: pool,
         },
       })
     : undefined;
