@@ -30,6 +30,8 @@ type Task =
 interface Slot {
   worker: Worker;
   task?: Task;
+  /** Exited or failed; waiting for its replacement. */
+  dead?: boolean;
   /** The window and inventory numbers this thread holds. */
   window?: number;
   inventory?: number;
@@ -42,6 +44,8 @@ export class AnalysisPool {
   #next = 0;
   #ids = 0;
   #closed = false;
+  /** Threads that died in a row without answering: each replacement waits longer (up to 30 s). */
+  #failures = 0;
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) this.#slots.push(this.#start());
@@ -84,6 +88,7 @@ export class AnalysisPool {
     slot.worker.on('message', (answer: ThreadAnswer) => {
       const task = slot.task;
       slot.task = undefined;
+      this.#failures = 0;
       if (task) {
         if (answer.ok) task.resolve(answer.value as Analysis & Rendered);
         else task.reject(new Error(`analysis thread: ${answer.message}`));
@@ -91,16 +96,22 @@ export class AnalysisPool {
       this.#dispatch();
     });
     // A thread that dies (out of memory, a crash) fails its change (the job is retried) and is
-    // replaced.
+    // replaced; one that keeps dying before it answers (a broken install) is replaced ever more
+    // slowly instead of in a tight loop.
     const replace = (error: Error): void => {
-      if (this.#closed) return;
-      const index = this.#slots.indexOf(slot);
-      if (index < 0) return;
+      if (this.#closed || slot.dead) return;
+      slot.dead = true;
       slot.task?.reject(error);
       slot.task = undefined;
       void slot.worker.terminate();
-      this.#slots[index] = this.#start();
-      this.#dispatch();
+      const delay = this.#failures === 0 ? 0 : Math.min(100 * 2 ** this.#failures, 30_000);
+      this.#failures += 1;
+      setTimeout(() => {
+        const index = this.#slots.indexOf(slot);
+        if (this.#closed || index < 0) return;
+        this.#slots[index] = this.#start();
+        this.#dispatch();
+      }, delay).unref();
     };
     slot.worker.on('error', replace);
     slot.worker.on('exit', (code) => replace(new Error(`the analysis thread exited (code ${code})`)));
@@ -111,7 +122,7 @@ export class AnalysisPool {
 
   #dispatch(): void {
     for (const slot of this.#slots) {
-      if (slot.task) continue;
+      if (slot.task || slot.dead) continue;
       const task = this.#waiting.shift();
       if (!task) return;
       slot.task = task;
@@ -132,7 +143,7 @@ export class AnalysisPool {
         slot.inventory = request.inventory.number;
       }
     }
-    for (const slot of this.#slots) if (!slot.task) slot.worker.unref();
+    for (const slot of this.#slots) if (!slot.task && !slot.dead) slot.worker.unref();
   }
 
   /** The window and inventory go along only when the slot's thread does not hold them yet. */
