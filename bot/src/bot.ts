@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
+import { AnalysisPool } from './analysis-pool.js';
 import { AnalysisCache } from './analyze.js';
 import { nyxApp } from './app.js';
 import type { BotConfig } from './config.js';
@@ -150,6 +151,7 @@ export async function startBot(
     : undefined;
 
   let botLogin: Promise<string> | undefined;
+  const pool = new AnalysisPool(config.worker ? config.analysisThreads : 0);
   const worker = config.worker
     ? startWorker({
         queueName: config.queueName,
@@ -180,6 +182,7 @@ export async function startBot(
           log,
           blobCache: new BlobCache(),
           analyses: new AnalysisCache(),
+          analysis: pool,
         },
       })
     : undefined;
@@ -242,6 +245,7 @@ export async function startBot(
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker?.close();
+      await pool.close();
       await queue.close().catch(() => {});
       await stopped;
       for (const c of [queueConnection, workerConnection, plain]) c.disconnect();

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       PORT: '70000',
       REDIS_URL: 'http://x',
       NYX_CONCURRENCY: '0',
+      NYX_ANALYSIS_THREADS: 'all',
       GHE_PROTOCOL: 'ftp',
       GHE_HOST: 'ghe.local',
     });
@@ -41,6 +42,7 @@ describe('loadConfig', () => {
         'APP_ID=abc: expected a positive integer',
         'PORT=70000: expected an integer between 0 and 65535',
         'NYX_CONCURRENCY=0: expected an integer between 1 and 256',
+        'NYX_ANALYSIS_THREADS=all: expected an integer between 1 and 64',
         'GHE_PROTOCOL=ftp: expected http or https',
       ]),
     );

@@ -27,6 +27,11 @@ export interface BotConfig {
   inventory: InventorySourceConfig;
   /** Jobs processed in parallel by this process's worker (`NYX_CONCURRENCY`, default 4). */
   concurrency: number;
+  /**
+   * Threads that analyse changes off the event loop (`NYX_ANALYSIS_THREADS`, default 1): each
+   * analyses one change at a time, so more threads analyse more PRs at once (one core each).
+   */
+  analysisThreads: number;
   /** `NYX_WORKER=off` runs only the webhook server (workers elsewhere). Default on. */
   worker: boolean;
   /** Attempts per job before it is marked failed (`NYX_JOB_ATTEMPTS`, default 6). */
@@ -164,6 +169,7 @@ export function loadConfig(
     flows: typeof flows === 'string' ? { kind: 'none' } : flows,
     inventory,
     concurrency: intSetting(env, 'NYX_CONCURRENCY', 4, 1, 256, errors),
+    analysisThreads: intSetting(env, 'NYX_ANALYSIS_THREADS', 1, 1, 64, errors),
     worker: ['on', 'true', '1'].includes(workerRaw),
     attempts: intSetting(env, 'NYX_JOB_ATTEMPTS', 6, 1, 100, errors),
     backoffMs: intSetting(env, 'NYX_BACKOFF_MS', 2000, 1, 3_600_000, errors),
@@ -212,7 +218,7 @@ export function describeConfig(c: BotConfig): string[] {
     `REDIS_URL=${mask(c.redisUrl)}`,
     `NYX_FLOWS=${flows}`,
     `NYX_INVENTORY=${c.inventory.kind === 'file' ? c.inventory.path : c.inventory.kind}`,
-    `NYX_WORKER=${c.worker ? 'on' : 'off'} NYX_CONCURRENCY=${c.concurrency} NYX_JOB_ATTEMPTS=${c.attempts} NYX_BACKOFF_MS=${c.backoffMs}`,
+    `NYX_WORKER=${c.worker ? 'on' : 'off'} NYX_CONCURRENCY=${c.concurrency} NYX_ANALYSIS_THREADS=${c.analysisThreads} NYX_JOB_ATTEMPTS=${c.attempts} NYX_BACKOFF_MS=${c.backoffMs}`,
     `NYX_CACHE_SECONDS=${c.cacheSeconds} NYX_QUEUE=${c.queueName}`,
   ];
 }

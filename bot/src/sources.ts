@@ -13,8 +13,8 @@ import {
 } from '@nyx/core';
 import {
   type FlowStoreRedis,
-  readFlowWindow,
   readFlowWindowFromRedis,
+  readFlowWindowInWorker,
   readInventoryFile,
   readPublishedInventory,
 } from '@nyx/io';
@@ -108,7 +108,8 @@ async function loadWindow(
     case 'redis':
       return (await readFlowWindowFromRedis(redis, { hours })).window;
     case 'file':
-      return readFlowWindow(flows.path, { format: flows.format });
+      // On a thread: a file of millions of records is parsed without holding up the event loop.
+      return readFlowWindowInWorker(flows.path, { format: flows.format });
     case 'url':
       return fetchFlowWindow(flows.url);
   }

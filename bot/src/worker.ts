@@ -17,15 +17,9 @@ import {
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type AnalysisCache, analyzeChange, ownershipVerdict } from './analyze.js';
-import {
-  composeComment,
-  OWNERSHIP_CHECK,
-  ownershipCheck,
-  POLICY_CHECK,
-  policyCheck,
-  unreadableTreeComment,
-} from './comment.js';
+import type { AnalysisPool } from './analysis-pool.js';
+import { type AnalysisCache, ownershipVerdict } from './analyze.js';
+import { OWNERSHIP_CHECK, ownershipCheck, POLICY_CHECK, unreadableTreeComment } from './comment.js';
 import {
   BlobCache,
   branchTip,
@@ -58,6 +52,8 @@ export interface WorkerDeps {
   /** This app's bot login (`<slug>[bot]`): the author of the sticky comments that are ours. */
   botLogin(): Promise<string>;
   inputs: FlowInputs;
+  /** `analyzeChange` and the rendering of its verdict off the event loop (an `AnalysisPool`). */
+  analysis: Pick<AnalysisPool, 'analyze' | 'render'>;
   /** A plain (non-blocking) connection for locks. */
   redis: Redis;
   queue: Queue<NyxJob>;
@@ -213,7 +209,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
         displayRoot: root,
         commit: headSha,
       });
-      analysis = analyzeChange({
+      analysis = await deps.analysis.analyze({
         baseFiles,
         headFiles,
         changedFiles,
@@ -273,35 +269,38 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
     if (currentBase !== baseSha) return 'stale';
     // The comment goes first (it is what reviewers wait for; Octokit spaces writes a second apart);
     // its full-report link is the PR's checks tab, known before the check runs exist.
-    const body = composeComment({
-      analysis,
-      approval,
-      headSha,
-      policyRoot: root,
-      maxLength: repoConfig.maxCommentLength,
-      ...(current.htmlUrl
-        ? {
-            fullReportUrl: `${current.htmlUrl}/checks`,
-            // The pull request's page is <repository>/pull/<n>.
-            repositoryUrl: current.htmlUrl.replace(/\/pull\/\d+$/, ''),
-          }
-        : {}),
+    // Rendered on a thread: a report of thousands of changes takes a while to write out.
+    const review = job.trigger.startsWith('pull_request_review');
+    const rendered = await deps.analysis.render({
+      comment: {
+        analysis,
+        approval,
+        headSha,
+        policyRoot: root,
+        maxLength: repoConfig.maxCommentLength,
+        ...(current.htmlUrl
+          ? {
+              fullReportUrl: `${current.htmlUrl}/checks`,
+              // The pull request's page is <repository>/pull/<n>.
+              repositoryUrl: current.htmlUrl.replace(/\/pull\/\d+$/, ''),
+            }
+          : {}),
+      },
+      // A review changes only who approved: the policy verdict of this head stands.
+      ...(review
+        ? {}
+        : {
+            policy: {
+              analysis,
+              headSha,
+              policyRoot: root,
+              conclusionOnNewlyDenied: repoConfig.conclusionOnNewlyDenied,
+              configErrors,
+            },
+          }),
     });
-    await upsertStickyComment(gh, ref, job.pr, body, await deps.botLogin());
-    // A review changes only who approved: the policy verdict of this head stands.
-    if (!job.trigger.startsWith('pull_request_review')) {
-      await createCheckRun(
-        gh,
-        ref,
-        policyCheck({
-          analysis,
-          headSha,
-          policyRoot: root,
-          conclusionOnNewlyDenied: repoConfig.conclusionOnNewlyDenied,
-          configErrors,
-        }),
-      );
-    }
+    await upsertStickyComment(gh, ref, job.pr, rendered.comment, await deps.botLogin());
+    if (rendered.policy) await createCheckRun(gh, ref, rendered.policy);
     await createCheckRun(gh, ref, ownershipCheck({ approval, headSha }));
     return 'done';
   });
