@@ -44,6 +44,17 @@ import {
   type PolicySet,
   type Protocol,
 } from './model.js';
+import {
+  BAND_ORDER,
+  isolatesDirection,
+  listsDirection,
+  nyxPeersOf,
+  type PolicyBand,
+  policyBand,
+  priorityOf,
+  rulesOf,
+  upstreamPeersOf,
+} from './policy-facts.js';
 import { compileSelector, type LabelPredicate } from './selector.js';
 import type { Band, EnforcementPoint, FlowVerdict, Reason, Verdict } from './verdict-model.js';
 
@@ -102,7 +113,7 @@ export interface CompiledRule {
   source: string;
 }
 
-export type PolicyBand = 'platform' | 'application' | 'networkpolicy' | 'baseline';
+export type { PolicyBand } from './policy-facts.js';
 
 export interface CompiledPolicy {
   id: string;
@@ -261,9 +272,7 @@ function compileNyxRule(
   index: number,
 ): CompiledRule {
   const ownNamespace = o.kind === 'NyxNetworkPolicy' ? o.namespace : undefined;
-  const selectors = direction === 'egress' ? rule.to : rule.from;
-  const block = direction === 'egress' ? rule.toIpBlock : rule.fromIpBlock;
-  const fqdn = direction === 'egress' ? rule.toFqdn : undefined;
+  const { selectors, ipBlock: block, fqdn } = nyxPeersOf(rule, direction);
   const hasPeerField = selectors !== undefined || block !== undefined || fqdn !== undefined;
   const compiledBlock = block ? compileIpBlock(block) : undefined;
   const ports = compilePorts(rule.ports);
@@ -285,27 +294,19 @@ function compileNyxRule(
 
 function compileNyx(o: NyxNetworkPolicy | NyxClusterNetworkPolicy): CompiledPolicy {
   const spec = o.spec;
-  const types = spec.policyTypes;
-  const listed = (d: Direction) =>
-    types === undefined || types.includes(d === 'ingress' ? 'Ingress' : 'Egress');
   const rules = {} as Record<Direction, CompiledRule[] | undefined>;
   for (const d of DIRECTIONS) {
     // Rules of a direction that `policyTypes` does not list are ignored (lint warns about them).
     const list = spec[d];
-    rules[d] = listed(d) && list ? list.map((r, i) => compileNyxRule(o, d, r, i)) : undefined;
+    rules[d] = listsDirection(o, d) && list ? list.map((r, i) => compileNyxRule(o, d, r, i)) : undefined;
   }
   const isNamespaced = o.kind === 'NyxNetworkPolicy';
-  const isolates = {
-    ingress: isNamespaced && (types?.includes('Ingress') ?? false),
-    egress: isNamespaced && (types?.includes('Egress') ?? false),
-  };
-  const band: PolicyBand =
-    o.kind === 'NyxNetworkPolicy' ? 'application' : o.spec.tier === 'baseline' ? 'baseline' : 'platform';
+  const isolates = { ingress: isolatesDirection(o, 'ingress'), egress: isolatesDirection(o, 'egress') };
   return {
     id: objectId(o),
     object: o,
-    band,
-    priority: spec.priority ?? 500,
+    band: policyBand(o),
+    priority: priorityOf(o),
     enforced: (spec.enforcement ?? 'enforce') === 'enforce',
     namespace: isNamespaced ? o.namespace : undefined,
     namespaceSelector:
@@ -321,23 +322,17 @@ function compileNyx(o: NyxNetworkPolicy | NyxClusterNetworkPolicy): CompiledPoli
 
 function compileNetworkPolicy(o: NetworkPolicy): CompiledPolicy {
   const spec = o.spec;
-  // Upstream inference: Ingress always; Egress when the policy has egress rules.
-  const types =
-    spec.policyTypes ??
-    (['Ingress', ...((spec.egress?.length ?? 0) > 0 ? ['Egress' as const] : [])] as const);
-  const isolates = { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
+  const isolates = { ingress: isolatesDirection(o, 'ingress'), egress: isolatesDirection(o, 'egress') };
   const rules = {} as Record<Direction, CompiledRule[] | undefined>;
   for (const d of DIRECTIONS) {
     if (!isolates[d]) {
       rules[d] = undefined;
       continue;
     }
-    const list = (d === 'ingress' ? spec.ingress : spec.egress) ?? [];
+    const list = rulesOf(o, d) ?? [];
     rules[d] = list.map((r, index): CompiledRule => {
-      const peers = (d === 'ingress' ? (r as { from?: unknown[] }).from : (r as { to?: unknown[] }).to) as
-        | Array<{ podSelector?: LabelSelector; namespaceSelector?: LabelSelector; ipBlock?: IpBlock }>
-        | undefined;
-      const ports = compilePorts(r.ports);
+      const peers = upstreamPeersOf(r, d);
+      const ports = compilePorts((r as { ports?: Parameters<typeof compilePorts>[0] }).ports);
       const compiled: CompiledRule = {
         index,
         decision: 'allow',
@@ -384,7 +379,7 @@ export function compilePolicySet(policySet: PolicySet): CompiledPolicySet {
     if (o.kind === 'NyxNetworkPolicy' || o.kind === 'NyxClusterNetworkPolicy') policies.push(compileNyx(o));
     else if (o.kind === 'NetworkPolicy') policies.push(compileNetworkPolicy(o));
   }
-  // Stable order independent of file order: band walk order, then priority, then namespace/name.
+  // Stable order independent of file order: priority, then namespace/name the per-pod plan splits it by band and keeps this order within each.
   policies.sort((a, b) => a.priority - b.priority || compareText(a.id, b.id));
   const config = policySet.config;
   const mode = config?.spec.defaultMode ?? 'allow';
@@ -545,18 +540,6 @@ export interface SubjectPlan {
   /** Some isolating NyxNetworkPolicy of the plan is in audit. */
   auditIsolates: boolean;
 }
-
-/** Walk order of the bands a point's reason can come from. */
-const BAND_ORDER: Readonly<
-  Record<'platform' | 'application' | 'networkpolicy' | 'isolation' | 'baseline' | 'default', number>
-> = {
-  platform: 0,
-  application: 1,
-  networkpolicy: 2,
-  isolation: 3,
-  baseline: 4,
-  default: 5,
-};
 
 /** The policies of one band that are in audit, in walk order, with the band's order. */
 function inAudit(

@@ -14,6 +14,7 @@
 // A path nobody owns yields a group with no approvers, which can never be satisfied (fail closed).
 import type { Diagnostic, PolicyFile, PolicyKind, PolicyObject, PolicySet } from './model.js';
 import { objectId } from './model.js';
+import { BAND_LIMITS, priorityOf } from './policy-facts.js';
 import { parseYamlDocuments } from './yaml.js';
 
 /** One parsed `OWNERS` file. Handles are kept as written, without a leading `@`. */
@@ -393,7 +394,6 @@ function levelReason(path: string): { level: string; reason: string } {
   };
 }
 
-const PLATFORM_BAND_MAX = 99;
 const CLUSTER_KINDS = new Set<PolicyKind>(['NyxClusterConfig', 'NyxClusterNetworkPolicy']);
 
 /**
@@ -425,7 +425,7 @@ export function requiredApprovals(input: {
     reqs.push(requirementFor(ownership, path, level, reason));
   }
   for (const o of input.changedObjects) {
-    const platformBand = o.priorities.some((p) => p <= PLATFORM_BAND_MAX);
+    const platformBand = o.priorities.some((p) => p <= BAND_LIMITS.platform.max);
     if (!platformBand && !CLUSTER_KINDS.has(o.kind)) continue;
     if (o.file.startsWith('cluster/')) continue; // already needs the cluster owners as a file under cluster/
     const reason = platformBand ? `${o.id} is in the platform band (0–99)` : `${o.id} is cluster-scoped`;
@@ -442,12 +442,6 @@ export function requiredApprovals(input: {
     if (!g.paths.includes(r.path)) g.paths.push(r.path);
   }
   return [...groups.values()].map(({ reasons, ...g }) => ({ ...g, reason: reasons.join('; ') }));
-}
-
-function priorityOf(o: PolicyObject): number | undefined {
-  if (o.kind === 'NyxClusterNetworkPolicy') return o.spec.priority;
-  if (o.kind === 'NyxNetworkPolicy') return o.spec.priority ?? 500;
-  return undefined;
 }
 
 function sameContent(a: PolicyObject, b: PolicyObject): boolean {
