@@ -26,6 +26,7 @@
 // - Reasons carry `audit: true` when the deciding object (or the config, for `default`) is in audit;
 //   in the effective walk a config in audit reads `default: allow (NyxClusterConfig in audit)`.
 import { type Cidr, cidrContains, parseCidr, parseIp } from './cidr.js';
+import { diffObjects, objectText } from './diff.js';
 import type { FlowRecord, ResolvedFlow } from './flow-model.js';
 import { compileFqdnMatch, type FqdnPredicate, normalizeDnsName } from './fqdn.js';
 import { resolveFlow } from './inventory.js';
@@ -808,22 +809,6 @@ function sortedEntries(r: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(r).sort(([a], [b]) => compareText(a, b)));
 }
 
-const objectTexts = new WeakMap<PolicyObject, string>();
-
-/**
- * Everything an object is (kind, metadata, spec, source file and lines) as one string, cached per
- * object: two objects with the same text compile to the same policy with the same reasons and get
- * the same per-object lint findings. Compares objects across two loads of a tree (base and head).
- */
-export function objectText(o: PolicyObject): string {
-  let text = objectTexts.get(o);
-  if (text === undefined) {
-    text = JSON.stringify(o);
-    objectTexts.set(o, text);
-  }
-  return text;
-}
-
 /** The config as the walk reads it: default modes, enforcement, source, excluded namespaces. */
 function sameConfig(a: CompiledPolicySet, b: CompiledPolicySet): boolean {
   return (
@@ -843,9 +828,13 @@ function sameConfig(a: CompiledPolicySet, b: CompiledPolicySet): boolean {
  */
 function changedPolicies(a: CompiledPolicySet, b: CompiledPolicySet): CompiledPolicy[] {
   // Ids are unique within a set (the loader refuses duplicates).
-  const textsOfA = new Map(a.policies.map((p) => [p.id, objectText(p.object)]));
-  const textsOfB = new Map(b.policies.map((p) => [p.id, objectText(p.object)]));
-  const differs = (p: CompiledPolicy) => textsOfA.get(p.id) !== textsOfB.get(p.id);
+  const set = diffObjects(
+    new Map(a.policies.map((p) => [p.id, p.object])),
+    new Map(b.policies.map((p) => [p.id, p.object])),
+    (x, y) => objectText(x) === objectText(y),
+  );
+  const changed = new Set([...set.added, ...set.removed, ...set.changed]);
+  const differs = (p: CompiledPolicy) => changed.has(p.id);
   return [...a.policies.filter(differs), ...b.policies.filter(differs)];
 }
 

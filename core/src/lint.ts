@@ -12,14 +12,8 @@
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
-import {
-  compileEvaluator,
-  type Evaluator,
-  ipBlockMatcher,
-  objectText,
-  type ParsedIp,
-  toParsedIp,
-} from './evaluate.js';
+import { objectText } from './diff.js';
+import { compileEvaluator, type Evaluator, ipBlockMatcher, type ParsedIp, toParsedIp } from './evaluate.js';
 import type { FlowWindow } from './flows.js';
 import { resolveEndpoint } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';

@@ -12,6 +12,8 @@
 // branch protection asks for it, so a repository that only has CODEOWNERS still gets reviews mapped,
 // and one that has both is never held to two different owner lists by the bot.
 // A path nobody owns yields a group with no approvers, which can never be satisfied (fail closed).
+
+import { diffObjects, samePolicyContent } from './diff.js';
 import type { Diagnostic, PolicyFile, PolicyKind, PolicyObject, PolicySet } from './model.js';
 import { objectId } from './model.js';
 import { BAND_LIMITS, priorityOf } from './policy-facts.js';
@@ -444,28 +446,12 @@ export function requiredApprovals(input: {
   return [...groups.values()].map(({ reasons, ...g }) => ({ ...g, reason: reasons.join('; ') }));
 }
 
-function sameContent(a: PolicyObject, b: PolicyObject): boolean {
-  return (
-    a.apiVersion === b.apiVersion &&
-    stableJson(a.metadata) === stableJson(b.metadata) &&
-    stableJson(a.spec) === stableJson(b.spec)
-  );
-}
-
-function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)),
-        )
-      : val,
-  );
-}
-
 /** Objects added, removed or modified (metadata or spec) between two revisions, matched by `objectId`. */
 export function changedObjects(base: PolicySet, head: PolicySet): ChangedObject[] {
   const before = new Map(base.objects.map((o) => [objectId(o), o]));
   const after = new Map(head.objects.map((o) => [objectId(o), o]));
+  const set = diffObjects(before, after, samePolicyContent);
+  const modified = new Set(set.changed);
   const out: ChangedObject[] = [];
   const prios = (...os: Array<PolicyObject | undefined>) => [
     ...new Set(os.map((o) => (o ? priorityOf(o) : undefined)).filter((p): p is number => p !== undefined)),
@@ -473,7 +459,7 @@ export function changedObjects(base: PolicySet, head: PolicySet): ChangedObject[
   for (const [id, h] of after) {
     const b = before.get(id);
     if (!b) out.push({ id, kind: h.kind, file: h.source.file, change: 'added', priorities: prios(h) });
-    else if (!sameContent(b, h)) {
+    else if (modified.has(id)) {
       out.push({ id, kind: h.kind, file: h.source.file, change: 'modified', priorities: prios(b, h) });
     }
   }
