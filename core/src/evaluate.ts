@@ -1222,13 +1222,3 @@ export function evaluate(
   }
   return evaluator.evaluate(flow as ResolvedFlow);
 }
-
-/** One line for humans: `egress: NyxClusterNetworkPolicy/x egress[0] Deny (audit) at cluster/x.yaml:12`. */
-export function formatReason(reason: Reason): string {
-  const parts: string[] = [];
-  parts.push(reason.point ? `${reason.point}: ${reason.text}` : reason.text);
-  if (reason.object && !reason.text.includes(reason.object)) parts.push(`[${reason.object}]`);
-  if (reason.audit) parts.push('(audit)');
-  if (reason.source) parts.push(`at ${reason.source}`);
-  return parts.join(' ');
-}

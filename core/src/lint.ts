@@ -83,17 +83,6 @@ const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-const cidrCache = new Map<string, Cidr | undefined>();
-
-/** `parseCidr`, memoized: shadowing compares the same few CIDRs many times. */
-function cidrOf(text: string): Cidr | undefined {
-  if (!cidrCache.has(text)) {
-    if (cidrCache.size > 10_000) cidrCache.clear();
-    cidrCache.set(text, parseCidr(text));
-  }
-  return cidrCache.get(text);
-}
-
 function isRuleObject(o: PolicyObject): o is RuleObject {
   return o.kind !== 'NyxClusterConfig';
 }
@@ -208,7 +197,7 @@ function portsInclude(ports: readonly NyxPort[] | undefined, protocol: string, p
 
 function exceptOverlaps(block: IpBlock, cidr: Cidr): boolean {
   return (block.except ?? []).some((e) => {
-    const c = cidrOf(e);
+    const c = parseCidr(e);
     return c !== undefined && cidrsOverlap(c, cidr);
   });
 }
@@ -503,7 +492,7 @@ function clusterAddressesIn(block: IpBlock, inv: Inventory): string[] {
 
 function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFinding[]): void {
   for (const use of ipBlocksOf(o)) {
-    const c = cidrOf(use.block.cidr);
+    const c = parseCidr(use.block.cidr);
     if (!c || c.prefixLength === 0) continue; // `/0` is the explicit "everything outside" idiom
     const broadLimit = c.family === 'ipv4' ? 8 : 32;
     if (use.allow && c.prefixLength < broadLimit) {
@@ -780,8 +769,8 @@ function peersCover(
     if (!covered) return false;
   }
   if (i.ipBlock) {
-    const ic = cidrOf(i.ipBlock.cidr);
-    const oc = o.ipBlock ? cidrOf(o.ipBlock.cidr) : undefined;
+    const ic = parseCidr(i.ipBlock.cidr);
+    const oc = o.ipBlock ? parseCidr(o.ipBlock.cidr) : undefined;
     if (!ic || !oc || !o.ipBlock || !cidrCovers(oc, ic) || exceptOverlaps(o.ipBlock, ic)) return false;
   }
   if (i.fqdn) {

@@ -746,19 +746,10 @@ function checkIpBlock(ctx: Ctx, block: IpBlock, pointer: string): void {
   });
 }
 
-// Trees repeat the same few CIDRs (0.0.0.0/0, 10.0.0.0/8, …) and ipaddr.js parses IPv4 through a
-// thrown IPv6 attempt, so results are memoised (bounded; Cidr values are never mutated).
-const cidrMemo = new Map<string, Cidr | undefined>();
-
 /** IPv4 must be a dotted quad (ipaddr.js also accepts shorthands such as `10.1/8` that the API server refuses). */
 function strictCidr(text: string): Cidr | undefined {
-  if (cidrMemo.has(text)) return cidrMemo.get(text);
-  let cidr: Cidr | undefined;
-  if (text.includes(':')) cidr = /\/\d{1,3}$/.test(text) ? parseCidr(text) : undefined;
-  else cidr = IPV4_CIDR.test(text) ? parseCidr(text) : undefined;
-  if (cidrMemo.size >= 10_000) cidrMemo.clear();
-  cidrMemo.set(text, cidr);
-  return cidr;
+  if (text.includes(':')) return /\/\d{1,3}$/.test(text) ? parseCidr(text) : undefined;
+  return IPV4_CIDR.test(text) ? parseCidr(text) : undefined;
 }
 
 // ---- rules across objects ----------------------------------------------------------------------
