@@ -1,8 +1,8 @@
 // SPEC sections 2-4: the verdict of one flow, effective and as-if-enforced, with its reasons.
 //
 // Policies are compiled once into data (selectors into predicates, CIDRs parsed, rules into lists of
-// peers and ports); evaluation walks those lists. The nftables compiler of the next phase reads the
-// same `CompiledPolicySet` (see `Evaluator.compiled`), so nothing here is tied to reporting.
+// peers and ports); evaluation walks those lists. `nyxctl compile` (core/src/nft.ts) renders the same
+// per-pod plans (`Evaluator.planFor`), so nothing here is tied to reporting.
 //
 // Choices where the SPEC leaves room (also listed in the issue notes):
 // - A flow with no enforcement point (neither end is a pod: node or world to node or world) is
@@ -1144,7 +1144,7 @@ export function compileEvaluator(
     reusesVerdict: (flow) => reuse !== undefined && reusable(flow),
     evaluate(flow: ResolvedFlow): FlowVerdict {
       const { src, dst } = flow;
-      // Short-circuits decide the whole flow before any point, whatever the config's enforcement.
+      // Short-circuits decide before any band (at each point the flow has), whatever the config's enforcement.
       // A hostNetwork pod is a node: it has no namespace, so exclusions never apply to it.
       if (excluded(src) || excluded(dst)) return EXCLUDED(src, dst);
       if (src.kind === 'pod' && dst.kind === 'pod' && src.pod === dst.pod) return SAME_POD(src, dst);

@@ -22,7 +22,10 @@ export type Band =
   | 'no-enforcement-point';
 
 export interface Reason {
-  /** Absent only for reasons that decide the whole flow before any point (excluded namespace, same pod, node-local probe). */
+  /**
+   * Absent only when the flow has no enforcement point (neither end is a pod): short-circuits
+   * (excluded namespace, same pod, node-local probe) repeat their reason at each point the flow has.
+   */
   point?: EnforcementPoint;
   band: Band;
   /** `Kind/namespace/name` or `Kind/name` of the deciding object (the isolating policy for `isolation`). */
