@@ -186,28 +186,27 @@ export {
   parseCidr,
   parseIp,
 } from './cidr.js';
+export { compileEvaluator, type Evaluator, type EvaluatorOptions, evaluate } from './evaluate.js';
+export { compileFqdnMatch, type FqdnPredicate, fqdnMatches, normalizeDnsName } from './fqdn.js';
+export { compilePolicySet } from './policy-compile.js';
+export type {
+  CompiledIpBlock,
+  CompiledPeers,
+  CompiledPodPeer,
+  CompiledPolicy,
+  CompiledPolicySet,
+  CompiledPort,
+  CompiledRule,
+} from './policy-compiled.js';
 export {
-  type CompiledIpBlock,
-  type CompiledPeers,
-  type CompiledPodPeer,
-  type CompiledPolicy,
-  type CompiledPolicySet,
-  type CompiledPort,
-  type CompiledRule,
-  compileEvaluator,
-  compilePolicySet,
-  type Evaluator,
-  type EvaluatorOptions,
-  evaluate,
   firstMatchingRule,
   ipBlockMatcher,
   type ParsedIp,
   type PointContext,
   podPeerMatches,
-  type SubjectPlan,
   toParsedIp,
-} from './evaluate.js';
-export { compileFqdnMatch, type FqdnPredicate, fqdnMatches, normalizeDnsName } from './fqdn.js';
+} from './policy-match.js';
+export type { SubjectPlan } from './policy-walk.js';
 export {
   compileSelector,
   escapePointer,

@@ -13,7 +13,7 @@
 // text (and inventory), never on a guess.
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
 import { objectText } from './diff.js';
-import { compileEvaluator, type Evaluator, ipBlockMatcher, type ParsedIp, toParsedIp } from './evaluate.js';
+import { compileEvaluator, type Evaluator } from './evaluate.js';
 import type { FlowWindow } from './flows.js';
 import { resolveEndpoint } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
@@ -54,6 +54,7 @@ import {
   upstreamPeersOf,
   upstreamPolicyTypes,
 } from './policy-facts.js';
+import { ipBlockMatcher, type ParsedIp, toParsedIp } from './policy-match.js';
 import { compileSelector, type Labels, selectsEverything } from './selector.js';
 import type { Reason } from './verdict-model.js';
 
