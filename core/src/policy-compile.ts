@@ -135,6 +135,7 @@ function compileNyxRule(
           ipBlocks: compiledBlock ? [compiledBlock] : [],
           ipBlocksMatchClusterAddresses: false,
           fqdns: (fqdn ?? []).map(compileFqdnMatch),
+          fqdnMatches: fqdn ?? [],
         }
       : undefined,
     ports,
@@ -164,6 +165,12 @@ function compileNyx(o: NyxNetworkPolicy | NyxClusterNetworkPolicy): CompiledPoli
         ? compileSelector(o.spec.namespaceSelector)
         : matchAll,
     podSelector: spec.podSelector ? compileSelector(spec.podSelector) : matchAll,
+    selectors: {
+      ...(o.kind === 'NyxClusterNetworkPolicy' && o.spec.namespaceSelector
+        ? { namespaceSelector: o.spec.namespaceSelector }
+        : {}),
+      ...(spec.podSelector ? { podSelector: spec.podSelector } : {}),
+    },
     rules,
     isolates,
     source: where(o, ''),
@@ -202,7 +209,7 @@ function compileNetworkPolicy(o: NetworkPolicy): CompiledPolicy {
             pods.push(compileSelectorPeer(p, o.namespace));
           }
         }
-        compiled.peers = { pods, ipBlocks, ipBlocksMatchClusterAddresses: true, fqdns: [] };
+        compiled.peers = { pods, ipBlocks, ipBlocksMatchClusterAddresses: true, fqdns: [], fqdnMatches: [] };
       }
       return compiled;
     });
@@ -216,6 +223,7 @@ function compileNetworkPolicy(o: NetworkPolicy): CompiledPolicy {
     namespace: o.namespace,
     namespaceSelector: matchAll,
     podSelector: compileSelector(spec.podSelector ?? {}),
+    selectors: { podSelector: spec.podSelector ?? {} },
     rules,
     isolates,
     source: where(o, ''),

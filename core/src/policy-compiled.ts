@@ -4,7 +4,7 @@
 
 import type { Cidr } from './cidr.js';
 import type { FqdnPredicate } from './fqdn.js';
-import type { DefaultMode, Direction, LabelSelector, PolicyObject, Protocol } from './model.js';
+import type { DefaultMode, Direction, FqdnMatch, LabelSelector, PolicyObject, Protocol } from './model.js';
 import type { PolicyBand } from './policy-facts.js';
 import type { LabelPredicate } from './selector.js';
 import type { Verdict } from './verdict-model.js';
@@ -40,6 +40,8 @@ export interface CompiledPeers {
   ipBlocksMatchClusterAddresses: boolean;
   /** `toFqdn`: a `world` destination on TCP 443 whose server name fits one of these. */
   fqdns: FqdnPredicate[];
+  /** The `toFqdn` entries the predicates were compiled from, as written (same order). */
+  fqdnMatches: FqdnMatch[];
 }
 
 /** A port entry; `name` is a named port resolved against the destination pod's container ports. */
@@ -77,6 +79,8 @@ export interface CompiledPolicy {
   /** Cluster policies: namespaces whose labels match are in scope. */
   namespaceSelector: LabelPredicate;
   podSelector: LabelPredicate;
+  /** The selectors the predicates were compiled from, as written (absent: the predicate matches all). */
+  selectors: { namespaceSelector?: LabelSelector; podSelector?: LabelSelector };
   /** Rules per direction; undefined when the policy says nothing for that direction (ignored). */
   rules: Record<Direction, CompiledRule[] | undefined>;
   /**
