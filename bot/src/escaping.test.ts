@@ -177,3 +177,23 @@ describe('what the bot writes', () => {
     );
   });
 });
+
+describe('reasonList', () => {
+  it('writes reasons as the impact comment does: the object, audit and the isolating policies', () => {
+    expect(
+      reasonList([
+        {
+          point: 'egress',
+          band: 'platform',
+          decision: 'deny',
+          text: 'denied by egress[0]',
+          object: 'NyxClusterNetworkPolicy/block',
+          audit: true,
+          source: 'cluster/block.yaml:12',
+        },
+      ]),
+    ).toBe(
+      '- egress: denied by egress\\[0\\] \\[NyxClusterNetworkPolicy/block\\] (audit) (cluster/block.yaml:12)',
+    );
+  });
+});

@@ -10,6 +10,7 @@ import {
   type Inventory,
   type LoadResult,
   loadPolicySet,
+  markdownReason,
   type Reason,
   resolveEndpoint,
   teamHandles,
@@ -322,12 +323,7 @@ async function explainFlow(job: Extract<NyxJob, { kind: 'explain' }>, deps: Work
 
 /** The reasons as a Markdown list; their text names objects and files of the PR, so it is escaped. */
 export function reasonList(reasons: readonly Reason[]): string {
-  return reasons
-    .map(
-      (r) =>
-        `- ${escapeMarkdown(`${r.point ? `${r.point}: ` : ''}${r.text}`)}${r.source ? ` (${escapeMarkdown(r.source)})` : ''}`,
-    )
-    .join('\n');
+  return reasons.map((r) => `- ${markdownReason(r)}`).join('\n');
 }
 
 /** The reply to `/nyx explain`: the verdict at the head with its reasons, or why there is none. */

@@ -8,14 +8,25 @@ export interface Cidr {
   prefixLength: number;
 }
 
+// Trees repeat the same few CIDRs (0.0.0.0/0, 10.0.0.0/8, …), lint compares them pairwise and
+// ipaddr.js parses IPv4 through a thrown IPv6 attempt: the one cache of parsed CIDRs (bounded;
+// `Cidr` values are shared, never mutated).
+const parsedCidrs = new Map<string, Cidr | undefined>();
+const PARSED_CIDRS_MAX = 10_000;
+
 /** Parses `a.b.c.d/n` or `x::/n`; undefined when malformed. Host bits set are accepted, as upstream does. */
 export function parseCidr(text: string): Cidr | undefined {
+  if (parsedCidrs.has(text)) return parsedCidrs.get(text);
+  let cidr: Cidr | undefined;
   try {
     const range = ipaddr.parseCIDR(text);
-    return { text, range, family: range[0].kind(), prefixLength: range[1] };
+    cidr = { text, range, family: range[0].kind(), prefixLength: range[1] };
   } catch {
-    return undefined;
+    cidr = undefined;
   }
+  if (parsedCidrs.size >= PARSED_CIDRS_MAX) parsedCidrs.clear();
+  parsedCidrs.set(text, cidr);
+  return cidr;
 }
 
 export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diffObjects, isEmptyChangeSet, stableJson } from './diff.js';
+import { diffObjects, isEmptyChangeSet, objectText, samePolicyContent, stableJson } from './diff.js';
+import type { PolicyObject } from './model.js';
 
 describe('diffObjects', () => {
   it('sorts ids into added, removed, changed and unchanged', () => {
@@ -30,5 +31,26 @@ describe('diffObjects', () => {
   it('stableJson ignores key order only', () => {
     expect(stableJson({ b: 1, a: [2, { d: 1, c: 2 }] })).toBe('{"a":[2,{"c":2,"d":1}],"b":1}');
     expect(stableJson([1, 2])).not.toBe(stableJson([2, 1]));
+  });
+});
+
+describe('policy objects', () => {
+  const policy = (line: number, spec: Record<string, unknown>) =>
+    ({
+      apiVersion: 'nyx.dev/v1',
+      kind: 'NyxNetworkPolicy',
+      metadata: { name: 'web', namespace: 'shop' },
+      namespace: 'shop',
+      name: 'web',
+      spec,
+      source: { file: 'namespaces/shop/web.yaml', line },
+    }) as unknown as PolicyObject;
+
+  it('samePolicyContent ignores where an object is written and key order; objectText does not', () => {
+    const a = policy(1, { priority: 200, podSelector: {} });
+    const moved = policy(7, { podSelector: {}, priority: 200 });
+    expect(samePolicyContent(a, moved)).toBe(true);
+    expect(objectText(a)).not.toBe(objectText(moved));
+    expect(samePolicyContent(a, policy(1, { priority: 300, podSelector: {} }))).toBe(false);
   });
 });

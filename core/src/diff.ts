@@ -1,6 +1,8 @@
 // The one object change set: what was added, removed and changed between two collections of objects
 // keyed by id (for policy objects, `objectId`). The reconciler plans its apply and prune with it;
-// lint and ownership are meant to share it (one home for "what changed").
+// ownership (`changedObjects`), the evaluator's reuse and `lintChange` read "what changed" here too.
+
+import type { PolicyObject } from './model.js';
 
 /** Ids of objects added, removed and changed from `before` to `after`, each list sorted. */
 export interface ObjectChangeSet {
@@ -44,6 +46,35 @@ export function stableJson(value: unknown): string {
           Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
         )
       : v,
+  );
+}
+
+const objectTexts = new WeakMap<PolicyObject, string>();
+
+/**
+ * Everything an object is (kind, metadata, spec, source file and lines) as one string, cached per
+ * object: two objects with the same text compile to the same policy with the same reasons and get
+ * the same per-object lint findings. Compares objects across two loads of a tree (base and head),
+ * where `samePolicyContent` would miss a move in the file (reasons carry file:line).
+ */
+export function objectText(o: PolicyObject): string {
+  let text = objectTexts.get(o);
+  if (text === undefined) {
+    text = JSON.stringify(o);
+    objectTexts.set(o, text);
+  }
+  return text;
+}
+
+/**
+ * Whether two versions of a policy object say the same (apiVersion, metadata and spec, key order
+ * ignored): what a reviewer and the cluster see, wherever in the tree it is written.
+ */
+export function samePolicyContent(a: PolicyObject, b: PolicyObject): boolean {
+  return (
+    a.apiVersion === b.apiVersion &&
+    stableJson(a.metadata) === stableJson(b.metadata) &&
+    stableJson(a.spec) === stableJson(b.spec)
   );
 }
 

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { compileEvaluator } from './evaluate.js';
 import type { FlowRecord } from './flow-model.js';
 import { FlowWindow } from './flows.js';
-import { computeImpact, endpointWorkload } from './impact.js';
-import { resolveFlow } from './inventory.js';
+import { computeImpact } from './impact.js';
+import { endpointLabel, resolveFlow } from './inventory.js';
 import type { PolicyObject, PolicySet } from './model.js';
 import { makeInventory, propertyTestInventory } from './testing/inventory.js';
 import { config, policyDraft, policySetOf } from './testing/policy-arbitraries.js';
@@ -127,7 +127,7 @@ describe('compileEvaluator with reuse', () => {
           const after = headEvaluator.evaluate(flow);
           if (before.verdict !== after.verdict || before.asIfEnforced !== after.asIfEnforced)
             expected.set(
-              `${endpointWorkload(flow.src)} ${endpointWorkload(flow.dst)} ${t.protocol} ${t.port}`,
+              `${endpointLabel(flow.src, 'workload')} ${endpointLabel(flow.dst, 'workload')} ${t.protocol} ${t.port}`,
               [before, after],
             );
         }

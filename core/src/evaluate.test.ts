@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileEvaluator, evaluate, formatReason } from './evaluate.js';
+import { compileEvaluator, evaluate } from './evaluate.js';
 import type { FlowRecord } from './flow-model.js';
 import { resolveFlow } from './inventory.js';
 import type { PolicySet, Protocol } from './model.js';
 import { makeInventory } from './testing/inventory.js';
 import { loadPolicies } from './testing/policies.js';
+import { formatReason } from './verdict-model.js';
 
 const inventory = makeInventory({
   namespaces: {

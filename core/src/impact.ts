@@ -13,12 +13,13 @@ import {
 } from './flows.js';
 import {
   type EndFallback,
+  endpointLabel,
   type ResolvedEnd,
   resolveEndpoint,
   resolveFlow,
   resolveFlowEnd,
 } from './inventory.js';
-import type { Endpoint, Inventory } from './inventory-model.js';
+import type { Inventory } from './inventory-model.js';
 import { lintChange } from './lint.js';
 import { type LintFinding, type RuleHitCounts, ruleHitKey, staleRuleWindowProblem } from './lint-model.js';
 import type { PolicyFile, PolicySet, Protocol } from './model.js';
@@ -181,18 +182,6 @@ export function evaluateAhead(
     if (t.serverName !== undefined) flow.serverName = t.serverName;
     evaluators.base.evaluate(flow);
     evaluators.head.evaluate(flow);
-  }
-}
-
-/** How a pod, node or world end is named in reports: workload, `node/<name>`, or the address. */
-export function endpointWorkload(e: Endpoint): string {
-  switch (e.kind) {
-    case 'pod':
-      return e.pod.workload;
-    case 'node':
-      return `node/${e.node.name}`;
-    case 'world':
-      return e.ip;
   }
 }
 
@@ -452,8 +441,8 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
     const kind = classify(before, after);
     if (!kind) return;
     if (kind === 'newly-denied') summary.newlyDeniedRecords += tuple.count;
-    const src = endpointWorkload(flow.src);
-    const dst = endpointWorkload(flow.dst);
+    const src = endpointLabel(flow.src, 'workload');
+    const dst = endpointLabel(flow.dst, 'workload');
     // The kind is part of the key: pods of one workload normally share labels and so a verdict,
     // but when they do not, their changes stay apart rather than one hiding the other.
     const key = `${kind}\u0000${src}\u0000${dst}\u0000${flow.protocol}\u0000${flow.port}\u0000${flow.serverName ?? ''}`;

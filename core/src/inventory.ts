@@ -552,11 +552,14 @@ export function resolveFlow(
   };
 }
 
-/** `ns/pod`, `node/<name>` or the address, for messages and reports. */
-export function endpointLabel(endpoint: Endpoint): string {
+/**
+ * How an end of a flow is named in messages and reports: `ns/pod` (or, `by: 'workload'`, the pod's
+ * workload `ns/name`), `node/<name>`, or the address.
+ */
+export function endpointLabel(endpoint: Endpoint, by: 'pod' | 'workload' = 'pod'): string {
   switch (endpoint.kind) {
     case 'pod':
-      return `${endpoint.pod.namespace}/${endpoint.pod.name}`;
+      return by === 'workload' ? endpoint.pod.workload : `${endpoint.pod.namespace}/${endpoint.pod.name}`;
     case 'node':
       return `node/${endpoint.node.name}`;
     case 'world':

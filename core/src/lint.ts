@@ -12,14 +12,8 @@
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
-import {
-  compileEvaluator,
-  type Evaluator,
-  ipBlockMatcher,
-  objectText,
-  type ParsedIp,
-  toParsedIp,
-} from './evaluate.js';
+import { objectText } from './diff.js';
+import { compileEvaluator, type Evaluator } from './evaluate.js';
 import type { FlowWindow } from './flows.js';
 import { resolveEndpoint } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
@@ -48,6 +42,19 @@ import type {
 } from './model.js';
 import { objectId } from './model.js';
 import { CODEOWNERS_LOCATIONS, isOwnersFile, parseCodeOwners, parseOwners } from './ownership.js';
+import {
+  BAND_ORDER,
+  isolatesDirection,
+  type NyxPolicy,
+  nyxPeersOf,
+  policyBand,
+  priorityOf,
+  type RuleObject,
+  rulesOf as rulesOfPolicy,
+  upstreamPeersOf,
+  upstreamPolicyTypes,
+} from './policy-facts.js';
+import { ipBlockMatcher, type ParsedIp, toParsedIp } from './policy-match.js';
 import { compileSelector, type Labels, selectsEverything } from './selector.js';
 import type { Reason } from './verdict-model.js';
 
@@ -69,7 +76,6 @@ export interface LintInput {
   evaluator?: Evaluator;
 }
 
-type RuleObject = NyxClusterNetworkPolicy | NyxNetworkPolicy | NetworkPolicy;
 type NyxRule = NyxEgressRule | NyxIngressRule;
 
 const METADATA_IP = '169.254.169.254';
@@ -77,17 +83,6 @@ const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 // ---- helpers ---------------------------------------------------------------------------------
-
-const cidrCache = new Map<string, Cidr | undefined>();
-
-/** `parseCidr`, memoized: shadowing compares the same few CIDRs many times. */
-function cidrOf(text: string): Cidr | undefined {
-  if (!cidrCache.has(text)) {
-    if (cidrCache.size > 10_000) cidrCache.clear();
-    cidrCache.set(text, parseCidr(text));
-  }
-  return cidrCache.get(text);
-}
 
 function isRuleObject(o: PolicyObject): o is RuleObject {
   return o.kind !== 'NyxClusterConfig';
@@ -102,7 +97,7 @@ function nyxRules(o: NyxClusterNetworkPolicy | NyxNetworkPolicy, dir: Direction)
 }
 
 function rulesOf(o: RuleObject, dir: Direction): readonly unknown[] {
-  return (dir === 'egress' ? o.spec.egress : o.spec.ingress) ?? [];
+  return rulesOfPolicy(o, dir) ?? [];
 }
 
 /** Line of a JSON pointer, else of its nearest ancestor that has one, else of the object. */
@@ -155,20 +150,8 @@ function listedDirections(o: RuleObject): ReadonlySet<Direction> | undefined {
 }
 
 function computeListedDirections(o: RuleObject): Set<Direction> | undefined {
-  if (o.kind === 'NetworkPolicy') {
-    if (o.spec.policyTypes) return new Set(o.spec.policyTypes.map((t) => t.toLowerCase() as Direction));
-    return new Set<Direction>(
-      o.spec.egress && o.spec.egress.length > 0 ? ['ingress', 'egress'] : ['ingress'],
-    );
-  }
-  return o.spec.policyTypes
-    ? new Set(o.spec.policyTypes.map((t) => t.toLowerCase() as Direction))
-    : undefined;
-}
-
-function isolates(o: RuleObject, dir: Direction): boolean {
-  if (o.kind === 'NyxClusterNetworkPolicy') return false;
-  return listedDirections(o)?.has(dir) ?? false;
+  const types = o.kind === 'NetworkPolicy' ? upstreamPolicyTypes(o.spec) : o.spec.policyTypes;
+  return types ? new Set(types.map((t) => t.toLowerCase() as Direction)) : undefined;
 }
 
 function namespaceLabelsOf(inv: Inventory | undefined, ns: string): Labels {
@@ -215,7 +198,7 @@ function portsInclude(ports: readonly NyxPort[] | undefined, protocol: string, p
 
 function exceptOverlaps(block: IpBlock, cidr: Cidr): boolean {
   return (block.except ?? []).some((e) => {
-    const c = cidrOf(e);
+    const c = parseCidr(e);
     return c !== undefined && cidrsOverlap(c, cidr);
   });
 }
@@ -388,23 +371,14 @@ function checkIgnoredDirection(o: RuleObject, out: LintFinding[]): void {
   }
 }
 
-/** The `to` (egress) or `from` (ingress) peers of an upstream NetworkPolicy rule. */
-function upstreamPeers(rule: unknown, dir: Direction): Array<{ ipBlock?: IpBlock }> | undefined {
-  return (dir === 'egress' ? (rule as { to?: unknown[] }).to : (rule as { from?: unknown[] }).from) as
-    | Array<{ ipBlock?: IpBlock }>
-    | undefined;
-}
-
 /** Whether a rule can match addresses outside the cluster: no selector peers, an ip block or toFqdn. */
 function hasWorldPeer(o: RuleObject, rule: unknown, dir: Direction): boolean {
   if (o.kind === 'NetworkPolicy') {
-    const peers = upstreamPeers(rule, dir);
+    const peers = upstreamPeersOf(rule, dir);
     return !peers || peers.length === 0 || peers.some((p) => p.ipBlock !== undefined);
   }
-  const r = rule as NyxEgressRule & NyxIngressRule;
-  const selectors = dir === 'egress' ? r.to : r.from;
-  const ipBlock = dir === 'egress' ? r.toIpBlock : r.fromIpBlock;
-  return !selectors || ipBlock !== undefined || (dir === 'egress' && r.toFqdn !== undefined);
+  const { selectors, ipBlock, fqdn } = nyxPeersOf(rule as NyxEgressRule & NyxIngressRule, dir);
+  return !selectors || ipBlock !== undefined || fqdn !== undefined;
 }
 
 function isAllow(o: RuleObject, rule: unknown): boolean {
@@ -461,7 +435,7 @@ function ipBlocksOf(o: RuleObject): IpBlockUse[] {
     rulesOf(o, dir).forEach((rule, i) => {
       const base = `/spec/${dir}/${i}`;
       if (o.kind === 'NetworkPolicy') {
-        (upstreamPeers(rule, dir) ?? []).forEach((p, j) => {
+        (upstreamPeersOf(rule, dir) ?? []).forEach((p, j) => {
           if (p.ipBlock) {
             const key = dir === 'egress' ? 'to' : 'from';
             out.push({
@@ -519,7 +493,7 @@ function clusterAddressesIn(block: IpBlock, inv: Inventory): string[] {
 
 function checkIpBlocks(o: RuleObject, inv: Inventory | undefined, out: LintFinding[]): void {
   for (const use of ipBlocksOf(o)) {
-    const c = cidrOf(use.block.cidr);
+    const c = parseCidr(use.block.cidr);
     if (!c || c.prefixLength === 0) continue; // `/0` is the explicit "everything outside" idiom
     const broadLimit = c.family === 'ipv4' ? 8 : 32;
     if (use.allow && c.prefixLength < broadLimit) {
@@ -796,8 +770,8 @@ function peersCover(
     if (!covered) return false;
   }
   if (i.ipBlock) {
-    const ic = cidrOf(i.ipBlock.cidr);
-    const oc = o.ipBlock ? cidrOf(o.ipBlock.cidr) : undefined;
+    const ic = parseCidr(i.ipBlock.cidr);
+    const oc = o.ipBlock ? parseCidr(o.ipBlock.cidr) : undefined;
     if (!ic || !oc || !o.ipBlock || !cidrCovers(oc, ic) || exceptOverlaps(o.ipBlock, ic)) return false;
   }
   if (i.fqdn) {
@@ -847,29 +821,16 @@ function subjectCovers(
   return pods.length > 0 && pods.every((p) => nsSel(p.namespaceLabels) && podSel(p.labels));
 }
 
-function band(o: NyxClusterNetworkPolicy | NyxNetworkPolicy): { order: number; name: string } {
-  if (o.kind === 'NyxNetworkPolicy') return { order: 2, name: 'application band' };
-  return o.spec.tier === 'platform'
-    ? { order: 1, name: 'platform band' }
-    : { order: 5, name: 'baseline band' };
-}
-
-function priorityOf(o: NyxClusterNetworkPolicy | NyxNetworkPolicy): number {
-  return o.spec.priority ?? 500;
-}
-
 /** Does `a` decide before `b` at the same enforcement point? (bands, then priority) */
 function decidesBefore(
   a: NyxClusterNetworkPolicy | NyxNetworkPolicy,
   b: NyxClusterNetworkPolicy | NyxNetworkPolicy,
 ): boolean {
-  const ba = band(a).order;
-  const bb = band(b).order;
+  const ba = BAND_ORDER[policyBand(a)];
+  const bb = BAND_ORDER[policyBand(b)];
   if (ba !== bb) return ba < bb;
   return priorityOf(a) < priorityOf(b);
 }
-
-type NyxPolicy = NyxClusterNetworkPolicy | NyxNetworkPolicy;
 
 /**
  * Who can decide before whom, indexed so that a tree of thousands of policies is not compared pair
@@ -878,8 +839,8 @@ type NyxPolicy = NyxClusterNetworkPolicy | NyxNetworkPolicy;
  */
 function shadowCandidates(nyx: readonly NyxPolicy[]): (o: NyxPolicy) => NyxPolicy[] {
   const byPriority = (a: NyxPolicy, b: NyxPolicy) => priorityOf(a) - priorityOf(b);
-  const platform = nyx.filter((p) => band(p).order === 1).sort(byPriority);
-  const baseline = nyx.filter((p) => band(p).order === 5).sort(byPriority);
+  const platform = nyx.filter((p) => policyBand(p) === 'platform').sort(byPriority);
+  const baseline = nyx.filter((p) => policyBand(p) === 'baseline').sort(byPriority);
   const app = new Map<string, NyxPolicy[]>();
   for (const p of nyx) {
     if (p.kind !== 'NyxNetworkPolicy') continue;
@@ -911,7 +872,7 @@ function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, o
         const where =
           shadow.o === o
             ? 'an earlier rule of this policy'
-            : `${band(shadow.o).name}, priority ${priorityOf(shadow.o)}`;
+            : `${policyBand(shadow.o)} band, priority ${priorityOf(shadow.o)}`;
         const opposite = shadow.rule.decision !== rule.decision;
         out.push(
           finding(
@@ -981,8 +942,10 @@ function checkDnsAndMetadata(
   const namespaced = policySet.objects.filter(
     (o): o is NyxNetworkPolicy | NetworkPolicy => o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy',
   );
-  const egressIsolating = namespaced.filter((o) => isolates(o, 'egress'));
-  const withEgress = namespaced.filter((o) => isolates(o, 'egress') || rulesOf(o, 'egress').length > 0);
+  const egressIsolating = namespaced.filter((o) => isolatesDirection(o, 'egress'));
+  const withEgress = namespaced.filter(
+    (o) => isolatesDirection(o, 'egress') || rulesOf(o, 'egress').length > 0,
+  );
   if (withEgress.length === 0) return;
   const dns = kubeDnsPods(inv);
   const standIns = new Map(inv ? [] : withEgress.map((o) => [o, standInFor(o)] as const));
@@ -1072,7 +1035,7 @@ function checkDefaultDeny(
         (o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy') && o.namespace === ns,
     );
     const missing = DIRECTIONS.filter(
-      (dir) => !inNs.some((o) => isolates(o, dir) && selectsEverything(o.spec.podSelector ?? {})),
+      (dir) => !inNs.some((o) => isolatesDirection(o, dir) && selectsEverything(o.spec.podSelector ?? {})),
     );
     if (missing.length === 0) continue;
     const at = inNs[0] ?? config;

@@ -18,6 +18,7 @@ import {
   type PolicySet,
 } from './model.js';
 import { comparePaths, namespaceFolder, policyManifestPaths, repoPathProblem } from './paths.js';
+import { BAND_LIMITS } from './policy-facts.js';
 import { type JsonSchema, PATTERN_DESCRIPTIONS, policySchemas } from './schemas/index.js';
 import { escapePointer, selectorProblems } from './selector.js';
 import { lineForPointer, parseYamlDocuments, type YamlDocument, type YamlLimits } from './yaml.js';
@@ -320,7 +321,7 @@ function schemaError(file: string, doc: YamlDocument, kind: ManagedKind, e: Erro
       if (kind === 'NyxClusterNetworkPolicy' && full === 'spec.priority') {
         return at(
           e.instancePath,
-          'missing spec.priority: cluster policies must set a priority (tier platform: 0–99, tier baseline: 900–999)',
+          `missing spec.priority: cluster policies must set a priority (tier platform: ${range('platform')}, tier baseline: ${range('baseline')})`,
         );
       }
       return at(e.instancePath, `missing required field ${full}`);
@@ -353,7 +354,7 @@ function schemaError(file: string, doc: YamlDocument, kind: ManagedKind, e: Erro
       if (/\/priority$/.test(e.instancePath)) {
         return at(
           e.instancePath,
-          `priority ${String(e.data)} is above 999, the highest priority (platform 0–99, namespace 100–899, baseline 900–999)`,
+          `priority ${String(e.data)} is above ${BAND_LIMITS.baseline.max}, the highest priority (platform ${range('platform')}, namespace ${range('namespace')}, baseline ${range('baseline')})`,
         );
       }
       return at(e.instancePath, `${field} must be at most ${String(params.limit)}, not ${String(e.data)}`);
@@ -496,18 +497,18 @@ function semanticProblems(object: PolicyObject, folder: string | undefined, prob
       break;
     case 'NyxClusterNetworkPolicy': {
       const { tier, priority } = object.spec;
-      if (tier === 'platform' && priority > 99) {
+      if (tier === 'platform' && priority > BAND_LIMITS.platform.max) {
         report(
           ctx,
           '/spec/priority',
-          `tier platform needs a priority in 0–99, not ${priority}${bandOf(priority)}`,
+          `tier platform needs a priority in ${range('platform')}, not ${priority}${bandOf(priority)}`,
         );
       }
-      if (tier === 'baseline' && priority < 900) {
+      if (tier === 'baseline' && priority < BAND_LIMITS.baseline.min) {
         report(
           ctx,
           '/spec/priority',
-          `tier baseline needs a priority in 900–999, not ${priority}${bandOf(priority)}`,
+          `tier baseline needs a priority in ${range('baseline')}, not ${priority}${bandOf(priority)}`,
         );
       }
       checkSelector(ctx, object.spec.namespaceSelector, '/spec/namespaceSelector');
@@ -517,17 +518,17 @@ function semanticProblems(object: PolicyObject, folder: string | undefined, prob
     }
     case 'NyxNetworkPolicy': {
       const { priority } = object.spec;
-      if (priority !== undefined && priority < 100) {
+      if (priority !== undefined && priority < BAND_LIMITS.namespace.min) {
         report(
           ctx,
           '/spec/priority',
-          `priority ${priority} is in the platform band (0–99); namespace policies use 100–899`,
+          `priority ${priority} is in the platform band (${range('platform')}); namespace policies use ${range('namespace')}`,
         );
-      } else if (priority !== undefined && priority >= 900) {
+      } else if (priority !== undefined && priority >= BAND_LIMITS.baseline.min) {
         report(
           ctx,
           '/spec/priority',
-          `priority ${priority} is in the baseline band (900–999); namespace policies use 100–899`,
+          `priority ${priority} is in the baseline band (${range('baseline')}); namespace policies use ${range('namespace')}`,
         );
       }
       checkSelector(ctx, object.spec.podSelector, '/spec/podSelector');
@@ -555,9 +556,14 @@ function semanticProblems(object: PolicyObject, folder: string | undefined, prob
 }
 
 function bandOf(priority: number): string {
-  if (priority <= 99) return ' (the platform band)';
-  if (priority <= 899) return ' (the namespace band, 100–899)';
+  if (priority <= BAND_LIMITS.platform.max) return ' (the platform band)';
+  if (priority <= BAND_LIMITS.namespace.max) return ` (the namespace band, ${range('namespace')})`;
   return ' (the baseline band)';
+}
+
+/** A band's priority range as messages print it: `100–899`. */
+function range(band: keyof typeof BAND_LIMITS): string {
+  return `${BAND_LIMITS[band].min}–${BAND_LIMITS[band].max}`;
 }
 
 function checkSelector(ctx: Ctx, selector: LabelSelector | undefined, pointer: string): void {
@@ -740,19 +746,10 @@ function checkIpBlock(ctx: Ctx, block: IpBlock, pointer: string): void {
   });
 }
 
-// Trees repeat the same few CIDRs (0.0.0.0/0, 10.0.0.0/8, …) and ipaddr.js parses IPv4 through a
-// thrown IPv6 attempt, so results are memoised (bounded; Cidr values are never mutated).
-const cidrMemo = new Map<string, Cidr | undefined>();
-
 /** IPv4 must be a dotted quad (ipaddr.js also accepts shorthands such as `10.1/8` that the API server refuses). */
 function strictCidr(text: string): Cidr | undefined {
-  if (cidrMemo.has(text)) return cidrMemo.get(text);
-  let cidr: Cidr | undefined;
-  if (text.includes(':')) cidr = /\/\d{1,3}$/.test(text) ? parseCidr(text) : undefined;
-  else cidr = IPV4_CIDR.test(text) ? parseCidr(text) : undefined;
-  if (cidrMemo.size >= 10_000) cidrMemo.clear();
-  cidrMemo.set(text, cidr);
-  return cidr;
+  if (text.includes(':')) return /\/\d{1,3}$/.test(text) ? parseCidr(text) : undefined;
+  return IPV4_CIDR.test(text) ? parseCidr(text) : undefined;
 }
 
 // ---- rules across objects ----------------------------------------------------------------------

@@ -21,19 +21,14 @@
 //   connections it denies and keeps (or restores) the ones it allows (SPEC section 7, point 6),
 //   within the same transaction, without a conntrack tool.
 import { cidrNetworkText } from './cidr.js';
-import {
-  type CompiledPeers,
-  type CompiledPolicy,
-  type CompiledPort,
-  type CompiledRule,
-  type Evaluator,
-  podPeerMatches,
-  type SubjectPlan,
-} from './evaluate.js';
+import type { Evaluator } from './evaluate.js';
 import type { FqdnPredicate } from './fqdn.js';
 import { addressOwners } from './inventory.js';
 import type { Pod } from './inventory-model.js';
 import type { Direction } from './model.js';
+import type { CompiledPeers, CompiledPolicy, CompiledPort, CompiledRule } from './policy-compiled.js';
+import { podPeerMatches } from './policy-match.js';
+import type { SubjectPlan } from './policy-walk.js';
 
 /** The conntrack mark bits that hold the ruleset generation (the lower 16 bits are left alone). */
 export const GENERATION_MASK = 0xffff0000;

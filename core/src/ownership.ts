@@ -12,8 +12,11 @@
 // branch protection asks for it, so a repository that only has CODEOWNERS still gets reviews mapped,
 // and one that has both is never held to two different owner lists by the bot.
 // A path nobody owns yields a group with no approvers, which can never be satisfied (fail closed).
+
+import { diffObjects, samePolicyContent } from './diff.js';
 import type { Diagnostic, PolicyFile, PolicyKind, PolicyObject, PolicySet } from './model.js';
 import { objectId } from './model.js';
+import { BAND_LIMITS, priorityOf } from './policy-facts.js';
 import { parseYamlDocuments } from './yaml.js';
 
 /** One parsed `OWNERS` file. Handles are kept as written, without a leading `@`. */
@@ -393,7 +396,6 @@ function levelReason(path: string): { level: string; reason: string } {
   };
 }
 
-const PLATFORM_BAND_MAX = 99;
 const CLUSTER_KINDS = new Set<PolicyKind>(['NyxClusterConfig', 'NyxClusterNetworkPolicy']);
 
 /**
@@ -425,7 +427,7 @@ export function requiredApprovals(input: {
     reqs.push(requirementFor(ownership, path, level, reason));
   }
   for (const o of input.changedObjects) {
-    const platformBand = o.priorities.some((p) => p <= PLATFORM_BAND_MAX);
+    const platformBand = o.priorities.some((p) => p <= BAND_LIMITS.platform.max);
     if (!platformBand && !CLUSTER_KINDS.has(o.kind)) continue;
     if (o.file.startsWith('cluster/')) continue; // already needs the cluster owners as a file under cluster/
     const reason = platformBand ? `${o.id} is in the platform band (0–99)` : `${o.id} is cluster-scoped`;
@@ -444,34 +446,12 @@ export function requiredApprovals(input: {
   return [...groups.values()].map(({ reasons, ...g }) => ({ ...g, reason: reasons.join('; ') }));
 }
 
-function priorityOf(o: PolicyObject): number | undefined {
-  if (o.kind === 'NyxClusterNetworkPolicy') return o.spec.priority;
-  if (o.kind === 'NyxNetworkPolicy') return o.spec.priority ?? 500;
-  return undefined;
-}
-
-function sameContent(a: PolicyObject, b: PolicyObject): boolean {
-  return (
-    a.apiVersion === b.apiVersion &&
-    stableJson(a.metadata) === stableJson(b.metadata) &&
-    stableJson(a.spec) === stableJson(b.spec)
-  );
-}
-
-function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)),
-        )
-      : val,
-  );
-}
-
 /** Objects added, removed or modified (metadata or spec) between two revisions, matched by `objectId`. */
 export function changedObjects(base: PolicySet, head: PolicySet): ChangedObject[] {
   const before = new Map(base.objects.map((o) => [objectId(o), o]));
   const after = new Map(head.objects.map((o) => [objectId(o), o]));
+  const set = diffObjects(before, after, samePolicyContent);
+  const modified = new Set(set.changed);
   const out: ChangedObject[] = [];
   const prios = (...os: Array<PolicyObject | undefined>) => [
     ...new Set(os.map((o) => (o ? priorityOf(o) : undefined)).filter((p): p is number => p !== undefined)),
@@ -479,7 +459,7 @@ export function changedObjects(base: PolicySet, head: PolicySet): ChangedObject[
   for (const [id, h] of after) {
     const b = before.get(id);
     if (!b) out.push({ id, kind: h.kind, file: h.source.file, change: 'added', priorities: prios(h) });
-    else if (!sameContent(b, h)) {
+    else if (modified.has(id)) {
       out.push({ id, kind: h.kind, file: h.source.file, change: 'modified', priorities: prios(b, h) });
     }
   }

@@ -22,7 +22,10 @@ export type Band =
   | 'no-enforcement-point';
 
 export interface Reason {
-  /** Absent only for reasons that decide the whole flow before any point (excluded namespace, same pod, node-local probe). */
+  /**
+   * Absent only when the flow has no enforcement point (neither end is a pod): short-circuits
+   * (excluded namespace, same pod, node-local probe) repeat their reason at each point the flow has.
+   */
   point?: EnforcementPoint;
   band: Band;
   /** `Kind/namespace/name` or `Kind/name` of the deciding object (the isolating policy for `isolation`). */
@@ -71,3 +74,40 @@ export function isolatedByText(reason: Reason): string | undefined {
   const more = list.length - ISOLATED_BY_SHOWN;
   return `isolated by ${shown}${more > 0 ? ` and ${more} more` : ''}`;
 }
+
+/** How `formatReason` writes a reason for one medium; every field has a plain-text default. */
+export interface ReasonFormat {
+  /** Lead with the enforcement point (`egress: …`); off where the point has a column of its own. */
+  point?: boolean;
+  /** Name the deciding object (`[kind/ns/name]`) when the text does not; off where the source says it. */
+  object?: boolean;
+  /** Applied to the text and to the source, which come from the tree (Markdown escapes them). */
+  escape?: (text: string) => string;
+  /** Appends the (escaped) source: ` at namespaces/x.yaml:12` by default. */
+  source?: (source: string) => string;
+}
+
+/**
+ * The one way a reason is written for people (the impact comment, `nyxctl explain`, the bot's
+ * `/nyx explain`, test diagnostics): `egress: <text> (isolated by …)` or `… [object]`, then
+ * `(audit)`, then the source. `reasonFormatter(format)` gives the writer for one medium.
+ */
+export function reasonFormatter(format: ReasonFormat = {}): (reason: Reason) => string {
+  const {
+    point = true,
+    object = true,
+    escape: escapeText = (t: string) => t,
+    source = (s: string) => ` at ${s}`,
+  } = format;
+  return (reason) => {
+    let text = point && reason.point ? `${reason.point}: ${reason.text}` : reason.text;
+    const isolatedBy = isolatedByText(reason);
+    if (isolatedBy) text += ` (${isolatedBy})`;
+    else if (object && reason.object && !reason.text.includes(reason.object)) text += ` [${reason.object}]`;
+    if (reason.audit) text += ' (audit)';
+    return `${escapeText(text)}${reason.source ? source(escapeText(reason.source)) : ''}`;
+  };
+}
+
+/** One line for humans: `egress: NyxClusterNetworkPolicy/x egress[0] Deny (audit) at cluster/x.yaml:12`. */
+export const formatReason: (reason: Reason) => string = reasonFormatter();

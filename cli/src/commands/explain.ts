@@ -6,9 +6,9 @@ import {
   type FlowRecord,
   type FlowVerdict,
   type Inventory,
-  isolatedByText,
   podsOfWorkload,
   type Reason,
+  reasonFormatter,
   resolveFlow,
 } from '@nyx/core';
 import { EXIT_OK, InputError, UsageError } from '../errors.js';
@@ -35,11 +35,13 @@ function describeEndpoint(e: Endpoint): string {
 
 function reasonLine(reason: Reason, dir: string): string {
   const where = reason.point ?? 'flow';
-  const audit = reason.audit ? ' (audit)' : '';
-  const source = reason.source ? `  [${displayPath(dir, reason.source)}]` : '';
-  const isolatedBy = isolatedByText(reason);
-  const text = isolatedBy ? `${reason.text} (${isolatedBy})` : reason.text;
-  return `  ${where.padEnd(7)} ${reason.decision.padEnd(5)}  ${reason.band.padEnd(13)} ${text}${audit}${source}`;
+  // The point, decision and band have columns of their own; the source names the object.
+  const text = reasonFormatter({
+    point: false,
+    object: false,
+    source: (source) => `  [${displayPath(dir, source)}]`,
+  })(reason);
+  return `  ${where.padEnd(7)} ${reason.decision.padEnd(5)}  ${reason.band.padEnd(13)} ${text}`;
 }
 
 /** The text form: a header for the flow, then one line per enforcement point for each verdict. */

@@ -6,7 +6,7 @@
 import { describeSkippedLines } from '../flows.js';
 import type { ImpactChange, ImpactChangeKind, ImpactReport, ImpactSide } from '../impact.js';
 import type { LintFinding } from '../lint-model.js';
-import { isolatedByText, type Reason } from '../verdict-model.js';
+import { type Reason, reasonFormatter } from '../verdict-model.js';
 
 export interface RenderImpactMarkdownOptions {
   /** Upper bound on the result's length in characters (GitHub refuses comments over 65,536). */
@@ -213,20 +213,17 @@ function flowCells(c: ImpactChange): string[] {
   ];
 }
 
-function reasonText(r: Reason): string {
-  let text = r.point ? `${r.point}: ${r.text}` : r.text;
-  const isolatedBy = isolatedByText(r);
-  if (isolatedBy) text += ` (${isolatedBy})`;
-  else if (r.object && !r.text.includes(r.object)) text += ` [${r.object}]`;
-  if (r.audit) text += ' (audit)';
-  return `${escapeMarkdown(text)}${r.source ? ` (${escapeMarkdown(r.source)})` : ''}`;
-}
+/** A reason in Markdown (the comment, the bot's replies): the tree's text escaped, the source in parentheses. */
+export const markdownReason: (reason: Reason) => string = reasonFormatter({
+  escape: escapeMarkdown,
+  source: (s) => ` (${s})`,
+});
 
 /** The reasons that decided a verdict: the points whose decision equals it (all of them when none). */
 function deciding(reasons: readonly Reason[], verdict: 'allow' | 'deny'): string {
   const chosen = reasons.filter((r) => r.decision === verdict);
   const list = chosen.length > 0 ? chosen : reasons;
-  return list.length > 0 ? list.map(reasonText).join('<br>') : '—';
+  return list.length > 0 ? list.map(markdownReason).join('<br>') : '—';
 }
 
 /** One side of an "other change": both verdicts, then the reasons that decided `decided`. */
