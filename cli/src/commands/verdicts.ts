@@ -15,7 +15,7 @@ import {
   type Inventory,
   resolveFlow,
 } from '@nyx/core';
-import { FlowFileError, MAX_REPORTED_FLOW_ERRORS, readFlowFile } from '@nyx/io';
+import { MAX_REPORTED_FLOW_ERRORS, readFlowFile } from '@nyx/io';
 import { EXIT_INVALID, EXIT_OK, InputError } from '../errors.js';
 import { noteSkippedLines } from '../flows.js';
 import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
@@ -153,9 +153,9 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
     }
   } catch (error) {
     // What stops the read (not gzip, a runaway line, pretty-printed JSON, another format's lines).
-    if (!(error instanceof FlowFileError)) throw error;
+    if (!(error instanceof InputError)) throw error;
     if (pending.length > 0) await reportFlow(pending.splice(0));
-    throw new InputError(error.diagnostics);
+    throw error;
   } finally {
     pass1.done();
   }
