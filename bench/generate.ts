@@ -402,12 +402,16 @@ export function changeHead(base: Manifest[], cluster: Cluster, seed = SEED): Man
   return result;
 }
 
-export function writeTree(dir: string, manifests: Manifest[]): void {
+/**
+ * Writes each manifest to its path: block YAML, or `json` style (what generators and
+ * `kubectl get -o json` write; JSON is YAML, and the files keep their `.yaml` names).
+ */
+export function writeTree(dir: string, manifests: Manifest[], style: 'block' | 'json' = 'block'): void {
   rmSync(dir, { recursive: true, force: true });
   for (const m of manifests) {
     const file = join(dir, m.path);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, stringify(m.doc));
+    writeFileSync(file, style === 'json' ? `${JSON.stringify(m.doc, null, 4)}\n` : stringify(m.doc));
   }
 }
 

@@ -33,7 +33,7 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '.bench');
 /** Bump when the generator changes, so stale data is regenerated. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 const POLICY_COUNTS = [100, 500, 2000, 5000];
 const RECORD_COUNTS = [10_000, 100_000, 1_000_000];
 const MAIN_POLICIES = 2000;
@@ -42,7 +42,8 @@ const MAIN_RECORDS = 1_000_000;
 const SWEEP_RECORDS = 100_000;
 
 const flowsFile = (records: number): string => join(DATA, `flows-${records}.jsonl`);
-const treeDir = (policies: number, side: 'base' | 'head'): string => join(DATA, `policies-${policies}`, side);
+const treeDir = (policies: number, side: 'base' | 'head' | 'base-json' | 'head-json'): string =>
+  join(DATA, `policies-${policies}`, side);
 const inventoryFile = join(DATA, 'inventory.json');
 /** The cluster after a rollout of every workload: every pod renamed, new pod addresses. */
 const renamedInventoryFile = join(DATA, 'inventory-renamed.json');
@@ -65,7 +66,13 @@ function ensureData(force: boolean): void {
   for (const count of POLICY_COUNTS) {
     const base = generatePolicies(count, cluster);
     writeTree(treeDir(count, 'base'), base);
-    writeTree(treeDir(count, 'head'), changeHead(base, cluster));
+    const head = changeHead(base, cluster);
+    writeTree(treeDir(count, 'head'), head);
+    if (count === MAIN_POLICIES) {
+      // The same trees in JSON style (generators, `kubectl get -o json`): the loader's other fast path.
+      writeTree(treeDir(count, 'base-json'), base, 'json');
+      writeTree(treeDir(count, 'head-json'), head, 'json');
+    }
   }
   for (const records of RECORD_COUNTS) writeFlows(flowsFile(records), cluster, records);
   // The same records with each tuple annotated from the inventory of the window's time.
@@ -276,6 +283,24 @@ async function wholeProcess(): Promise<string[]> {
     5,
   );
   rows.push([impactWhole, `ratio ≤ 2.0 ${impactWhole.ms / impactWhole.floorMs <= 2 ? '✅' : '❌'}`]);
+  const impactJson = await measurePair(
+    `\`nyxctl impact\`, the same trees in JSON style, ${n(MAIN_RECORDS)} records, Markdown`,
+    nyxctl(
+      'impact',
+      '--base',
+      treeDir(MAIN_POLICIES, 'base-json'),
+      '--head',
+      treeDir(MAIN_POLICIES, 'head-json'),
+      '--inventory',
+      inventoryFile,
+      '--flows',
+      flowsFile(MAIN_RECORDS),
+    ),
+    'readline + JSON.parse, same file',
+    readlineFloor(flowsFile(MAIN_RECORDS)),
+    5,
+  );
+  rows.push([impactJson, `ratio ≤ 2.0 ${impactJson.ms / impactJson.floorMs <= 2 ? '✅' : '❌'}`]);
   const verdictsWhole = await measurePair(
     `\`nyxctl verdicts\`, ${n(MAIN_POLICIES)} policies, ${n(SWEEP_RECORDS)} records`,
     nyxctl('verdicts', '--policies', head, '--inventory', inventoryFile, '--flows', flowsFile(SWEEP_RECORDS)),

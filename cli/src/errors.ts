@@ -1,6 +1,6 @@
 // The two ways a command fails on purpose. `main.ts` holds the one try/catch that turns them into
 // exit codes; everything else is an unexpected error (exit 1).
-import { type Diagnostic, formatDiagnostic } from '@nyx/core';
+export { InputError } from '@nyx/io';
 
 /** Exit codes, as documented in every command's `--help`. */
 export const EXIT_OK = 0;
@@ -9,15 +9,8 @@ export const EXIT_FINDINGS = 1;
 /** Invalid input (a policy tree, inventory or flow file that does not validate) or a usage error. */
 export const EXIT_INVALID = 2;
 
-/** Input that does not validate: every problem as `file:line: message`, printed on stderr, exit 2. */
-export class InputError extends Error {
-  readonly diagnostics: readonly Diagnostic[];
-  constructor(diagnostics: readonly Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
-    this.name = 'InputError';
-    this.diagnostics = diagnostics;
-  }
-}
+// Input that does not validate is `InputError` (io's one error type: every problem as
+// `file:line: message`, printed on stderr, exit 2); cli throws the same type io does.
 
 /** Options that do not make sense together or a malformed option value: a message, exit 2. */
 export class UsageError extends Error {

@@ -2,8 +2,7 @@
 // `readFlowWindow` of @nyx/io (streaming, .gz, nyx/hubble/calico, malformed lines collected up to
 // 100); this adds the CLI's error type and progress.
 import { describeSkippedLines, type FlowTupleIdentity, type FlowWindow } from '@nyx/core';
-import { FlowFileError, readFlowWindow, readFlowWindowInWorker } from '@nyx/io';
-import { InputError } from './errors.js';
+import { readFlowWindow, readFlowWindowInWorker } from '@nyx/io';
 import type { FlowFormat } from './options.js';
 import type { CommandIo } from './output.js';
 import { startProgress } from './progress.js';
@@ -37,9 +36,6 @@ export async function readWindow(
           ...(options.onTuples ? { onTuples: options.onTuples } : {}),
         })
       : await readFlowWindow(file, { ...formatOption, onRecord: () => progress.tick() });
-  } catch (error) {
-    if (error instanceof FlowFileError) throw new InputError(error.diagnostics);
-    throw error;
   } finally {
     progress.done();
   }

@@ -11,7 +11,7 @@ import {
   type PolicySet,
   policyManifestPaths,
 } from '@nyx/core';
-import { InputFileError, readInventoryFile, readPolicyTree } from '@nyx/io';
+import { InputError, readInventoryFile, readPolicyTree } from '@nyx/io';
 import { UsageError } from './errors.js';
 
 /** `path` as the user can open it from the current directory: the tree argument joined with the tree-relative path. */
@@ -55,7 +55,7 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
     files = await readPolicyTree(dir);
   } catch (error) {
     // The tree reader refuses oversized files, symlinks and submodules: invalid input (exit 2).
-    if (error instanceof InputFileError) {
+    if (error instanceof InputError) {
       return { ok: false, errors: error.diagnostics.map((d) => underDir(dir, d)) };
     }
     throw new UsageError(`cannot read ${what} ${dir}: ${(error as Error).message}`);
@@ -89,7 +89,7 @@ export async function loadInventory(file: string): Promise<InventoryResult> {
   try {
     return { ok: true, inventory: await readInventoryFile(file) };
   } catch (error) {
-    if (error instanceof InputFileError) return { ok: false, errors: error.diagnostics };
+    if (error instanceof InputError) return { ok: false, errors: [...error.diagnostics] };
     return { ok: false, errors: [{ file, line: 1, message: (error as Error).message }] };
   }
 }

@@ -3,7 +3,8 @@
 //
 // Each document comes back as plain JSON-like data plus a map from JSON pointer
 // (`/spec/egress/0/toIpBlock/cidr`) to line, so validation can name `file:line` for any field. Files
-// in the plain block style policies are written in take a fast path (`yaml-simple.ts`) that gives
+// in the plain block style policies are written in, or in JSON style, take a fast path
+// (`yaml-simple.ts`, `yaml-json.ts`) that gives
 // exactly the same data and lines; everything else, and every error, goes through the `yaml` package
 // (`yaml-package.ts`), which keeps a source range on every node (js-yaml only reports positions of
 // errors).
@@ -11,6 +12,7 @@
 // Hostile input is refused before it can hurt: files over a size limit (here, before either path),
 // too many documents, nesting deeper than a limit, and alias expansion bombs (see yaml-package.ts).
 import type { Diagnostic } from './model.js';
+import { parseJsonStyleYaml } from './yaml-json.js';
 import { parseWithYamlPackage } from './yaml-package.js';
 import { parseSimpleYaml } from './yaml-simple.js';
 
@@ -111,7 +113,9 @@ interface Parsed {
 }
 
 function parseUncached(path: string, content: string, lim: Required<YamlLimits>): Parsed {
-  // Policy files are plain block YAML: a fast path reads those, and gives up on anything else.
+  // Policy files are plain block YAML or JSON: a fast path reads each, and gives up on anything else.
+  const json = parseJsonStyleYaml(content, lim.maxDepth);
+  if (json) return { result: { ok: true, documents: json }, simple: true };
   const simple = parseSimpleYaml(content, lim.maxDepth, lim.maxDocuments);
   if (simple) return { result: { ok: true, documents: simple }, simple: true };
   return { result: parseWithYamlPackage(path, content, lim), simple: false };

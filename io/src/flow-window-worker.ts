@@ -3,7 +3,8 @@
 // with the tuples discovered meanwhile, or the failure.
 import { parentPort, workerData } from 'node:worker_threads';
 import { type FlowTupleIdentity, FlowWindow, type FlowWindowState } from '@nyx/core/flows';
-import { FlowFileError, type FlowFileFormat, readFlowWindow } from './flows.js';
+import { InputError } from './errors.js';
+import { type FlowFileFormat, readFlowWindow } from './flows.js';
 
 export interface FlowWorkerInput {
   path: string;
@@ -14,7 +15,7 @@ export interface FlowWorkerInput {
 export type FlowWorkerMessage =
   | { kind: 'progress'; records: number; tuples: FlowTupleIdentity[] }
   | { kind: 'done'; state: FlowWindowState }
-  | { kind: 'invalid'; diagnostics: FlowFileError['diagnostics'] }
+  | { kind: 'invalid'; diagnostics: InputError['diagnostics'] }
   | { kind: 'failed'; message: string };
 
 const PROGRESS_EVERY = 1 << 16;
@@ -45,7 +46,7 @@ try {
   post({ kind: 'done', state }, [slots.buffer, keys.buffer, arena.buffer]);
 } catch (error) {
   post(
-    error instanceof FlowFileError
+    error instanceof InputError
       ? { kind: 'invalid', diagnostics: error.diagnostics }
       : { kind: 'failed', message: (error as Error).message },
   );

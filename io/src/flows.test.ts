@@ -5,13 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Diagnostic, FlowRecord } from '@nyx/core';
 import { describe, expect, it } from 'vitest';
-import {
-  detectFlowFormat,
-  FlowFileError,
-  readFlowFile,
-  readFlowWindow,
-  readFlowWindowInWorker,
-} from './flows.js';
+import { InputError } from './errors.js';
+import { detectFlowFormat, readFlowFile, readFlowWindow, readFlowWindowInWorker } from './flows.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/flows/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'nyx-flows-'));
@@ -114,8 +109,8 @@ describe('readFlowFile', () => {
       ].join('\n'),
     );
     const thrown = await collect(path, { displayName: 'flows/bad.jsonl' }).catch((e: unknown) => e);
-    expect(thrown).toBeInstanceOf(FlowFileError);
-    expect((thrown as FlowFileError).message).toBe(
+    expect(thrown).toBeInstanceOf(InputError);
+    expect((thrown as InputError).message).toBe(
       'flows/bad.jsonl:2: "port" 0 is not an integer from 1 to 65535',
     );
     const errors: Diagnostic[] = [];
@@ -157,8 +152,8 @@ describe('readFlowFile', () => {
     const error = await (async () => {
       for await (const r of readFlowFile(path)) seen.push(r.line);
     })().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FlowFileError);
-    const d = (error as FlowFileError).diagnostics[0]!;
+    expect(error).toBeInstanceOf(InputError);
+    const d = (error as InputError).diagnostics[0]!;
     expect(d.message).toBe('cannot read flows: the gzip stream ends early here (a truncated file?)');
     expect(seen.length).toBeGreaterThan(0);
     expect(d.line).toBe(seen.length + 1);
@@ -195,8 +190,8 @@ describe('no line of a flow file disappears without a word (issue 15)', () => {
     const path = join(tmp, 'pretty.json');
     writeFileSync(path, JSON.stringify({ flow: { IP: { source: '10.0.0.1' } } }, null, 2));
     const error = await readFlowWindow(path).catch((e: unknown) => e);
-    expect((error as FlowFileError).diagnostics).toHaveLength(1);
-    expect((error as FlowFileError).message).toMatch(
+    expect((error as InputError).diagnostics).toHaveLength(1);
+    expect((error as InputError).message).toMatch(
       /pretty\.json:1: this looks like pretty-printed JSON.*jq -c \./,
     );
   });
@@ -204,7 +199,7 @@ describe('no line of a flow file disappears without a word (issue 15)', () => {
   it('reports the first 20 malformed lines and counts the rest', async () => {
     const path = join(tmp, 'garbage.jsonl');
     writeFileSync(path, Array.from({ length: 500 }, (_, i) => `garbage ${i}`).join('\n'));
-    const error = (await readFlowWindow(path).catch((e: unknown) => e)) as FlowFileError;
+    const error = (await readFlowWindow(path).catch((e: unknown) => e)) as InputError;
     expect(error.diagnostics).toHaveLength(21);
     expect(error.diagnostics[19]!.line).toBe(20);
     expect(error.diagnostics[20]!.message).toBe('…and 480 more malformed lines');
@@ -370,8 +365,8 @@ describe('readFlowWindowInWorker', () => {
     const thrown = await readFlowWindowInWorker(path, { displayName: 'flows.jsonl' }).catch(
       (e: unknown) => e,
     );
-    expect(thrown).toBeInstanceOf(FlowFileError);
-    expect((thrown as FlowFileError).diagnostics.map((d) => `${d.file}:${d.line}`)).toEqual([
+    expect(thrown).toBeInstanceOf(InputError);
+    expect((thrown as InputError).diagnostics.map((d) => `${d.file}:${d.line}`)).toEqual([
       'flows.jsonl:2',
       'flows.jsonl:3',
     ]);

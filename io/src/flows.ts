@@ -17,7 +17,7 @@ import {
   parseFlowLine,
   SILENT_SKIPS,
 } from '@nyx/core/flows';
-import { InputFileError } from './errors.js';
+import { InputError } from './errors.js';
 import type { FlowWorkerInput, FlowWorkerMessage } from './flow-window-worker.js';
 
 export type FlowFileFormat = 'nyx' | 'hubble' | 'calico';
@@ -27,7 +27,7 @@ export interface ReadFlowFileOptions {
   format?: FlowFileFormat;
   /**
    * Called for each malformed line; the line is then skipped and reading goes on. Without it the
-   * first malformed line throws a `FlowFileError`. A line running past twice the line limit (a
+   * first malformed line throws an `InputError`. A line running past twice the line limit (a
    * file that is not JSON Lines at all) always throws: reading cannot go on without holding it.
    */
   onError?: (error: Diagnostic) => void;
@@ -38,14 +38,6 @@ export interface ReadFlowFileOptions {
   onSkip?: (note: Diagnostic, reason: string) => void;
   /** Name used in diagnostics; defaults to the path as given. */
   displayName?: string;
-}
-
-/** Malformed flow input: every problem as a `file:line` diagnostic. */
-export class FlowFileError extends InputFileError {
-  constructor(diagnostics: Diagnostic[]) {
-    super(diagnostics);
-    this.name = 'FlowFileError';
-  }
 }
 
 type LineToFlow = (line: string, lineNo: number, file: string) => FlowLineResult;
@@ -63,8 +55,8 @@ const FORMAT_NAMES: Record<FlowFileFormat, string> = { nyx: 'nyx', hubble: 'Hubb
 export const MAX_REPORTED_FLOW_ERRORS = 20;
 
 /** `{` or `[` alone on the first line: a JSON document spread over lines, not JSON Lines. */
-function prettyPrintedJson(file: string, lineNo: number): FlowFileError {
-  return new FlowFileError([
+function prettyPrintedJson(file: string, lineNo: number): InputError {
+  return new InputError([
     {
       file,
       line: lineNo,
@@ -84,14 +76,14 @@ function formatMismatch(
   lineNo: number,
   file: string,
   format: FlowFileFormat,
-): FlowFileError | undefined {
+): InputError | undefined {
   const detected = detectFlowFormat(line);
   if (detected === undefined || detected === format) return undefined;
   if (detected === 'nyx') {
     const asNyx = parseFlowLine(line, lineNo, file);
     if (!asNyx.ok || asNyx.record === undefined) return undefined;
   }
-  return new FlowFileError([
+  return new InputError([
     {
       file,
       line: lineNo,
@@ -120,9 +112,9 @@ export function detectFlowFormat(line: string): FlowFileFormat | undefined {
   return 'nyx';
 }
 
-/** A runaway line (a file that is not JSON Lines at all) as a `FlowFileError` at its line. */
-function runawayLine(file: string, lineNo: number): FlowFileError {
-  return new FlowFileError([
+/** A runaway line (a file that is not JSON Lines at all) as an `InputError` at its line. */
+function runawayLine(file: string, lineNo: number): InputError {
+  return new InputError([
     {
       file,
       line: lineNo,
@@ -152,7 +144,7 @@ interface LineBatch {
  * at `\n` (a `\r` before it is dropped); a last line without one counts. A line is copied only
  * when it spans two chunks. One that runs past twice the parser's limit fails the read at once
  * instead of being held (lines between the two limits reach the parser, which reports them with
- * their number). Read failures become a `FlowFileError` at the line reached.
+ * their number). Read failures become an `InputError` at the line reached.
  */
 async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatch> {
   const limit = 2 * MAX_FLOW_LINE_BYTES;
@@ -203,7 +195,7 @@ async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatc
 /**
  * Turns one line into a record (or nothing), deciding the format on the first line that tells.
  * The first line with content is checked for what cannot be a flow file of that format at all
- * (pretty-printed JSON, another format's lines): that throws one `FlowFileError`, whatever `onError`.
+ * (pretty-printed JSON, another format's lines): that throws one `InputError`, whatever `onError`.
  */
 function lineConverter(
   file: string,
@@ -232,7 +224,7 @@ function lineConverter(
       if (!format) {
         const r = parseFlowLine(line, lineNo, file);
         if (!r.ok) {
-          if (!options.onError) throw new FlowFileError([r.error]);
+          if (!options.onError) throw new InputError([r.error]);
           options.onError(r.error);
         }
         return undefined;
@@ -241,7 +233,7 @@ function lineConverter(
     }
     const r = toFlow(line, lineNo, file);
     if (!r.ok) {
-      if (!options.onError) throw new FlowFileError([r.error]);
+      if (!options.onError) throw new InputError([r.error]);
       options.onError(r.error);
     } else if (r.record) {
       return r.record;
@@ -254,12 +246,12 @@ function lineConverter(
 }
 
 /**
- * A read failure (missing file, broken gzip, runaway line) as a `FlowFileError` at the line being
+ * A read failure (missing file, broken gzip, runaway line) as an `InputError` at the line being
  * read: `lineNo` lines were complete, so the failure is on the next one (a `.gz` file's lines are
  * its decompressed lines). A `.gz` file that is not gzip at all fails on line 1.
  */
-function readFailure(e: unknown, file: string, lineNo: number): FlowFileError {
-  if (e instanceof FlowFileError) return e;
+function readFailure(e: unknown, file: string, lineNo: number): InputError {
+  if (e instanceof InputError) return e;
   const err = e as NodeJS.ErrnoException;
   const what =
     err.code === 'ENOENT'
@@ -271,7 +263,7 @@ function readFailure(e: unknown, file: string, lineNo: number): FlowFileError {
         : err.code === 'Z_BUF_ERROR'
           ? 'the gzip stream ends early here (a truncated file?)'
           : err.message;
-  return new FlowFileError([{ file, line: lineNo + 1, message: `cannot read flows: ${what}` }]);
+  return new InputError([{ file, line: lineNo + 1, message: `cannot read flows: ${what}` }]);
 }
 
 /**
@@ -296,7 +288,7 @@ export async function* readFlowFile(
 /**
  * Reads a whole flow file into a window of distinct tuples, counting the lines skipped on purpose
  * by reason (`FlowWindow.skip`). Every malformed line is collected; when there is any, a
- * `FlowFileError` with the first `MAX_REPORTED_FLOW_ERRORS` and "…and N more" is thrown after the last line.
+ * `InputError` with the first `MAX_REPORTED_FLOW_ERRORS` and "…and N more" is thrown after the last line.
  * Lines of the nyx format in its canonical shape whose tuple the window already holds are
  * aggregated from their bytes (`FlowWindow.addCanonicalLine`); every other line is parsed in full.
  */
@@ -340,7 +332,7 @@ export async function readFlowWindow(
       const last = errors[errors.length - 1]!;
       errors.push({ file: last.file, line: last.line, message: `…and ${more} more malformed lines` });
     }
-    throw new FlowFileError(errors);
+    throw new InputError(errors);
   }
   return window;
 }
@@ -348,7 +340,7 @@ export async function readFlowWindow(
 /**
  * `readFlowWindow` on a worker thread, so that the caller's thread can do other work meanwhile
  * (`nyxctl impact` parses the policy trees while the flows stream in). Same window, same errors
- * (`FlowFileError` with every malformed line). `onProgress` receives record counts in steps;
+ * (`InputError` with every malformed line). `onProgress` receives record counts in steps;
  * aborting `signal` stops the worker and rejects with the signal's reason.
  */
 export function readFlowWindowInWorker(
@@ -393,7 +385,7 @@ export function readFlowWindowInWorker(
         case 'done':
           return settle(() => resolve(FlowWindow.fromState(message.state, identities)));
         case 'invalid':
-          return settle(() => reject(new FlowFileError(message.diagnostics)));
+          return settle(() => reject(new InputError(message.diagnostics)));
         case 'failed':
           return settle(() => reject(new Error(message.message)));
       }

@@ -1,10 +1,10 @@
 // Reading the inventory file (SPEC section 7: `kubectl get namespaces,pods,nodes -A -o json`, or the
 // same with `-o yaml`: a file that does not start with `{` or `[` is read as YAML by the one loader).
-// The size is checked with stat() before reading; errors are thrown as an `InputFileError` whose
+// The size is checked with stat() before reading; errors are thrown as an `InputError` whose
 // diagnostics name the file and line.
 import { readFile, stat } from 'node:fs/promises';
 import { type Inventory, lineForPointer, parseInventory, parseYamlDocuments } from '@nyx/core';
-import { InputFileError } from './errors.js';
+import { InputError } from './errors.js';
 
 export interface InventoryLimits {
   /** Largest accepted inventory file, in bytes (default 512 MiB: about 50,000 pods of kubectl JSON). */
@@ -40,7 +40,7 @@ function syntaxErrorLine(text: string, message: string): number {
 }
 
 /**
- * Reads and parses an inventory file. Throws an `InputFileError` (one diagnostic per problem)
+ * Reads and parses an inventory file. Throws an `InputError` (one diagnostic per problem)
  * for a missing or oversized file, invalid JSON, or a List whose items do not have the expected shape.
  */
 export async function readInventoryFile(path: string, limits?: InventoryLimits): Promise<Inventory> {
@@ -51,12 +51,12 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
     if (!info.isFile()) throw new Error('not a regular file');
     size = info.size;
   } catch (err) {
-    throw new InputFileError([
+    throw new InputError([
       { file: path, line: 1, message: `cannot read inventory: ${(err as Error).message}` },
     ]);
   }
   if (size > lim.maxBytes) {
-    throw new InputFileError([
+    throw new InputError([
       {
         file: path,
         line: 1,
@@ -73,7 +73,7 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
     json = JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
-    throw new InputFileError([
+    throw new InputError([
       { file: path, line: syntaxErrorLine(text, message), message: `invalid JSON: ${message}` },
     ]);
   }
@@ -87,7 +87,7 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
     const lines = positional.ok ? positional.documents[0]?.lines : undefined;
     if (lines) result = parseInventory(json, path, { lineOf: (pointer) => lineForPointer(lines, pointer) });
   }
-  if (!result.ok) throw new InputFileError(result.errors);
+  if (!result.ok) throw new InputError(result.errors);
   return result.inventory;
 }
 
@@ -99,7 +99,7 @@ export async function readInventoryFile(path: string, limits?: InventoryLimits):
 function readYamlInventory(path: string, text: string, lim: Required<InventoryLimits>): Inventory {
   const useJson = 'expected the output of `kubectl get namespaces,pods,nodes -A -o json` (or `-o yaml`)';
   if (text.length > lim.maxBytesForLineNumbers) {
-    throw new InputFileError([
+    throw new InputError([
       {
         file: path,
         line: 1,
@@ -109,7 +109,7 @@ function readYamlInventory(path: string, text: string, lim: Required<InventoryLi
   }
   const parsed = parseYamlDocuments(path, text, { maxBytes: lim.maxBytesForLineNumbers, maxDepth: 200 });
   if (!parsed.ok) {
-    throw new InputFileError(
+    throw new InputError(
       parsed.errors.map((d) => ({
         ...d,
         message: `not JSON, and not valid YAML either: ${d.message}; ${useJson}`,
@@ -118,7 +118,7 @@ function readYamlInventory(path: string, text: string, lim: Required<InventoryLi
   }
   const [document, second] = parsed.documents;
   if (!document || second) {
-    throw new InputFileError([
+    throw new InputError([
       {
         file: path,
         line: second?.line ?? 1,
@@ -129,6 +129,6 @@ function readYamlInventory(path: string, text: string, lim: Required<InventoryLi
   const result = parseInventory(document.value, path, {
     lineOf: (pointer) => lineForPointer(document.lines, pointer),
   });
-  if (!result.ok) throw new InputFileError(result.errors);
+  if (!result.ok) throw new InputError(result.errors);
   return result.inventory;
 }

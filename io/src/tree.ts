@@ -16,7 +16,7 @@ import {
   policyManifestPaths,
   repoPathProblem,
 } from '@nyx/core';
-import { InputFileError } from './errors.js';
+import { InputError, wholeFileError } from './errors.js';
 
 export interface TreeLimits {
   /** Largest file read, in bytes (default 1 MiB, the YAML loader's own limit). */
@@ -43,16 +43,8 @@ export function isTreeMetadataPath(path: string): boolean {
   );
 }
 
-/** A tree the reader refuses; the problem concerns a whole file (or folder), so it is placed on line 1. */
-export class TreeError extends InputFileError {
-  constructor(path: string, message: string) {
-    super([{ file: path, line: 1, message }]);
-    this.name = 'TreeError';
-  }
-}
-
 /**
- * Reads the policy files of the tree at `dir`. Throws a `TreeError` (an `InputFileError`: `path:1: message`)
+ * Reads the policy files of the tree at `dir`. Throws an `InputError` (`path:1: message`, `wholeFileError`)
  * for a missing directory, a file over the size limit, a total over the budget, a symlink or a
  * submodule (a folder holding `.git`, or a path listed in the root's `.gitmodules`).
  */
@@ -61,10 +53,10 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
   let root: string;
   try {
     root = realpathSync(dir);
-    if (!statSync(root).isDirectory()) throw new TreeError(dir, 'not a directory');
+    if (!statSync(root).isDirectory()) throw wholeFileError(dir, 'not a directory');
   } catch (e) {
-    if (e instanceof TreeError) throw e;
-    throw new TreeError(dir, 'cannot open the policy directory (does it exist?)');
+    if (e instanceof InputError) throw e;
+    throw wholeFileError(dir, 'cannot open the policy directory (does it exist?)');
   }
 
   // 1. List every file (repo-relative path → real path on disk). `dir` itself may be a link; inside
@@ -88,7 +80,7 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
     for (const dirent of dirents) {
       const name = dirent.name;
       if (++entries > lim.maxEntries) {
-        throw new TreeError(
+        throw wholeFileError(
           rel || '.',
           `more than ${lim.maxEntries} directory entries; refusing to walk this tree`,
         );
@@ -110,7 +102,7 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
   }
 
   const [first] = refused.sort((a, b) => comparePaths(a.path, b.path));
-  if (first) throw new TreeError(first.path, first.problem);
+  if (first) throw wholeFileError(first.path, first.problem);
 
   // 2. Pick what the engine reads, check sizes before reading anything.
   const all = [...found.keys()];
@@ -118,17 +110,17 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
   const picked = all.filter((p) => wanted.has(p)).sort();
   for (const path of picked) {
     const problem = repoPathProblem(path);
-    if (problem) throw new TreeError(path, problem);
+    if (problem) throw wholeFileError(path, problem);
   }
   let total = 0;
   for (const path of picked) {
     const size = statSync(found.get(path)!).size;
     if (size > lim.maxFileBytes) {
-      throw new TreeError(path, `file is ${size} bytes; the limit is ${lim.maxFileBytes} bytes per file`);
+      throw wholeFileError(path, `file is ${size} bytes; the limit is ${lim.maxFileBytes} bytes per file`);
     }
     total += size;
     if (total > lim.maxTotalBytes) {
-      throw new TreeError(
+      throw wholeFileError(
         path,
         `the policy files total more than ${lim.maxTotalBytes} bytes; refusing to read further`,
       );
@@ -140,7 +132,7 @@ export async function readPolicyTree(dir: string, limits?: TreeLimits): Promise<
     const content = readFileSync(found.get(path)!, 'utf8');
     // The file may have grown since stat(); never hand on more than the limit.
     if (Buffer.byteLength(content) > lim.maxFileBytes) {
-      throw new TreeError(path, `file grew past the limit of ${lim.maxFileBytes} bytes while being read`);
+      throw wholeFileError(path, `file grew past the limit of ${lim.maxFileBytes} bytes while being read`);
     }
     return { path, content };
   });
