@@ -172,6 +172,10 @@ spec:
   it('10. IPv4 and IPv6 in the one inet table', async () => {
     const scripts = await compileAndLoad(DENY_ALL);
     expect(scripts.get('n1')).toContain('fd00::1 : jump');
+    // With no neighbour entry left, the pod must resolve its gateway by neighbour discovery (which
+    // goes to the node's input chain): a deny of every flow still lets that through, so the connect
+    // times out (dropped) rather than failing at once (unreachable).
+    await cluster.exec('shop/web', ['ip', '-6', 'neigh', 'flush', 'all']);
     const outcomes = await cluster.probe([
       { ...probeFrom('shop/web'), dst: addressOf('shop/api', true), protocol: 'TCP', port: 80 },
       { ...probeFrom('shop/web'), dst: addressOf('shop/api'), protocol: 'TCP', port: 80 },

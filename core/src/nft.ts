@@ -555,6 +555,10 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     ]),
     baseChain('input', 'input', "a local pod's egress to this node", [
       ...established,
+      // IPv6 neighbour discovery is the link's plumbing (as ARP, which the inet family never sees),
+      // not a flow of SPEC section 2 (TCP, UDP, SCTP): dropping it under a deny would cut a pod off
+      // its gateway, and its connections would fail at once instead of timing out.
+      'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept',
       ...exclusions(['saddr']),
       ...dnsProxyInput,
       ...dispatch(['egress']),
