@@ -46,7 +46,7 @@ import type {
   PolicyObject,
   PolicySet,
 } from './model.js';
-import { objectId } from './model.js';
+import { enforcementOf, objectId } from './model.js';
 import { CODEOWNERS_LOCATIONS, isOwnersFile, parseCodeOwners, parseOwners } from './ownership.js';
 import { compileSelector, type Labels, selectsEverything } from './selector.js';
 import type { Reason } from './verdict-model.js';
@@ -90,11 +90,7 @@ function cidrOf(text: string): Cidr | undefined {
 }
 
 function isRuleObject(o: PolicyObject): o is RuleObject {
-  return o.kind !== 'NyxClusterConfig';
-}
-
-function enforcementOf(o: PolicyObject): 'audit' | 'enforce' {
-  return o.kind === 'NetworkPolicy' ? 'enforce' : (o.spec.enforcement ?? 'enforce');
+  return o.kind === 'NyxClusterNetworkPolicy' || o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy';
 }
 
 function nyxRules(o: NyxClusterNetworkPolicy | NyxNetworkPolicy, dir: Direction): readonly NyxRule[] {
