@@ -25,6 +25,13 @@
 //   entry with neither selector (also refused) reads as every pod of its default scope.
 // - Reasons carry `audit: true` when the deciding object (or the config, for `default`) is in audit;
 //   in the effective walk a config in audit reads `default: allow (NyxClusterConfig in audit)`.
+import {
+  type AdminTierPlan,
+  adminTierPlan,
+  type CompiledAdminTiers,
+  compileAdminTiers,
+  walkAdminTier,
+} from './admin-tiers.js';
 import { type Cidr, cidrContains, parseCidr, parseIp } from './cidr.js';
 import type { FlowRecord, ResolvedFlow } from './flow-model.js';
 import { compileFqdnMatch, type FqdnPredicate, normalizeDnsName } from './fqdn.js';
@@ -80,6 +87,10 @@ export interface CompiledPeers {
   ipBlocksMatchClusterAddresses: boolean;
   /** `toFqdn`: a `world` destination on TCP 443 whose server name fits one of these. */
   fqdns: FqdnPredicate[];
+  /** Upstream admin `nodes` peers: a node (or hostNetwork pod) whose Node labels match. */
+  nodes?: LabelPredicate[];
+  /** Upstream admin `domainNames`: the server name matches on any port the rule lists (SPEC 9.2). */
+  fqdnsOnAnyPort?: boolean;
 }
 
 /** A port entry; `name` is a named port resolved against the destination pod's container ports. */
@@ -135,6 +146,8 @@ export interface CompiledPolicySet {
   configId?: string;
   configSource?: string;
   configEnforced: boolean;
+  /** SPEC 9: the upstream admin policy tiers (`NO_ADMIN_TIERS` when the tree has none). */
+  adminTiers: CompiledAdminTiers;
 }
 
 export interface Evaluator {
@@ -180,7 +193,7 @@ function where(o: PolicyObject, pointer: string): string {
   return `${o.source.file}:${o.lines[pointer] ?? o.source.line}`;
 }
 
-function compileIpBlock(block: IpBlock): CompiledIpBlock | undefined {
+export function compileIpBlock(block: IpBlock): CompiledIpBlock | undefined {
   const cidr = parseCidr(block.cidr);
   if (!cidr) return undefined; // the loader reports malformed CIDRs; an unparsable one matches nothing
   const except = (block.except ?? []).map(parseCidr).filter((c): c is Cidr => c !== undefined);
@@ -396,6 +409,7 @@ export function compilePolicySet(policySet: PolicySet): CompiledPolicySet {
     defaultMode: { effective: configEnforced ? mode : 'allow', asIfEnforced: mode },
     ...(config ? { configId: objectId(config), configSource: where(config, '/spec/defaultMode') } : {}),
     configEnforced,
+    adminTiers: compileAdminTiers(policySet),
   };
 }
 
@@ -469,12 +483,15 @@ function peersMatch(peers: CompiledPeers, ctx: PointContext): boolean {
     const ips = ctx.ipsOf(peer);
     for (const b of peers.ipBlocks) for (const ip of ips) if (blockContains(b, ip)) return true;
   }
+  if (peers.nodes !== undefined && peers.nodes.length > 0 && peer.kind === 'node') {
+    const labels = peer.node.labels ?? {};
+    for (const n of peers.nodes) if (n(labels)) return true;
+  }
   if (
     peers.fqdns.length > 0 &&
     ctx.direction === 'egress' &&
     peer.kind === 'world' &&
-    ctx.protocol === 'TCP' &&
-    ctx.port === 443 &&
+    (peers.fqdnsOnAnyPort === true || (ctx.protocol === 'TCP' && ctx.port === 443)) &&
     ctx.serverName !== undefined
   ) {
     const name = ctx.serverName;
@@ -544,6 +561,10 @@ export interface SubjectPlan {
   auditDeciders: ReadonlyArray<readonly [number, CompiledPolicy]>;
   /** Some isolating NyxNetworkPolicy of the plan is in audit. */
   auditIsolates: boolean;
+  /** SPEC 9: the upstream admin policies whose subject selects the pod, per tier, in tier order. */
+  adminTiers: AdminTierPlan;
+  /** Some of `adminTiers` is in audit (the as-if-enforced walk is then walked again). */
+  adminAudit: boolean;
 }
 
 /** Walk order of the bands a point's reason can come from. */
@@ -721,6 +742,11 @@ function evaluatePoint(
   dst: Endpoint,
 ): Reason {
   const point = ctx.direction;
+  // SPEC 9.1: the Admin tier of upstream admin policy, before band 1.
+  if (plan.adminTiers.admin.length > 0) {
+    const admin = walkAdminTier(plan.adminTiers.admin, ctx, mode === 'asIfEnforced', 'admin-tier');
+    if (admin) return admin;
+  }
   // 1. platform band
   const platform = walkGroups(plan.platform, ctx, mode, 'platform');
   if (platform) return platform;
@@ -743,6 +769,11 @@ function evaluatePoint(
   // 5. baseline band
   const baseline = walkGroups(plan.baseline, ctx, mode, 'baseline');
   if (baseline) return baseline;
+  // SPEC 9.1: the Baseline tier of upstream admin policy, after band 5.
+  if (plan.adminTiers.baseline.length > 0) {
+    const tier = walkAdminTier(plan.adminTiers.baseline, ctx, mode === 'asIfEnforced', 'baseline-tier');
+    if (tier) return tier;
+  }
   // 6. default
   return defaultAt(compiled, mode, point, src, dst);
 }
@@ -781,7 +812,7 @@ function asIfEnforcedAt(
   dst: Endpoint,
 ): Reason {
   const decidedAt = BAND_ORDER[effective.band as keyof typeof BAND_ORDER];
-  let same = !(decidedAt >= BAND_ORDER.isolation && plan.auditIsolates);
+  let same = !(decidedAt >= BAND_ORDER.isolation && plan.auditIsolates) && !plan.adminAudit;
   for (const [order, p] of plan.auditDeciders) {
     if (!same || order > decidedAt) break;
     const rules = p.rules[ctx.direction];
@@ -854,6 +885,13 @@ function sameConfig(a: CompiledPolicySet, b: CompiledPolicySet): boolean {
   );
 }
 
+/** Both sets hold the same upstream admin policies (reuse is per-point otherwise; SPEC 9 keeps it simple). */
+function sameAdminTiers(a: CompiledPolicySet, b: CompiledPolicySet): boolean {
+  const texts = (c: CompiledPolicySet) =>
+    [...c.adminTiers.admin, ...c.adminTiers.baseline].map((p) => objectText(p.object)).join('\n');
+  return a.adminTiers === b.adminTiers || texts(a) === texts(b);
+}
+
 /**
  * The policies of either set whose id is missing from the other set or whose object differs: both
  * versions of a changed policy, the added ones and the removed ones.
@@ -923,6 +961,14 @@ export function compileEvaluator(
         for (const r of p.rules[d] ?? []) {
           for (const b of r.peers?.ipBlocks ?? [])
             byText.set(`${b.text}-${b.except.map((e) => e.text).join(',')}`, b);
+        }
+      }
+    }
+    // Upstream admin `networks` match any address, pod IPs included, like upstream ipBlock.
+    for (const p of [...compiled.adminTiers.admin, ...compiled.adminTiers.baseline]) {
+      for (const d of DIRECTIONS) {
+        for (const r of p.matchable[d] ?? []) {
+          for (const b of r.peers?.ipBlocks ?? []) byText.set(`${b.text}-`, b);
         }
       }
     }
@@ -1046,6 +1092,8 @@ export function compileEvaluator(
         const baseline = clusterMine.filter((p) => p.band === 'baseline' && withRules(p));
         const isolating = mine.filter((p) => p.band === 'application' && p.isolates[d]);
         const networkPolicies = mine.filter((p) => p.band === 'networkpolicy' && p.isolates[d]);
+        const tiers = adminTierPlan(compiled.adminTiers, pod, d);
+        const adminAudit = [...tiers.admin, ...tiers.baseline].some((p) => !p.enforced);
         return {
           platform: groupByPriority(platform),
           application: groupByPriority(application),
@@ -1053,13 +1101,16 @@ export function compileEvaluator(
           networkPolicies,
           isolating,
           enforcedIsolating: isolating.filter((p) => p.enforced),
-          hasAudit: [...platform, ...application, ...baseline, ...isolating].some((p) => !p.enforced),
+          hasAudit:
+            adminAudit || [...platform, ...application, ...baseline, ...isolating].some((p) => !p.enforced),
           auditDeciders: [
             ...inAudit(BAND_ORDER.platform, platform),
             ...inAudit(BAND_ORDER.application, application),
             ...inAudit(BAND_ORDER.baseline, baseline),
           ],
           auditIsolates: isolating.some((p) => !p.enforced),
+          adminTiers: tiers,
+          adminAudit,
         };
       };
       plan = { ingress: forDirection('ingress'), egress: forDirection('egress') };
@@ -1069,6 +1120,10 @@ export function compileEvaluator(
     return plan[direction];
   };
 
+  // Upstream admin `domainNames` read the server name on any port (SPEC 9.2).
+  const serverNameOnAnyPort = [...compiled.adminTiers.admin, ...compiled.adminTiers.baseline].some(
+    (p) => p.hasDomainNames,
+  );
   // Verdicts by source class, then `destinationKey` (destination class, protocol, port, server name).
   const cache = new Map<number, Map<number | string, FlowVerdict>>();
   let walks = 0;
@@ -1077,7 +1132,10 @@ export function compileEvaluator(
   // Reuse: only over the same inventory and config; then a point is unchanged when no changed
   // policy (either version) can be in its plan, so both plans hold the same policies.
   const reuse =
-    options.reuse && options.reuse.inventory === inventory && sameConfig(options.reuse.compiled, compiled)
+    options.reuse &&
+    options.reuse.inventory === inventory &&
+    sameConfig(options.reuse.compiled, compiled) &&
+    sameAdminTiers(options.reuse.compiled, compiled)
       ? options.reuse
       : undefined;
   const changed = reuse ? changedPolicies(reuse.compiled, compiled) : [];
@@ -1190,7 +1248,7 @@ export function compileEvaluator(
         bySource = new Map();
         cache.set(srcClass, bySource);
       }
-      const key = destinationKey(endpointClass(dst), flow);
+      const key = destinationKey(endpointClass(dst), flow, serverNameOnAnyPort);
       let verdict = bySource.get(key);
       if (!verdict) {
         verdict = walk(flow);
@@ -1212,9 +1270,13 @@ const SERVICES = 65536 * 4;
  * 443) the normalized server name, as one cache key: a number (exact below 2^53, as class ids are
  * far below 2^32) for the usual port without a name.
  */
-function destinationKey(dstClass: number, flow: ResolvedFlow): number | string {
+function destinationKey(dstClass: number, flow: ResolvedFlow, serverNameOnAnyPort: boolean): number | string {
   const { protocol, port } = flow;
-  if (flow.dst.kind === 'world' && protocol === 'TCP' && port === 443 && flow.serverName !== undefined)
+  if (
+    flow.dst.kind === 'world' &&
+    flow.serverName !== undefined &&
+    (serverNameOnAnyPort || (protocol === 'TCP' && port === 443))
+  )
     return `${dstClass},${protocol},${port},n${normalizeDnsName(flow.serverName)}`;
   const index = PROTOCOL_INDEX[protocol];
   return Number.isInteger(port) && port >= 0 && port < 65536 && index !== undefined
