@@ -394,7 +394,14 @@ function levelReason(path: string): { level: string; reason: string } {
 }
 
 const PLATFORM_BAND_MAX = 99;
-const CLUSTER_KINDS = new Set<PolicyKind>(['NyxClusterConfig', 'NyxClusterNetworkPolicy']);
+// SPEC 9: the upstream admin policy kinds are cluster-wide policy too.
+const CLUSTER_KINDS = new Set<PolicyKind>([
+  'NyxClusterConfig',
+  'NyxClusterNetworkPolicy',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+  'ClusterNetworkPolicy',
+]);
 
 /**
  * The approval groups a change needs, from the BASE revision's ownership:
