@@ -8,7 +8,7 @@ import { compileEvaluator } from './evaluate.js';
 import type { FlowRecord } from './flow-model.js';
 import { resolveFlow } from './inventory.js';
 import type { Pod } from './inventory-model.js';
-import { NAMESPACES, type PolicyDraft, policyYaml, type RuleDraft, setArb } from './testing/admin-drafts.js';
+import { type PolicyDraft, policyYaml, type RuleDraft, setArb } from './testing/admin-drafts.js';
 import { propertyTestInventory } from './testing/inventory.js';
 import { loadPolicies } from './testing/policies.js';
 

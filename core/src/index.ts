@@ -3,6 +3,7 @@
 
 export * from './annotate.js';
 export * from './cidr.js';
+export * from './convert-admin.js';
 export * from './evaluate.js';
 export * from './flow-model.js';
 export * from './flows.js';
