@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, formatReason } from './evaluate.js';
 import type { FlowRecord } from './flow-model.js';
+import { lintPolicySet } from './lint.js';
 import type { Protocol } from './model.js';
 import { makeInventory } from './testing/inventory.js';
 import { loadPolicies } from './testing/policies.js';
@@ -424,5 +425,50 @@ describe('SPEC 9.4 and 9.5: explanations and audit', () => {
     const denyAll = CNP('deny-all', 'Admin', 2, `${ALL_NS}${ingressFrom('Deny')}`);
     const w = verdict([pass, denyAll, NP_ALLOW_ALL_INGRESS], flow('pay/api', 'shop/web', 80));
     expect([w.verdict, w.asIfEnforced]).toEqual(['deny', 'allow']);
+  });
+});
+
+describe('lint of upstream admin policy', () => {
+  const lint = (docs: string[], withInventory = true) =>
+    lintPolicySet({
+      policySet: loadPolicies(Object.fromEntries(docs.map((d, i) => [`cluster/p${i}.yaml`, d]))),
+      ...(withInventory ? { inventory } : {}),
+    }).filter((f) => f.rule.startsWith('admin-'));
+
+  it('networks that also hold cluster addresses: 0.0.0.0/0 always, other blocks by the inventory; Pass is fine', () => {
+    const world = CNP('deny-world', 'Admin', 1, `${ALL_NS}${egressTo('Deny', 'networks: ["0.0.0.0/0"]')}`);
+    expect(lint([world], false).map((f) => [f.rule, f.line, f.message])).toEqual([
+      [
+        'admin-networks-cut-pod-traffic',
+        13,
+        'egress[0] Deny networks 0.0.0.0/0 also matches every pod and node address (upstream networks match cluster addresses): it decides pod-to-pod traffic too',
+      ],
+    ]);
+    const tenNet = CNP('deny-ten', 'Admin', 2, `${ALL_NS}${egressTo('Deny', 'networks: ["10.0.0.0/16"]')}`);
+    expect(lint([tenNet]).map((f) => f.message)).toEqual([
+      'egress[0] Deny networks 10.0.0.0/16 also matches pod shop/web (10.0.1.1) (upstream networks match cluster addresses): it decides pod-to-pod traffic too',
+    ]);
+    expect(lint([tenNet], false)).toEqual([]);
+    const metadata = CNP(
+      'deny-metadata',
+      'Admin',
+      3,
+      `${ALL_NS}${egressTo('Deny', 'networks: ["169.254.169.254/32"]')}`,
+    );
+    const pass = CNP('pass-world', 'Admin', 4, `${ALL_NS}${egressTo('Pass', 'networks: ["0.0.0.0/0"]')}`);
+    expect(lint([metadata, pass])).toEqual([]);
+  });
+
+  it('a subject that selects no pod', () => {
+    const none = CNP(
+      'nobody',
+      'Admin',
+      1,
+      `  subject:\n    namespaces: {matchLabels: {team: nobody}}\n${ingressFrom('Deny')}`,
+    );
+    expect(lint([none]).map((f) => [f.rule, f.object, f.line])).toEqual([
+      ['admin-subject-matches-nothing', 'ClusterNetworkPolicy/nobody', 8],
+    ]);
+    expect(lint([none], false)).toEqual([]);
   });
 });
