@@ -1,9 +1,12 @@
-// Writes the CustomResourceDefinitions derived from core/src/schemas to deploy/crds/.
-// Run with `npm run gen:crds`; `core/src/crds.test.ts` fails when the committed files are stale.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// Writes the CustomResourceDefinitions derived from core/src/schemas to deploy/crds/, and the
+// description-free schemas of the upstream CRDs in deploy/upstream-crds/ to
+// core/src/schemas/upstream-crds.generated.ts. Run with `npm run gen:crds`; `core/src/crds.test.ts`
+// fails when the committed files are stale.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crdFiles } from '../core/src/schemas/index.js';
+import { parse } from 'yaml';
+import { crdFiles, upstreamCrdSchemas, upstreamCrdsModule } from '../core/src/schemas/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'deploy/crds');
@@ -17,3 +20,12 @@ for (const f of files) {
   writeFileSync(join(root, f.path), f.content);
   console.log(`wrote ${f.path}`);
 }
+
+const upstreamDir = join(root, 'deploy/upstream-crds');
+const upstream = readdirSync(upstreamDir)
+  .filter((n) => n.endsWith('.yaml'))
+  .sort()
+  .map((n) => parse(readFileSync(join(upstreamDir, n), 'utf8')));
+const generated = 'core/src/schemas/upstream-crds.generated.ts';
+writeFileSync(join(root, generated), upstreamCrdsModule(upstreamCrdSchemas(upstream)));
+console.log(`wrote ${generated}`);

@@ -15,11 +15,18 @@ import { type NetnsCluster, type Probe, startNetnsCluster } from '@nyx/test';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { propertyTestInventory } from '../../core/src/testing/inventory.js';
-import { config, policyDraft, policySetOf } from '../../core/src/testing/policy-arbitraries.js';
+import {
+  adminPolicy,
+  config,
+  type PolicyDraft,
+  policyDraft,
+  policySetOf,
+} from '../../core/src/testing/policy-arbitraries.js';
 import { PROPERTY_CLUSTER } from './cluster.js';
 
 const POLICY_SETS = 24;
 const FLOWS_PER_SET = 50;
+const ADMIN_SETS = 12;
 
 let cluster: NetnsCluster;
 beforeAll(async () => {
@@ -38,8 +45,12 @@ function origin(address: string): string {
   return 'world';
 }
 
-describe('kernel = engine (differential)', () => {
-  it(`${POLICY_SETS} seeded policy sets x ${FLOWS_PER_SET} real flows: the kernel's outcome is the effective verdict`, async () => {
+async function differential(
+  drafts: fc.Arbitrary<PolicyDraft[]>,
+  sets: number,
+  minEach: number,
+): Promise<void> {
+  {
     const inventory = propertyTestInventory();
     const addresses = [
       ...PROPERTY_CLUSTER.pods.map((p) => p.ip),
@@ -55,13 +66,13 @@ describe('kernel = engine (differential)', () => {
       })
       .filter((f) => f.src !== f.dst && !(origin(f.src) === 'world' && origin(f.dst) === 'world'));
     const setArb = fc.record({
-      drafts: fc.array(policyDraft, { minLength: 1, maxLength: 6 }),
+      drafts,
       cfg: config,
       flows: fc.array(flowArb, { minLength: FLOWS_PER_SET, maxLength: FLOWS_PER_SET }),
     });
     let denied = 0;
     let allowed = 0;
-    for (let seed = 1; seed <= POLICY_SETS; seed++) {
+    for (let seed = 1; seed <= sets; seed++) {
       const [drawn] = fc.sample(setArb, { seed, numRuns: 1 });
       const { drafts, cfg, flows } = drawn!;
       const objects: PolicyObject[] = drafts.map((d, i) => d(`p${i}`, `f${i}.yaml`));
@@ -103,7 +114,20 @@ describe('kernel = engine (differential)', () => {
       });
     }
     // The sets must exercise both outcomes, or the comparison proves little.
-    expect(denied).toBeGreaterThan(50);
-    expect(allowed).toBeGreaterThan(50);
+    expect(denied).toBeGreaterThan(minEach);
+    expect(allowed).toBeGreaterThan(minEach);
+  }
+}
+
+describe('kernel = engine (differential)', () => {
+  it(`${POLICY_SETS} seeded policy sets x ${FLOWS_PER_SET} real flows: the kernel's outcome is the effective verdict`, async () => {
+    await differential(fc.array(policyDraft, { minLength: 1, maxLength: 6 }), POLICY_SETS, 50);
+  });
+
+  it(`${ADMIN_SETS} seeded sets with upstream admin policy (SPEC 9) x ${FLOWS_PER_SET} real flows: kernel = engine`, async () => {
+    const mixed = fc
+      .tuple(fc.array(adminPolicy, { minLength: 1, maxLength: 4 }), fc.array(policyDraft, { maxLength: 3 }))
+      .map(([admin, others]) => [...admin, ...others]);
+    await differential(mixed, ADMIN_SETS, 30);
   });
 });

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { CompileOptions } from './commands/compile.js';
+import type { ConvertOptions } from './commands/convert.js';
 import type { ExplainOptions } from './commands/explain.js';
 import type { FlowsAnnotateOptions, FlowsExportOptions } from './commands/flows.js';
 import type { ImpactOptions } from './commands/impact.js';
@@ -210,6 +211,27 @@ inventory (what is world, remote pods' labels and named ports): recompile on any
     )
     .action(async (opts: CompileOptions) =>
       done(await (await import('./commands/compile.js')).runCompile(opts, io)),
+    );
+
+  program
+    .command('convert')
+    .description(
+      'Rewrite v1alpha1 AdminNetworkPolicy/BaselineAdminNetworkPolicy as v1alpha2 ClusterNetworkPolicy (stdout) and prove by simulation that no verdict changes.',
+    )
+    .argument('<dir>', 'policy tree')
+    .requiredOption('--to <version>', 'target API version (v1alpha2)')
+    .requiredOption('--inventory <file>', INVENTORY_HELP)
+    .option('--flows <file>', 'observed flows to prove on (default: generated flows over the inventory)')
+    .addHelpText(
+      'after',
+      examples(
+        'nyxctl convert --to v1alpha2 policy-repo --inventory inventory.json > cluster/converted.yaml',
+        'nyxctl convert --to v1alpha2 . --inventory inventory.json --flows flows.jsonl',
+      ) +
+        '\n\nExit 0: converted and every verdict equal; 1: some flow differs (each is named, with both\nexplanations, on stderr); 2: invalid input or an order the conversion cannot keep.',
+    )
+    .action(async (dir: string, opts: Omit<ConvertOptions, 'dir'>) =>
+      done(await (await import('./commands/convert.js')).runConvert({ dir, ...opts }, io)),
     );
 
   program

@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { crdFiles, crdManifests, policySchemas } from './schemas/index.js';
+import {
+  crdFiles,
+  crdManifests,
+  policySchemas,
+  UPSTREAM_KINDS,
+  type UpstreamKind,
+  upstreamCrdSchemas,
+  upstreamCrdsModule,
+  upstreamManifestSchema,
+} from './schemas/index.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -54,5 +63,49 @@ describe('generated CRDs', () => {
   it('every schema compiles under ajv strict mode', () => {
     const ajv = new Ajv({ strict: true, allowUnionTypes: true });
     for (const schema of Object.values(policySchemas)) expect(() => ajv.compile(schema)).not.toThrow();
+  });
+
+  it('the upstream CRDs of deploy/upstream-crds/ are what upstream-crds.generated.ts holds (npm run gen:crds)', () => {
+    const dir = join(ROOT, 'deploy/upstream-crds');
+    const crds = readdirSync(dir)
+      .filter((n) => n.endsWith('.yaml'))
+      .sort()
+      .map((n) => parse(readFileSync(join(dir, n), 'utf8')));
+    expect(
+      crds.map((c) => [c.spec.names.kind, c.spec.versions.map((v: { name: string }) => v.name)]),
+    ).toEqual([
+      ['AdminNetworkPolicy', ['v1alpha1']],
+      ['BaselineAdminNetworkPolicy', ['v1alpha1']],
+      ['ClusterNetworkPolicy', ['v1alpha2']],
+    ]);
+    expect(readFileSync(join(ROOT, 'core/src/schemas/upstream-crds.generated.ts'), 'utf8')).toBe(
+      upstreamCrdsModule(upstreamCrdSchemas(crds)),
+    );
+    // the fetch script pins the version and checksum that deploy/upstream-crds/README.md records
+    const script = readFileSync(join(dir, 'fetch.sh'), 'utf8');
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    for (const pin of script.matchAll(/^fetch (v\S+) '(h1:[^']+)'/gm)) {
+      expect(readme).toContain(pin[1]);
+      expect(readme).toContain(pin[2]);
+    }
+  });
+
+  it('the upstream schemas compile under ajv strict mode and refuse unknown fields', () => {
+    const ajv = new Ajv({ strict: true, allowUnionTypes: true });
+    for (const kind of Object.keys(UPSTREAM_KINDS) as UpstreamKind[]) {
+      const validate = ajv.compile(upstreamManifestSchema(kind));
+      const base = {
+        apiVersion: UPSTREAM_KINDS[kind],
+        kind,
+        metadata: { name: 'default' },
+        spec: {
+          subject: { namespaces: {} },
+          ...(kind === 'BaselineAdminNetworkPolicy' ? {} : { priority: 1 }),
+        },
+      };
+      const spec = kind === 'ClusterNetworkPolicy' ? { ...base.spec, tier: 'Admin' } : base.spec;
+      expect(validate({ ...base, spec }), JSON.stringify(validate.errors)).toBe(true);
+      expect(validate({ ...base, spec: { ...spec, extra: 1 } })).toBe(false);
+    }
   });
 });

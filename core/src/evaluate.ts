@@ -29,6 +29,7 @@
 // - Reasons carry `audit: true` when the deciding object (or the config, for `default`) is in audit;
 //   in the effective walk a config in audit reads `default: allow (NyxClusterConfig in audit)`.
 
+import { adminTierPlan } from './admin-tiers.js';
 import type { FlowRecord, ResolvedFlow } from './flow-model.js';
 import { normalizeDnsName } from './fqdn.js';
 import { resolveFlow } from './inventory.js';
@@ -38,7 +39,7 @@ import { compareText, compilePolicySet, DIRECTIONS } from './policy-compile.js';
 import type { CompiledIpBlock, CompiledPolicy, CompiledPolicySet } from './policy-compiled.js';
 import { BAND_ORDER } from './policy-facts.js';
 import { blockContains, type ParsedIp, type PointContext, toParsedIp } from './policy-match.js';
-import { changedPolicies, inPlanOf, sameConfig } from './policy-reuse.js';
+import { changedPolicies, inPlanOf, sameAdminTiers, sameConfig } from './policy-reuse.js';
 import {
   asIfEnforcedAt,
   EXCLUDED,
@@ -136,6 +137,14 @@ export function compileEvaluator(
         for (const r of p.rules[d] ?? []) {
           for (const b of r.peers?.ipBlocks ?? [])
             byText.set(`${b.text}-${b.except.map((e) => e.text).join(',')}`, b);
+        }
+      }
+    }
+    // Upstream admin `networks` match any address, pod IPs included, like upstream ipBlock.
+    for (const p of [...compiled.adminTiers.admin, ...compiled.adminTiers.baseline]) {
+      for (const d of DIRECTIONS) {
+        for (const r of p.matchable[d] ?? []) {
+          for (const b of r.peers?.ipBlocks ?? []) byText.set(`${b.text}-`, b);
         }
       }
     }
@@ -259,6 +268,8 @@ export function compileEvaluator(
         const baseline = clusterMine.filter((p) => p.band === 'baseline' && withRules(p));
         const isolating = mine.filter((p) => p.band === 'application' && p.isolates[d]);
         const networkPolicies = mine.filter((p) => p.band === 'networkpolicy' && p.isolates[d]);
+        const tiers = adminTierPlan(compiled.adminTiers, pod, d);
+        const adminAudit = [...tiers.admin, ...tiers.baseline].some((p) => !p.enforced);
         return {
           platform: groupByPriority(platform),
           application: groupByPriority(application),
@@ -266,13 +277,16 @@ export function compileEvaluator(
           networkPolicies,
           isolating,
           enforcedIsolating: isolating.filter((p) => p.enforced),
-          hasAudit: [...platform, ...application, ...baseline, ...isolating].some((p) => !p.enforced),
+          hasAudit:
+            adminAudit || [...platform, ...application, ...baseline, ...isolating].some((p) => !p.enforced),
           auditDeciders: [
             ...inAudit(BAND_ORDER.platform, platform),
             ...inAudit(BAND_ORDER.application, application),
             ...inAudit(BAND_ORDER.baseline, baseline),
           ],
           auditIsolates: isolating.some((p) => !p.enforced),
+          adminTiers: tiers,
+          adminAudit,
         };
       };
       plan = { ingress: forDirection('ingress'), egress: forDirection('egress') };
@@ -282,6 +296,10 @@ export function compileEvaluator(
     return plan[direction];
   };
 
+  // Upstream admin `domainNames` read the server name on any port (SPEC 9.2).
+  const serverNameOnAnyPort = [...compiled.adminTiers.admin, ...compiled.adminTiers.baseline].some(
+    (p) => p.hasDomainNames,
+  );
   // Verdicts by source class, then `destinationKey` (destination class, protocol, port, server name).
   const cache = new Map<number, Map<number | string, FlowVerdict>>();
   let walks = 0;
@@ -290,7 +308,10 @@ export function compileEvaluator(
   // Reuse: only over the same inventory and config; then a point is unchanged when no changed
   // policy (either version) can be in its plan, so both plans hold the same policies.
   const reuse =
-    options.reuse && options.reuse.inventory === inventory && sameConfig(options.reuse.compiled, compiled)
+    options.reuse &&
+    options.reuse.inventory === inventory &&
+    sameConfig(options.reuse.compiled, compiled) &&
+    sameAdminTiers(options.reuse.compiled, compiled)
       ? options.reuse
       : undefined;
   const changed = reuse ? changedPolicies(reuse.compiled, compiled) : [];
@@ -403,7 +424,7 @@ export function compileEvaluator(
         bySource = new Map();
         cache.set(srcClass, bySource);
       }
-      const key = destinationKey(endpointClass(dst), flow);
+      const key = destinationKey(endpointClass(dst), flow, serverNameOnAnyPort);
       let verdict = bySource.get(key);
       if (!verdict) {
         verdict = walk(flow);
@@ -425,9 +446,13 @@ const SERVICES = 65536 * 4;
  * 443) the normalized server name, as one cache key: a number (exact below 2^53, as class ids are
  * far below 2^32) for the usual port without a name.
  */
-function destinationKey(dstClass: number, flow: ResolvedFlow): number | string {
+function destinationKey(dstClass: number, flow: ResolvedFlow, serverNameOnAnyPort: boolean): number | string {
   const { protocol, port } = flow;
-  if (flow.dst.kind === 'world' && protocol === 'TCP' && port === 443 && flow.serverName !== undefined)
+  if (
+    flow.dst.kind === 'world' &&
+    flow.serverName !== undefined &&
+    (serverNameOnAnyPort || (protocol === 'TCP' && port === 443))
+  )
     return `${dstClass},${protocol},${port},n${normalizeDnsName(flow.serverName)}`;
   const index = PROTOCOL_INDEX[protocol];
   return Number.isInteger(port) && port >= 0 && port < 65536 && index !== undefined

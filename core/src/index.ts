@@ -186,6 +186,13 @@ export {
   parseCidr,
   parseIp,
 } from './cidr.js';
+export {
+  type ConversionDifference,
+  type ConversionResult,
+  type ConvertedObject,
+  conversionDifferences,
+  convertToV1alpha2,
+} from './convert-admin.js';
 export { compileEvaluator, type Evaluator, type EvaluatorOptions, evaluate } from './evaluate.js';
 export { compileFqdnMatch, type FqdnPredicate, fqdnMatches, normalizeDnsName } from './fqdn.js';
 export { compilePolicySet } from './policy-compile.js';

@@ -34,6 +34,8 @@ export interface Pod {
 export interface Node {
   name: string;
   addresses: readonly string[];
+  /** The Node's labels, when it has any (read by `nodes` peers of upstream admin policy). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export interface Inventory {

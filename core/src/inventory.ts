@@ -136,7 +136,10 @@ function readNode(item: Json, name: string, pointer: string, what: string, at: A
     const ip = isObject(a) && typeof a.address === 'string' ? canonicalIp(a.address) : undefined;
     if (ip !== undefined && !addresses.includes(ip)) addresses.push(ip);
   }
-  return { name, addresses };
+  const metadata = isObject(item.metadata) ? item.metadata : {};
+  const labels = readLabels(metadata.labels, `${pointer}/metadata/labels`, what, at);
+  // Labels only when there are some: the `nodes` peers of upstream admin policy (SPEC 9.2) read them.
+  return Object.keys(labels).length > 0 ? { name, addresses, labels } : { name, addresses };
 }
 
 const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];

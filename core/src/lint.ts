@@ -11,6 +11,7 @@
 //
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
+import { compileAdminTiers } from './admin-tiers.js';
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
 import { objectText } from './diff.js';
 import { compileEvaluator, type Evaluator } from './evaluate.js';
@@ -40,7 +41,7 @@ import type {
   PolicyObject,
   PolicySet,
 } from './model.js';
-import { objectId } from './model.js';
+import { enforcementOf, isUpstreamAdminPolicy, objectId, type UpstreamAdminPolicy } from './model.js';
 import { CODEOWNERS_LOCATIONS, isOwnersFile, parseCodeOwners, parseOwners } from './ownership.js';
 import {
   BAND_ORDER,
@@ -85,11 +86,7 @@ const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 // ---- helpers ---------------------------------------------------------------------------------
 
 function isRuleObject(o: PolicyObject): o is RuleObject {
-  return o.kind !== 'NyxClusterConfig';
-}
-
-function enforcementOf(o: PolicyObject): 'audit' | 'enforce' {
-  return o.kind === 'NetworkPolicy' ? 'enforce' : (o.spec.enforcement ?? 'enforce');
+  return o.kind === 'NyxClusterNetworkPolicy' || o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy';
 }
 
 function nyxRules(o: NyxClusterNetworkPolicy | NyxNetworkPolicy, dir: Direction): readonly NyxRule[] {
@@ -1219,6 +1216,58 @@ function checkExcludedTraffic(
 
 // ---- entry point -----------------------------------------------------------------------------
 
+// ---- upstream admin policy (SPEC 9) ----------------------------------------------------------------
+
+/**
+ * `admin-networks-cut-pod-traffic`: upstream `networks` match pod and node addresses too, so a
+ * Deny or Accept of `0.0.0.0/0` (or, with an inventory, of any block holding a cluster address)
+ * also decides pod-to-pod traffic, which a reader of "networks" rarely means. `admin-subject-matches-nothing`
+ * (with an inventory): the subject selects no pod, so the policy does nothing.
+ */
+function checkAdminPolicy(o: UpstreamAdminPolicy, inv: Inventory | undefined, out: LintFinding[]): void {
+  const cluster = inv ? clusterAddresses(inv) : [];
+  for (const dir of ['ingress', 'egress'] as const) {
+    (o.spec[dir] ?? []).forEach((rule, i) => {
+      if (rule.action === 'Pass') return;
+      (dir === 'egress' ? rule.to : rule.from)?.forEach((peer, j) => {
+        peer.networks?.forEach((text, k) => {
+          const cidr = parseCidr(text);
+          if (!cidr) return;
+          const whole = cidr.prefixLength === 0;
+          const holds = whole ? undefined : cluster.find((c) => ipBlockMatcher({ cidr: text })?.(c.addr));
+          if (!whole && !holds) return;
+          out.push(
+            finding(
+              o,
+              `/spec/${dir}/${i}/${dir === 'egress' ? 'to' : 'from'}/${j}/networks/${k}`,
+              'warning',
+              'admin-networks-cut-pod-traffic',
+              `${dir}[${i}] ${rule.action} networks ${text} also matches ${holds ? holds.what : 'every pod and node address'} (upstream networks match cluster addresses): it decides pod-to-pod traffic too`,
+              'put a Pass rule for pod traffic (pods or namespaces peers) before it, or list only the external ranges',
+            ),
+          );
+        });
+      });
+    });
+  }
+  if (inv) {
+    const tiers = compileAdminTiers({ objects: [o], ignored: [] });
+    const compiled = [...tiers.admin, ...tiers.baseline][0];
+    if (compiled && ![...inv.pods.values()].some((p) => !p.hostNetwork && compiled.subject(p))) {
+      out.push(
+        finding(
+          o,
+          '/spec/subject',
+          'warning',
+          'admin-subject-matches-nothing',
+          'spec.subject selects no pod of the inventory: the policy does nothing',
+          "check the subject's selectors against the namespaces' and pods' labels",
+        ),
+      );
+    }
+  }
+}
+
 const SEVERITY_ORDER: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
 
 /**
@@ -1284,6 +1333,9 @@ function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean)
       }
     }
     if (ruleHits) checkStale(o, ruleHits, excluded, out);
+  }
+  for (const o of policySet.objects.filter(isUpstreamAdminPolicy)) {
+    if (objectChecked(o)) checkAdminPolicy(o, inv, out);
   }
   checkShadowing(nyx, inv, out);
   checkDnsAndMetadata(

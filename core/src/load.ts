@@ -5,6 +5,9 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type Cidr, cidrCovers, parseCidr } from './cidr.js';
 import {
+  type AdminPeer,
+  type AdminRule,
+  ANP_API_VERSION,
   type Diagnostic,
   type IgnoredObject,
   type IpBlock,
@@ -16,10 +19,18 @@ import {
   type PolicyFile,
   type PolicyObject,
   type PolicySet,
+  type UpstreamAdminPolicy,
 } from './model.js';
 import { comparePaths, namespaceFolder, policyManifestPaths, repoPathProblem } from './paths.js';
 import { BAND_LIMITS } from './policy-facts.js';
-import { type JsonSchema, PATTERN_DESCRIPTIONS, policySchemas } from './schemas/index.js';
+import {
+  type JsonSchema,
+  PATTERN_DESCRIPTIONS,
+  policySchemas,
+  UPSTREAM_KINDS,
+  type UpstreamKind,
+  upstreamManifestSchema,
+} from './schemas/index.js';
 import { escapePointer, selectorProblems } from './selector.js';
 import { lineForPointer, parseYamlDocuments, type YamlDocument, type YamlLimits } from './yaml.js';
 
@@ -33,10 +44,15 @@ export interface LoadOptions {
   displayPath?: (path: string) => string;
 }
 
-type ManagedKind = keyof typeof policySchemas;
+type ManagedKind = keyof typeof policySchemas | UpstreamKind;
 const NYX_KINDS = new Set<string>(['NyxClusterConfig', 'NyxClusterNetworkPolicy', 'NyxNetworkPolicy']);
-const CLUSTER_SCOPED = new Set<string>(['NyxClusterConfig', 'NyxClusterNetworkPolicy']);
+const CLUSTER_SCOPED = new Set<string>([
+  'NyxClusterConfig',
+  'NyxClusterNetworkPolicy',
+  ...Object.keys(UPSTREAM_KINDS),
+]);
 const NYX_GROUP_PREFIX = `${NYX_API_VERSION.split('/')[0]}/`;
+const UPSTREAM_GROUP_PREFIX = `${ANP_API_VERSION.split('/')[0]}/`;
 
 // Compiled once per process, on first use: validation of thousands of objects reuses the same
 // functions, and a command that loads no policy (`nyxctl --help`) does not pay for compiling them.
@@ -46,7 +62,11 @@ function validatorFor(kind: ManagedKind): ValidateFunction {
   let validate = validators.get(kind);
   if (!validate) {
     ajv ??= new Ajv({ allErrors: true, allowUnionTypes: true, strict: true, verbose: true });
-    validate = ajv.compile(policySchemas[kind]);
+    validate = ajv.compile(
+      kind in UPSTREAM_KINDS
+        ? upstreamManifestSchema(kind as UpstreamKind)
+        : policySchemas[kind as keyof typeof policySchemas],
+    );
     validators.set(kind, validate);
   }
   return validate;
@@ -186,6 +206,18 @@ function routeDocument(file: string, doc: YamlDocument, index: number): Routed {
   }
   if (kind === 'NetworkPolicy' && apiVersion === NETWORKING_API_VERSION)
     return { type: 'managed', kind: 'NetworkPolicy' };
+  if (apiVersion.startsWith(UPSTREAM_GROUP_PREFIX)) {
+    const served = UPSTREAM_KINDS[kind as UpstreamKind];
+    if (served === apiVersion) return { type: 'managed', kind: kind as UpstreamKind };
+    if (served !== undefined) {
+      return at('/apiVersion', `${kind} must use apiVersion ${served}, not ${short(apiVersion)}`);
+    }
+    const known = Object.keys(UPSTREAM_KINDS);
+    return at(
+      '/kind',
+      `unknown kind ${q(kind)} in ${short(apiVersion)}; expected one of ${known.join(', ')}${suggest(kind, known)}`,
+    );
+  }
   const metadata = value.metadata;
   const name = isPlainObject(metadata) && typeof metadata.name === 'string' ? metadata.name : undefined;
   return {
@@ -350,7 +382,29 @@ function schemaError(file: string, doc: YamlDocument, kind: ManagedKind, e: Erro
     }
     case 'maxLength':
       return at(e.instancePath, `${field} must be at most ${String(params.limit)} characters`);
+    case 'minProperties':
+    case 'maxProperties': {
+      // Upstream's "exactly one of" (subject, peer, port, destinationPort) and "at least one of".
+      const fields = Object.keys(((e.parentSchema as JsonSchema)?.properties ?? {}) as object);
+      const one = (e.parentSchema as JsonSchema)?.maxProperties === 1 ? 'exactly one' : 'at least one';
+      return at(e.instancePath, `${field} must set ${one} of ${fields.join(', ')}`);
+    }
+    case 'minItems':
+      return at(
+        e.instancePath,
+        `${field} must list at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`,
+      );
+    case 'maxItems':
+      return at(e.instancePath, `${field} must list at most ${String(params.limit)} items`);
+    case 'uniqueItems':
+      return at(
+        e.instancePath,
+        `${field} lists the same value twice (items ${String(params.j)} and ${String(params.i)})`,
+      );
     case 'maximum':
+      if (kind in UPSTREAM_KINDS) {
+        return at(e.instancePath, `${field} must be at most ${String(params.limit)}, not ${String(e.data)}`);
+      }
       if (/\/priority$/.test(e.instancePath)) {
         return at(
           e.instancePath,
@@ -552,6 +606,84 @@ function semanticProblems(object: PolicyObject, folder: string | undefined, prob
         });
       });
       break;
+    case 'AdminNetworkPolicy':
+    case 'BaselineAdminNetworkPolicy':
+    case 'ClusterNetworkPolicy':
+      checkUpstreamAdminPolicy(ctx, object);
+      break;
+  }
+}
+
+/**
+ * The CEL rules of the upstream CRDs (`x-kubernetes-validations`), restated, and the selectors' syntax.
+ * One deliberate difference: a v1alpha1 `networks` entry must parse as a CIDR, where the v0.1.5 CRD's
+ * rule only checks it has `:` or `.`: that CRD says implementations must validate it with
+ * net.ParseCIDR, and one that is not a CIDR cannot be evaluated.
+ */
+function checkUpstreamAdminPolicy(ctx: Ctx, object: UpstreamAdminPolicy): void {
+  const v1alpha2 = object.kind === 'ClusterNetworkPolicy';
+  if (object.kind === 'BaselineAdminNetworkPolicy' && object.metadata.name !== 'default') {
+    report(
+      ctx,
+      '/metadata/name',
+      `BaselineAdminNetworkPolicy must be named "default" (only one baseline admin network policy with metadata.name="default" can be created), not ${q(object.metadata.name)}`,
+    );
+  }
+  const { subject } = object.spec;
+  checkSelector(ctx, subject.namespaces, '/spec/subject/namespaces');
+  checkSelector(ctx, subject.pods?.namespaceSelector, '/spec/subject/pods/namespaceSelector');
+  checkSelector(ctx, subject.pods?.podSelector, '/spec/subject/pods/podSelector');
+  for (const direction of ['ingress', 'egress'] as const) {
+    object.spec[direction]?.forEach((rule: AdminRule, i) => {
+      const base = `/spec/${direction}/${i}`;
+      const peerField = direction === 'egress' ? 'to' : 'from';
+      const peers = rule[peerField] ?? [];
+      peers.forEach((peer: AdminPeer, j) => {
+        const p = `${base}/${peerField}/${j}`;
+        checkSelector(ctx, peer.namespaces, `${p}/namespaces`);
+        checkSelector(ctx, peer.pods?.namespaceSelector, `${p}/pods/namespaceSelector`);
+        checkSelector(ctx, peer.pods?.podSelector, `${p}/pods/podSelector`);
+        checkSelector(ctx, peer.nodes, `${p}/nodes`);
+        peer.networks?.forEach((text, k) => {
+          if (!strictCidr(text)) {
+            report(
+              ctx,
+              `${p}/networks/${k}`,
+              v1alpha2
+                ? `Invalid CIDR format provided: ${q(text)} (expected address/prefix, e.g. 10.0.0.0/8 or fd00::/8)`
+                : `networks entry ${q(text)} is not a valid CIDR (expected address/prefix, e.g. 10.0.0.0/8 or fd00::/8; an IPv4 address embedded in IPv6 is not supported)`,
+            );
+          }
+        });
+      });
+      const namedPortAt = v1alpha2
+        ? rule.protocols?.findIndex((x) => x.destinationNamedPort !== undefined)
+        : rule.ports?.findIndex((x) => x.namedPort !== undefined);
+      const addressPeer = peers.some(
+        (peer) => peer.networks !== undefined || peer.nodes !== undefined || peer.domainNames !== undefined,
+      );
+      if (addressPeer && namedPortAt !== undefined && namedPortAt >= 0) {
+        report(
+          ctx,
+          `${base}/${v1alpha2 ? 'protocols' : 'ports'}/${namedPortAt}`,
+          v1alpha2
+            ? 'networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames'
+            : 'networks/nodes peer cannot be set with namedPorts since there are no namedPorts for networks/nodes',
+        );
+      }
+      rule.protocols?.forEach((protocol, k) => {
+        for (const name of ['tcp', 'udp', 'sctp'] as const) {
+          const range = protocol[name]?.destinationPort?.range;
+          if (range && !(range.start < range.end)) {
+            report(
+              ctx,
+              `${base}/protocols/${k}/${name}/destinationPort/range`,
+              `Start port must be less than End port (start ${range.start}, end ${range.end})`,
+            );
+          }
+        }
+      });
+    });
   }
 }
 
@@ -776,6 +908,30 @@ function crossObjectProblems(
     const list = byId.get(id);
     if (list) list.push(o);
     else byId.set(id, [o]);
+  }
+  // SPEC 9.3: upstream leaves the order of two policies of one tier at one priority undefined (and
+  // implementations differ), so it is an error. Across API versions the order is defined (9.1).
+  const byTierPriority = new Map<string, UpstreamAdminPolicy[]>();
+  for (const o of objects) {
+    if (o.kind !== 'ClusterNetworkPolicy' && o.kind !== 'AdminNetworkPolicy') continue;
+    const key = `${o.kind === 'AdminNetworkPolicy' ? 'Admin' : o.spec.tier} ${o.apiVersion} ${o.spec.priority}`;
+    const list = byTierPriority.get(key);
+    if (list) list.push(o);
+    else byTierPriority.set(key, [o]);
+  }
+  for (const list of byTierPriority.values()) {
+    if (list.length < 2) continue;
+    for (const o of list) {
+      const others = list
+        .filter((x) => x !== o)
+        .map((x) => `${x.metadata.name} (${displayPath(x.source.file)}:${x.source.line})`);
+      const tier = o.kind === 'AdminNetworkPolicy' ? 'Admin' : o.spec.tier;
+      problems.push({
+        file: o.source.file,
+        line: lineForPointer(o.lines, '/spec/priority', o.source.line),
+        message: `${o.kind} ${q(o.metadata.name)}: priority ${o.spec.priority} in tier ${tier} is also used by ${others.join(', ')}; the order of two policies at one priority is undefined upstream, give each its own priority`,
+      });
+    }
   }
   for (const [id, list] of byId) {
     if (list.length < 2) continue;

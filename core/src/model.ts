@@ -135,6 +135,75 @@ export interface NetworkPolicySpec {
   egress?: NetworkPolicyEgressRule[];
 }
 
+// ---- upstream policy.networking.k8s.io admin policy (SPEC section 9) -------------------------
+
+export const ANP_API_VERSION = 'policy.networking.k8s.io/v1alpha1';
+export const CNP_API_VERSION = 'policy.networking.k8s.io/v1alpha2';
+
+/** `pods` in v1alpha1 needs both selectors; in v1alpha2 an absent `namespaceSelector` means every namespace. */
+export interface AdminPodsSelector {
+  namespaceSelector?: LabelSelector;
+  podSelector: LabelSelector;
+}
+
+/** Exactly one field set (the schema holds it). */
+export interface AdminSubject {
+  namespaces?: LabelSelector;
+  pods?: AdminPodsSelector;
+}
+
+/** Exactly one field set. `nodes`, `networks` are egress only; `domainNames` v1alpha2 egress only. */
+export interface AdminPeer {
+  namespaces?: LabelSelector;
+  pods?: AdminPodsSelector;
+  nodes?: LabelSelector;
+  networks?: string[];
+  domainNames?: string[];
+}
+
+/** v1alpha1 `ports[]`: exactly one field set; `protocol` defaults to TCP as the API server fills it in. */
+export interface AdminPortV1alpha1 {
+  portNumber?: { protocol?: Protocol; port: number };
+  portRange?: { protocol?: Protocol; start: number; end: number };
+  namedPort?: string;
+}
+
+export interface AdminDestinationPort {
+  number?: number;
+  range?: { start: number; end: number };
+}
+
+/** v1alpha2 `protocols[]`: exactly one field set. */
+export interface AdminProtocolV1alpha2 {
+  tcp?: { destinationPort?: AdminDestinationPort };
+  udp?: { destinationPort?: AdminDestinationPort };
+  sctp?: { destinationPort?: AdminDestinationPort };
+  destinationNamedPort?: string;
+}
+
+export type AdminAction = 'Allow' | 'Accept' | 'Deny' | 'Pass';
+
+export interface AdminRule {
+  name?: string;
+  action: AdminAction;
+  /** egress */
+  to?: AdminPeer[];
+  /** ingress */
+  from?: AdminPeer[];
+  ports?: AdminPortV1alpha1[];
+  protocols?: AdminProtocolV1alpha2[];
+}
+
+export interface AdminPolicySpec {
+  /** v1alpha2 only. */
+  tier?: 'Admin' | 'Baseline';
+  /** Required on ClusterNetworkPolicy and AdminNetworkPolicy; absent on the BaselineAdminNetworkPolicy. */
+  priority?: number;
+  subject: AdminSubject;
+  ingress?: AdminRule[];
+  egress?: AdminRule[];
+}
+
 // ---- loaded objects --------------------------------------------------------------------------
 
 interface LoadedObject<K extends string, S> {
@@ -157,7 +226,18 @@ export type NyxClusterNetworkPolicy = LoadedObject<'NyxClusterNetworkPolicy', Ny
 export type NyxNetworkPolicy = LoadedObject<'NyxNetworkPolicy', NyxNetworkPolicySpec> & { namespace: string };
 export type NetworkPolicy = LoadedObject<'NetworkPolicy', NetworkPolicySpec> & { namespace: string };
 
-export type PolicyObject = NyxClusterConfig | NyxClusterNetworkPolicy | NyxNetworkPolicy | NetworkPolicy;
+export type AdminNetworkPolicy = LoadedObject<'AdminNetworkPolicy', AdminPolicySpec>;
+export type BaselineAdminNetworkPolicy = LoadedObject<'BaselineAdminNetworkPolicy', AdminPolicySpec>;
+export type ClusterNetworkPolicy = LoadedObject<'ClusterNetworkPolicy', AdminPolicySpec>;
+/** The upstream admin policy kinds of SPEC section 9 (both API versions). */
+export type UpstreamAdminPolicy = AdminNetworkPolicy | BaselineAdminNetworkPolicy | ClusterNetworkPolicy;
+
+export type PolicyObject =
+  | NyxClusterConfig
+  | NyxClusterNetworkPolicy
+  | NyxNetworkPolicy
+  | NetworkPolicy
+  | UpstreamAdminPolicy;
 export type PolicyKind = PolicyObject['kind'];
 
 /** A manifest of a kind the engine does not manage (Deployment, Service, ...): ignored with a note. */
@@ -187,6 +267,31 @@ export interface PolicyFile {
 export type LoadResult =
   | { ok: true; policySet: PolicySet; notes: Diagnostic[] }
   | { ok: false; errors: Diagnostic[]; notes: Diagnostic[] };
+
+/**
+ * The annotation that puts an upstream admin policy in audit (SPEC section 9.5): upstream objects have
+ * no `enforcement` field of their own.
+ */
+export const ENFORCEMENT_ANNOTATION = 'nyx.tracenyx.io/enforcement';
+
+export function isUpstreamAdminPolicy(o: PolicyObject): o is UpstreamAdminPolicy {
+  return (
+    o.kind === 'AdminNetworkPolicy' ||
+    o.kind === 'BaselineAdminNetworkPolicy' ||
+    o.kind === 'ClusterNetworkPolicy'
+  );
+}
+
+/**
+ * Whether an object changes traffic: Nyx kinds by `spec.enforcement`, upstream admin policies by the
+ * annotation of SPEC section 9.5 (`audit` is the only value that changes anything), NetworkPolicy always.
+ */
+export function enforcementOf(o: PolicyObject): Enforcement {
+  if (o.kind === 'NetworkPolicy') return 'enforce';
+  if (isUpstreamAdminPolicy(o))
+    return o.metadata.annotations?.[ENFORCEMENT_ANNOTATION] === 'audit' ? 'audit' : 'enforce';
+  return o.spec.enforcement ?? 'enforce';
+}
 
 /** `Kind/name` for cluster-scoped objects, `Kind/namespace/name` for namespaced ones. */
 export function objectId(o: PolicyObject): string {

@@ -20,6 +20,7 @@
 //   an established packet of an older generation walks the chains again: a new ruleset cuts open
 //   connections it denies and keeps (or restores) the ones it allows (SPEC section 7, point 6),
 //   within the same transaction, without a conntrack tool.
+import type { CompiledAdminPolicy } from './admin-tiers.js';
 import { cidrNetworkText } from './cidr.js';
 import type { Evaluator } from './evaluate.js';
 import type { FqdnPredicate } from './fqdn.js';
@@ -242,8 +243,13 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
   // `toFqdn` sets, one per rule, named by walk order (stable for a given policy set).
   const fqdnSets: FqdnSet[] = [];
   const fqdnSetOf = new Map<CompiledRule, FqdnSet>();
-  for (const p of compiled.policies) {
-    for (const rule of p.rules.egress ?? []) {
+  const adminPolicies = [...compiled.adminTiers.admin, ...compiled.adminTiers.baseline];
+  const fqdnRuleOwners = [
+    ...compiled.policies.map((p) => ({ id: p.id, rules: p.rules.egress ?? [] })),
+    ...adminPolicies.map((p) => ({ id: p.id, rules: p.matchable.egress ?? [] })),
+  ];
+  for (const p of fqdnRuleOwners) {
+    for (const rule of p.rules) {
       const predicates: FqdnPredicate[] = rule.peers?.fqdns ?? [];
       if (predicates.length === 0) continue;
       const set: FqdnSet = {
@@ -284,10 +290,24 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     const fqdn = fqdnSetOf.get(rule);
     if (fqdn && direction === 'egress') {
       const alt: { ip?: string; ip6?: string } = {};
+      // Upstream admin `domainNames` apply to any port the rule lists (SPEC 9.2); toFqdn to TCP 443.
+      const port = peers.fqdnsOnAnyPort ? '' : ' tcp dport 443';
       for (const f of FAMILIES) {
-        alt[f] = `${f} daddr @${fqdn.name}_${SUFFIX[f]} ${f} daddr != @${clusterSet[f]} tcp dport 443`;
+        alt[f] = `${f} daddr @${fqdn.name}_${SUFFIX[f]} ${f} daddr != @${clusterSet[f]}${port}`;
       }
       alts.push(alt);
+    }
+    if (peers.nodes && peers.nodes.length > 0) {
+      // Upstream admin `nodes`: the addresses of the nodes whose labels match (hostNetwork pods' included).
+      const matching: Array<{ address: string }> = [];
+      for (const [address, owner] of owners) {
+        if (owner.kind === 'node' && peers.nodes.some((n) => n(owner.node.labels ?? {})))
+          matching.push({ address });
+      }
+      const alt = podAddressSets(matching, 'addresses of selected nodes') as { ip?: string; ip6?: string };
+      const out: { ip?: string; ip6?: string } = {};
+      for (const f of FAMILIES) if (alt[f]) out[f] = `${f} ${field} @${alt[f]}`;
+      if (out.ip || out.ip6) alts.push(out);
     }
     return alts;
   };
@@ -372,7 +392,48 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     return denyChains.named(body, `${p.id} ${direction}: first-match pass (Deny drops, Allow ends the pass)`);
   };
 
+  /**
+   * SPEC 9: one tier of upstream admin policy, inline in a point chain. Each rule ends the walk when
+   * it matches (Accept returns: the point allows; Deny drops; Pass goes to `passTo`, the rest of the
+   * point after the tier), so first match within a policy and policy order are the line order.
+   */
+  const tierLines = (
+    policies: readonly CompiledAdminPolicy[],
+    tier: string,
+    direction: Direction,
+    subject: Pod,
+    passTo: () => string,
+  ): string[] => {
+    const lines: string[] = [];
+    for (const p of policies) {
+      if (!p.enforced) continue;
+      const rules = p.rules[direction] ?? [];
+      for (const r of rules) {
+        const verdict = r.action === 'accept' ? 'return' : r.action === 'deny' ? 'drop' : `goto ${passTo()}`;
+        const label =
+          r.name !== undefined
+            ? `${direction} rule ${JSON.stringify(r.name)}`
+            : `${direction}[${r.rule.index}]`;
+        lines.push(`# ${tier} tier: ${p.id} ${label} ${r.action} (${r.rule.source})`);
+        for (const m of ruleMatches(r.rule, direction, subject)) lines.push(join(m, verdict));
+      }
+    }
+    return lines;
+  };
+
   const pointBody = (plan: SubjectPlan, direction: Direction, subject: Pod): string[] => {
+    const bands = bandsBody(plan, direction, subject);
+    if (!plan.adminTiers.admin.some((p) => p.enforced)) return bands;
+    let rest: string | undefined;
+    const passTo = () => {
+      rest ??= pointChains[direction].named(bands, `${direction}: bands 1-6 after an Admin tier Pass`);
+      return rest;
+    };
+    const lines = tierLines(plan.adminTiers.admin, 'Admin', direction, subject, passTo);
+    return [...lines, ...bands];
+  };
+
+  const bandsBody = (plan: SubjectPlan, direction: Direction, subject: Pod): string[] => {
     const body: string[] = [];
     const groups = (band: string, list: CompiledPolicy[][]) => {
       for (const group of list) {
@@ -410,6 +471,25 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
       return body;
     }
     groups('baseline', plan.baseline);
+    if (plan.adminTiers.baseline.some((p) => p.enforced)) {
+      const fallback = defaultLines(direction, subject);
+      let rest: string | undefined;
+      const passTo = () => {
+        rest ??= pointChains[direction].named(
+          fallback.length > 0 ? fallback : ['# default: allow'],
+          `${direction}: the default after a Baseline tier Pass`,
+        );
+        return rest;
+      };
+      body.push(...tierLines(plan.adminTiers.baseline, 'Baseline', direction, subject, passTo), ...fallback);
+      return body;
+    }
+    body.push(...defaultLines(direction, subject));
+    return body;
+  };
+
+  const defaultLines = (direction: Direction, subject: Pod): string[] => {
+    const body: string[] = [];
     const mode = compiled.defaultMode.effective;
     if (mode === 'deny') body.push('# default: deny', 'drop');
     else if (mode === 'deny-cross-namespace') {

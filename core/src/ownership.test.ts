@@ -138,6 +138,24 @@ describe('requiredApprovals', () => {
     expect(groups.map((g) => g.id)).toEqual(['namespaces/shop/OWNERS', 'cluster/OWNERS']);
   });
 
+  it('upstream admin policy (SPEC 9) is cluster-wide: it needs the platform owners wherever it lives', () => {
+    for (const kind of [
+      'AdminNetworkPolicy',
+      'BaselineAdminNetworkPolicy',
+      'ClusterNetworkPolicy',
+    ] as const) {
+      const groups = requiredApprovals({
+        ownership: ownership(),
+        changedFiles: ['apps/admin.yaml'],
+        changedObjects: [{ id: `${kind}/x`, kind, file: 'apps/admin.yaml', change: 'added', priorities: [] }],
+      });
+      expect(groups.map((g) => [g.id, g.reason])).toContainEqual([
+        'cluster/OWNERS',
+        `${kind}/x is cluster-scoped`,
+      ]);
+    }
+  });
+
   it('an OWNERS change needs the parent level; a namespace without OWNERS falls back to the root', () => {
     const groups = requiredApprovals({
       ownership: ownership(),

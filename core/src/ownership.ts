@@ -396,7 +396,14 @@ function levelReason(path: string): { level: string; reason: string } {
   };
 }
 
-const CLUSTER_KINDS = new Set<PolicyKind>(['NyxClusterConfig', 'NyxClusterNetworkPolicy']);
+// SPEC 9: the upstream admin policy kinds are cluster-wide policy too.
+const CLUSTER_KINDS = new Set<PolicyKind>([
+  'NyxClusterConfig',
+  'NyxClusterNetworkPolicy',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+  'ClusterNetworkPolicy',
+]);
 
 /**
  * The approval groups a change needs, from the BASE revision's ownership:

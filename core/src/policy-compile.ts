@@ -1,5 +1,6 @@
 // Compiling a policy set once: Nyx and upstream policies into `CompiledPolicy`, in a stable order.
 
+import { compileAdminTiers } from './admin-tiers.js';
 import { type Cidr, parseCidr } from './cidr.js';
 import { compileFqdnMatch } from './fqdn.js';
 import {
@@ -249,6 +250,7 @@ export function compilePolicySet(policySet: PolicySet): CompiledPolicySet {
     defaultMode: { effective: configEnforced ? mode : 'allow', asIfEnforced: mode },
     ...(config ? { configId: objectId(config), configSource: where(config, '/spec/defaultMode') } : {}),
     configEnforced,
+    adminTiers: compileAdminTiers(policySet),
   };
 }
 

@@ -2,6 +2,7 @@
 // parsed, rules as lists of peers and ports, each with the source it came from. What the walk, lint
 // and the ruleset renderer (core/src/nft.ts) read.
 
+import type { CompiledAdminTiers } from './admin-tiers.js';
 import type { Cidr } from './cidr.js';
 import type { FqdnPredicate } from './fqdn.js';
 import type { DefaultMode, Direction, FqdnMatch, LabelSelector, PolicyObject, Protocol } from './model.js';
@@ -42,6 +43,10 @@ export interface CompiledPeers {
   fqdns: FqdnPredicate[];
   /** The `toFqdn` entries the predicates were compiled from, as written (same order). */
   fqdnMatches: FqdnMatch[];
+  /** Upstream admin `nodes` peers: a node (or hostNetwork pod) whose Node labels match. */
+  nodes?: LabelPredicate[];
+  /** Upstream admin `domainNames`: the server name matches on any port the rule lists (SPEC 9.2). */
+  fqdnsOnAnyPort?: boolean;
 }
 
 /** A port entry; `name` is a named port resolved against the destination pod's container ports. */
@@ -99,4 +104,6 @@ export interface CompiledPolicySet {
   configId?: string;
   configSource?: string;
   configEnforced: boolean;
+  /** SPEC 9: the upstream admin policy tiers (`NO_ADMIN_TIERS` when the tree has none). */
+  adminTiers: CompiledAdminTiers;
 }

@@ -77,12 +77,15 @@ function peersMatch(peers: CompiledPeers, ctx: PointContext): boolean {
     const ips = ctx.ipsOf(peer);
     for (const b of peers.ipBlocks) for (const ip of ips) if (blockContains(b, ip)) return true;
   }
+  if (peers.nodes !== undefined && peers.nodes.length > 0 && peer.kind === 'node') {
+    const labels = peer.node.labels ?? {};
+    for (const n of peers.nodes) if (n(labels)) return true;
+  }
   if (
     peers.fqdns.length > 0 &&
     ctx.direction === 'egress' &&
     peer.kind === 'world' &&
-    ctx.protocol === 'TCP' &&
-    ctx.port === 443 &&
+    (peers.fqdnsOnAnyPort === true || (ctx.protocol === 'TCP' && ctx.port === 443)) &&
     ctx.serverName !== undefined
   ) {
     const name = ctx.serverName;

@@ -18,6 +18,13 @@ export function sameConfig(a: CompiledPolicySet, b: CompiledPolicySet): boolean 
   );
 }
 
+/** Both sets hold the same upstream admin policies (reuse is per-point otherwise; SPEC 9 keeps it simple). */
+export function sameAdminTiers(a: CompiledPolicySet, b: CompiledPolicySet): boolean {
+  const texts = (c: CompiledPolicySet) =>
+    [...c.adminTiers.admin, ...c.adminTiers.baseline].map((p) => objectText(p.object)).join('\n');
+  return a.adminTiers === b.adminTiers || texts(a) === texts(b);
+}
+
 /**
  * The policies of either set whose id is missing from the other set or whose object differs: both
  * versions of a changed policy, the added ones and the removed ones.

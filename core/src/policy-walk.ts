@@ -1,6 +1,7 @@
 // The band walk at one enforcement point over a pod's plan (SPEC section 4), the reasons it gives,
 // and the short-circuits that decide before any band.
 
+import { type AdminTierPlan, walkAdminTier } from './admin-tiers.js';
 import type { Endpoint } from './inventory-model.js';
 import { where } from './policy-compile.js';
 import type { CompiledPolicy, CompiledPolicySet, CompiledRule } from './policy-compiled.js';
@@ -33,6 +34,10 @@ export interface SubjectPlan {
   auditDeciders: ReadonlyArray<readonly [number, CompiledPolicy]>;
   /** Some isolating NyxNetworkPolicy of the plan is in audit. */
   auditIsolates: boolean;
+  /** SPEC 9: the upstream admin policies whose subject selects the pod, per tier, in tier order. */
+  adminTiers: AdminTierPlan;
+  /** Some of `adminTiers` is in audit (the as-if-enforced walk is then walked again). */
+  adminAudit: boolean;
 }
 
 /** The policies of one band that are in audit, in walk order, with the band's order. */
@@ -198,6 +203,11 @@ export function evaluatePoint(
   dst: Endpoint,
 ): Reason {
   const point = ctx.direction;
+  // SPEC 9.1: the Admin tier of upstream admin policy, before band 1.
+  if (plan.adminTiers.admin.length > 0) {
+    const admin = walkAdminTier(plan.adminTiers.admin, ctx, mode === 'asIfEnforced', 'admin-tier');
+    if (admin) return admin;
+  }
   // 1. platform band
   const platform = walkGroups(plan.platform, ctx, mode, 'platform');
   if (platform) return platform;
@@ -220,6 +230,11 @@ export function evaluatePoint(
   // 5. baseline band
   const baseline = walkGroups(plan.baseline, ctx, mode, 'baseline');
   if (baseline) return baseline;
+  // SPEC 9.1: the Baseline tier of upstream admin policy, after band 5.
+  if (plan.adminTiers.baseline.length > 0) {
+    const tier = walkAdminTier(plan.adminTiers.baseline, ctx, mode === 'asIfEnforced', 'baseline-tier');
+    if (tier) return tier;
+  }
   // 6. default
   return defaultAt(compiled, mode, point, src, dst);
 }
@@ -258,7 +273,7 @@ export function asIfEnforcedAt(
   dst: Endpoint,
 ): Reason {
   const decidedAt = BAND_ORDER[effective.band as keyof typeof BAND_ORDER];
-  let same = !(decidedAt >= BAND_ORDER.isolation && plan.auditIsolates);
+  let same = !(decidedAt >= BAND_ORDER.isolation && plan.auditIsolates) && !plan.adminAudit;
   for (const [order, p] of plan.auditDeciders) {
     if (!same || order > decidedAt) break;
     const rules = p.rules[ctx.direction];

@@ -9,11 +9,15 @@ export type EnforcementPoint = 'egress' | 'ingress';
  * the rest are the short-circuits that decide before any band.
  */
 export type Band =
+  /** SPEC 9.1: upstream admin policy, Admin tier (before band 1). */
+  | 'admin-tier'
   | 'platform'
   | 'application'
   | 'networkpolicy'
   | 'isolation'
   | 'baseline'
+  /** SPEC 9.1: upstream admin policy, Baseline tier (after band 5). */
+  | 'baseline-tier'
   | 'default'
   | 'excluded-namespace'
   | 'node-local'
@@ -43,6 +47,14 @@ export interface Reason {
    * `isolated: no rule matched`, `default: deny-cross-namespace`, `excluded namespace`, `node-local probe`.
    */
   text: string;
+  /** Upstream admin policy (SPEC 9.4): the rule's `name`, when it has one. */
+  ruleName?: string;
+  /** Upstream admin policy: the object's API version. */
+  apiVersion?: string;
+  /** Upstream admin policy: `Admin` or `Baseline`. */
+  tier?: 'Admin' | 'Baseline';
+  /** Upstream admin policy: the object's priority (the BaselineAdminNetworkPolicy has none). */
+  priority?: number;
   /** `file:line` of the deciding rule or object, when there is one. */
   source?: string;
   /** True when the deciding object is in `audit` (only in as-if-enforced reasons). */

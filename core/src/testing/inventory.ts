@@ -18,7 +18,7 @@ export interface PodSpec {
 export interface InventorySpec {
   namespaces?: Record<string, Record<string, string>>;
   pods?: PodSpec[];
-  nodes?: Array<{ name: string; ips: string[] }>;
+  nodes?: Array<{ name: string; ips: string[]; labels?: Record<string, string> }>;
 }
 
 export function inventoryJson(spec: InventorySpec): unknown {
@@ -51,7 +51,7 @@ export function inventoryJson(spec: InventorySpec): unknown {
     items.push({
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name: n.name },
+      metadata: { name: n.name, ...(n.labels ? { labels: n.labels } : {}) },
       status: {
         addresses: [
           { type: 'Hostname', address: n.name },

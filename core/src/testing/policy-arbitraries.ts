@@ -203,3 +203,68 @@ export function policySetOf(objects: PolicyObject[], cfg: object | undefined): P
   }
   return set;
 }
+
+// ---- upstream admin policy (SPEC section 9) ---------------------------------------------------------
+
+const adminAction = fc.constantFrom('Accept', 'Deny', 'Pass');
+const adminPeer = fc.oneof(
+  nsSelector.map((namespaces) => ({ namespaces })),
+  fc.record({ pods: fc.record({ namespaceSelector: nsSelector, podSelector: selector }) }),
+  ipBlock.map((b) => ({ networks: [b.cidr] })),
+);
+const adminPorts = fc.option(
+  fc.constantFrom<Array<Record<string, unknown>>>(
+    [{ tcp: { destinationPort: { number: 80 } } }],
+    [{ udp: { destinationPort: { number: 53 } } }],
+    [{ tcp: { destinationPort: { range: { start: 50, end: 100 } } } }],
+    [{ destinationNamedPort: 'web' }],
+  ),
+  { nil: undefined },
+);
+const adminRule = (peerField: 'to' | 'from') =>
+  fc
+    .record({
+      name: fc.option(fc.constantFrom('r-a', 'r-b'), { nil: undefined }),
+      action: adminAction,
+      [peerField]: fc.array(adminPeer, { minLength: 1, maxLength: 2 }),
+      protocols: adminPorts,
+    })
+    .map((r) => stripUndefined(r));
+
+/**
+ * A ClusterNetworkPolicy (v1alpha2; its v1alpha1 twin is what `nyxctl convert` reads back), Admin or
+ * Baseline tier, with the audit annotation sometimes. Named ports never sit beside `networks` (the
+ * CRD's CEL rule). Priorities are drawn wide so two of one tier rarely tie (the loader refuses that).
+ */
+export const adminPolicy: fc.Arbitrary<PolicyDraft> = fc
+  .record({
+    tier: fc.constantFrom<'Admin' | 'Baseline'>('Admin', 'Baseline'),
+    priority: fc.integer({ min: 0, max: 1000 }),
+    audit: fc.boolean(),
+    subject: fc.oneof(
+      nsSelector.map((namespaces) => ({ namespaces })),
+      fc.record({ pods: fc.record({ namespaceSelector: nsSelector, podSelector: selector }) }),
+    ),
+    ingress: fc.option(fc.array(adminRule('from'), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+    egress: fc.option(fc.array(adminRule('to'), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+  })
+  .map(({ audit, ...spec }) => {
+    const valid = (rules: Array<Record<string, unknown>> | undefined, field: 'to' | 'from') =>
+      rules?.map((r) => {
+        const networks = (r[field] as Array<Record<string, unknown>>).some((p) => p.networks !== undefined);
+        const named = ((r.protocols ?? []) as Array<Record<string, unknown>>).some(
+          (p) => p.destinationNamedPort !== undefined,
+        );
+        return networks && named ? stripUndefined({ ...r, protocols: undefined }) : r;
+      });
+    return (name: string, file: string, line?: number) =>
+      ({
+        ...objectHead('ClusterNetworkPolicy', name, file, line, 'policy.networking.k8s.io/v1alpha2'),
+        metadata: { name, ...(audit ? { annotations: { 'nyx.tracenyx.io/enforcement': 'audit' } } : {}) },
+        spec: stripUndefined({
+          ...spec,
+          ingress: valid(spec.ingress, 'from'),
+          egress: valid(spec.egress, 'to'),
+        }),
+      }) as PolicyObject;
+  });

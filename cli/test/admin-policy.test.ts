@@ -1,0 +1,166 @@
+// Upstream admin policy through the real nyxctl process (SPEC 9): verdicts name the tier, and
+// `nyxctl convert --to v1alpha2` prints the rewrite and its proof.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { inventoryJson } from '../../core/src/testing/inventory.js';
+import { nyxctl } from './run-nyxctl.js';
+
+const ANP = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: deny-metadata
+spec:
+  priority: 10
+  subject:
+    namespaces: {}
+  egress:
+  - name: metadata
+    action: Deny
+    to:
+    - networks: ["169.254.169.254/32"]
+  - action: Allow
+    to:
+    - namespaces: {}
+    ports:
+    - portNumber: {port: 8080}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata:
+  name: default
+spec:
+  subject:
+    namespaces: {}
+  ingress:
+  - action: Deny
+    from:
+    - namespaces: {}
+`;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nyx-admin-cli-'));
+  await mkdir(join(dir, 'tree/cluster'), { recursive: true });
+  await writeFile(join(dir, 'tree/cluster/admin.yaml'), ANP.replace(/\n/g, '\r\n'));
+  await writeFile(
+    join(dir, 'inventory.json'),
+    JSON.stringify(
+      inventoryJson({
+        namespaces: { shop: {}, pay: {} },
+        pods: [
+          { ns: 'shop', name: 'web', ip: '10.1.0.1', node: 'n1' },
+          {
+            ns: 'pay',
+            name: 'api',
+            ip: '10.1.0.2',
+            node: 'n1',
+            ports: [{ name: 'http', containerPort: 8080 }],
+          },
+        ],
+        nodes: [{ name: 'n1', ips: ['192.168.0.1'] }],
+      }),
+    ),
+  );
+  await writeFile(
+    join(dir, 'flows.jsonl'),
+    [
+      { src: 'shop/web', dst: '169.254.169.254', protocol: 'TCP', port: 80 },
+      { src: 'shop/web', dst: 'pay/api', protocol: 'TCP', port: 8080 },
+    ]
+      .map((f) => JSON.stringify(f))
+      .join('\n'),
+  );
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('nyxctl and upstream admin policy', () => {
+  it('verdicts: the Admin tier denies the metadata address; the Baseline tier denies what no one allowed', async () => {
+    const run = await nyxctl(
+      'verdicts',
+      '--policies',
+      join(dir, 'tree'),
+      '--inventory',
+      join(dir, 'inventory.json'),
+      '--flows',
+      join(dir, 'flows.jsonl'),
+    );
+    expect(run.stderr).toBe('');
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({
+      verdict: 'deny',
+      reasons: [
+        {
+          point: 'egress',
+          band: 'admin-tier',
+          object: 'AdminNetworkPolicy/deny-metadata',
+          apiVersion: 'policy.networking.k8s.io/v1alpha1',
+          tier: 'Admin',
+          priority: 10,
+          rule: 0,
+          ruleName: 'metadata',
+          source: 'cluster/admin.yaml:10',
+        },
+      ],
+    });
+    expect(lines[1].verdict).toBe('deny');
+    expect(lines[1].reasons.map((r: { band: string }) => r.band)).toEqual(['admin-tier', 'baseline-tier']);
+  });
+
+  it('convert --to v1alpha2 prints ClusterNetworkPolicy objects and proves them on the flows', async () => {
+    const run = await nyxctl(
+      'convert',
+      '--to',
+      'v1alpha2',
+      join(dir, 'tree'),
+      '--inventory',
+      join(dir, 'inventory.json'),
+      '--flows',
+      join(dir, 'flows.jsonl'),
+    );
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe(
+      'converted 2 object(s); proof: 2 flows of ' +
+        join(dir, 'flows.jsonl') +
+        ', every verdict equal before and after\n',
+    );
+    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS());
+    expect(docs.map((d) => [d.kind, d.metadata.name, d.spec.tier, d.spec.priority])).toEqual([
+      ['ClusterNetworkPolicy', 'deny-metadata', 'Admin', 10],
+      ['ClusterNetworkPolicy', 'default', 'Baseline', 0],
+    ]);
+    // the rewrite alone validates
+    await mkdir(join(dir, 'converted/cluster'), { recursive: true });
+    await writeFile(join(dir, 'converted/cluster/admin.yaml'), run.stdout);
+    const validated = await nyxctl('validate', join(dir, 'converted'));
+    expect([validated.code, validated.stdout]).toEqual([0, 'ok: 2 objects in 1 file (0 ignored)\n']);
+    // without --flows, generated flows
+    const generated = await nyxctl(
+      'convert',
+      '--to',
+      'v1alpha2',
+      join(dir, 'tree'),
+      '--inventory',
+      join(dir, 'inventory.json'),
+    );
+    expect(generated.stderr).toMatch(
+      /^converted 2 object\(s\); proof: \d+ generated flows .*every verdict equal/,
+    );
+    const wrong = await nyxctl(
+      'convert',
+      '--to',
+      'v1beta1',
+      join(dir, 'tree'),
+      '--inventory',
+      join(dir, 'inventory.json'),
+    );
+    expect([wrong.code, wrong.stdout]).toEqual([2, '']);
+  });
+});
