@@ -7,7 +7,8 @@
 // (`FlowWindow.state`, the form `@nyx/io`'s flow reader thread posts) and the inventory, each sent
 // to a thread once per version. `NYX_ANALYSIS_THREADS` threads (default 1) take one change at a
 // time each; more changes wait their turn in order.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerThread } from '@nyx/io';
 import type {
   AnalysisRequest,
   PolicyCheckInput,
@@ -84,7 +85,7 @@ export class AnalysisPool {
   }
 
   #start(): Slot {
-    const slot: Slot = { worker: startThread(siblingModule('analysis-thread')) };
+    const slot: Slot = { worker: startWorkerThread(siblingModule('analysis-thread')) };
     slot.worker.on('message', (answer: ThreadAnswer) => {
       const task = slot.task;
       slot.task = undefined;
@@ -179,19 +180,4 @@ export class AnalysisPool {
  */
 function siblingModule(name: string): URL {
   return new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-}
-
-/**
- * A thread on `entry`, as `@nyx/io` starts its flow reader thread: the built output runs as is; a
- * `.ts` entry registers tsx first (a thread does not inherit its parent's loader) and resolves the
- * workspace packages to their sources (the `source` export condition).
- */
-function startThread(entry: URL): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
-  const execArgv = process.execArgv.includes('--conditions=source')
-    ? process.execArgv
-    : [...process.execArgv, '--conditions=source'];
-  return new Worker(bootstrap, { eval: true, execArgv });
 }

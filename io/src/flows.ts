@@ -360,7 +360,7 @@ export function readFlowWindowInWorker(
     ...(options.format ? { format: options.format } : {}),
     ...(options.displayName ? { displayName: options.displayName } : {}),
   };
-  const worker = startWorker(siblingModule('flow-window-worker'), input);
+  const worker = startWorkerThread(siblingModule('flow-window-worker'), input);
   // The tuples handed out with progress, in id order: the window need not read them back.
   const identities: FlowTupleIdentity[] = [];
   return new Promise<FlowWindow>((resolve, reject) => {
@@ -406,11 +406,11 @@ function siblingModule(name: string): URL {
 }
 
 /**
- * A worker on `entry`. The built output runs as is. The sources run as TypeScript through tsx, and
+ * A worker thread on `entry` (the flow reader here, the bot's analysis threads). The built output runs as is. The sources run as TypeScript through tsx, and
  * a worker does not inherit the loader its parent registered, so a `.ts` entry registers tsx first
  * and resolves the workspace packages to their sources (the `source` export condition).
  */
-function startWorker(entry: URL, workerData: unknown): Worker {
+export function startWorkerThread(entry: URL, workerData?: unknown): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
   // Resolved here, next to this file: the worker's own code runs from the current directory, which
   // may be anywhere (`nyxctl` run from a policy repository elsewhere on disk).
