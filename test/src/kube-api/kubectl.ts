@@ -1,5 +1,6 @@
 // The real kubectl, run as a user types it, against a test API server's kubeconfig.
 import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { requireBinary } from '../system.js';
 
 export interface KubectlResult {
@@ -19,7 +20,10 @@ export async function runKubectl(
 ): Promise<KubectlResult> {
   const kubectl = await requireBinary('kubectl');
   return new Promise((resolve, reject) => {
-    const child = spawn(kubectl, ['--kubeconfig', kubeconfig, ...args], {
+    // kubectl caches discovery and OpenAPI under ~/.kube/cache keyed by host:port for hours; a later test
+    // server on a reused port would read an earlier server's resources. One cache per kubeconfig.
+    const cacheDir = join(dirname(kubeconfig), 'kubectl-cache');
+    const child = spawn(kubectl, ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], {
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
