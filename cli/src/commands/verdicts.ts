@@ -48,6 +48,8 @@ const utf8 = new TextEncoder();
 
 /** Distinct tuples kept at once (key, resolution and verdict text); the table starts over beyond. */
 const MAX_CACHED_TUPLES = 500_000;
+/** Lines whose tuple pass 1 remembers for pass 2 (4 bytes each); later lines are looked up again. */
+const MAX_REMEMBERED_LINES = 32 * 1024 * 1024;
 /** Output is handed to stdout in chunks of about this many bytes, not a write per line. */
 const OUTPUT_CHUNK_BYTES = 256 * 1024;
 
@@ -120,10 +122,36 @@ class TupleTable {
    * `idOf`); -1 for any other line, which must then be parsed.
    */
   knownLine(bytes: Uint8Array, start: number, end: number): number {
+    this.#canonicalKey = -1;
     if (!scanCheckedCanonicalFlowLine(bytes, start, end, this.#scan)) return -1;
     const id = this.#index.find(bytes, start, this.#scan.keyEnd);
-    return id >= 0 && this.#resolved[id]!.ok ? id : -1;
+    if (id >= 0 && this.#resolved[id]!.ok) return id;
+    this.#canonicalBytes = bytes;
+    this.#canonicalStart = start;
+    this.#canonicalKey = this.#scan.keyEnd;
+    return -1;
   }
+
+  /**
+   * After `knownLine` returned -1 for a line in the canonical shape and the line's record got `id`
+   * from `idOf`: `id` when the line's own key bytes are that tuple's key (then the line can take the
+   * fast path next time), else -1 (say, unsorted labels or a lowercase protocol: the record's JSON is
+   * not the line).
+   */
+  canonicalLineOf(id: number): number {
+    if (this.#canonicalKey < 0 || !this.#resolved[id]!.ok) return -1;
+    return this.#index.find(this.#canonicalBytes, this.#canonicalStart, this.#canonicalKey) === id ? id : -1;
+  }
+
+  /** How many times the table started over (tuple ids handed out before are then void). */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  #canonicalBytes: Uint8Array = new Uint8Array(0);
+  #canonicalStart = 0;
+  #canonicalKey = -1;
+  #generation = 0;
 
   /** The tuple of a parsed record, resolved on first sight. */
   idOf(record: FlowRecord): number {
@@ -134,6 +162,7 @@ class TupleTable {
     let id = this.#index.find(this.#keyBytes, 0, length);
     if (id < 0) {
       if (this.#index.size >= MAX_CACHED_TUPLES) {
+        this.#generation += 1;
         this.#index = new ByteKeyIndex();
         this.#resolved = [];
         this.#tails = [];
@@ -158,6 +187,33 @@ class TupleTable {
 }
 
 /**
+ * Per line of the file (by line number), the tuple of a line that can be printed from its bytes, or
+ * -1: what pass 1 found, so that pass 2 neither scans nor looks such a line up again.
+ */
+class LineTuples {
+  #ids = new Int32Array(1024).fill(-1);
+  #lines = 0;
+
+  set(lineNo: number, id: number): void {
+    if (lineNo > MAX_REMEMBERED_LINES) return;
+    if (lineNo > this.#ids.length) {
+      let length = this.#ids.length;
+      while (length < lineNo) length *= 2;
+      const grown = new Int32Array(Math.min(length, MAX_REMEMBERED_LINES)).fill(-1);
+      grown.set(this.#ids);
+      this.#ids = grown;
+    }
+    this.#ids[lineNo - 1] = id;
+    if (lineNo > this.#lines) this.#lines = lineNo;
+  }
+
+  /** The tuple of `lineNo`, -1 when it must be parsed, undefined when pass 1 did not remember. */
+  get(lineNo: number): number | undefined {
+    return lineNo <= this.#lines ? this.#ids[lineNo - 1] : undefined;
+  }
+}
+
+/**
  * Output lines collected into chunks of bytes and handed to `out` by `flush` (with its
  * back-pressure). Chunks end at line ends, so no character is split between two writes.
  */
@@ -169,12 +225,15 @@ class VerdictOutput {
 
   /** A canonical line (`bytes[start, end)`, ending in `}`) followed by the verdict fields. */
   line(bytes: Buffer, start: number, end: number, tail: Buffer): void {
-    const body = end - 1 - start;
-    this.#room(body + 2 + tail.length);
-    let at = this.#length + bytes.copy(this.#chunk, this.#length, start, end - 1);
-    this.#chunk[at++] = 44; // ,
-    at += tail.copy(this.#chunk, at);
-    this.#chunk[at++] = 10; // newline
+    this.#room(end - start + 1 + tail.length);
+    const chunk = this.#chunk;
+    // A loop, not `Buffer.copy`: that makes a view object per call, a million of them per file.
+    let at = this.#length;
+    for (let i = start; i < end - 1; i++) chunk[at++] = bytes[i]!;
+    chunk[at++] = 44; // ,
+    chunk.set(tail, at);
+    at += tail.length;
+    chunk[at++] = 10; // newline
     this.#length = at;
   }
 
@@ -227,6 +286,7 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
   // Pass 1: parse every line (malformed lines are reported and skipped); resolve each tuple when
   // the inventory is usable.
   const tuples = inventory.ok ? new TupleTable(inventory.inventory) : undefined;
+  const lineTuples = new LineTuples();
   const pending: Diagnostic[] = [];
   const pass1 = startProgress(io, 'checking flows');
   try {
@@ -236,8 +296,10 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
       onSkip: (_note, reason) => {
         skipped[reason] = (skipped[reason] ?? 0) + 1;
       },
-      takeNyxLine: (bytes, start, end) => {
-        if (!tuples || tuples.knownLine(bytes, start, end) < 0) return false;
+      takeNyxLine: (bytes, start, end, lineNo) => {
+        const id = tuples ? tuples.knownLine(bytes, start, end) : -1;
+        if (id < 0) return false;
+        lineTuples.set(lineNo, id);
         pass1.tick();
         return true;
       },
@@ -245,8 +307,10 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
       pass1.tick();
       if (pending.length > 0) await reportFlow(pending.splice(0));
       if (!tuples) continue;
-      const resolved = tuples.resolved(tuples.idOf(record));
+      const id = tuples.idOf(record);
+      const resolved = tuples.resolved(id);
       if (!resolved.ok) await reportFlow([{ file: options.flows, line, message: resolved.reason }]);
+      else lineTuples.set(line, tuples.canonicalLineOf(id));
     }
   } catch (error) {
     // What stops the read (not gzip, a runaway line, pretty-printed JSON, another format's lines).
@@ -293,7 +357,9 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
   for await (const { record, line } of readFlowFile(options.flows, {
     ...(format ? { format } : {}),
     takeNyxLine: (bytes, start, end, lineNo) => {
-      const id = tuples.knownLine(bytes, start, end);
+      // Tuple ids of pass 1 hold as long as the table never started over.
+      const remembered = tuples.generation === 0 ? lineTuples.get(lineNo) : undefined;
+      const id = remembered ?? tuples.knownLine(bytes, start, end);
       if (id < 0) return false;
       pass2.tick();
       out.line(bytes, start, end, tailOf(id, lineNo));
