@@ -290,12 +290,12 @@ export async function* readFlowFile(
   const { convert, format } = lineConverter(file, options);
   const { takeNyxLine, afterBatch } = options;
   for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
-    const take = format() === 'nyx' ? takeNyxLine : undefined;
     for (let k = 0; k < bounds.length; k += 2) {
       const lineNo = firstLine + k / 2;
       const start = bounds[k]!;
       const end = bounds[k + 1]!;
-      if (take?.(bytes, start, end, lineNo)) continue;
+      // Once the format is known (from the first line with content) to be nyx.
+      if (takeNyxLine && format() === 'nyx' && takeNyxLine(bytes, start, end, lineNo)) continue;
       const record = convert(bytes.toString('utf8', start, end), lineNo);
       if (record) yield { record, line: lineNo };
     }
