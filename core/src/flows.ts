@@ -436,6 +436,11 @@ export interface CanonicalFlowLine {
   lastSeenEnd: number;
 }
 
+/** A `CanonicalFlowLine` to scan into (reused line after line: no object per line). */
+export function emptyCanonicalFlowLine(): CanonicalFlowLine {
+  return { keyEnd: 0, count: 1, firstSeenStart: -1, firstSeenEnd: -1, lastSeenStart: -1, lastSeenEnd: -1 };
+}
+
 const utf8 = new TextDecoder();
 const bytesOf = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const SRC = bytesOf('{"src":"');
@@ -673,14 +678,7 @@ export class FlowWindow {
     return true;
   }
 
-  readonly #scan: CanonicalFlowLine = {
-    keyEnd: 0,
-    count: 1,
-    firstSeenStart: -1,
-    firstSeenEnd: -1,
-    lastSeenStart: -1,
-    lastSeenEnd: -1,
-  };
+  readonly #scan = emptyCanonicalFlowLine();
 
   #idFor(record: FlowTupleIdentity): number {
     const key = flowTupleKey(record);

@@ -146,6 +146,7 @@ export {
   compareRfc3339,
   describeSkippedLines,
   earlierTime,
+  emptyCanonicalFlowLine,
   type FlowLineResult,
   type FlowTuple,
   type FlowTupleIdentity,

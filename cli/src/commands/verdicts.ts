@@ -12,10 +12,10 @@
 // made for it. Every other line is parsed in full, as before.
 import {
   ByteKeyIndex,
-  type CanonicalFlowLine,
   compileEvaluator,
   type Diagnostic,
   type EndFallback,
+  emptyCanonicalFlowLine,
   type FlowRecord,
   type FlowVerdict,
   flowTupleKey,
@@ -107,14 +107,7 @@ class TupleTable {
   #resolved: Array<ReturnType<typeof resolveFlow>> = [];
   #tails: Array<Buffer | undefined> = [];
   #keyBytes = new Uint8Array(256);
-  readonly #scan: CanonicalFlowLine = {
-    keyEnd: 0,
-    count: 1,
-    firstSeenStart: -1,
-    firstSeenEnd: -1,
-    lastSeenStart: -1,
-    lastSeenEnd: -1,
-  };
+  readonly #scan = emptyCanonicalFlowLine();
   constructor(private readonly inventory: Inventory) {}
 
   /**
