@@ -3,15 +3,15 @@
 import type { Writable } from 'node:stream';
 
 export interface Sink {
-  /** Writes `text` as is; resolves once the stream can take more (back-pressure). */
-  write(text: string): Promise<void> | void;
+  /** Writes `data` (text, or UTF-8 bytes) as is; resolves once the stream can take more (back-pressure). */
+  write(data: string | Uint8Array): Promise<void> | void;
 }
 
 /** A sink over a Node stream that waits for `drain` when the stream's buffer is full. */
 export function streamSink(stream: Writable): Sink {
   return {
-    write(text: string): Promise<void> | void {
-      if (stream.write(text)) return;
+    write(data: string | Uint8Array): Promise<void> | void {
+      if (stream.write(data)) return;
       return new Promise((resolve, reject) => {
         const onDrain = (): void => {
           stream.off('error', onError);
@@ -31,20 +31,25 @@ export function streamSink(stream: Writable): Sink {
 /** Collects everything written; for tests and for the benchmark (which only keeps the length). */
 export function memorySink(): Sink & { text(): string } {
   const chunks: string[] = [];
+  const utf8 = new TextDecoder();
   return {
-    write(text: string): void {
-      chunks.push(text);
+    write(data: string | Uint8Array): void {
+      // Bytes are whole lines (never a character split across two writes).
+      chunks.push(typeof data === 'string' ? data : utf8.decode(data));
     },
     text: () => chunks.join(''),
   };
 }
 
-/** Discards everything but counts the characters, so the work of producing output is still done. */
+/**
+ * Discards everything but counts what was written (characters of text, bytes of bytes), so the
+ * work of producing output is still done.
+ */
 export function countingSink(): Sink & { length: number } {
   const sink = {
     length: 0,
-    write(text: string): void {
-      sink.length += text.length;
+    write(data: string | Uint8Array): void {
+      sink.length += data.length;
     },
   };
   return sink;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { validatorsModule } from '../../deploy/validators-module.js';
 import {
   crdFiles,
   crdManifests,
@@ -88,6 +89,12 @@ describe('generated CRDs', () => {
       expect(readme).toContain(pin[1]);
       expect(readme).toContain(pin[2]);
     }
+  });
+
+  it('the validators compiled ahead of time are those of the schemas (npm run gen:crds)', () => {
+    expect(readFileSync(join(ROOT, 'core/src/schemas/validators.generated.ts'), 'utf8')).toBe(
+      validatorsModule(),
+    );
   });
 
   it('the upstream schemas compile under ajv strict mode and refuse unknown fields', () => {

@@ -65,10 +65,11 @@ export interface Evaluator {
    */
   reusesVerdict(flow: ResolvedFlow): boolean;
   /**
-   * Endpoint classes seen, verdicts computed (walks) and evaluations answered by `options.reuse`
-   * so far: what the cache and the reuse saved, for benches.
+   * Endpoint classes seen, verdicts computed (walks), enforcement points walked (`points`: a walk
+   * reuses a point that a flow of another class already walked) and evaluations answered by
+   * `options.reuse` so far: what the caches and the reuse saved, for benches.
    */
-  stats(): { classes: number; walks: number; reused: number };
+  stats(): { classes: number; walks: number; points: number; reused: number };
   /**
    * The per-pod plan the walk reads at one enforcement point: the policies that select `pod`, per
    * band, in walk order. Pods of one equivalence class share one plan object. `nyxctl compile`
@@ -197,8 +198,7 @@ export function compileEvaluator(
   const podClass = (pod: Pod): string => {
     let text = podClassText.get(pod);
     if (text === undefined) {
-      const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort();
-      text = JSON.stringify([pod.namespace, sortedEntries(pod.labels), ports]);
+      text = JSON.stringify([pod.namespace, sortedEntries(pod.labels), podPortsText(pod)]);
       podClassText.set(pod, text);
     }
     return text;
@@ -337,12 +337,104 @@ export function compileEvaluator(
     (flow.src.kind !== 'pod' || unchangedPoint(flow.src.pod, 'egress')) &&
     (flow.dst.kind !== 'pod' || unchangedPoint(flow.dst.pod, 'ingress'));
 
+  // Point results by plan content: pods of many classes (labels differ) are selected by the same
+  // policies, and what one enforcement point decides depends only on what its plan holds, the
+  // subject's namespace and container ports, the peer's class and the service (see `pointKey`).
+  // Such points share one walk across flows whose other point differs.
+  const planKeyIds = new Map<string, number>();
+  const planKeys = new WeakMap<SubjectPlan, number>();
+  const planKey = (pod: Pod, direction: Direction, plan: SubjectPlan): number => {
+    let id = planKeys.get(plan);
+    if (id === undefined) {
+      // A plan object belongs to one pod class (namespace, labels, ports): its namespace and ports
+      // are the pod's. Group order follows from the policies' priorities, so ids suffice.
+      const ids = (policies: ReadonlyArray<{ id: string }>) => policies.map((p) => p.id).join(',');
+      const text = [
+        direction,
+        pod.namespace,
+        podPortsText(pod),
+        ids(plan.platform.flat()),
+        ids(plan.application.flat()),
+        ids(plan.baseline.flat()),
+        ids(plan.networkPolicies),
+        ids(plan.isolating),
+        ids(plan.adminTiers.admin),
+        ids(plan.adminTiers.baseline),
+      ].join('\u0000');
+      id = planKeyIds.get(text);
+      if (id === undefined) {
+        id = planKeyIds.size;
+        planKeyIds.set(text, id);
+      }
+      planKeys.set(plan, id);
+    }
+    return id;
+  };
+  interface PointResult {
+    effective: Reason;
+    /** Computed when a flow through this point needs it (some plan or the config is in audit). */
+    asIfEnforced?: Reason;
+  }
+  const points = new Map<number, Map<number | string, PointResult>>();
+  let pointWalks = 0;
+  const pointAt = (ctx: PointContext, plan: SubjectPlan, src: Endpoint, dst: Endpoint): PointResult => {
+    const planId = planKey(ctx.subject, ctx.direction, plan);
+    let byPeer = points.get(planId);
+    if (!byPeer) {
+      byPeer = new Map();
+      points.set(planId, byPeer);
+    }
+    // The peer's class and the service; the server name only where a name can match (egress to the world).
+    const key =
+      ctx.direction === 'egress'
+        ? destinationKey(endpointClass(ctx.peer), ctx, serverNameOnAnyPort)
+        : serviceKey(endpointClass(ctx.peer), ctx.protocol, ctx.port);
+    let result = byPeer.get(key);
+    if (!result) {
+      pointWalks++;
+      result = { effective: evaluatePoint(compiled, plan, ctx, 'effective', src, dst) };
+      byPeer.set(key, result);
+    }
+    return result;
+  };
+
+  // Verdicts by their reasons: flows of different classes that every point decides alike share one
+  // verdict object (read-only), so that callers serialise or count it once.
+  const reasonIds = new WeakMap<Reason, number>();
+  let nextReasonId = 0;
+  const reasonId = (r: Reason): number => {
+    let id = reasonIds.get(r);
+    if (id === undefined) {
+      id = nextReasonId++;
+      reasonIds.set(r, id);
+    }
+    return id;
+  };
+  const verdicts = new Map<string, FlowVerdict>();
+  const verdictOf = (reasons: Reason[], asIfEnforcedReasons: Reason[]): FlowVerdict => {
+    let key = '';
+    for (const r of reasons) key += `${reasonId(r)},`;
+    key += asIfEnforcedReasons === reasons ? '=' : '|';
+    if (asIfEnforcedReasons !== reasons) for (const r of asIfEnforcedReasons) key += `${reasonId(r)},`;
+    let verdict = verdicts.get(key);
+    if (!verdict) {
+      verdict = {
+        verdict: reasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
+        asIfEnforced: asIfEnforcedReasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
+        reasons,
+        asIfEnforcedReasons,
+      };
+      verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+
   const walk = (flow: ResolvedFlow): FlowVerdict => {
     const { src, dst } = flow;
-    const points: PointContext[] = [];
+    const contexts: PointContext[] = [];
     const { protocol, port, serverName } = flow;
     if (src.kind === 'pod') {
-      points.push({
+      contexts.push({
         direction: 'egress',
         subject: src.pod,
         peer: dst,
@@ -354,7 +446,7 @@ export function compileEvaluator(
       });
     }
     if (dst.kind === 'pod') {
-      points.push({
+      contexts.push({
         direction: 'ingress',
         subject: dst.pod,
         peer: src,
@@ -365,32 +457,23 @@ export function compileEvaluator(
         serverName,
       });
     }
-    if (points.length === 0) {
+    if (contexts.length === 0) {
       // Neither end is a pod (node or world to node or world): nothing enforces anything here.
       return flowWide('no-enforcement-point', 'no enforcement point');
     }
-    const reasons: Reason[] = [];
-    for (const ctx of points) {
-      reasons.push(evaluatePoint(compiled, planFor(ctx.subject, ctx.direction), ctx, 'effective', src, dst));
-    }
+    const plans = contexts.map((ctx) => planFor(ctx.subject, ctx.direction));
+    const results = contexts.map((ctx, i) => pointAt(ctx, plans[i]!, src, dst));
+    const reasons = results.map((r) => r.effective);
     // Nothing in audit on either point (config included): the as-if-enforced walk is the same walk.
-    const sameWalk =
-      compiled.configEnforced && points.every((ctx) => !planFor(ctx.subject, ctx.direction).hasAudit);
+    const sameWalk = compiled.configEnforced && plans.every((plan) => !plan.hasAudit);
     let asIfEnforcedReasons = reasons;
     if (!sameWalk) {
-      asIfEnforcedReasons = [];
-      for (let i = 0; i < points.length; i++) {
-        const ctx = points[i]!;
-        const plan = planFor(ctx.subject, ctx.direction);
-        asIfEnforcedReasons.push(asIfEnforcedAt(compiled, plan, ctx, reasons[i]!, src, dst));
-      }
+      asIfEnforcedReasons = results.map((result, i) => {
+        result.asIfEnforced ??= asIfEnforcedAt(compiled, plans[i]!, contexts[i]!, result.effective, src, dst);
+        return result.asIfEnforced;
+      });
     }
-    return {
-      verdict: reasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
-      asIfEnforced: asIfEnforcedReasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
-      reasons,
-      asIfEnforcedReasons,
-    };
+    return verdictOf(reasons, asIfEnforcedReasons);
   };
 
   const excluded = (e: Endpoint) => e.kind === 'pod' && compiled.excludedNamespaces.has(e.pod.namespace);
@@ -399,7 +482,7 @@ export function compileEvaluator(
     policySet,
     inventory,
     compiled,
-    stats: () => ({ classes: classIds.size, walks, reused }),
+    stats: () => ({ classes: classIds.size, walks, points: pointWalks, reused }),
     planFor,
     // Short-circuits need no check: with the same config they give both evaluators the same
     // shared verdict.
@@ -436,6 +519,14 @@ export function compileEvaluator(
   };
 }
 
+/** A pod's container ports as sorted text: what its named ports can match. */
+function podPortsText(pod: Pod): string {
+  return pod.ports
+    .map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`)
+    .sort()
+    .join(',');
+}
+
 const PROTOCOL_INDEX: Readonly<Record<Protocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
 
 /** Ports (0-65535) times protocols: the room a service takes in a numeric `destinationKey`. */
@@ -446,7 +537,11 @@ const SERVICES = 65536 * 4;
  * 443) the normalized server name, as one cache key: a number (exact below 2^53, as class ids are
  * far below 2^32) for the usual port without a name.
  */
-function destinationKey(dstClass: number, flow: ResolvedFlow, serverNameOnAnyPort: boolean): number | string {
+function destinationKey(
+  dstClass: number,
+  flow: Pick<ResolvedFlow, 'dst' | 'protocol' | 'port' | 'serverName'>,
+  serverNameOnAnyPort: boolean,
+): number | string {
   const { protocol, port } = flow;
   if (
     flow.dst.kind === 'world' &&
@@ -454,10 +549,15 @@ function destinationKey(dstClass: number, flow: ResolvedFlow, serverNameOnAnyPor
     (serverNameOnAnyPort || (protocol === 'TCP' && port === 443))
   )
     return `${dstClass},${protocol},${port},n${normalizeDnsName(flow.serverName)}`;
+  return serviceKey(dstClass, protocol, port);
+}
+
+/** An endpoint class, protocol and port as one cache key (a number for the usual port). */
+function serviceKey(endpointClass: number, protocol: Protocol, port: number): number | string {
   const index = PROTOCOL_INDEX[protocol];
   return Number.isInteger(port) && port >= 0 && port < 65536 && index !== undefined
-    ? dstClass * SERVICES + port * 4 + index
-    : `${dstClass},${protocol},${port}`;
+    ? endpointClass * SERVICES + port * 4 + index
+    : `${endpointClass},${protocol},${port}`;
 }
 
 const evaluators = new WeakMap<PolicySet, WeakMap<Inventory, Evaluator>>();

@@ -436,6 +436,11 @@ export interface CanonicalFlowLine {
   lastSeenEnd: number;
 }
 
+/** A `CanonicalFlowLine` to scan into (reused line after line: no object per line). */
+export function emptyCanonicalFlowLine(): CanonicalFlowLine {
+  return { keyEnd: 0, count: 1, firstSeenStart: -1, firstSeenEnd: -1, lastSeenStart: -1, lastSeenEnd: -1 };
+}
+
 const utf8 = new TextDecoder();
 const bytesOf = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const SRC = bytesOf('{"src":"');
@@ -564,6 +569,27 @@ export function scanCanonicalFlowLine(
   return i === end - 1 && bytes[i] === 125;
 }
 
+/**
+ * `scanCanonicalFlowLine` plus the checks `parseFlowLine` makes on the values after the tuple key
+ * (`count` is checked by the scan; the times here, as bytes, for UTC times): true when `parseFlowLine`
+ * would accept the line's count and times as they are. Anything else (other offsets, a time out of
+ * range, first after last) returns false and goes the slow way for its answer. A line for which this
+ * holds, and whose key is the canonical key of a tuple the full parser has accepted, is a record
+ * `parseFlowLine` accepts, and `JSON.stringify` of that record is the line itself.
+ */
+export function scanCheckedCanonicalFlowLine(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: CanonicalFlowLine,
+): boolean {
+  if (!scanCanonicalFlowLine(bytes, start, end, out)) return false;
+  const { firstSeenStart: fs, firstSeenEnd: fe, lastSeenStart: ls, lastSeenEnd: le } = out;
+  if (fs >= 0 && utcShapeBytes(bytes, fs, fe) !== true) return false;
+  if (ls >= 0 && utcShapeBytes(bytes, ls, le) !== true) return false;
+  return !(fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, bytes, ls, le) <= 0));
+}
+
 /** The offset after `serverName` and the identity fields present at `at` (in canonical order), or -1. */
 function optionalKeyFieldsEnd(bytes: Uint8Array, at: number, end: number): number {
   let i = at;
@@ -639,15 +665,10 @@ export class FlowWindow {
    */
   addCanonicalLine(bytes: Uint8Array, start: number, end: number): boolean {
     const line = this.#scan;
-    if (!scanCanonicalFlowLine(bytes, start, end, line)) return false;
+    if (!scanCheckedCanonicalFlowLine(bytes, start, end, line)) return false;
     const id = this.#index.find(bytes, start, line.keyEnd);
     if (id < 0) return false;
     const { firstSeenStart: fs, firstSeenEnd: fe, lastSeenStart: ls, lastSeenEnd: le } = line;
-    // The checks `parseFlowLine` makes on the times, for UTC times checked as bytes; anything else
-    // (other offsets, a time out of range, first after last) goes the slow way for its answer.
-    if (fs >= 0 && utcShapeBytes(bytes, fs, fe) !== true) return false;
-    if (ls >= 0 && utcShapeBytes(bytes, ls, le) !== true) return false;
-    if (fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, bytes, ls, le) <= 0)) return false;
     this.#count(id, line.count, 1);
     // A record with one time has it as both first and last.
     if (fs >= 0 || ls >= 0) {
@@ -657,14 +678,7 @@ export class FlowWindow {
     return true;
   }
 
-  readonly #scan: CanonicalFlowLine = {
-    keyEnd: 0,
-    count: 1,
-    firstSeenStart: -1,
-    firstSeenEnd: -1,
-    lastSeenStart: -1,
-    lastSeenEnd: -1,
-  };
+  readonly #scan = emptyCanonicalFlowLine();
 
   #idFor(record: FlowTupleIdentity): number {
     const key = flowTupleKey(record);

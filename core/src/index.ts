@@ -139,12 +139,14 @@ export {
 // Flows: io's flow reader (also through `@nyx/core/flows` on its worker thread), cli, bot.
 
 export { annotateFlowRecord, type EndAnnotation } from './annotate.js';
+export { ByteKeyIndex } from './byte-key-index.js';
 export type { EndResolution, FlowIdentity, FlowRecord, ResolvedFlow } from './flow-model.js';
 export {
   type CanonicalFlowLine,
   compareRfc3339,
   describeSkippedLines,
   earlierTime,
+  emptyCanonicalFlowLine,
   type FlowLineResult,
   type FlowTuple,
   type FlowTupleIdentity,
@@ -164,6 +166,7 @@ export {
   rfc3339Millis,
   SILENT_SKIPS,
   scanCanonicalFlowLine,
+  scanCheckedCanonicalFlowLine,
   skippedLineCount,
 } from './flows.js';
 export {

@@ -40,6 +40,18 @@ export interface ReadFlowFileOptions {
   displayName?: string;
 }
 
+/** What `readFlowFile` can also do for a caller with a fast path of its own (`nyxctl verdicts`). */
+export interface FlowLineOptions {
+  /**
+   * Offered each line of a nyx-format file first, as bytes (`bytes[start, end)`, no string made):
+   * a line it returns true for is the caller's and is neither parsed nor yielded. Every other line
+   * is parsed and yielded as usual, in file order with the taken ones.
+   */
+  takeNyxLine?: (bytes: Buffer, start: number, end: number, line: number) => boolean;
+  /** Awaited after each chunk of lines (about 1 MiB): where a caller that took lines writes them out. */
+  afterBatch?: () => Promise<void> | void;
+}
+
 type LineToFlow = (line: string, lineNo: number, file: string) => FlowLineResult;
 
 /** A converter per file: Calico's counts each connection once across both sides' reports (state). */
@@ -272,16 +284,22 @@ function readFailure(e: unknown, file: string, lineNo: number): InputError {
  */
 export async function* readFlowFile(
   path: string,
-  options: ReadFlowFileOptions = {},
+  options: ReadFlowFileOptions & FlowLineOptions = {},
 ): AsyncGenerator<{ record: FlowRecord; line: number }> {
   const file = options.displayName ?? path;
-  const { convert } = lineConverter(file, options);
+  const { convert, format } = lineConverter(file, options);
+  const { takeNyxLine, afterBatch } = options;
   for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
     for (let k = 0; k < bounds.length; k += 2) {
       const lineNo = firstLine + k / 2;
-      const record = convert(bytes.toString('utf8', bounds[k], bounds[k + 1]), lineNo);
+      const start = bounds[k]!;
+      const end = bounds[k + 1]!;
+      // Once the format is known (from the first line with content) to be nyx.
+      if (takeNyxLine && format() === 'nyx' && takeNyxLine(bytes, start, end, lineNo)) continue;
+      const record = convert(bytes.toString('utf8', start, end), lineNo);
       if (record) yield { record, line: lineNo };
     }
+    await afterBatch?.();
   }
 }
 
