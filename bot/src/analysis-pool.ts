@@ -18,6 +18,7 @@ import type {
 } from './analysis-thread.js';
 import type { Analysis, AnalyzeInput } from './analyze.js';
 import type { ComposeCommentInput } from './comment.js';
+import { ObjectNumbers } from './object-numbers.js';
 
 type Task =
   | { kind: 'analyze'; input: AnalyzeInput; resolve(analysis: Analysis): void; reject(error: Error): void }
@@ -41,8 +42,7 @@ interface Slot {
 export class AnalysisPool {
   readonly #slots: Slot[] = [];
   readonly #waiting: Task[] = [];
-  readonly #numbers = new WeakMap<object, number>();
-  #next = 0;
+  readonly #numbers = new ObjectNumbers();
   #ids = 0;
   #closed = false;
   /** Threads that died in a row without answering: each replacement waits longer (up to 30 s). */
@@ -149,8 +149,8 @@ export class AnalysisPool {
 
   /** The window and inventory go along only when the slot's thread does not hold them yet. */
   #analysisRequest(slot: Slot, input: AnalyzeInput): AnalysisRequest {
-    const window = this.#number(input.window);
-    const inventory = this.#number(input.inventory);
+    const window = this.#numbers.of(input.window);
+    const inventory = this.#numbers.of(input.inventory);
     return {
       kind: 'analyze',
       id: ++this.#ids,
@@ -162,15 +162,6 @@ export class AnalysisPool {
       inventory:
         slot.inventory === inventory ? { number: inventory } : { number: inventory, value: input.inventory },
     };
-  }
-
-  #number(o: object): number {
-    let n = this.#numbers.get(o);
-    if (n === undefined) {
-      n = ++this.#next;
-      this.#numbers.set(o, n);
-    }
-    return n;
   }
 }
 

@@ -18,6 +18,7 @@ import {
   type PolicyFile,
 } from '@nyx/core';
 import { BoundedMap } from './bounded-map.js';
+import { ObjectNumbers } from './object-numbers.js';
 
 export type Analysis =
   | {
@@ -111,8 +112,7 @@ export function ownershipVerdict(input: {
  */
 export class AnalysisCache {
   readonly #entries: BoundedMap<string, Analysis>;
-  readonly #numbers = new WeakMap<object, number>();
-  #next = 0;
+  readonly #numbers = new ObjectNumbers();
   constructor(maxEntries = 200) {
     this.#entries = new BoundedMap(maxEntries);
   }
@@ -130,8 +130,8 @@ export class AnalysisCache {
       parts.baseSha,
       parts.headSha,
       parts.root,
-      this.#number(parts.window),
-      this.#number(parts.inventory),
+      this.#numbers.of(parts.window),
+      this.#numbers.of(parts.inventory),
     ].join('\u0000');
   }
 
@@ -141,14 +141,5 @@ export class AnalysisCache {
 
   set(key: string, analysis: Analysis): void {
     this.#entries.set(key, analysis);
-  }
-
-  #number(o: object): number {
-    let n = this.#numbers.get(o);
-    if (n === undefined) {
-      n = ++this.#next;
-      this.#numbers.set(o, n);
-    }
-    return n;
   }
 }
