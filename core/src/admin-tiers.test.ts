@@ -473,3 +473,113 @@ describe('lint of upstream admin policy', () => {
     expect(lint([none], false)).toEqual([]);
   });
 });
+
+describe('lint: rules shadowed across the upstream tiers (SPEC 9.1)', () => {
+  const shadowed = (files: Record<string, string>, withInventory = true) =>
+    lintPolicySet({ policySet: loadPolicies(files), ...(withInventory ? { inventory } : {}) })
+      .filter((f) => f.rule === 'shadowed-rule')
+      .map((f) => `${f.file}:${f.line}: ${f.severity} ${f.message} (${f.hint})`);
+  const NYX_ALLOW_METADATA = `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: allow-metadata
+spec:
+  egress:
+  - decision: Allow
+    toIpBlock: {cidr: 169.254.169.254/32}
+    ports: [{port: 80}]
+`;
+  const DENY_METADATA = CNP(
+    'deny-metadata',
+    'Admin',
+    10,
+    `${ALL_NS}  egress:\n  - name: metadata\n    action: Deny\n    to:\n    - networks: ["169.254.0.0/16"]\n`,
+  );
+
+  it('a namespace Allow that an Admin-tier Deny of the same peers always overrides: file:line of both', () => {
+    const files = { 'cluster/deny.yaml': DENY_METADATA, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA };
+    const expected = [
+      'namespaces/shop/allow.yaml:7: warning egress[0] Allow never decides: ClusterNetworkPolicy/deny-metadata egress rule "metadata" Deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 10) matches every flow it could match and decides first (the Admin tier decides at cluster/deny.yaml:11: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+    ];
+    expect(shadowed(files)).toEqual(expected);
+    expect(shadowed(files, false)).toEqual(expected); // shown from the text alone
+    // the same through a v1alpha1 AdminNetworkPolicy whose ports cover the rule's
+    const anp = ANP(
+      'deny-pay-ingress',
+      3,
+      `${ALL_NS}  ingress:\n  - action: Deny\n    from:\n    - namespaces: {matchLabels: {team: pay}}\n    ports:\n    - portRange: {start: 1, end: 9000}\n`,
+    );
+    const allowPay = `apiVersion: nyx.tracenyx.io/v1alpha1\nkind: NyxNetworkPolicy\nmetadata:\n  name: allow-pay\nspec:\n  ingress:\n  - decision: Allow\n    from:\n    - namespaceSelector: {matchLabels: {team: pay}}\n      podSelector: {matchLabels: {app: api}}\n    ports: [{port: 8080}]\n`;
+    expect(shadowed({ 'cluster/anp.yaml': anp, 'namespaces/shop/allow-pay.yaml': allowPay })).toEqual([
+      'namespaces/shop/allow-pay.yaml:7: warning ingress[0] Allow never decides: AdminNetworkPolicy/deny-pay-ingress ingress[0] Deny (policy.networking.k8s.io/v1alpha1, tier Admin, priority 3) matches every flow it could match and decides first (the Admin tier decides at cluster/anp.yaml:10: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+    ]);
+  });
+
+  it('nothing is claimed when the Admin rule does not cover, a Pass comes first, or the admin policy is in audit', () => {
+    const narrow = DENY_METADATA.replace('169.254.0.0/16', '169.254.169.0/30');
+    expect(
+      shadowed({ 'cluster/deny.yaml': narrow, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA }),
+    ).toEqual([]);
+    const pass = CNP(
+      'pass-shop',
+      'Admin',
+      1,
+      `${SHOP}${egressTo('Pass', 'networks: ["169.254.169.254/32"]')}`,
+    );
+    expect(
+      shadowed({
+        'cluster/pass.yaml': pass,
+        'cluster/deny.yaml': DENY_METADATA,
+        'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA,
+      }),
+    ).toEqual([]);
+    const audited = DENY_METADATA.replace(
+      'spec:',
+      'metadata:\n  annotations:\n    nyx.tracenyx.io/enforcement: audit\nspec:',
+    ).replace('metadata:\n  name: deny-metadata\nmetadata:\n', 'metadata:\n  name: deny-metadata\n');
+    expect(audited).toContain('nyx.tracenyx.io/enforcement: audit');
+    expect(
+      shadowed({ 'cluster/deny.yaml': audited, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA }),
+    ).toEqual([]);
+    // a subject that leaves out the policy's namespace
+    const payOnly = DENY_METADATA.replace(ALL_NS, '  subject:\n    namespaces: {matchLabels: {team: pay}}\n');
+    expect(
+      shadowed({ 'cluster/deny.yaml': payOnly, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA }),
+    ).toEqual([]);
+  });
+
+  it('a Baseline-tier rule that namespace isolation always decides first (NetworkPolicy or Nyx policyTypes)', () => {
+    const banpShop = BANP(
+      `  subject:\n    namespaces: {matchLabels: {kubernetes.io/metadata.name: shop}}\n${ingressFrom('Deny')}`,
+    );
+    const files = { 'cluster/banp.yaml': banpShop, 'namespaces/shop/deny.yaml': NP_DENY_INGRESS };
+    const expected = (scope: string) => [
+      `cluster/banp.yaml:9: info ingress[0] Deny (policy.networking.k8s.io/v1alpha1, tier Baseline) never decides: every pod it applies to${scope} is isolated for ingress by NetworkPolicy/shop/deny-ingress, which decides first (allow or deny) (isolation decides at namespaces/shop/deny.yaml:8: the baseline only decides where a namespace expresses nothing; remove the rule if no namespace is meant to rely on it)`,
+    ];
+    expect(shadowed(files)).toEqual(expected(' in the inventory'));
+    expect(shadowed(files, false)).toEqual(expected(''));
+    // every namespace: pay, mon have no isolation, so the Baseline still decides for them
+    const banpAll = BANP(`${ALL_NS}${ingressFrom('Deny')}`);
+    expect(shadowed({ 'cluster/banp.yaml': banpAll, 'namespaces/shop/deny.yaml': NP_DENY_INGRESS })).toEqual(
+      [],
+    );
+    // a Nyx baseline-band rule under a NyxNetworkPolicy that isolates ingress
+    const nyxIsolate = `apiVersion: nyx.tracenyx.io/v1alpha1\nkind: NyxNetworkPolicy\nmetadata:\n  name: isolate\nspec:\n  policyTypes: [Ingress]\n`;
+    const baselineShop = NYX_BASELINE_ALLOW.replace(
+      '  priority: 950\n',
+      '  priority: 950\n  namespaceSelector: {matchLabels: {team: shop}}\n',
+    );
+    expect(
+      shadowed({ 'cluster/baseline.yaml': baselineShop, 'namespaces/shop/isolate.yaml': nyxIsolate }),
+    ).toEqual([
+      'cluster/baseline.yaml:10: info ingress[0] Allow never decides: every pod it applies to in the inventory is isolated for ingress by NyxNetworkPolicy/shop/isolate, which decides first (allow or deny) (isolation decides at namespaces/shop/isolate.yaml:6: the baseline only decides where a namespace expresses nothing; remove the rule if no namespace is meant to rely on it)',
+    ]);
+    // an isolation only for egress leaves the ingress baseline alone
+    expect(
+      shadowed({
+        'cluster/baseline.yaml': baselineShop,
+        'namespaces/shop/isolate.yaml': nyxIsolate.replace('[Ingress]', '[Egress]'),
+      }),
+    ).toEqual([]);
+  });
+});

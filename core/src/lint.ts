@@ -11,7 +11,7 @@
 //
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
-import { compileAdminTiers } from './admin-tiers.js';
+import { type CompiledAdminPolicy, compileAdminTiers } from './admin-tiers.js';
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
 import { objectText } from './diff.js';
 import { compileEvaluator, type Evaluator } from './evaluate.js';
@@ -26,6 +26,8 @@ import {
   ruleHitKey,
 } from './lint-model.js';
 import type {
+  AdminPeer,
+  AdminRule,
   Direction,
   IpBlock,
   LabelSelector,
@@ -855,7 +857,12 @@ function shadowCandidates(nyx: readonly NyxPolicy[]): (o: NyxPolicy) => NyxPolic
   };
 }
 
-function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, out: LintFinding[]): void {
+function checkShadowing(
+  nyx: readonly NyxPolicy[],
+  adminTier: readonly CompiledAdminPolicy[],
+  inv: Inventory | undefined,
+  out: LintFinding[],
+): void {
   const candidatesFor = shadowCandidates(nyx);
   for (const o of nyx) {
     const listed = listedDirections(o);
@@ -863,7 +870,14 @@ function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, o
     for (const dir of DIRECTIONS) {
       if (listed && !listed.has(dir)) continue; // ignored-direction reports those
       nyxRules(o, dir).forEach((rule, index) => {
-        const shadow = findShadow({ o, dir, index, rule }, candidates, inv);
+        const target = { o, dir, index, rule };
+        const own = findOwnShadow(target);
+        const admin = own ? undefined : findAdminShadow(target, adminTier, inv);
+        if (admin) {
+          out.push(adminShadowFinding(target, admin));
+          return;
+        }
+        const shadow = own ?? findShadow(target, candidates, inv);
         if (!shadow) return;
         const by = `${objectId(shadow.o)} ${ruleName(dir, shadow.index)} ${shadow.rule.decision}`;
         const where =
@@ -890,20 +904,25 @@ function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, o
   }
 }
 
-function findShadow(
-  target: NyxRuleRef,
-  candidates: readonly NyxPolicy[],
-  inv: Inventory | undefined,
-): NyxRuleRef | undefined {
+/** An earlier rule of the same policy that matches every flow the target could (first match wins inside a policy). */
+function findOwnShadow(target: NyxRuleRef): NyxRuleRef | undefined {
   const { o, dir, index, rule } = target;
-  // 1. an earlier rule of the same policy (first match wins inside a policy)
   const own = nyxRules(o, dir);
   for (let j = 0; j < index; j++) {
     const earlier = own[j]!;
     if (portsCover(earlier.ports, rule.ports) && peersCover(earlier, o, rule, o, dir))
       return { o, dir, index: j, rule: earlier };
   }
-  // 2. a policy that always decides first for every pod this one applies to
+  return undefined;
+}
+
+/** A Nyx policy of a band that always decides first for every pod the target's policy applies to. */
+function findShadow(
+  target: NyxRuleRef,
+  candidates: readonly NyxPolicy[],
+  inv: Inventory | undefined,
+): NyxRuleRef | undefined {
+  const { o, dir, rule } = target;
   const targetAudit = enforcementOf(o) === 'audit';
   for (const p of candidates) {
     if (!targetAudit && enforcementOf(p) === 'audit') continue; // the effective walk skips it
@@ -1268,6 +1287,288 @@ function checkAdminPolicy(o: UpstreamAdminPolicy, inv: Inventory | undefined, ou
   }
 }
 
+// ---- shadowing across the upstream tiers (SPEC 9.1) ---------------------------------------------
+
+/** The ports of an upstream admin rule in the Nyx port shape; undefined = every port. */
+function adminRulePorts(rule: AdminRule): NyxPort[] | undefined {
+  const out: NyxPort[] = [];
+  for (const p of rule.ports ?? []) {
+    if (p.portNumber) out.push({ protocol: p.portNumber.protocol ?? 'TCP', port: p.portNumber.port });
+    else if (p.portRange)
+      out.push({
+        protocol: p.portRange.protocol ?? 'TCP',
+        port: p.portRange.start,
+        endPort: p.portRange.end,
+      });
+    else if (p.namedPort !== undefined)
+      for (const protocol of ['TCP', 'UDP', 'SCTP'] as const) out.push({ protocol, port: p.namedPort });
+  }
+  for (const p of rule.protocols ?? []) {
+    if (p.destinationNamedPort !== undefined) {
+      for (const protocol of ['TCP', 'UDP', 'SCTP'] as const)
+        out.push({ protocol, port: p.destinationNamedPort });
+      continue;
+    }
+    for (const [key, protocol] of [
+      ['tcp', 'TCP'],
+      ['udp', 'UDP'],
+      ['sctp', 'SCTP'],
+    ] as const) {
+      const dport = p[key]?.destinationPort;
+      if (!p[key]) continue;
+      if (dport?.number !== undefined) out.push({ protocol, port: dport.number });
+      else if (dport?.range) out.push({ protocol, port: dport.range.start, endPort: dport.range.end });
+      else out.push({ protocol });
+    }
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** Does the upstream peer match every pod the Nyx `to`/`from` entry can match? */
+function adminPeerCoversSelector(outer: AdminPeer, inner: NyxPeer, innerPolicy: NyxPolicy): boolean {
+  const scope = namespaceScope(inner, innerPolicy);
+  if (outer.namespaces) return namespaceScopeCovers({ selector: outer.namespaces }, scope);
+  if (!outer.pods) return false;
+  const outerScope: NamespaceScope = outer.pods.namespaceSelector
+    ? { selector: outer.pods.namespaceSelector }
+    : { any: true };
+  return (
+    namespaceScopeCovers(outerScope, scope) &&
+    selectorImplies(outer.pods.podSelector, inner.podSelector ?? {})
+  );
+}
+
+/** True when the upstream rule's peers match every peer the Nyx rule can match (conservative). */
+function adminPeersCover(outer: AdminRule, dir: Direction, inner: NyxRule, innerPolicy: NyxPolicy): boolean {
+  const peers = (dir === 'egress' ? outer.to : outer.from) ?? [];
+  const i = peerParts(inner, dir);
+  if (!i.selectors && !i.ipBlock && !i.fqdn) return false; // every peer: nodes and world too
+  if (
+    i.selectors &&
+    !i.selectors.every((ip) => peers.some((op) => adminPeerCoversSelector(op, ip, innerPolicy)))
+  )
+    return false;
+  const networks = peers.flatMap((op) => op.networks ?? []);
+  if (i.ipBlock) {
+    // A Nyx ip block matches world addresses only; upstream networks match any address in the CIDR.
+    const ic = parseCidr(i.ipBlock.cidr);
+    const covered = networks.some((n) => {
+      const oc = parseCidr(n);
+      return ic !== undefined && oc !== undefined && cidrCovers(oc, ic);
+    });
+    if (!covered) return false;
+  }
+  if (i.fqdn) {
+    const everything = networks.includes('0.0.0.0/0'); // as peersCover: IPv4 clusters
+    const names = new Set(peers.flatMap((op) => op.domainNames ?? []));
+    const sameNames = i.fqdn.every((f) => names.has(f.matchName ?? f.matchPattern ?? ''));
+    if (!everything && !sameNames) return false;
+  }
+  return true;
+}
+
+function subjectScope(o: NyxPolicy): NamespaceScope {
+  if (o.kind === 'NyxNetworkPolicy') return { own: o.namespace };
+  return o.spec.namespaceSelector ? { selector: o.spec.namespaceSelector } : { any: true };
+}
+
+/** True when the upstream policy's subject selects every pod the Nyx policy applies to. */
+function adminSubjectCovers(p: CompiledAdminPolicy, inner: NyxPolicy, inv: Inventory | undefined): boolean {
+  const { namespaces, pods } = p.object.spec.subject;
+  const scope = subjectScope(inner);
+  if (namespaces && namespaceScopeCovers({ selector: namespaces }, scope)) return true;
+  if (
+    pods &&
+    namespaceScopeCovers(
+      pods.namespaceSelector ? { selector: pods.namespaceSelector } : { any: true },
+      scope,
+    ) &&
+    selectorImplies(pods.podSelector, inner.spec.podSelector ?? {})
+  )
+    return true;
+  if (!inv) return false;
+  const subject = subjectPods(inner, inv).filter((pod) => !pod.hostNetwork);
+  return subject.length > 0 && subject.every(p.subject);
+}
+
+interface AdminShadow {
+  policy: CompiledAdminPolicy;
+  index: number;
+  rule: AdminRule;
+}
+
+/**
+ * An Admin-tier rule (Accept/Allow or Deny) that decides every flow the Nyx rule could match, for
+ * every pod its policy applies to, before any Nyx band. Conservative: a Pass rule met on the way
+ * (in an earlier policy of the tier, or earlier in the same one) ends the search, since what it
+ * matches goes on to the Nyx bands.
+ */
+function findAdminShadow(
+  target: NyxRuleRef,
+  adminTier: readonly CompiledAdminPolicy[],
+  inv: Inventory | undefined,
+): AdminShadow | undefined {
+  const { o, dir, rule } = target;
+  const targetAudit = enforcementOf(o) === 'audit';
+  const pods = inv ? subjectPods(o, inv) : undefined;
+  for (const p of adminTier) {
+    if (!targetAudit && !p.enforced) continue; // the effective walk skips it
+    const rules = p.object.spec[dir];
+    if (!rules || rules.length === 0) continue;
+    // With an inventory, a policy that selects none of the target's pods is never on their walk.
+    if (pods && pods.length > 0 && !pods.some(p.subject)) continue;
+    let covers: boolean | undefined;
+    for (let k = 0; k < rules.length; k++) {
+      const r = rules[k]!;
+      if (r.action === 'Pass') return undefined;
+      if (!portsCover(adminRulePorts(r), rule.ports) || !adminPeersCover(r, dir, rule, o)) continue;
+      covers ??= adminSubjectCovers(p, o, inv);
+      if (covers) return { policy: p, index: k, rule: r };
+    }
+  }
+  return undefined;
+}
+
+function adminRuleLabel(p: CompiledAdminPolicy, dir: Direction, index: number, rule: AdminRule): string {
+  const at = rule.name !== undefined ? `${dir} rule ${JSON.stringify(rule.name)}` : ruleName(dir, index);
+  const priority = p.priority !== undefined ? `, priority ${p.priority}` : '';
+  return `${p.id} ${at} ${rule.action} (${p.object.apiVersion}, tier ${p.tier}${priority})`;
+}
+
+function adminShadowFinding(target: NyxRuleRef, s: AdminShadow): LintFinding {
+  const { o, dir, index, rule } = target;
+  const opposite = (s.rule.action === 'Deny') !== (rule.decision === 'Deny');
+  const at = `${s.policy.object.source.file}:${lineOf(s.policy.object, `/spec/${dir}/${s.index}`)}`;
+  return finding(
+    o,
+    `/spec/${dir}/${index}`,
+    opposite ? 'warning' : 'info',
+    'shadowed-rule',
+    `${ruleName(dir, index)} ${rule.decision} never decides: ${adminRuleLabel(s.policy, dir, s.index, s.rule)} matches every flow it could match and decides first`,
+    `the Admin tier decides at ${at}: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there`,
+  );
+}
+
+/** The one namespace a selector pins by `kubernetes.io/metadata.name`, if it does. */
+function pinnedNamespace(selector: LabelSelector | undefined): string | undefined {
+  if (!selector) return undefined;
+  const label = selector.matchLabels?.[NAMESPACE_NAME_LABEL];
+  if (label !== undefined) return label;
+  const e = (selector.matchExpressions ?? []).find(
+    (x) => x.key === NAMESPACE_NAME_LABEL && x.operator === 'In' && x.values?.length === 1,
+  );
+  return e?.values?.[0];
+}
+
+/**
+ * `shadowed-rule` for the baseline bands: a rule of a Nyx `tier: baseline` policy or of the upstream
+ * Baseline tier never decides when every pod it applies to is isolated for that direction by a
+ * NetworkPolicy or a NyxNetworkPolicy listing it in `policyTypes`: the isolation (band 3 or 4)
+ * decides every flow first, allow or deny. Shown from the inventory's pods, or without one from the
+ * text (a subject pinned to one namespace whose isolating policy selects all of its pods). Info:
+ * the rule still guards namespaces and pods to come.
+ */
+function checkBaselineShadowedByIsolation(
+  policySet: PolicySet,
+  baselineTier: readonly CompiledAdminPolicy[],
+  inv: Inventory | undefined,
+  out: LintFinding[],
+): void {
+  const isolating = policySet.objects.filter(
+    (o): o is NyxNetworkPolicy | NetworkPolicy => o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy',
+  );
+  const reported = new Set(out.filter((f) => f.rule === 'shadowed-rule').map((f) => `${f.file}:${f.line}`));
+  interface Target {
+    o: PolicyObject;
+    audit: boolean;
+    rules: (dir: Direction) => ReadonlyArray<{ label: string }>;
+    pods: () => Pod[];
+    namespace: string | undefined;
+    podSelector: LabelSelector | undefined;
+  }
+  const targets: Target[] = [];
+  for (const o of policySet.objects) {
+    if (o.kind !== 'NyxClusterNetworkPolicy' || o.spec.tier !== 'baseline') continue;
+    const listed = listedDirections(o);
+    targets.push({
+      o,
+      audit: enforcementOf(o) === 'audit',
+      rules: (dir) =>
+        listed && !listed.has(dir)
+          ? []
+          : nyxRules(o, dir).map((r, i) => ({ label: `${ruleName(dir, i)} ${r.decision}` })),
+      pods: () => (inv ? subjectPods(o, inv) : []),
+      namespace: pinnedNamespace(o.spec.namespaceSelector),
+      podSelector: o.spec.podSelector,
+    });
+  }
+  for (const p of baselineTier) {
+    const { namespaces, pods } = p.object.spec.subject;
+    targets.push({
+      o: p.object,
+      audit: !p.enforced,
+      rules: (dir) =>
+        (p.object.spec[dir] ?? []).map((r, i) => ({
+          label: adminRuleLabel(p, dir, i, r).slice(p.id.length + 1),
+        })),
+      pods: () => (inv ? [...inv.pods.values()].filter(p.subject) : []),
+      namespace: pinnedNamespace(namespaces ?? pods?.namespaceSelector),
+      podSelector: namespaces ? undefined : pods?.podSelector,
+    });
+  }
+  for (const t of targets) {
+    for (const dir of DIRECTIONS) {
+      const rules = t.rules(dir);
+      if (rules.length === 0) continue;
+      const isolators = isolating.filter(
+        (i) =>
+          isolatesDirection(i, dir) &&
+          (t.audit || i.kind === 'NetworkPolicy' || enforcementOf(i) === 'enforce'),
+      );
+      if (isolators.length === 0) continue;
+      const by = new Set<NyxNetworkPolicy | NetworkPolicy>();
+      let shown = false;
+      const pods = t.pods().filter((pod) => !pod.hostNetwork);
+      if (pods.length > 0) {
+        shown = pods.every((pod) => {
+          const i = isolators.find(
+            (x) => x.namespace === pod.namespace && compileSelector(x.spec.podSelector ?? {})(pod.labels),
+          );
+          if (i) by.add(i);
+          return i !== undefined;
+        });
+      } else if (!inv && t.namespace !== undefined) {
+        const i = isolators.find(
+          (x) =>
+            x.namespace === t.namespace && selectorImplies(x.spec.podSelector ?? {}, t.podSelector ?? {}),
+        );
+        if (i) by.add(i);
+        shown = i !== undefined;
+      }
+      if (!shown) continue;
+      const list = [...by];
+      const names =
+        list.slice(0, 3).map(objectId).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
+      const first = list[0]!;
+      const where = `${first.source.file}:${lineOf(first, '/spec/policyTypes')}`;
+      rules.forEach((r, index) => {
+        const line = lineOf(t.o, `/spec/${dir}/${index}`);
+        if (reported.has(`${t.o.source.file}:${line}`)) return;
+        out.push(
+          finding(
+            t.o,
+            `/spec/${dir}/${index}`,
+            'info',
+            'shadowed-rule',
+            `${r.label} never decides: every pod it applies to${inv ? ' in the inventory' : ''} is isolated for ${dir} by ${names}, which decides first (allow or deny)`,
+            `isolation decides at ${where}: the baseline only decides where a namespace expresses nothing; remove the rule if no namespace is meant to rely on it`,
+          ),
+        );
+      });
+    }
+  }
+}
+
 const SEVERITY_ORDER: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
 
 /**
@@ -1337,7 +1638,9 @@ function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean)
   for (const o of policySet.objects.filter(isUpstreamAdminPolicy)) {
     if (objectChecked(o)) checkAdminPolicy(o, inv, out);
   }
-  checkShadowing(nyx, inv, out);
+  const adminTiers = compileAdminTiers(policySet);
+  checkShadowing(nyx, adminTiers.admin, inv, out);
+  checkBaselineShadowedByIsolation(policySet, adminTiers.baseline, inv, out);
   checkDnsAndMetadata(
     policySet,
     inv,
