@@ -1,6 +1,6 @@
 // Upstream admin policy through the real nyxctl process (SPEC 9): verdicts name the tier, and
 // `nyxctl convert --to v1alpha2` prints the rewrite and its proof.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,5 +162,70 @@ describe('nyxctl and upstream admin policy', () => {
       join(dir, 'inventory.json'),
     );
     expect([wrong.code, wrong.stdout]).toEqual([2, '']);
+  });
+
+  it('convert --write rewrites the files in place, proven, keeping other documents and CRLF; refuses and writes nothing otherwise', async () => {
+    const tree = join(dir, 'write');
+    await mkdir(join(tree, 'cluster'), { recursive: true });
+    const unrelated =
+      '---\r\n# kept as it is\r\napiVersion: v1\r\nkind: ConfigMap\r\nmetadata: {name: notes}\r\n';
+    const original = ANP.replace(/\n/g, '\r\n') + unrelated;
+    await writeFile(join(tree, 'cluster/admin.yaml'), original);
+    const args = ['--inventory', join(dir, 'inventory.json'), '--flows', join(dir, 'flows.jsonl')];
+    const verdictsOf = async (policies: string) => {
+      const run = await nyxctl('verdicts', '--policies', policies, ...args);
+      return run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .map((v) => [v.verdict, v.asIfEnforced, v.reasons.map((r: { band: string }) => r.band)]);
+    };
+    const before = await verdictsOf(tree);
+
+    const run = await nyxctl('convert', '--to', 'v1alpha2', tree, ...args, '--write');
+    expect([run.code, run.stdout]).toEqual([0, '']);
+    expect(run.stderr).toBe(
+      `converted 2 object(s) in ${join(tree, 'cluster/admin.yaml')}; proof: 2 flows of ${join(dir, 'flows.jsonl')}, every verdict equal before and after\n`,
+    );
+    const written = await readFile(join(tree, 'cluster/admin.yaml'), 'utf8');
+    expect(written.endsWith(unrelated)).toBe(true);
+    expect(written.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(parseAllDocuments(written).map((d) => d.toJS()?.kind)).toEqual([
+      'ClusterNetworkPolicy',
+      'ClusterNetworkPolicy',
+      'ConfigMap',
+    ]);
+    expect(await verdictsOf(tree)).toEqual(before);
+    const validated = await nyxctl('validate', tree);
+    expect([validated.code, validated.stdout]).toEqual([0, 'ok: 2 objects in 1 file (1 ignored)\n']);
+    const again = await nyxctl('convert', '--to', 'v1alpha2', tree, '--write');
+    expect([again.code, again.stderr]).toEqual([
+      0,
+      `nothing to convert: ${tree} has no AdminNetworkPolicy or BaselineAdminNetworkPolicy\n`,
+    ]);
+
+    // 26 rules: valid in v1alpha1 (up to 100), not in v1alpha2 (up to 25): refused, nothing written
+    const many = `apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata:\n  name: many\nspec:\n  priority: 1\n  subject:\n    namespaces: {}\n  egress:\n${'  - action: Deny\n    to:\n    - networks: ["198.51.100.0/24"]\n'.repeat(26)}`;
+    const refused = join(dir, 'refused');
+    await mkdir(join(refused, 'cluster'), { recursive: true });
+    await writeFile(join(refused, 'cluster/many.yaml'), many);
+    const no = await nyxctl('convert', '--to', 'v1alpha2', refused, '--write');
+    expect([no.code, no.stdout]).toEqual([2, '']);
+    expect(no.stderr).toMatch(/^\S+cluster\/many\.yaml:\d+: after conversion to v1alpha2: .*25/);
+    expect(await readFile(join(refused, 'cluster/many.yaml'), 'utf8')).toBe(many);
+
+    // without --inventory the proof runs on stand-ins; --flows alone is a usage error
+    const generated = await nyxctl('convert', '--to', 'v1alpha2', join(dir, 'tree'));
+    expect(generated.code).toBe(0);
+    expect(generated.stderr).toMatch(/proof: \d+ generated flows \(no --inventory: .*every verdict equal/);
+    const usage = await nyxctl(
+      'convert',
+      '--to',
+      'v1alpha2',
+      join(dir, 'tree'),
+      '--flows',
+      join(dir, 'flows.jsonl'),
+    );
+    expect([usage.code, usage.stdout]).toEqual([2, '']);
   });
 });

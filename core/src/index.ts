@@ -192,6 +192,9 @@ export {
   type ConvertedObject,
   conversionDifferences,
   convertToV1alpha2,
+  proofFlows,
+  proofInventory,
+  rewriteFilesAsV1alpha2,
 } from './convert-admin.js';
 export { compileEvaluator, type Evaluator, type EvaluatorOptions, evaluate } from './evaluate.js';
 export { compileFqdnMatch, type FqdnPredicate, fqdnMatches, normalizeDnsName } from './fqdn.js';

@@ -58,7 +58,7 @@ import {
   upstreamPolicyTypes,
 } from './policy-facts.js';
 import { ipBlockMatcher, type ParsedIp, toParsedIp } from './policy-match.js';
-import { compileSelector, type Labels, selectsEverything } from './selector.js';
+import { compileSelector, type Labels, labelsSelectedBy, selectsEverything } from './selector.js';
 import type { Reason } from './verdict-model.js';
 
 export interface LintInput {
@@ -296,11 +296,7 @@ function standInPod(namespace: string, labels: Labels, nsLabels: Labels): Pod {
  * for each `In`/`Exists` expression (`NotIn`/`DoesNotExist` hold for absent labels).
  */
 function standInFor(o: NyxNetworkPolicy | NetworkPolicy): Pod {
-  const labels: Record<string, string> = { ...(o.spec.podSelector?.matchLabels ?? {}) };
-  for (const e of o.spec.podSelector?.matchExpressions ?? []) {
-    if (e.operator === 'In' && e.values?.[0] !== undefined) labels[e.key] = e.values[0];
-    if (e.operator === 'Exists') labels[e.key] = 'lint-stand-in';
-  }
+  const labels = labelsSelectedBy(o.spec.podSelector ?? {}, 'lint-stand-in');
   return {
     ...standInPod(o.namespace, labels, namespaceLabelsOf(undefined, o.namespace)),
     name: `lint-stand-in-${o.kind}-${o.metadata.name}`,
