@@ -1,12 +1,12 @@
 // Upstream admin policy through the real nyxctl process (SPEC 9): verdicts name the tier, and
 // `nyxctl convert --to v1alpha2` prints the rewrite and its proof.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { inventoryJson } from '../../core/src/testing/inventory.js';
-import { nyxctl } from './run-nyxctl.js';
+import { nyxctl, ROOT } from './run-nyxctl.js';
 
 const ANP = `apiVersion: policy.networking.k8s.io/v1alpha1
 kind: AdminNetworkPolicy
@@ -227,5 +227,190 @@ describe('nyxctl and upstream admin policy', () => {
       join(dir, 'flows.jsonl'),
     );
     expect([usage.code, usage.stdout]).toEqual([2, '']);
+  });
+});
+
+// SPEC 9.4: every reader of a verdict names the object, its API version, tier, priority and rule.
+// Base: the template; head: the template plus test/fixtures/admin-change (an Admin Deny, an Admin
+// Pass with the namespace policy that then decides, a Baseline Deny); its flows: one each.
+describe('explain and impact name object, API version, tier, priority and rule of upstream admin policy', () => {
+  const TEMPLATE = join(ROOT, 'policy-repo-template');
+  const FIXTURE = join(ROOT, 'test/fixtures/admin-change');
+  const INVENTORY = join(TEMPLATE, 'examples/inventory.json');
+  const FLOWS = join(FIXTURE, 'flows.jsonl');
+  let head: string;
+  beforeAll(async () => {
+    head = join(dir, 'admin-head');
+    for (const part of ['cluster', 'namespaces', 'OWNERS'])
+      await cp(join(TEMPLATE, part), join(head, part), { recursive: true });
+    for (const part of ['cluster', 'namespaces'])
+      await cp(join(FIXTURE, part), join(head, part), { recursive: true });
+  });
+  const ADMIN_DENY =
+    'ClusterNetworkPolicy/deny-storefront-telemetry ingress rule "storefront-otlp" Deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 20)';
+  const PASS =
+    'AdminNetworkPolicy/analytics-delegates egress rule "metadata-proxy" Pass (policy.networking.k8s.io/v1alpha1, tier Admin, priority 5)';
+  const BASELINE_DENY =
+    'ClusterNetworkPolicy/storefront-api-default-deny ingress rule "everyone-else" Deny (policy.networking.k8s.io/v1alpha2, tier Baseline, priority 20)';
+  const explain = (format: string, from: string, to: string, port: string) =>
+    nyxctl(
+      'explain',
+      '--policies',
+      head,
+      '--inventory',
+      INVENTORY,
+      '--from',
+      from,
+      '--to',
+      to,
+      '--port',
+      port,
+      '--format',
+      format,
+    );
+
+  it('explain (text): the deciding line of each case', async () => {
+    const lines = async (from: string, to: string, port: string) => {
+      const run = await explain('text', from, to, port);
+      expect(run.code).toBe(0);
+      return run.stdout
+        .split('\n\nas if')[0]!
+        .split('\n')
+        .filter((l) => /^ {2}(egress|ingress) /.test(l));
+    };
+    expect(
+      await lines(
+        'cloudmart-storefront/storefront-frontend',
+        'cloudmart-analytics/analytics-collector',
+        '4317',
+      ),
+    ).toContain(
+      `  ingress deny   admin-tier    ${ADMIN_DENY}  [${join(head, 'cluster/admin-deny-storefront-telemetry.yaml')}:14]`,
+    );
+    expect(await lines('cloudmart-analytics/analytics-worker', '169.254.169.254', '80')).toEqual([
+      `  egress  allow  application   NyxNetworkPolicy/cloudmart-analytics/allow-metadata-proxy egress[0] Allow (after ${PASS}  [${join(head, 'cluster/admin-pass.yaml')}:14])  [${join(head, 'namespaces/cloudmart-analytics/allow-metadata-proxy.yaml')}:11]`,
+    ]);
+    expect(
+      await lines('cloudmart-storefront/storefront-frontend', 'cloudmart-storefront/storefront-api', '8080'),
+    ).toContain(
+      `  ingress deny   baseline-tier ${BASELINE_DENY}  [${join(head, 'cluster/baseline-storefront-api.yaml')}:18]`,
+    );
+  });
+
+  it('explain (JSON): the fields of each case, the Pass as passedBy', async () => {
+    const reasons = async (from: string, to: string, port: string) => {
+      const run = await explain('json', from, to, port);
+      expect(run.code).toBe(0);
+      return JSON.parse(run.stdout).reasons;
+    };
+    expect(
+      await reasons(
+        'cloudmart-storefront/storefront-frontend',
+        'cloudmart-analytics/analytics-collector',
+        '4317',
+      ),
+    ).toContainEqual({
+      point: 'ingress',
+      band: 'admin-tier',
+      object: 'ClusterNetworkPolicy/deny-storefront-telemetry',
+      apiVersion: 'policy.networking.k8s.io/v1alpha2',
+      tier: 'Admin',
+      priority: 20,
+      rule: 0,
+      ruleName: 'storefront-otlp',
+      decision: 'deny',
+      text: ADMIN_DENY,
+      source: 'cluster/admin-deny-storefront-telemetry.yaml:14',
+    });
+    expect(await reasons('cloudmart-analytics/analytics-worker', '169.254.169.254', '80')).toEqual([
+      {
+        point: 'egress',
+        band: 'application',
+        object: 'NyxNetworkPolicy/cloudmart-analytics/allow-metadata-proxy',
+        rule: 0,
+        decision: 'allow',
+        text: 'NyxNetworkPolicy/cloudmart-analytics/allow-metadata-proxy egress[0] Allow',
+        source: 'namespaces/cloudmart-analytics/allow-metadata-proxy.yaml:11',
+        passedBy: [
+          {
+            object: 'AdminNetworkPolicy/analytics-delegates',
+            apiVersion: 'policy.networking.k8s.io/v1alpha1',
+            tier: 'Admin',
+            priority: 5,
+            rule: 0,
+            ruleName: 'metadata-proxy',
+            text: PASS,
+            source: 'cluster/admin-pass.yaml:14',
+          },
+        ],
+      },
+    ]);
+    expect(
+      await reasons(
+        'cloudmart-storefront/storefront-frontend',
+        'cloudmart-storefront/storefront-api',
+        '8080',
+      ),
+    ).toContainEqual(
+      expect.objectContaining({
+        band: 'baseline-tier',
+        object: 'ClusterNetworkPolicy/storefront-api-default-deny',
+        apiVersion: 'policy.networking.k8s.io/v1alpha2',
+        tier: 'Baseline',
+        priority: 20,
+        rule: 0,
+        ruleName: 'everyone-else',
+      }),
+    );
+  });
+
+  it('impact (Markdown and JSON): the newly denied and newly allowed rows name them', async () => {
+    const args = ['--base', TEMPLATE, '--head', head, '--inventory', INVENTORY, '--flows', FLOWS];
+    const markdown = await nyxctl('impact', ...args);
+    expect(markdown.code).toBe(0);
+    const md = (text: string) => text.replace(/"/g, '&quot;').replace(/\[/g, '\\[').replace(/\]/g, '\\]');
+    expect(markdown.stdout).toContain(
+      `ingress: ${md(ADMIN_DENY)} (cluster/admin-deny-storefront-telemetry.yaml:14)`,
+    );
+    expect(markdown.stdout).toContain(
+      `ingress: ${md(BASELINE_DENY)} (cluster/baseline-storefront-api.yaml:18)`,
+    );
+    expect(markdown.stdout).toContain(
+      `egress: NyxNetworkPolicy/cloudmart-analytics/allow-metadata-proxy egress${md('[0]')} Allow (after ${md(PASS)} (cluster/admin-pass.yaml:14)) (namespaces/cloudmart-analytics/allow-metadata-proxy.yaml:11)`,
+    );
+    const json = JSON.parse((await nyxctl('impact', ...args, '--format', 'json')).stdout);
+    expect(json.summary).toMatchObject({ newlyDenied: 2, newlyAllowed: 1 });
+    const after = (dst: string) =>
+      json.changes.find((c: { dst: string }) => c.dst === dst).after.reasons as Array<
+        Record<string, unknown>
+      >;
+    expect(after('cloudmart-analytics/analytics-collector')).toContainEqual(
+      expect.objectContaining({
+        band: 'admin-tier',
+        apiVersion: 'policy.networking.k8s.io/v1alpha2',
+        tier: 'Admin',
+        priority: 20,
+        ruleName: 'storefront-otlp',
+      }),
+    );
+    expect(after('cloudmart-storefront/storefront-api')).toContainEqual(
+      expect.objectContaining({
+        band: 'baseline-tier',
+        tier: 'Baseline',
+        priority: 20,
+        ruleName: 'everyone-else',
+      }),
+    );
+    expect(after('169.254.169.254')[0]).toMatchObject({
+      band: 'application',
+      passedBy: [
+        {
+          object: 'AdminNetworkPolicy/analytics-delegates',
+          tier: 'Admin',
+          priority: 5,
+          ruleName: 'metadata-proxy',
+        },
+      ],
+    });
   });
 });

@@ -186,6 +186,42 @@ describe('SPEC 9.1: where the tiers sit in the walk', () => {
     expect(verdict([deny, NP_ALLOW_ALL_INGRESS], flow('pay/api', 'shop/web', 80)).verdict).toBe('deny');
   });
 
+  it('the explanation of what decides after a Pass records the Pass (SPEC 9.4), both tiers, in walk order', () => {
+    const adminPass = CNP('pass-shop', 'Admin', 1, `${SHOP}${ingressFrom('Pass')}`);
+    const baselinePass = CNP('pass-baseline', 'Baseline', 3, `${ALL_NS}${ingressFrom('Pass')}`);
+    const v = verdict([adminPass, baselinePass, CONFIG('deny')], flow('pay/api', 'shop/web', 80));
+    const r = ingressOf(v);
+    expect(r).toMatchObject({ band: 'default', decision: 'deny' });
+    expect(r.passedBy).toEqual([
+      {
+        object: 'ClusterNetworkPolicy/pass-shop',
+        apiVersion: 'policy.networking.k8s.io/v1alpha2',
+        tier: 'Admin',
+        priority: 1,
+        rule: 0,
+        text: 'ClusterNetworkPolicy/pass-shop ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Admin, priority 1)',
+        source: 'cluster/p0.yaml:11',
+      },
+      {
+        object: 'ClusterNetworkPolicy/pass-baseline',
+        apiVersion: 'policy.networking.k8s.io/v1alpha2',
+        tier: 'Baseline',
+        priority: 3,
+        rule: 0,
+        text: 'ClusterNetworkPolicy/pass-baseline ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Baseline, priority 3)',
+        source: 'cluster/p1.yaml:11',
+      },
+    ]);
+    expect(formatReason(r)).toBe(
+      'ingress: default: deny [NyxClusterConfig/cluster] (after ClusterNetworkPolicy/pass-shop ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Admin, priority 1) at cluster/p0.yaml:11) (after ClusterNetworkPolicy/pass-baseline ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Baseline, priority 3) at cluster/p1.yaml:11) at cluster/p2.yaml:6',
+    );
+    // one reason object per (decider, pass): verdicts stay shared between flows
+    const again = verdict([adminPass, baselinePass, CONFIG('deny')], flow('pay/api', 'shop/web', 81));
+    expect(ingressOf(again).passedBy).toEqual(r.passedBy);
+    // no Pass, no passedBy
+    expect(ingressOf(verdict([CONFIG('deny')], flow('pay/api', 'shop/web', 80))).passedBy).toBeUndefined();
+  });
+
   it('a policy none of whose rules match decides nothing: the next policy of the tier is tried', () => {
     const noMatch = CNP(
       'only-mon',

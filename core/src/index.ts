@@ -234,6 +234,7 @@ export {
   type FlowVerdict,
   formatReason,
   isolatedByText,
+  type PassedBy,
   type Reason,
   type ReasonFormat,
   reasonFormatter,
