@@ -58,7 +58,13 @@ import {
   upstreamPolicyTypes,
 } from './policy-facts.js';
 import { ipBlockMatcher, type ParsedIp, toParsedIp } from './policy-match.js';
-import { compileSelector, type Labels, labelsSelectedBy, selectsEverything } from './selector.js';
+import {
+  compileSelector,
+  type LabelPredicate,
+  type Labels,
+  labelsSelectedBy,
+  selectsEverything,
+} from './selector.js';
 import type { Reason } from './verdict-model.js';
 
 export interface LintInput {
@@ -1404,6 +1410,7 @@ function findAdminShadow(
   adminTier: readonly CompiledAdminPolicy[],
   inv: Inventory | undefined,
 ): AdminShadow | undefined {
+  if (adminTier.length === 0) return undefined;
   const { o, dir, rule } = target;
   const targetAudit = enforcementOf(o) === 'audit';
   const pods = inv ? subjectPods(o, inv) : undefined;
@@ -1445,6 +1452,18 @@ function adminShadowFinding(target: NyxRuleRef, s: AdminShadow): LintFinding {
   );
 }
 
+const podSelectorCache = new WeakMap<RuleObject, LabelPredicate>();
+
+/** A namespaced policy's compiled `podSelector` (once per object: base and head share unchanged ones). */
+function podSelectorOf(o: NyxNetworkPolicy | NetworkPolicy): LabelPredicate {
+  let selects = podSelectorCache.get(o);
+  if (!selects) {
+    selects = compileSelector(o.spec.podSelector ?? {});
+    podSelectorCache.set(o, selects);
+  }
+  return selects;
+}
+
 /** The one namespace a selector pins by `kubernetes.io/metadata.name`, if it does. */
 function pinnedNamespace(selector: LabelSelector | undefined): string | undefined {
   if (!selector) return undefined;
@@ -1478,7 +1497,9 @@ function checkBaselineShadowedByIsolation(
     o: PolicyObject;
     audit: boolean;
     rules: (dir: Direction) => ReadonlyArray<{ label: string }>;
-    pods: () => Pod[];
+    /** Whether the subject can hold pods of a namespace with these labels, and selects this pod. */
+    namespaceSelected: (labels: Labels) => boolean;
+    selects: (pod: Pod) => boolean;
     namespace: string | undefined;
     podSelector: LabelSelector | undefined;
   }
@@ -1486,6 +1507,7 @@ function checkBaselineShadowedByIsolation(
   for (const o of policySet.objects) {
     if (o.kind !== 'NyxClusterNetworkPolicy' || o.spec.tier !== 'baseline') continue;
     const listed = listedDirections(o);
+    const podSelected = compileSelector(o.spec.podSelector ?? {});
     targets.push({
       o,
       audit: enforcementOf(o) === 'audit',
@@ -1493,7 +1515,8 @@ function checkBaselineShadowedByIsolation(
         listed && !listed.has(dir)
           ? []
           : nyxRules(o, dir).map((r, i) => ({ label: `${ruleName(dir, i)} ${r.decision}` })),
-      pods: () => (inv ? subjectPods(o, inv) : []),
+      namespaceSelected: compileSelector(o.spec.namespaceSelector ?? {}),
+      selects: (pod) => podSelected(pod.labels),
       namespace: pinnedNamespace(o.spec.namespaceSelector),
       podSelector: o.spec.podSelector,
     });
@@ -1507,37 +1530,63 @@ function checkBaselineShadowedByIsolation(
         (p.object.spec[dir] ?? []).map((r, i) => ({
           label: adminRuleLabel(p, dir, i, r).slice(p.id.length + 1),
         })),
-      pods: () => (inv ? [...inv.pods.values()].filter(p.subject) : []),
+      namespaceSelected: compileSelector(namespaces ?? pods?.namespaceSelector ?? {}),
+      selects: p.subject,
       namespace: pinnedNamespace(namespaces ?? pods?.namespaceSelector),
       podSelector: namespaces ? undefined : pods?.podSelector,
     });
   }
+  // Isolating policies by direction, audit-ness and namespace, selectors compiled once.
+  type Isolator = { o: NyxNetworkPolicy | NetworkPolicy; selects: LabelPredicate };
+  const isolatorIndex = new Map<string, Map<string, Isolator[]>>();
+  const isolatorsIn = (dir: Direction, audit: boolean): Map<string, Isolator[]> => {
+    const key = `${dir}/${audit}`;
+    let byNs = isolatorIndex.get(key);
+    if (!byNs) {
+      byNs = new Map();
+      for (const o of isolating) {
+        if (!isolatesDirection(o, dir)) continue;
+        if (!audit && o.kind === 'NyxNetworkPolicy' && enforcementOf(o) !== 'enforce') continue;
+        const list = byNs.get(o.namespace) ?? [];
+        list.push({ o, selects: podSelectorOf(o) });
+        byNs.set(o.namespace, list);
+      }
+      isolatorIndex.set(key, byNs);
+    }
+    return byNs;
+  };
   for (const t of targets) {
     for (const dir of DIRECTIONS) {
       const rules = t.rules(dir);
       if (rules.length === 0) continue;
-      const isolators = isolating.filter(
-        (i) =>
-          isolatesDirection(i, dir) &&
-          (t.audit || i.kind === 'NetworkPolicy' || enforcementOf(i) === 'enforce'),
-      );
-      if (isolators.length === 0) continue;
+      const isolators = isolatorsIn(dir, t.audit);
+      if (isolators.size === 0) continue;
       const by = new Set<NyxNetworkPolicy | NetworkPolicy>();
       let shown = false;
-      const pods = t.pods().filter((pod) => !pod.hostNetwork);
-      if (pods.length > 0) {
-        shown = pods.every((pod) => {
-          const i = isolators.find(
-            (x) => x.namespace === pod.namespace && compileSelector(x.spec.podSelector ?? {})(pod.labels),
-          );
-          if (i) by.add(i);
-          return i !== undefined;
-        });
-      } else if (!inv && t.namespace !== undefined) {
-        const i = isolators.find(
-          (x) =>
-            x.namespace === t.namespace && selectorImplies(x.spec.podSelector ?? {}, t.podSelector ?? {}),
-        );
+      if (inv) {
+        // Namespace by namespace, so that the first namespace without isolation ends the search.
+        let selected = 0;
+        shown = true;
+        for (const list of podsByNamespace(inv).values()) {
+          if (!shown) break;
+          if (list.length === 0 || !t.namespaceSelected(list[0]!.namespaceLabels)) continue;
+          const inNamespace = isolators.get(list[0]!.namespace);
+          for (const pod of list) {
+            if (pod.hostNetwork || !t.selects(pod)) continue;
+            selected++;
+            const i = inNamespace?.find((x) => x.selects(pod.labels));
+            if (!i) {
+              shown = false;
+              break;
+            }
+            by.add(i.o);
+          }
+        }
+        if (selected === 0) shown = false; // selects nothing: admin-subject-matches-nothing says so
+      } else if (t.namespace !== undefined) {
+        const i = isolators
+          .get(t.namespace)
+          ?.find((x) => selectorImplies(x.o.spec.podSelector ?? {}, t.podSelector ?? {}))?.o;
         if (i) by.add(i);
         shown = i !== undefined;
       }
