@@ -279,7 +279,7 @@ function distinctLabelSets(selectors: readonly LabelSelector[], filler: string):
 /**
  * Without an inventory, SPEC 9.6's "generated flows" need ends to draw them between: a stand-in
  * cluster with a namespace for each namespace selector of the admin policies (and each namespace a
- * policy of the tree lives in, and one with no labels), in each a pod for each pod selector (and one
+ * policy of the tree lives in, and two with no labels), in each a pod for each pod selector (and one
  * with no labels) carrying every named port the rules name, a node for each node selector.
  */
 export function proofInventory(policySet: PolicySet): Inventory {
@@ -309,6 +309,8 @@ export function proofInventory(policySet: PolicySet): Inventory {
     const name = labels['kubernetes.io/metadata.name'] ?? `proof-ns-${i}`;
     namespaces.set(name, { ...labels, 'kubernetes.io/metadata.name': name });
   });
+  // A second namespace without labels: cross-namespace flows between two namespaces any selector takes.
+  namespaces.set('proof-ns-other', { 'kubernetes.io/metadata.name': 'proof-ns-other' });
   for (const o of policySet.objects)
     if ('namespace' in o && !namespaces.has(o.namespace))
       namespaces.set(o.namespace, { 'kubernetes.io/metadata.name': o.namespace });
