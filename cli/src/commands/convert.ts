@@ -76,11 +76,14 @@ export async function runConvert(options: ConvertOptions, io: CommandIo): Promis
   let what: string;
   if (options.flows) {
     flows = [];
+    let unresolved = 0;
     for await (const { record } of readFlowFile(options.flows)) {
       const resolved = resolveFlow(proofInv, record);
       if (resolved.ok) flows.push(resolved.flow);
+      else unresolved++;
     }
-    what = `${flows.length} flows of ${options.flows}`;
+    // As in `impact`: ends the inventory lacks are counted, not evaluated.
+    what = `${flows.length} flows of ${options.flows}${unresolved > 0 ? ` (${unresolved} unresolved against the inventory, not evaluated)` : ''}`;
   } else {
     flows = proofFlows(proofInv, tree.policySet);
     what = inventory
