@@ -551,6 +551,26 @@ spec:
     ]);
   });
 
+  it('an upstream NetworkPolicy rule the Admin tier always decides first (selector and ipBlock peers)', () => {
+    const np = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: from-pay\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: pay}}\n      podSelector: {matchLabels: {app: api}}\n    ports:\n    - port: 8080\n  egress:\n  - to:\n    - ipBlock: {cidr: 169.254.169.254/32}\n  - to:\n    - podSelector: {}\n`;
+    const denyPay = CNP(
+      'deny-pay',
+      'Admin',
+      5,
+      `${SHOP}${ingressFrom('Deny', 'namespaces: {matchLabels: {team: pay}}')}`,
+    );
+    expect(
+      shadowed({
+        'cluster/deny-pay.yaml': denyPay,
+        'cluster/deny.yaml': DENY_METADATA,
+        'namespaces/shop/np.yaml': np,
+      }),
+    ).toEqual([
+      'namespaces/shop/np.yaml:9: warning ingress[0] Allow never decides: ClusterNetworkPolicy/deny-pay ingress[0] Deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 5) matches every flow it could match and decides first (the Admin tier decides at cluster/deny-pay.yaml:11: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+      'namespaces/shop/np.yaml:15: warning egress[0] Allow never decides: ClusterNetworkPolicy/deny-metadata egress rule "metadata" Deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 10) matches every flow it could match and decides first (the Admin tier decides at cluster/deny.yaml:11: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+    ]);
+  });
+
   it('nothing is claimed when the Admin rule does not cover, a Pass comes first, or the admin policy is in audit', () => {
     const narrow = DENY_METADATA.replace('169.254.0.0/16', '169.254.169.0/30');
     expect(

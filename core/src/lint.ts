@@ -54,6 +54,7 @@ import {
   priorityOf,
   type RuleObject,
   rulesOf as rulesOfPolicy,
+  type UpstreamPeer,
   upstreamPeersOf,
   upstreamPolicyTypes,
 } from './policy-facts.js';
@@ -730,9 +731,12 @@ export function selectorImplies(outer: LabelSelector, inner: LabelSelector): boo
 /** Which namespaces a `to`/`from` entry reaches: any, the policy's own, or those a selector picks. */
 type NamespaceScope = { any: true } | { own: string } | { selector: LabelSelector };
 
-function namespaceScope(peer: NyxPeer, policy: NyxPolicy): NamespaceScope {
+/** A selector peer of either shape (Nyx `to`/`from` entry or upstream NetworkPolicy peer). */
+type SelectorPeer = Pick<NyxPeer, 'namespaceSelector' | 'podSelector'>;
+
+function namespaceScope(peer: SelectorPeer, policy: RuleObject): NamespaceScope {
   if (peer.namespaceSelector) return { selector: peer.namespaceSelector };
-  return policy.kind === 'NyxNetworkPolicy' ? { own: policy.namespace } : { any: true };
+  return policy.kind === 'NyxClusterNetworkPolicy' ? { any: true } : { own: policy.namespace };
 }
 
 function namespaceScopeCovers(o: NamespaceScope, i: NamespaceScope): boolean {
@@ -874,9 +878,22 @@ function checkShadowing(
       nyxRules(o, dir).forEach((rule, index) => {
         const target = { o, dir, index, rule };
         const own = findOwnShadow(target);
-        const admin = own ? undefined : findAdminShadow(target, adminTier, inv);
+        const admin = own
+          ? undefined
+          : findAdminShadow(
+              {
+                o,
+                dir,
+                index,
+                decision: rule.decision,
+                ports: rule.ports,
+                peersCoveredBy: (r) => adminPeersCover(r, dir, rule, o),
+              },
+              adminTier,
+              inv,
+            );
         if (admin) {
-          out.push(adminShadowFinding(target, admin));
+          out.push(admin);
           return;
         }
         const shadow = own ?? findShadow(target, candidates, inv);
@@ -1327,7 +1344,7 @@ function adminRulePorts(rule: AdminRule): NyxPort[] | undefined {
 }
 
 /** Does the upstream peer match every pod the Nyx `to`/`from` entry can match? */
-function adminPeerCoversSelector(outer: AdminPeer, inner: NyxPeer, innerPolicy: NyxPolicy): boolean {
+function adminPeerCoversSelector(outer: AdminPeer, inner: SelectorPeer, innerPolicy: RuleObject): boolean {
   const scope = namespaceScope(inner, innerPolicy);
   if (outer.namespaces) return namespaceScopeCovers({ selector: outer.namespaces }, scope);
   if (!outer.pods) return false;
@@ -1369,13 +1386,31 @@ function adminPeersCover(outer: AdminRule, dir: Direction, inner: NyxRule, inner
   return true;
 }
 
-function subjectScope(o: NyxPolicy): NamespaceScope {
-  if (o.kind === 'NyxNetworkPolicy') return { own: o.namespace };
+/** True when the upstream rule's peers match every peer the NetworkPolicy rule can match (conservative). */
+function adminCoversNetworkPolicyPeers(
+  outer: AdminRule,
+  dir: Direction,
+  peers: readonly UpstreamPeer[] | undefined,
+  np: NetworkPolicy,
+): boolean {
+  if (!peers || peers.length === 0) return false; // every peer
+  const adminPeers = (dir === 'egress' ? outer.to : outer.from) ?? [];
+  const networks = adminPeers.flatMap((op) => op.networks ?? []).flatMap((n) => parseCidr(n) ?? []);
+  return peers.every((ip) => {
+    if (!ip.ipBlock) return adminPeers.some((op) => adminPeerCoversSelector(op, ip, np));
+    // Both match any address in the CIDR (pod addresses included); the except only narrows the inner one.
+    const ic = parseCidr(ip.ipBlock.cidr);
+    return ic !== undefined && networks.some((oc) => cidrCovers(oc, ic));
+  });
+}
+
+function subjectScope(o: RuleObject): NamespaceScope {
+  if (o.kind !== 'NyxClusterNetworkPolicy') return { own: o.namespace };
   return o.spec.namespaceSelector ? { selector: o.spec.namespaceSelector } : { any: true };
 }
 
-/** True when the upstream policy's subject selects every pod the Nyx policy applies to. */
-function adminSubjectCovers(p: CompiledAdminPolicy, inner: NyxPolicy, inv: Inventory | undefined): boolean {
+/** True when the upstream policy's subject selects every pod the Nyx policy or NetworkPolicy applies to. */
+function adminSubjectCovers(p: CompiledAdminPolicy, inner: RuleObject, inv: Inventory | undefined): boolean {
   const { namespaces, pods } = p.object.spec.subject;
   const scope = subjectScope(inner);
   if (namespaces && namespaceScopeCovers({ selector: namespaces }, scope)) return true;
@@ -1393,25 +1428,30 @@ function adminSubjectCovers(p: CompiledAdminPolicy, inner: NyxPolicy, inv: Inven
   return subject.length > 0 && subject.every(p.subject);
 }
 
-interface AdminShadow {
-  policy: CompiledAdminPolicy;
+/** A rule that the Admin tier may decide first: where it is, what it decides, what it matches. */
+interface AdminShadowTarget {
+  o: RuleObject;
+  dir: Direction;
   index: number;
-  rule: AdminRule;
+  decision: 'Allow' | 'Deny';
+  ports: readonly NyxPort[] | undefined;
+  /** Does this upstream rule's peers match every peer the target can match? */
+  peersCoveredBy: (rule: AdminRule) => boolean;
 }
 
 /**
- * An Admin-tier rule (Accept/Allow or Deny) that decides every flow the Nyx rule could match, for
- * every pod its policy applies to, before any Nyx band. Conservative: a Pass rule met on the way
- * (in an earlier policy of the tier, or earlier in the same one) ends the search, since what it
- * matches goes on to the Nyx bands.
+ * `shadowed-rule` for a rule of a Nyx policy or a NetworkPolicy that an Admin-tier rule (Accept/Allow
+ * or Deny) decides first for every flow it could match and every pod its policy applies to.
+ * Conservative: a Pass rule met on the way (in an earlier policy of the tier, or earlier in the same
+ * one) ends the search, since what it matches goes on to the bands below.
  */
 function findAdminShadow(
-  target: NyxRuleRef,
+  target: AdminShadowTarget,
   adminTier: readonly CompiledAdminPolicy[],
   inv: Inventory | undefined,
-): AdminShadow | undefined {
+): LintFinding | undefined {
   if (adminTier.length === 0) return undefined;
-  const { o, dir, rule } = target;
+  const { o, dir } = target;
   const targetAudit = enforcementOf(o) === 'audit';
   const pods = inv ? subjectPods(o, inv) : undefined;
   for (const p of adminTier) {
@@ -1424,9 +1464,9 @@ function findAdminShadow(
     for (let k = 0; k < rules.length; k++) {
       const r = rules[k]!;
       if (r.action === 'Pass') return undefined;
-      if (!portsCover(adminRulePorts(r), rule.ports) || !adminPeersCover(r, dir, rule, o)) continue;
+      if (!portsCover(adminRulePorts(r), target.ports) || !target.peersCoveredBy(r)) continue;
       covers ??= adminSubjectCovers(p, o, inv);
-      if (covers) return { policy: p, index: k, rule: r };
+      if (covers) return adminShadowFinding(target, p, k, r);
     }
   }
   return undefined;
@@ -1438,16 +1478,21 @@ function adminRuleLabel(p: CompiledAdminPolicy, dir: Direction, index: number, r
   return `${p.id} ${at} ${rule.action} (${p.object.apiVersion}, tier ${p.tier}${priority})`;
 }
 
-function adminShadowFinding(target: NyxRuleRef, s: AdminShadow): LintFinding {
-  const { o, dir, index, rule } = target;
-  const opposite = (s.rule.action === 'Deny') !== (rule.decision === 'Deny');
-  const at = `${s.policy.object.source.file}:${lineOf(s.policy.object, `/spec/${dir}/${s.index}`)}`;
+function adminShadowFinding(
+  target: AdminShadowTarget,
+  p: CompiledAdminPolicy,
+  k: number,
+  rule: AdminRule,
+): LintFinding {
+  const { o, dir, index, decision } = target;
+  const opposite = (rule.action === 'Deny') !== (decision === 'Deny');
+  const at = `${p.object.source.file}:${lineOf(p.object, `/spec/${dir}/${k}`)}`;
   return finding(
     o,
     `/spec/${dir}/${index}`,
     opposite ? 'warning' : 'info',
     'shadowed-rule',
-    `${ruleName(dir, index)} ${rule.decision} never decides: ${adminRuleLabel(s.policy, dir, s.index, s.rule)} matches every flow it could match and decides first`,
+    `${ruleName(dir, index)} ${decision} never decides: ${adminRuleLabel(p, dir, k, rule)} matches every flow it could match and decides first`,
     `the Admin tier decides at ${at}: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there`,
   );
 }
@@ -1685,6 +1730,29 @@ function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean)
   }
   const adminTiers = compileAdminTiers(policySet);
   checkShadowing(nyx, adminTiers.admin, inv, out);
+  if (adminTiers.admin.length > 0) {
+    for (const o of ruleObjects) {
+      if (o.kind !== 'NetworkPolicy') continue;
+      for (const dir of DIRECTIONS) {
+        if (!isolatesDirection(o, dir)) continue; // upstream inference: the rules of this direction count
+        (rulesOf(o, dir) as ReadonlyArray<{ ports?: NyxPort[] }>).forEach((rule, index) => {
+          const f = findAdminShadow(
+            {
+              o,
+              dir,
+              index,
+              decision: 'Allow',
+              ports: rule.ports,
+              peersCoveredBy: (r) => adminCoversNetworkPolicyPeers(r, dir, upstreamPeersOf(rule, dir), o),
+            },
+            adminTiers.admin,
+            inv,
+          );
+          if (f) out.push(f);
+        });
+      }
+    }
+  }
   checkBaselineShadowedByIsolation(policySet, adminTiers.baseline, inv, out);
   checkDnsAndMetadata(
     policySet,
