@@ -230,6 +230,24 @@ describe('nyxctl and upstream admin policy', () => {
   });
 });
 
+describe('nyxctl lint and upstream admin policy', () => {
+  it('prints a rule the Admin tier shadows at its file:line, naming the shadowing object and where it decides (tree path)', async () => {
+    const tree = join(dir, 'lint');
+    await mkdir(join(tree, 'cluster'), { recursive: true });
+    await mkdir(join(tree, 'namespaces/shop'), { recursive: true });
+    await writeFile(join(tree, 'cluster/admin.yaml'), ANP);
+    await writeFile(join(tree, 'namespaces/shop/OWNERS'), 'approvers: [shop-team]\n');
+    await writeFile(
+      join(tree, 'namespaces/shop/allow.yaml'),
+      'apiVersion: nyx.tracenyx.io/v1alpha1\nkind: NyxNetworkPolicy\nmetadata:\n  name: metadata\nspec:\n  egress:\n  - decision: Allow\n    toIpBlock: {cidr: 169.254.169.254/32}\n    ports: [{port: 443}]\n',
+    );
+    const run = await nyxctl('lint', tree, '--inventory', join(dir, 'inventory.json'));
+    expect(run.stdout.split('\n')).toContain(
+      `${join(tree, 'namespaces/shop/allow.yaml')}:7: warning shadowed-rule: egress[0] Allow never decides: AdminNetworkPolicy/deny-metadata egress rule "metadata" Deny (policy.networking.k8s.io/v1alpha1, tier Admin, priority 10) matches every flow it could match and decides first (the Admin tier decides at cluster/admin.yaml:10: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)`,
+    );
+  });
+});
+
 // SPEC 9.4: every reader of a verdict names the object, its API version, tier, priority and rule.
 // Base: the template; head: the template plus test/fixtures/admin-change (an Admin Deny, an Admin
 // Pass with the namespace policy that then decides, a Baseline Deny); its flows: one each.
