@@ -216,19 +216,26 @@ inventory (what is world, remote pods' labels and named ports): recompile on any
   program
     .command('convert')
     .description(
-      'Rewrite v1alpha1 AdminNetworkPolicy/BaselineAdminNetworkPolicy as v1alpha2 ClusterNetworkPolicy (stdout) and prove by simulation that no verdict changes.',
+      'Rewrite v1alpha1 AdminNetworkPolicy/BaselineAdminNetworkPolicy as v1alpha2 ClusterNetworkPolicy and prove by simulation that no verdict changes; print the rewrite, or with --write rewrite the files in place (only when the proof holds).',
     )
     .argument('<dir>', 'policy tree')
     .requiredOption('--to <version>', 'target API version (v1alpha2)')
-    .requiredOption('--inventory <file>', INVENTORY_HELP)
-    .option('--flows <file>', 'observed flows to prove on (default: generated flows over the inventory)')
+    .option(
+      '--inventory <file>',
+      `${INVENTORY_HELP} (default: stand-in pods, nodes and addresses for every selector, network and port the admin policies name)`,
+    )
+    .option('--flows <file>', 'observed flows to prove on (needs --inventory; default: generated flows)')
+    .option(
+      '--write',
+      'rewrite the files in place (other documents and comments kept); nothing is written unless the proof holds',
+    )
     .addHelpText(
       'after',
       examples(
-        'nyxctl convert --to v1alpha2 policy-repo --inventory inventory.json > cluster/converted.yaml',
-        'nyxctl convert --to v1alpha2 . --inventory inventory.json --flows flows.jsonl',
+        'nyxctl convert --to v1alpha2 policy-repo --inventory inventory.json --flows flows.jsonl --write',
+        'nyxctl convert --to v1alpha2 policy-repo > /tmp/review.yaml',
       ) +
-        '\n\nExit 0: converted and every verdict equal; 1: some flow differs (each is named, with both\nexplanations, on stderr); 2: invalid input or an order the conversion cannot keep.',
+        '\n\nExit 0: converted and every verdict equal; 1: some flow differs (each is named, with both\nexplanations, on stderr; nothing written); 2: invalid input or an order the conversion cannot keep.',
     )
     .action(async (dir: string, opts: Omit<ConvertOptions, 'dir'>) =>
       done(await (await import('./commands/convert.js')).runConvert({ dir, ...opts }, io)),

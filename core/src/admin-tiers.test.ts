@@ -186,6 +186,42 @@ describe('SPEC 9.1: where the tiers sit in the walk', () => {
     expect(verdict([deny, NP_ALLOW_ALL_INGRESS], flow('pay/api', 'shop/web', 80)).verdict).toBe('deny');
   });
 
+  it('the explanation of what decides after a Pass records the Pass (SPEC 9.4), both tiers, in walk order', () => {
+    const adminPass = CNP('pass-shop', 'Admin', 1, `${SHOP}${ingressFrom('Pass')}`);
+    const baselinePass = CNP('pass-baseline', 'Baseline', 3, `${ALL_NS}${ingressFrom('Pass')}`);
+    const v = verdict([adminPass, baselinePass, CONFIG('deny')], flow('pay/api', 'shop/web', 80));
+    const r = ingressOf(v);
+    expect(r).toMatchObject({ band: 'default', decision: 'deny' });
+    expect(r.passedBy).toEqual([
+      {
+        object: 'ClusterNetworkPolicy/pass-shop',
+        apiVersion: 'policy.networking.k8s.io/v1alpha2',
+        tier: 'Admin',
+        priority: 1,
+        rule: 0,
+        text: 'ClusterNetworkPolicy/pass-shop ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Admin, priority 1)',
+        source: 'cluster/p0.yaml:11',
+      },
+      {
+        object: 'ClusterNetworkPolicy/pass-baseline',
+        apiVersion: 'policy.networking.k8s.io/v1alpha2',
+        tier: 'Baseline',
+        priority: 3,
+        rule: 0,
+        text: 'ClusterNetworkPolicy/pass-baseline ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Baseline, priority 3)',
+        source: 'cluster/p1.yaml:11',
+      },
+    ]);
+    expect(formatReason(r)).toBe(
+      'ingress: default: deny [NyxClusterConfig/cluster] (after ClusterNetworkPolicy/pass-shop ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Admin, priority 1) at cluster/p0.yaml:11) (after ClusterNetworkPolicy/pass-baseline ingress[0] Pass (policy.networking.k8s.io/v1alpha2, tier Baseline, priority 3) at cluster/p1.yaml:11) at cluster/p2.yaml:6',
+    );
+    // one reason object per (decider, pass): verdicts stay shared between flows
+    const again = verdict([adminPass, baselinePass, CONFIG('deny')], flow('pay/api', 'shop/web', 81));
+    expect(ingressOf(again).passedBy).toEqual(r.passedBy);
+    // no Pass, no passedBy
+    expect(ingressOf(verdict([CONFIG('deny')], flow('pay/api', 'shop/web', 80))).passedBy).toBeUndefined();
+  });
+
   it('a policy none of whose rules match decides nothing: the next policy of the tier is tried', () => {
     const noMatch = CNP(
       'only-mon',
@@ -471,5 +507,135 @@ describe('lint of upstream admin policy', () => {
       ['admin-subject-matches-nothing', 'ClusterNetworkPolicy/nobody', 8],
     ]);
     expect(lint([none], false)).toEqual([]);
+  });
+});
+
+describe('lint: rules shadowed across the upstream tiers (SPEC 9.1)', () => {
+  const shadowed = (files: Record<string, string>, withInventory = true) =>
+    lintPolicySet({ policySet: loadPolicies(files), ...(withInventory ? { inventory } : {}) })
+      .filter((f) => f.rule === 'shadowed-rule')
+      .map((f) => `${f.file}:${f.line}: ${f.severity} ${f.message} (${f.hint})`);
+  const NYX_ALLOW_METADATA = `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: allow-metadata
+spec:
+  egress:
+  - decision: Allow
+    toIpBlock: {cidr: 169.254.169.254/32}
+    ports: [{port: 80}]
+`;
+  const DENY_METADATA = CNP(
+    'deny-metadata',
+    'Admin',
+    10,
+    `${ALL_NS}  egress:\n  - name: metadata\n    action: Deny\n    to:\n    - networks: ["169.254.0.0/16"]\n`,
+  );
+
+  it('a namespace Allow that an Admin-tier Deny of the same peers always overrides: file:line of both', () => {
+    const files = { 'cluster/deny.yaml': DENY_METADATA, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA };
+    const expected = [
+      'namespaces/shop/allow.yaml:7: warning egress[0] Allow never decides: ClusterNetworkPolicy/deny-metadata egress rule "metadata" Deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 10) matches every flow it could match and decides first (the Admin tier decides at cluster/deny.yaml:11: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+    ];
+    expect(shadowed(files)).toEqual(expected);
+    expect(shadowed(files, false)).toEqual(expected); // shown from the text alone
+    // the same through a v1alpha1 AdminNetworkPolicy whose ports cover the rule's
+    const anp = ANP(
+      'deny-pay-ingress',
+      3,
+      `${ALL_NS}  ingress:\n  - action: Deny\n    from:\n    - namespaces: {matchLabels: {team: pay}}\n    ports:\n    - portRange: {start: 1, end: 9000}\n`,
+    );
+    const allowPay = `apiVersion: nyx.tracenyx.io/v1alpha1\nkind: NyxNetworkPolicy\nmetadata:\n  name: allow-pay\nspec:\n  ingress:\n  - decision: Allow\n    from:\n    - namespaceSelector: {matchLabels: {team: pay}}\n      podSelector: {matchLabels: {app: api}}\n    ports: [{port: 8080}]\n`;
+    expect(shadowed({ 'cluster/anp.yaml': anp, 'namespaces/shop/allow-pay.yaml': allowPay })).toEqual([
+      'namespaces/shop/allow-pay.yaml:7: warning ingress[0] Allow never decides: AdminNetworkPolicy/deny-pay-ingress ingress[0] Deny (policy.networking.k8s.io/v1alpha1, tier Admin, priority 3) matches every flow it could match and decides first (the Admin tier decides at cluster/anp.yaml:10: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+    ]);
+  });
+
+  it('an upstream NetworkPolicy rule the Admin tier always decides first (selector and ipBlock peers)', () => {
+    const np = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: from-pay\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: pay}}\n      podSelector: {matchLabels: {app: api}}\n    ports:\n    - port: 8080\n  egress:\n  - to:\n    - ipBlock: {cidr: 169.254.169.254/32}\n  - to:\n    - podSelector: {}\n`;
+    const denyPay = CNP(
+      'deny-pay',
+      'Admin',
+      5,
+      `${SHOP}${ingressFrom('Deny', 'namespaces: {matchLabels: {team: pay}}')}`,
+    );
+    expect(
+      shadowed({
+        'cluster/deny-pay.yaml': denyPay,
+        'cluster/deny.yaml': DENY_METADATA,
+        'namespaces/shop/np.yaml': np,
+      }),
+    ).toEqual([
+      'namespaces/shop/np.yaml:9: warning ingress[0] Allow never decides: ClusterNetworkPolicy/deny-pay ingress[0] Deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 5) matches every flow it could match and decides first (the Admin tier decides at cluster/deny-pay.yaml:11: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+      'namespaces/shop/np.yaml:15: warning egress[0] Allow never decides: ClusterNetworkPolicy/deny-metadata egress rule "metadata" Deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 10) matches every flow it could match and decides first (the Admin tier decides at cluster/deny.yaml:11: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there)',
+    ]);
+  });
+
+  it('nothing is claimed when the Admin rule does not cover, a Pass comes first, or the admin policy is in audit', () => {
+    const narrow = DENY_METADATA.replace('169.254.0.0/16', '169.254.169.0/30');
+    expect(
+      shadowed({ 'cluster/deny.yaml': narrow, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA }),
+    ).toEqual([]);
+    const pass = CNP(
+      'pass-shop',
+      'Admin',
+      1,
+      `${SHOP}${egressTo('Pass', 'networks: ["169.254.169.254/32"]')}`,
+    );
+    expect(
+      shadowed({
+        'cluster/pass.yaml': pass,
+        'cluster/deny.yaml': DENY_METADATA,
+        'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA,
+      }),
+    ).toEqual([]);
+    const audited = DENY_METADATA.replace(
+      'spec:',
+      'metadata:\n  annotations:\n    nyx.tracenyx.io/enforcement: audit\nspec:',
+    ).replace('metadata:\n  name: deny-metadata\nmetadata:\n', 'metadata:\n  name: deny-metadata\n');
+    expect(audited).toContain('nyx.tracenyx.io/enforcement: audit');
+    expect(
+      shadowed({ 'cluster/deny.yaml': audited, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA }),
+    ).toEqual([]);
+    // a subject that leaves out the policy's namespace
+    const payOnly = DENY_METADATA.replace(ALL_NS, '  subject:\n    namespaces: {matchLabels: {team: pay}}\n');
+    expect(
+      shadowed({ 'cluster/deny.yaml': payOnly, 'namespaces/shop/allow.yaml': NYX_ALLOW_METADATA }),
+    ).toEqual([]);
+  });
+
+  it('a Baseline-tier rule that namespace isolation always decides first (NetworkPolicy or Nyx policyTypes)', () => {
+    const banpShop = BANP(
+      `  subject:\n    namespaces: {matchLabels: {kubernetes.io/metadata.name: shop}}\n${ingressFrom('Deny')}`,
+    );
+    const files = { 'cluster/banp.yaml': banpShop, 'namespaces/shop/deny.yaml': NP_DENY_INGRESS };
+    const expected = (scope: string) => [
+      `cluster/banp.yaml:9: info ingress[0] Deny (policy.networking.k8s.io/v1alpha1, tier Baseline) never decides: every pod it applies to${scope} is isolated for ingress by NetworkPolicy/shop/deny-ingress, which decides first (allow or deny) (isolation decides at namespaces/shop/deny.yaml:8: the baseline only decides where a namespace expresses nothing; remove the rule if no namespace is meant to rely on it)`,
+    ];
+    expect(shadowed(files)).toEqual(expected(' in the inventory'));
+    expect(shadowed(files, false)).toEqual(expected(''));
+    // every namespace: pay, mon have no isolation, so the Baseline still decides for them
+    const banpAll = BANP(`${ALL_NS}${ingressFrom('Deny')}`);
+    expect(shadowed({ 'cluster/banp.yaml': banpAll, 'namespaces/shop/deny.yaml': NP_DENY_INGRESS })).toEqual(
+      [],
+    );
+    // a Nyx baseline-band rule under a NyxNetworkPolicy that isolates ingress
+    const nyxIsolate = `apiVersion: nyx.tracenyx.io/v1alpha1\nkind: NyxNetworkPolicy\nmetadata:\n  name: isolate\nspec:\n  policyTypes: [Ingress]\n`;
+    const baselineShop = NYX_BASELINE_ALLOW.replace(
+      '  priority: 950\n',
+      '  priority: 950\n  namespaceSelector: {matchLabels: {team: shop}}\n',
+    );
+    expect(
+      shadowed({ 'cluster/baseline.yaml': baselineShop, 'namespaces/shop/isolate.yaml': nyxIsolate }),
+    ).toEqual([
+      'cluster/baseline.yaml:10: info ingress[0] Allow never decides: every pod it applies to in the inventory is isolated for ingress by NyxNetworkPolicy/shop/isolate, which decides first (allow or deny) (isolation decides at namespaces/shop/isolate.yaml:6: the baseline only decides where a namespace expresses nothing; remove the rule if no namespace is meant to rely on it)',
+    ]);
+    // an isolation only for egress leaves the ingress baseline alone
+    expect(
+      shadowed({
+        'cluster/baseline.yaml': baselineShop,
+        'namespaces/shop/isolate.yaml': nyxIsolate.replace('[Ingress]', '[Egress]'),
+      }),
+    ).toEqual([]);
   });
 });

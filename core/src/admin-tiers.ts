@@ -29,7 +29,7 @@ import { compileIpBlock } from './policy-compile.js';
 import type { CompiledPeers, CompiledPodPeer, CompiledPort, CompiledRule } from './policy-compiled.js';
 import { firstMatchingRule, type PointContext } from './policy-match.js';
 import { compileSelector, type LabelPredicate } from './selector.js';
-import type { Band, EnforcementPoint, Reason } from './verdict-model.js';
+import type { Band, EnforcementPoint, PassedBy, Reason } from './verdict-model.js';
 
 export type AdminTier = 'Admin' | 'Baseline';
 export type AdminAction = 'accept' | 'deny' | 'pass';
@@ -293,17 +293,41 @@ function adminReason(
   return reason;
 }
 
+const passes = new WeakMap<CompiledAdminRule, PassedBy>();
+
+function passNote(p: CompiledAdminPolicy, rule: CompiledAdminRule, point: EnforcementPoint): PassedBy {
+  let note = passes.get(rule);
+  if (!note) {
+    const priority = p.priority !== undefined ? `, priority ${p.priority}` : '';
+    note = {
+      object: p.id,
+      apiVersion: p.object.apiVersion,
+      tier: p.tier,
+      ...(p.priority !== undefined ? { priority: p.priority } : {}),
+      rule: rule.rule.index,
+      ...(rule.name !== undefined ? { ruleName: rule.name } : {}),
+      text: `${p.id} ${ruleLabel(rule, point)} Pass (${p.object.apiVersion}, tier ${p.tier}${priority})`,
+      ...(rule.rule.source !== undefined ? { source: rule.rule.source } : {}),
+    };
+    passes.set(rule, note);
+  }
+  return note;
+}
+
+/** What one tier did at one point: decided (a reason), passed (by which rule), or nothing matched. */
+export type AdminTierOutcome = { reason: Reason } | { pass: PassedBy } | undefined;
+
 /**
  * One tier at one point: the first policy (in tier order) whose first matching rule is Accept/Allow
- * or Deny decides; a matching Pass ends the tier undecided; policies in audit count only when
- * `asIfEnforced`. Undefined: the tier decided nothing.
+ * or Deny decides; a matching Pass ends the tier undecided (and says which rule passed, for the
+ * explanation of what decides next); policies in audit count only when `asIfEnforced`.
  */
 export function walkAdminTier(
   policies: readonly CompiledAdminPolicy[],
   ctx: PointContext,
   asIfEnforced: boolean,
   band: AdminBand,
-): Reason | undefined {
+): AdminTierOutcome {
   const point = ctx.direction;
   for (const p of policies) {
     if (!asIfEnforced && !p.enforced) continue;
@@ -312,8 +336,28 @@ export function walkAdminTier(
     const hit = firstMatchingRule(matchable, ctx);
     if (!hit) continue;
     const rule = p.rules[point]![hit.index]!;
-    if (rule.action === 'pass') return undefined;
-    return adminReason(p, rule, point, band);
+    if (rule.action === 'pass') return { pass: passNote(p, rule, point) };
+    return { reason: adminReason(p, rule, point, band) };
   }
   return undefined;
+}
+
+const passedReasons = new WeakMap<Reason, WeakMap<PassedBy, Reason>>();
+
+/**
+ * `reason` (what decided after a Pass) with the Pass recorded in front of its own `passedBy`: one
+ * object per (reason, pass), so verdicts stay shared between flows as they are without a Pass.
+ */
+export function afterPass(reason: Reason, pass: PassedBy): Reason {
+  let byPass = passedReasons.get(reason);
+  if (!byPass) {
+    byPass = new WeakMap();
+    passedReasons.set(reason, byPass);
+  }
+  let out = byPass.get(pass);
+  if (!out) {
+    out = { ...reason, passedBy: [pass, ...(reason.passedBy ?? [])] };
+    byPass.set(pass, out);
+  }
+  return out;
 }

@@ -195,6 +195,9 @@ export {
   type ConvertedObject,
   conversionDifferences,
   convertToV1alpha2,
+  proofFlows,
+  proofInventory,
+  rewriteFilesAsV1alpha2,
 } from './convert-admin.js';
 export { compileEvaluator, type Evaluator, type EvaluatorOptions, evaluate } from './evaluate.js';
 export { compileFqdnMatch, type FqdnPredicate, fqdnMatches, normalizeDnsName } from './fqdn.js';
@@ -234,6 +237,7 @@ export {
   type FlowVerdict,
   formatReason,
   isolatedByText,
+  type PassedBy,
   type Reason,
   type ReasonFormat,
   reasonFormatter,

@@ -11,7 +11,7 @@
 //
 // Findings are conservative: a rule is reported only when the claim can be shown from the policy
 // text (and inventory), never on a guess.
-import { compileAdminTiers } from './admin-tiers.js';
+import { type CompiledAdminPolicy, compileAdminTiers } from './admin-tiers.js';
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
 import { objectText } from './diff.js';
 import { compileEvaluator, type Evaluator } from './evaluate.js';
@@ -26,6 +26,8 @@ import {
   ruleHitKey,
 } from './lint-model.js';
 import type {
+  AdminPeer,
+  AdminRule,
   Direction,
   IpBlock,
   LabelSelector,
@@ -52,11 +54,18 @@ import {
   priorityOf,
   type RuleObject,
   rulesOf as rulesOfPolicy,
+  type UpstreamPeer,
   upstreamPeersOf,
   upstreamPolicyTypes,
 } from './policy-facts.js';
 import { ipBlockMatcher, type ParsedIp, toParsedIp } from './policy-match.js';
-import { compileSelector, type Labels, selectsEverything } from './selector.js';
+import {
+  compileSelector,
+  type LabelPredicate,
+  type Labels,
+  labelsSelectedBy,
+  selectsEverything,
+} from './selector.js';
 import type { Reason } from './verdict-model.js';
 
 export interface LintInput {
@@ -294,11 +303,7 @@ function standInPod(namespace: string, labels: Labels, nsLabels: Labels): Pod {
  * for each `In`/`Exists` expression (`NotIn`/`DoesNotExist` hold for absent labels).
  */
 function standInFor(o: NyxNetworkPolicy | NetworkPolicy): Pod {
-  const labels: Record<string, string> = { ...(o.spec.podSelector?.matchLabels ?? {}) };
-  for (const e of o.spec.podSelector?.matchExpressions ?? []) {
-    if (e.operator === 'In' && e.values?.[0] !== undefined) labels[e.key] = e.values[0];
-    if (e.operator === 'Exists') labels[e.key] = 'lint-stand-in';
-  }
+  const labels = labelsSelectedBy(o.spec.podSelector ?? {}, 'lint-stand-in');
   return {
     ...standInPod(o.namespace, labels, namespaceLabelsOf(undefined, o.namespace)),
     name: `lint-stand-in-${o.kind}-${o.metadata.name}`,
@@ -726,9 +731,12 @@ export function selectorImplies(outer: LabelSelector, inner: LabelSelector): boo
 /** Which namespaces a `to`/`from` entry reaches: any, the policy's own, or those a selector picks. */
 type NamespaceScope = { any: true } | { own: string } | { selector: LabelSelector };
 
-function namespaceScope(peer: NyxPeer, policy: NyxPolicy): NamespaceScope {
+/** A selector peer of either shape (Nyx `to`/`from` entry or upstream NetworkPolicy peer). */
+type SelectorPeer = Pick<NyxPeer, 'namespaceSelector' | 'podSelector'>;
+
+function namespaceScope(peer: SelectorPeer, policy: RuleObject): NamespaceScope {
   if (peer.namespaceSelector) return { selector: peer.namespaceSelector };
-  return policy.kind === 'NyxNetworkPolicy' ? { own: policy.namespace } : { any: true };
+  return policy.kind === 'NyxClusterNetworkPolicy' ? { any: true } : { own: policy.namespace };
 }
 
 function namespaceScopeCovers(o: NamespaceScope, i: NamespaceScope): boolean {
@@ -855,7 +863,12 @@ function shadowCandidates(nyx: readonly NyxPolicy[]): (o: NyxPolicy) => NyxPolic
   };
 }
 
-function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, out: LintFinding[]): void {
+function checkShadowing(
+  nyx: readonly NyxPolicy[],
+  adminTier: readonly CompiledAdminPolicy[],
+  inv: Inventory | undefined,
+  out: LintFinding[],
+): void {
   const candidatesFor = shadowCandidates(nyx);
   for (const o of nyx) {
     const listed = listedDirections(o);
@@ -863,7 +876,27 @@ function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, o
     for (const dir of DIRECTIONS) {
       if (listed && !listed.has(dir)) continue; // ignored-direction reports those
       nyxRules(o, dir).forEach((rule, index) => {
-        const shadow = findShadow({ o, dir, index, rule }, candidates, inv);
+        const target = { o, dir, index, rule };
+        const own = findOwnShadow(target);
+        const admin = own
+          ? undefined
+          : findAdminShadow(
+              {
+                o,
+                dir,
+                index,
+                decision: rule.decision,
+                ports: rule.ports,
+                peersCoveredBy: (r) => adminPeersCover(r, dir, rule, o),
+              },
+              adminTier,
+              inv,
+            );
+        if (admin) {
+          out.push(admin);
+          return;
+        }
+        const shadow = own ?? findShadow(target, candidates, inv);
         if (!shadow) return;
         const by = `${objectId(shadow.o)} ${ruleName(dir, shadow.index)} ${shadow.rule.decision}`;
         const where =
@@ -890,20 +923,25 @@ function checkShadowing(nyx: readonly NyxPolicy[], inv: Inventory | undefined, o
   }
 }
 
-function findShadow(
-  target: NyxRuleRef,
-  candidates: readonly NyxPolicy[],
-  inv: Inventory | undefined,
-): NyxRuleRef | undefined {
+/** An earlier rule of the same policy that matches every flow the target could (first match wins inside a policy). */
+function findOwnShadow(target: NyxRuleRef): NyxRuleRef | undefined {
   const { o, dir, index, rule } = target;
-  // 1. an earlier rule of the same policy (first match wins inside a policy)
   const own = nyxRules(o, dir);
   for (let j = 0; j < index; j++) {
     const earlier = own[j]!;
     if (portsCover(earlier.ports, rule.ports) && peersCover(earlier, o, rule, o, dir))
       return { o, dir, index: j, rule: earlier };
   }
-  // 2. a policy that always decides first for every pod this one applies to
+  return undefined;
+}
+
+/** A Nyx policy of a band that always decides first for every pod the target's policy applies to. */
+function findShadow(
+  target: NyxRuleRef,
+  candidates: readonly NyxPolicy[],
+  inv: Inventory | undefined,
+): NyxRuleRef | undefined {
+  const { o, dir, rule } = target;
   const targetAudit = enforcementOf(o) === 'audit';
   for (const p of candidates) {
     if (!targetAudit && enforcementOf(p) === 'audit') continue; // the effective walk skips it
@@ -1268,6 +1306,359 @@ function checkAdminPolicy(o: UpstreamAdminPolicy, inv: Inventory | undefined, ou
   }
 }
 
+// ---- shadowing across the upstream tiers (SPEC 9.1) ---------------------------------------------
+
+/** The ports of an upstream admin rule in the Nyx port shape; undefined = every port. */
+function adminRulePorts(rule: AdminRule): NyxPort[] | undefined {
+  const out: NyxPort[] = [];
+  for (const p of rule.ports ?? []) {
+    if (p.portNumber) out.push({ protocol: p.portNumber.protocol ?? 'TCP', port: p.portNumber.port });
+    else if (p.portRange)
+      out.push({
+        protocol: p.portRange.protocol ?? 'TCP',
+        port: p.portRange.start,
+        endPort: p.portRange.end,
+      });
+    else if (p.namedPort !== undefined)
+      for (const protocol of ['TCP', 'UDP', 'SCTP'] as const) out.push({ protocol, port: p.namedPort });
+  }
+  for (const p of rule.protocols ?? []) {
+    if (p.destinationNamedPort !== undefined) {
+      for (const protocol of ['TCP', 'UDP', 'SCTP'] as const)
+        out.push({ protocol, port: p.destinationNamedPort });
+      continue;
+    }
+    for (const [key, protocol] of [
+      ['tcp', 'TCP'],
+      ['udp', 'UDP'],
+      ['sctp', 'SCTP'],
+    ] as const) {
+      const dport = p[key]?.destinationPort;
+      if (!p[key]) continue;
+      if (dport?.number !== undefined) out.push({ protocol, port: dport.number });
+      else if (dport?.range) out.push({ protocol, port: dport.range.start, endPort: dport.range.end });
+      else out.push({ protocol });
+    }
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** Does the upstream peer match every pod the Nyx `to`/`from` entry can match? */
+function adminPeerCoversSelector(outer: AdminPeer, inner: SelectorPeer, innerPolicy: RuleObject): boolean {
+  const scope = namespaceScope(inner, innerPolicy);
+  if (outer.namespaces) return namespaceScopeCovers({ selector: outer.namespaces }, scope);
+  if (!outer.pods) return false;
+  const outerScope: NamespaceScope = outer.pods.namespaceSelector
+    ? { selector: outer.pods.namespaceSelector }
+    : { any: true };
+  return (
+    namespaceScopeCovers(outerScope, scope) &&
+    selectorImplies(outer.pods.podSelector, inner.podSelector ?? {})
+  );
+}
+
+/** True when the upstream rule's peers match every peer the Nyx rule can match (conservative). */
+function adminPeersCover(outer: AdminRule, dir: Direction, inner: NyxRule, innerPolicy: NyxPolicy): boolean {
+  const peers = (dir === 'egress' ? outer.to : outer.from) ?? [];
+  const i = peerParts(inner, dir);
+  if (!i.selectors && !i.ipBlock && !i.fqdn) return false; // every peer: nodes and world too
+  if (
+    i.selectors &&
+    !i.selectors.every((ip) => peers.some((op) => adminPeerCoversSelector(op, ip, innerPolicy)))
+  )
+    return false;
+  const networks = peers.flatMap((op) => op.networks ?? []);
+  if (i.ipBlock) {
+    // A Nyx ip block matches world addresses only; upstream networks match any address in the CIDR.
+    const ic = parseCidr(i.ipBlock.cidr);
+    const covered = networks.some((n) => {
+      const oc = parseCidr(n);
+      return ic !== undefined && oc !== undefined && cidrCovers(oc, ic);
+    });
+    if (!covered) return false;
+  }
+  if (i.fqdn) {
+    const everything = networks.includes('0.0.0.0/0'); // as peersCover: IPv4 clusters
+    const names = new Set(peers.flatMap((op) => op.domainNames ?? []));
+    const sameNames = i.fqdn.every((f) => names.has(f.matchName ?? f.matchPattern ?? ''));
+    if (!everything && !sameNames) return false;
+  }
+  return true;
+}
+
+/** True when the upstream rule's peers match every peer the NetworkPolicy rule can match (conservative). */
+function adminCoversNetworkPolicyPeers(
+  outer: AdminRule,
+  dir: Direction,
+  peers: readonly UpstreamPeer[] | undefined,
+  np: NetworkPolicy,
+): boolean {
+  if (!peers || peers.length === 0) return false; // every peer
+  const adminPeers = (dir === 'egress' ? outer.to : outer.from) ?? [];
+  const networks = adminPeers.flatMap((op) => op.networks ?? []).flatMap((n) => parseCidr(n) ?? []);
+  return peers.every((ip) => {
+    if (!ip.ipBlock) return adminPeers.some((op) => adminPeerCoversSelector(op, ip, np));
+    // Both match any address in the CIDR (pod addresses included); the except only narrows the inner one.
+    const ic = parseCidr(ip.ipBlock.cidr);
+    return ic !== undefined && networks.some((oc) => cidrCovers(oc, ic));
+  });
+}
+
+function subjectScope(o: RuleObject): NamespaceScope {
+  if (o.kind !== 'NyxClusterNetworkPolicy') return { own: o.namespace };
+  return o.spec.namespaceSelector ? { selector: o.spec.namespaceSelector } : { any: true };
+}
+
+/** True when the upstream policy's subject selects every pod the Nyx policy or NetworkPolicy applies to. */
+function adminSubjectCovers(p: CompiledAdminPolicy, inner: RuleObject, inv: Inventory | undefined): boolean {
+  const { namespaces, pods } = p.object.spec.subject;
+  const scope = subjectScope(inner);
+  if (namespaces && namespaceScopeCovers({ selector: namespaces }, scope)) return true;
+  if (
+    pods &&
+    namespaceScopeCovers(
+      pods.namespaceSelector ? { selector: pods.namespaceSelector } : { any: true },
+      scope,
+    ) &&
+    selectorImplies(pods.podSelector, inner.spec.podSelector ?? {})
+  )
+    return true;
+  if (!inv) return false;
+  const subject = subjectPods(inner, inv).filter((pod) => !pod.hostNetwork);
+  return subject.length > 0 && subject.every(p.subject);
+}
+
+/** A rule that the Admin tier may decide first: where it is, what it decides, what it matches. */
+interface AdminShadowTarget {
+  o: RuleObject;
+  dir: Direction;
+  index: number;
+  decision: 'Allow' | 'Deny';
+  ports: readonly NyxPort[] | undefined;
+  /** Does this upstream rule's peers match every peer the target can match? */
+  peersCoveredBy: (rule: AdminRule) => boolean;
+}
+
+/**
+ * `shadowed-rule` for a rule of a Nyx policy or a NetworkPolicy that an Admin-tier rule (Accept/Allow
+ * or Deny) decides first for every flow it could match and every pod its policy applies to.
+ * Conservative: a Pass rule met on the way (in an earlier policy of the tier, or earlier in the same
+ * one) ends the search, since what it matches goes on to the bands below.
+ */
+function findAdminShadow(
+  target: AdminShadowTarget,
+  adminTier: readonly CompiledAdminPolicy[],
+  inv: Inventory | undefined,
+): LintFinding | undefined {
+  if (adminTier.length === 0) return undefined;
+  const { o, dir } = target;
+  const targetAudit = enforcementOf(o) === 'audit';
+  const pods = inv ? subjectPods(o, inv) : undefined;
+  for (const p of adminTier) {
+    if (!targetAudit && !p.enforced) continue; // the effective walk skips it
+    const rules = p.object.spec[dir];
+    if (!rules || rules.length === 0) continue;
+    // With an inventory, a policy that selects none of the target's pods is never on their walk.
+    if (pods && pods.length > 0 && !pods.some(p.subject)) continue;
+    let covers: boolean | undefined;
+    for (let k = 0; k < rules.length; k++) {
+      const r = rules[k]!;
+      if (r.action === 'Pass') return undefined;
+      if (!portsCover(adminRulePorts(r), target.ports) || !target.peersCoveredBy(r)) continue;
+      covers ??= adminSubjectCovers(p, o, inv);
+      if (covers) return adminShadowFinding(target, p, k, r);
+    }
+  }
+  return undefined;
+}
+
+function adminRuleLabel(p: CompiledAdminPolicy, dir: Direction, index: number, rule: AdminRule): string {
+  const at = rule.name !== undefined ? `${dir} rule ${JSON.stringify(rule.name)}` : ruleName(dir, index);
+  const priority = p.priority !== undefined ? `, priority ${p.priority}` : '';
+  return `${p.id} ${at} ${rule.action} (${p.object.apiVersion}, tier ${p.tier}${priority})`;
+}
+
+function adminShadowFinding(
+  target: AdminShadowTarget,
+  p: CompiledAdminPolicy,
+  k: number,
+  rule: AdminRule,
+): LintFinding {
+  const { o, dir, index, decision } = target;
+  const opposite = (rule.action === 'Deny') !== (decision === 'Deny');
+  const at = `${p.object.source.file}:${lineOf(p.object, `/spec/${dir}/${k}`)}`;
+  return finding(
+    o,
+    `/spec/${dir}/${index}`,
+    opposite ? 'warning' : 'info',
+    'shadowed-rule',
+    `${ruleName(dir, index)} ${decision} never decides: ${adminRuleLabel(p, dir, k, rule)} matches every flow it could match and decides first`,
+    `the Admin tier decides at ${at}: remove the rule, or ask the platform team (cluster/OWNERS) for a Pass there`,
+  );
+}
+
+const podSelectorCache = new WeakMap<RuleObject, LabelPredicate>();
+
+/** A namespaced policy's compiled `podSelector` (once per object: base and head share unchanged ones). */
+function podSelectorOf(o: NyxNetworkPolicy | NetworkPolicy): LabelPredicate {
+  let selects = podSelectorCache.get(o);
+  if (!selects) {
+    selects = compileSelector(o.spec.podSelector ?? {});
+    podSelectorCache.set(o, selects);
+  }
+  return selects;
+}
+
+/** The one namespace a selector pins by `kubernetes.io/metadata.name`, if it does. */
+function pinnedNamespace(selector: LabelSelector | undefined): string | undefined {
+  if (!selector) return undefined;
+  const label = selector.matchLabels?.[NAMESPACE_NAME_LABEL];
+  if (label !== undefined) return label;
+  const e = (selector.matchExpressions ?? []).find(
+    (x) => x.key === NAMESPACE_NAME_LABEL && x.operator === 'In' && x.values?.length === 1,
+  );
+  return e?.values?.[0];
+}
+
+/**
+ * `shadowed-rule` for the baseline bands: a rule of a Nyx `tier: baseline` policy or of the upstream
+ * Baseline tier never decides when every pod it applies to is isolated for that direction by a
+ * NetworkPolicy or a NyxNetworkPolicy listing it in `policyTypes`: the isolation (band 3 or 4)
+ * decides every flow first, allow or deny. Shown from the inventory's pods, or without one from the
+ * text (a subject pinned to one namespace whose isolating policy selects all of its pods). Info:
+ * the rule still guards namespaces and pods to come.
+ */
+function checkBaselineShadowedByIsolation(
+  policySet: PolicySet,
+  baselineTier: readonly CompiledAdminPolicy[],
+  inv: Inventory | undefined,
+  out: LintFinding[],
+): void {
+  const isolating = policySet.objects.filter(
+    (o): o is NyxNetworkPolicy | NetworkPolicy => o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy',
+  );
+  const reported = new Set(out.filter((f) => f.rule === 'shadowed-rule').map((f) => `${f.file}:${f.line}`));
+  interface Target {
+    o: PolicyObject;
+    audit: boolean;
+    rules: (dir: Direction) => ReadonlyArray<{ label: string }>;
+    /** Whether the subject can hold pods of a namespace with these labels, and selects this pod. */
+    namespaceSelected: (labels: Labels) => boolean;
+    selects: (pod: Pod) => boolean;
+    namespace: string | undefined;
+    podSelector: LabelSelector | undefined;
+  }
+  const targets: Target[] = [];
+  for (const o of policySet.objects) {
+    if (o.kind !== 'NyxClusterNetworkPolicy' || o.spec.tier !== 'baseline') continue;
+    const listed = listedDirections(o);
+    const podSelected = compileSelector(o.spec.podSelector ?? {});
+    targets.push({
+      o,
+      audit: enforcementOf(o) === 'audit',
+      rules: (dir) =>
+        listed && !listed.has(dir)
+          ? []
+          : nyxRules(o, dir).map((r, i) => ({ label: `${ruleName(dir, i)} ${r.decision}` })),
+      namespaceSelected: compileSelector(o.spec.namespaceSelector ?? {}),
+      selects: (pod) => podSelected(pod.labels),
+      namespace: pinnedNamespace(o.spec.namespaceSelector),
+      podSelector: o.spec.podSelector,
+    });
+  }
+  for (const p of baselineTier) {
+    const { namespaces, pods } = p.object.spec.subject;
+    targets.push({
+      o: p.object,
+      audit: !p.enforced,
+      rules: (dir) =>
+        (p.object.spec[dir] ?? []).map((r, i) => ({
+          label: adminRuleLabel(p, dir, i, r).slice(p.id.length + 1),
+        })),
+      namespaceSelected: compileSelector(namespaces ?? pods?.namespaceSelector ?? {}),
+      selects: p.subject,
+      namespace: pinnedNamespace(namespaces ?? pods?.namespaceSelector),
+      podSelector: namespaces ? undefined : pods?.podSelector,
+    });
+  }
+  // Isolating policies by direction, audit-ness and namespace, selectors compiled once.
+  type Isolator = { o: NyxNetworkPolicy | NetworkPolicy; selects: LabelPredicate };
+  const isolatorIndex = new Map<string, Map<string, Isolator[]>>();
+  const isolatorsIn = (dir: Direction, audit: boolean): Map<string, Isolator[]> => {
+    const key = `${dir}/${audit}`;
+    let byNs = isolatorIndex.get(key);
+    if (!byNs) {
+      byNs = new Map();
+      for (const o of isolating) {
+        if (!isolatesDirection(o, dir)) continue;
+        if (!audit && o.kind === 'NyxNetworkPolicy' && enforcementOf(o) !== 'enforce') continue;
+        const list = byNs.get(o.namespace) ?? [];
+        list.push({ o, selects: podSelectorOf(o) });
+        byNs.set(o.namespace, list);
+      }
+      isolatorIndex.set(key, byNs);
+    }
+    return byNs;
+  };
+  for (const t of targets) {
+    for (const dir of DIRECTIONS) {
+      const rules = t.rules(dir);
+      if (rules.length === 0) continue;
+      const isolators = isolatorsIn(dir, t.audit);
+      if (isolators.size === 0) continue;
+      const by = new Set<NyxNetworkPolicy | NetworkPolicy>();
+      let shown = false;
+      if (inv) {
+        // Namespace by namespace, so that the first namespace without isolation ends the search.
+        let selected = 0;
+        shown = true;
+        for (const list of podsByNamespace(inv).values()) {
+          if (!shown) break;
+          if (list.length === 0 || !t.namespaceSelected(list[0]!.namespaceLabels)) continue;
+          const inNamespace = isolators.get(list[0]!.namespace);
+          for (const pod of list) {
+            if (pod.hostNetwork || !t.selects(pod)) continue;
+            selected++;
+            const i = inNamespace?.find((x) => x.selects(pod.labels));
+            if (!i) {
+              shown = false;
+              break;
+            }
+            by.add(i.o);
+          }
+        }
+        if (selected === 0) shown = false; // selects nothing: admin-subject-matches-nothing says so
+      } else if (t.namespace !== undefined) {
+        const i = isolators
+          .get(t.namespace)
+          ?.find((x) => selectorImplies(x.o.spec.podSelector ?? {}, t.podSelector ?? {}))?.o;
+        if (i) by.add(i);
+        shown = i !== undefined;
+      }
+      if (!shown) continue;
+      const list = [...by];
+      const names =
+        list.slice(0, 3).map(objectId).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
+      const first = list[0]!;
+      const where = `${first.source.file}:${lineOf(first, '/spec/policyTypes')}`;
+      rules.forEach((r, index) => {
+        const line = lineOf(t.o, `/spec/${dir}/${index}`);
+        if (reported.has(`${t.o.source.file}:${line}`)) return;
+        out.push(
+          finding(
+            t.o,
+            `/spec/${dir}/${index}`,
+            'info',
+            'shadowed-rule',
+            `${r.label} never decides: every pod it applies to${inv ? ' in the inventory' : ''} is isolated for ${dir} by ${names}, which decides first (allow or deny)`,
+            `isolation decides at ${where}: the baseline only decides where a namespace expresses nothing; remove the rule if no namespace is meant to rely on it`,
+          ),
+        );
+      });
+    }
+  }
+}
+
 const SEVERITY_ORDER: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
 
 /**
@@ -1337,7 +1728,32 @@ function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean)
   for (const o of policySet.objects.filter(isUpstreamAdminPolicy)) {
     if (objectChecked(o)) checkAdminPolicy(o, inv, out);
   }
-  checkShadowing(nyx, inv, out);
+  const adminTiers = compileAdminTiers(policySet);
+  checkShadowing(nyx, adminTiers.admin, inv, out);
+  if (adminTiers.admin.length > 0) {
+    for (const o of ruleObjects) {
+      if (o.kind !== 'NetworkPolicy') continue;
+      for (const dir of DIRECTIONS) {
+        if (!isolatesDirection(o, dir)) continue; // upstream inference: the rules of this direction count
+        (rulesOf(o, dir) as ReadonlyArray<{ ports?: NyxPort[] }>).forEach((rule, index) => {
+          const f = findAdminShadow(
+            {
+              o,
+              dir,
+              index,
+              decision: 'Allow',
+              ports: rule.ports,
+              peersCoveredBy: (r) => adminCoversNetworkPolicyPeers(r, dir, upstreamPeersOf(rule, dir), o),
+            },
+            adminTiers.admin,
+            inv,
+          );
+          if (f) out.push(f);
+        });
+      }
+    }
+  }
+  checkBaselineShadowedByIsolation(policySet, adminTiers.baseline, inv, out);
   checkDnsAndMetadata(
     policySet,
     inv,

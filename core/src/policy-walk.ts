@@ -1,7 +1,7 @@
 // The band walk at one enforcement point over a pod's plan (SPEC section 4), the reasons it gives,
 // and the short-circuits that decide before any band.
 
-import { type AdminTierPlan, walkAdminTier } from './admin-tiers.js';
+import { type AdminTierPlan, afterPass, walkAdminTier } from './admin-tiers.js';
 import type { Endpoint } from './inventory-model.js';
 import { where } from './policy-compile.js';
 import type { CompiledPolicy, CompiledPolicySet, CompiledRule } from './policy-compiled.js';
@@ -202,12 +202,25 @@ export function evaluatePoint(
   src: Endpoint,
   dst: Endpoint,
 ): Reason {
-  const point = ctx.direction;
   // SPEC 9.1: the Admin tier of upstream admin policy, before band 1.
   if (plan.adminTiers.admin.length > 0) {
     const admin = walkAdminTier(plan.adminTiers.admin, ctx, mode === 'asIfEnforced', 'admin-tier');
-    if (admin) return admin;
+    if (admin && 'reason' in admin) return admin.reason;
+    if (admin) return afterPass(evaluateBelowAdminTier(compiled, plan, ctx, mode, src, dst), admin.pass);
   }
+  return evaluateBelowAdminTier(compiled, plan, ctx, mode, src, dst);
+}
+
+/** Bands 1 to 6 of SPEC section 2, with the Baseline tier of SPEC 9.1 before the default. */
+function evaluateBelowAdminTier(
+  compiled: CompiledPolicySet,
+  plan: SubjectPlan,
+  ctx: PointContext,
+  mode: Mode,
+  src: Endpoint,
+  dst: Endpoint,
+): Reason {
+  const point = ctx.direction;
   // 1. platform band
   const platform = walkGroups(plan.platform, ctx, mode, 'platform');
   if (platform) return platform;
@@ -233,7 +246,8 @@ export function evaluatePoint(
   // SPEC 9.1: the Baseline tier of upstream admin policy, after band 5.
   if (plan.adminTiers.baseline.length > 0) {
     const tier = walkAdminTier(plan.adminTiers.baseline, ctx, mode === 'asIfEnforced', 'baseline-tier');
-    if (tier) return tier;
+    if (tier && 'reason' in tier) return tier.reason;
+    if (tier) return afterPass(defaultAt(compiled, mode, point, src, dst), tier.pass);
   }
   // 6. default
   return defaultAt(compiled, mode, point, src, dst);

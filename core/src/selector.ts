@@ -44,6 +44,19 @@ export function selectsEverything(selector: LabelSelector): boolean {
   return selectorKeys(selector).length === 0;
 }
 
+/**
+ * A label set the selector selects: its `matchLabels`, the first value of each `In`, `filler` for
+ * each `Exists` (`NotIn` and `DoesNotExist` hold for absent labels). For stand-in pods and namespaces.
+ */
+export function labelsSelectedBy(selector: LabelSelector, filler: string): Record<string, string> {
+  const labels: Record<string, string> = { ...(selector.matchLabels ?? {}) };
+  for (const e of selector.matchExpressions ?? []) {
+    if (e.operator === 'In' && e.values?.[0] !== undefined) labels[e.key] = e.values[0];
+    if (e.operator === 'Exists') labels[e.key] = filler;
+  }
+  return labels;
+}
+
 // Label syntax as the API server checks it (k8s.io/apimachinery validation).
 const NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

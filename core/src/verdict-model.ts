@@ -59,6 +59,25 @@ export interface Reason {
   source?: string;
   /** True when the deciding object is in `audit` (only in as-if-enforced reasons). */
   audit?: boolean;
+  /**
+   * Upstream admin policy (SPEC 9.1, 9.4): the `Pass` rules this flow went through before what
+   * decided it (an Admin-tier Pass before a Nyx band, a Baseline-tier Pass before the default), in
+   * walk order.
+   */
+  passedBy?: PassedBy[];
+}
+
+/** A `Pass` rule of an upstream admin policy that handed the flow on (SPEC 9.1). */
+export interface PassedBy {
+  object: string;
+  apiVersion: string;
+  tier: 'Admin' | 'Baseline';
+  priority?: number;
+  rule: number;
+  ruleName?: string;
+  /** e.g. `ClusterNetworkPolicy/pass-mon ingress rule "monitoring" Pass (policy.networking.k8s.io/v1alpha2, tier Admin, priority 5)` */
+  text: string;
+  source?: string;
 }
 
 export interface FlowVerdict {
@@ -102,7 +121,8 @@ export interface ReasonFormat {
 /**
  * The one way a reason is written for people (the impact comment, `nyxctl explain`, the bot's
  * `/nyx explain`, test diagnostics): `egress: <text> (isolated by …)` or `… [object]`, then
- * `(audit)`, then the source. `reasonFormatter(format)` gives the writer for one medium.
+ * `(audit)`, then each upstream Pass the flow went through (`(after <rule> Pass (…) <source>)`),
+ * then the source. `reasonFormatter(format)` gives the writer for one medium.
  */
 export function reasonFormatter(format: ReasonFormat = {}): (reason: Reason) => string {
   const {
@@ -117,7 +137,10 @@ export function reasonFormatter(format: ReasonFormat = {}): (reason: Reason) => 
     if (isolatedBy) text += ` (${isolatedBy})`;
     else if (object && reason.object && !reason.text.includes(reason.object)) text += ` [${reason.object}]`;
     if (reason.audit) text += ' (audit)';
-    return `${escapeText(text)}${reason.source ? source(escapeText(reason.source)) : ''}`;
+    let passes = '';
+    for (const pass of reason.passedBy ?? [])
+      passes += ` (after ${escapeText(pass.text)}${pass.source ? source(escapeText(pass.source)) : ''})`;
+    return `${escapeText(text)}${passes}${reason.source ? source(escapeText(reason.source)) : ''}`;
   };
 }
 

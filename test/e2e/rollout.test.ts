@@ -163,7 +163,7 @@ describe('impact after every pod of the template was renamed', () => {
     expect(lines).toHaveLength(records.length);
     expect(lines[0]).toBe(formatFlowLine(annotateFlowRecord(inventoryOf(inventoryJson), records[0]!).record));
     expect(lines[0]).toContain('"srcWorkload":"cloudmart-storefront/storefront-api"');
-    expect(annotate.stderr).toMatch(/^flows annotate: 625 records; \d+ pod ends annotated/);
+    expect(annotate.stderr).toMatch(/^flows annotate: 626 records; \d+ pod ends annotated/);
 
     const impact = async (inventory: string, flows: string) =>
       JSON.parse(

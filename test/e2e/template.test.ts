@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   changedObjects,
+  compileEvaluator,
   computeImpact,
   lintPolicySet,
   loadOwnership,
@@ -14,8 +15,9 @@ import {
   type PolicyFile,
   type PolicySet,
   requiredApprovals,
+  resolveFlow,
 } from '@nyx/core';
-import { readFlowWindow, readInventoryFile, readPolicyTree } from '@nyx/io';
+import { readFlowFile, readFlowWindow, readInventoryFile, readPolicyTree } from '@nyx/io';
 import { sourceProcessArgs } from '@nyx/test';
 import { describe, expect, it } from 'vitest';
 
@@ -60,7 +62,8 @@ describe('policy-repo-template', () => {
     if (!r.ok) return;
     const ids = r.policySet.objects.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(ids).toContain('NyxClusterConfig/cluster');
-    expect(ids).toContain('NyxClusterNetworkPolicy/block-cloud-metadata');
+    expect(ids).toContain('ClusterNetworkPolicy/deny-cloud-metadata');
+    expect(ids).toContain('ClusterNetworkPolicy/payments-deny-cross-namespace');
     expect(ids).toContain('NyxClusterNetworkPolicy/deny-public-internet');
     expect(ids).toContain('NyxClusterNetworkPolicy/allow-dns');
     expect(ids).toContain('NyxNetworkPolicy/payments-egress-allowlist');
@@ -123,6 +126,54 @@ describe('policy-repo-template', () => {
     const inventory = await readInventoryFile(path.join(examples, 'inventory.json'));
     const findings = lintPolicySet({ policySet, files, inventory });
     expect(findings.filter((f) => f.severity !== 'info')).toEqual([]);
+  });
+
+  it('one example of each upstream tier: each decides a flow of the example window, and needs the platform owners', async () => {
+    const files = await readPolicyTree(template);
+    const policySet = load(files);
+    const inventory = await readInventoryFile(path.join(examples, 'inventory.json'));
+    const evaluator = compileEvaluator(policySet, inventory);
+    const decidedBy = new Map<string, string[]>();
+    for await (const { record } of readFlowFile(path.join(examples, 'flows.jsonl'))) {
+      const resolved = resolveFlow(inventory, record);
+      if (!resolved.ok) throw new Error(resolved.reason);
+      const v = evaluator.evaluate(resolved.flow);
+      for (const r of v.reasons) {
+        if (r.band !== 'admin-tier' && r.band !== 'baseline-tier') continue;
+        const key = `${r.band} ${r.object} ${r.ruleName} ${r.decision} (${r.apiVersion}, tier ${r.tier}, priority ${r.priority}) ${v.verdict}`;
+        decidedBy.set(key, [...(decidedBy.get(key) ?? []), `${record.src} -> ${record.dst}:${record.port}`]);
+      }
+    }
+    expect(Object.fromEntries(decidedBy)).toEqual({
+      'admin-tier ClusterNetworkPolicy/deny-cloud-metadata cloud-metadata deny (policy.networking.k8s.io/v1alpha2, tier Admin, priority 10) deny':
+        ['cloudmart-storefront/storefront-api-64d8f5c7b9-kx7tn -> 169.254.169.254:80'],
+      'baseline-tier ClusterNetworkPolicy/payments-deny-cross-namespace other-namespaces deny (policy.networking.k8s.io/v1alpha2, tier Baseline, priority 10) deny':
+        [
+          'cloudmart-analytics/analytics-worker-85f9d7c6b4-r9mzs -> cloudmart-payments/cloudmart-payments-5f7d9c8b6-j4npx:8080',
+        ],
+    });
+    // Ownership: the upstream objects live in cluster/ and need the platform owners.
+    const owners = loadOwnership(files);
+    if (!owners.ok) throw new Error('template OWNERS invalid');
+    for (const file of [
+      'cluster/admin-deny-cloud-metadata.yaml',
+      'cluster/baseline-payments-cross-namespace.yaml',
+    ]) {
+      const edited = load(
+        files.map((f) =>
+          f.path === file ? { ...f, content: f.content.replace('priority: 10', 'priority: 11') } : f,
+        ),
+      );
+      const groups = requiredApprovals({
+        ownership: owners.ownership,
+        changedFiles: [file],
+        changedObjects: changedObjects(policySet, edited),
+      });
+      expect(
+        groups.map((g) => g.approvers),
+        file,
+      ).toEqual([['cloudmart/platform']]);
+    }
   });
 
   it('examples/change-head differs from the template only in the files the change touches', async () => {

@@ -44,6 +44,8 @@ const policy = (name: string, spec: Record<string, unknown>) =>
 beforeAll(async () => {
   server = await startTestApiServer();
   await ok(['apply', '-f', join(root, 'deploy/crds')]);
+  // The template's cluster/ holds upstream ClusterNetworkPolicy objects too (SPEC 9).
+  await ok(['apply', '-f', join(root, 'deploy/upstream-crds')]);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   await explainable('nyxnetworkpolicies.spec.priority');
   await ok(['create', 'namespace', 'shop']);
@@ -180,7 +182,9 @@ describe('the CRDs from deploy/crds/ on the real API server', () => {
     expected += await countManifests(join(template, 'cluster'));
     await ok(['apply', '-f', join(template, 'cluster')]);
 
-    const names = (await ok(['get', 'nyx,networkpolicies', '-A', '--no-headers', '-o', 'name']))
+    const names = (
+      await ok(['get', 'nyx,networkpolicies,clusternetworkpolicies', '-A', '--no-headers', '-o', 'name'])
+    )
       .split('\n')
       .filter(Boolean);
     // every object of the template, plus the earlier tests' policies in `shop`
@@ -189,6 +193,8 @@ describe('the CRDs from deploy/crds/ on the real API server', () => {
     );
     expect(templateObjects).toHaveLength(expected);
     expect(names).toContain(`nyxclusterconfig.${GROUP}/cluster`);
+    expect(names).toContain('clusternetworkpolicy.policy.networking.k8s.io/deny-cloud-metadata');
+    expect(names).toContain('clusternetworkpolicy.policy.networking.k8s.io/payments-deny-cross-namespace');
     const payments = await ok([
       'get',
       'nnp',

@@ -14,6 +14,13 @@ export interface ImpactReasonJson {
   text: string;
   source?: string;
   audit?: boolean;
+  /** Upstream admin policy (SPEC 9.4): the rule's name, the object's API version, tier and priority. */
+  ruleName?: string;
+  apiVersion?: string;
+  tier?: Reason['tier'];
+  priority?: number;
+  /** The upstream `Pass` rules the flow went through before what decided it. */
+  passedBy?: Reason['passedBy'];
 }
 
 export interface ImpactSideJson {
@@ -86,7 +93,8 @@ export interface ImpactJson {
 }
 
 function reasonJson(r: Reason): ImpactReasonJson {
-  // Rebuilt in a fixed order: point, band, object, rule, decision, text, source, audit.
+  // Rebuilt in a fixed order: point, band, object, rule, decision, text, source, audit, then the
+  // upstream admin policy's fields (ruleName, apiVersion, tier, priority, passedBy).
   return {
     ...(r.point !== undefined ? { point: r.point } : {}),
     band: r.band,
@@ -97,6 +105,11 @@ function reasonJson(r: Reason): ImpactReasonJson {
     text: r.text,
     ...(r.source !== undefined ? { source: r.source } : {}),
     ...(r.audit !== undefined ? { audit: r.audit } : {}),
+    ...(r.ruleName !== undefined ? { ruleName: r.ruleName } : {}),
+    ...(r.apiVersion !== undefined ? { apiVersion: r.apiVersion } : {}),
+    ...(r.tier !== undefined ? { tier: r.tier } : {}),
+    ...(r.priority !== undefined ? { priority: r.priority } : {}),
+    ...(r.passedBy !== undefined ? { passedBy: r.passedBy.map((p) => ({ ...p })) } : {}),
   };
 }
 

@@ -302,9 +302,11 @@ function whatToDo(c: ImpactChange, options: RenderImpactMarkdownOptions): string
       ? `allow it in ${folder} or revert the change of the cluster default`
       : r.rule === undefined
         ? `allow it with a rule in ${folder} or revert this change`
-        : r.band === 'platform' || r.band === 'baseline'
-          ? 'revert this rule or narrow it (a platform guardrail: the platform owners decide)'
-          : `allow it in ${folder} or revert this rule`;
+        : r.band === 'admin-tier'
+          ? 'revert this rule, narrow it or put a Pass before it (the Admin tier decides before every namespace policy: the platform owners decide)'
+          : r.band === 'platform' || r.band === 'baseline'
+            ? 'revert this rule or narrow it (a platform guardrail: the platform owners decide)'
+            : `allow it in ${folder} or revert this rule`;
   const at = /^(.*):(\d+)$/.exec(r.source ?? '');
   if (!at) return escapeMarkdown(hint);
   const [, file, line] = at as unknown as [string, string, string];
