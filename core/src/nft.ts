@@ -27,7 +27,13 @@ import type { FqdnPredicate } from './fqdn.js';
 import { addressOwners } from './inventory.js';
 import type { Pod } from './inventory-model.js';
 import type { Direction } from './model.js';
-import type { CompiledPeers, CompiledPolicy, CompiledPort, CompiledRule } from './policy-compiled.js';
+import type {
+  CompiledPeers,
+  CompiledPodPeer,
+  CompiledPolicy,
+  CompiledPort,
+  CompiledRule,
+} from './policy-compiled.js';
 import { podPeerMatches } from './policy-match.js';
 import type { SubjectPlan } from './policy-walk.js';
 
@@ -231,6 +237,39 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     );
     podSet[f] = sets.addresses(f, podAddresses[f], 'pod addresses');
   }
+  // Pod entries by namespace: a namespaced peer (most of them) only looks at its own namespace.
+  const entriesByNamespace = new Map<string, Array<{ address: string; pod: Pod }>>();
+  for (const e of podEntries) {
+    const list = entriesByNamespace.get(e.pod.namespace);
+    if (list) list.push(e);
+    else entriesByNamespace.set(e.pod.namespace, [e]);
+  }
+  const podsOfPeer = (peer: CompiledPodPeer): Array<{ address: string; pod: Pod }> => {
+    if (peer.namespace !== undefined) {
+      return (entriesByNamespace.get(peer.namespace) ?? []).filter((e) => podPeerMatches(peer, e.pod));
+    }
+    const out: Array<{ address: string; pod: Pod }> = [];
+    for (const entries of entriesByNamespace.values()) {
+      // One namespace-label test per namespace, then the pods of the namespaces that pass.
+      if (peer.namespaceSelector && !peer.namespaceSelector(entries[0]!.pod.namespaceLabels)) continue;
+      for (const e of entries) if (podPeerMatches(peer, e.pod)) out.push(e);
+    }
+    return out;
+  };
+  /** The pods a rule's selector peers match (the order does not matter: sets are sorted). */
+  const podsOfPeers = (peers: CompiledPeers): Array<{ address: string; pod: Pod }> => {
+    if (peers.pods.length === 1) return podsOfPeer(peers.pods[0]!);
+    const seen = new Set<string>();
+    const out: Array<{ address: string; pod: Pod }> = [];
+    for (const peer of peers.pods) {
+      for (const e of podsOfPeer(peer)) {
+        if (seen.has(e.address)) continue;
+        seen.add(e.address);
+        out.push(e);
+      }
+    }
+    return out;
+  };
   const podAddressSets = (pods: Array<{ address: string }>, comment: string): Alternative => {
     const alt: { ip?: string; ip6?: string } = {};
     for (const f of FAMILIES) {
@@ -270,7 +309,7 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     const field = addrField(direction);
     const alts: Alternative[] = [];
     if (peers.pods.length > 0) {
-      const matching = podEntries.filter((e) => peers.pods.some((peer) => podPeerMatches(peer, e.pod)));
+      const matching = podsOfPeers(peers);
       const described = peers.pods.map((peer) => JSON.stringify(peer.selectors)).join(' or ');
       const alt = podAddressSets(matching, `pods of ${described}`) as { ip?: string; ip6?: string };
       const out: { ip?: string; ip6?: string } = {};
@@ -366,11 +405,32 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     return alts;
   };
 
+  // A rule's peers (and a rule's ports at egress, where named ports resolve on the peer) render
+  // the same for every subject: once per rule, however many plans hold it.
+  const peerCache = {
+    egress: new Map<CompiledRule, Alternative[]>(),
+    ingress: new Map<CompiledRule, Alternative[]>(),
+  };
+  const egressPortCache = new Map<CompiledPort[], Alternative[]>();
   /** The nft match texts of one rule (alternatives: any of them matching is the rule matching). */
   const ruleMatches = (rule: CompiledRule, direction: Direction, subject: Pod): string[] => {
+    let peers = peerCache[direction].get(rule);
+    if (!peers) {
+      peers = peerAlternatives(rule.peers, rule, direction);
+      peerCache[direction].set(rule, peers);
+    }
+    if (peers.length === 0) return [];
+    let ports: Alternative[] | undefined;
+    if (direction === 'egress' && rule.ports) {
+      ports = egressPortCache.get(rule.ports);
+      if (!ports) {
+        ports = portAlternatives(rule.ports, direction, subject);
+        egressPortCache.set(rule.ports, ports);
+      }
+    } else ports = portAlternatives(rule.ports, direction, subject);
     const out: string[] = [];
-    for (const peer of peerAlternatives(rule.peers, rule, direction)) {
-      for (const port of portAlternatives(rule.ports, direction, subject)) out.push(...combine(peer, port));
+    for (const peer of peers) {
+      for (const port of ports) out.push(...combine(peer, port));
     }
     return out;
   };
@@ -494,7 +554,7 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     if (mode === 'deny') body.push('# default: deny', 'drop');
     else if (mode === 'deny-cross-namespace') {
       body.push('# default: deny-cross-namespace');
-      const own = podEntries.filter((e) => e.pod.namespace === subject.namespace);
+      const own = entriesByNamespace.get(subject.namespace) ?? [];
       const ownSets = podAddressSets(own, `pods of namespace ${subject.namespace}`) as {
         ip?: string;
         ip6?: string;
