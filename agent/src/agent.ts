@@ -23,7 +23,10 @@ import {
   formatDiagnostic,
   type Inventory,
   loadPolicySet,
+  type PolicySet,
   parseInventory,
+  type RulesetUpdate,
+  rulesetUpdate,
 } from '@nyx/core';
 import {
   acknowledge,
@@ -66,27 +69,48 @@ export interface AgentStatus {
 
 const STATE_FILE = 'last-good.json';
 
-/** Builds the script of `state` for `node` (pure but for parsing); throws with file:line errors. */
+/** A bundle's loaded policy set, kept while the bundle stays the same (pod churn). */
+export interface LoadedBundle {
+  hash: string;
+  policySet: PolicySet;
+}
+
+/**
+ * Builds the script of `state` for `node` (pure but for parsing); throws with file:line errors.
+ * `loaded`: the policy set of a bundle with the same hash, used instead of loading it again.
+ */
 export function buildRuleset(
   state: AgentState,
   node: string,
   extras: AgentExtras = { flowCapture: true },
-): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory } {
-  const loaded = loadPolicySet(state.bundle.files.map((f) => ({ path: f.path, content: f.text })));
-  if (!loaded.ok) throw new Error(loaded.errors.map(formatDiagnostic).join('\n'));
+  loaded?: LoadedBundle,
+): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory; bundle: LoadedBundle } {
+  let bundle = loaded?.hash === state.bundle.hash ? loaded : undefined;
+  if (!bundle) {
+    const result = loadPolicySet(state.bundle.files.map((f) => ({ path: f.path, content: f.text })));
+    if (!result.ok) throw new Error(result.errors.map(formatDiagnostic).join('\n'));
+    bundle = { hash: state.bundle.hash, policySet: result.policySet };
+  }
   const parsed = parseInventory(JSON.parse(state.inventory.text), 'inventory');
   if (!parsed.ok) throw new Error(parsed.errors.map(formatDiagnostic).join('\n'));
   if (!parsed.inventory.nodes.has(node)) {
     throw new Error(`node "${node}" is not in the inventory ${state.inventory.version}`);
   }
-  const evaluator = compileEvaluator(loaded.policySet, parsed.inventory);
+  const evaluator = compileEvaluator(bundle.policySet, parsed.inventory);
   const ruleset = compileRuleset({ evaluator, node, agent: extras });
-  return { evaluator, ruleset, inventory: parsed.inventory };
+  return { evaluator, ruleset, inventory: parsed.inventory, bundle };
 }
 
 export class Agent {
+  /** What the kernel holds: the table of `ruleset.script` (and the sets the kernel fills itself). */
   private current:
-    | { state: AgentState; inventory: Inventory; evaluator: Evaluator; ruleset: CompiledRuleset }
+    | {
+        state: AgentState;
+        inventory: Inventory;
+        evaluator: Evaluator;
+        ruleset: CompiledRuleset;
+        bundle: LoadedBundle;
+      }
     | undefined;
   /** Addresses learned from DNS answers, by address: the name and when its TTL runs out. */
   private learned = new Map<string, LearnedAddress>();
@@ -135,14 +159,36 @@ export class Agent {
     }
   }
 
-  /** Compiles and loads `state`; on success it becomes the last good state. Throws on failure. */
-  async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<void> {
-    const { ruleset, inventory, evaluator } = buildRuleset(state, this.config.node, this.extras());
-    // A replace empties the capture sets: read what they counted first.
-    await this.captureFlows().catch(() => {});
-    await loadScript(this.config.nft, ruleset.script);
-    this.counters = new Map();
-    this.current = { state, inventory, evaluator, ruleset };
+  /**
+   * Compiles and loads `state`; on success it becomes the last good state. Throws on failure.
+   * Pod churn (the same structure, other elements) is applied as element changes in one
+   * transaction (`rulesetUpdate`); anything else, or an update nft refuses, as a table replace.
+   */
+  async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<RulesetUpdate['kind']> {
+    const { ruleset, inventory, evaluator, bundle } = buildRuleset(
+      state,
+      this.config.node,
+      this.extras(),
+      this.current?.bundle,
+    );
+    const update = rulesetUpdate(this.current?.ruleset.script, ruleset.script);
+    let applied: RulesetUpdate['kind'] = update.kind;
+    if (update.kind === 'elements') {
+      try {
+        await loadScript(this.config.nft, update.script);
+      } catch (error) {
+        // The kernel no longer holds what the agent applied (someone edited the table): start over.
+        this.log.warn({ error: (error as Error).message }, 'incremental update refused: replacing the table');
+        applied = 'replace';
+      }
+    }
+    if (applied === 'replace') {
+      // A replace empties the capture sets: read what they counted first.
+      await this.captureFlows().catch(() => {});
+      await loadScript(this.config.nft, ruleset.script);
+      this.counters = new Map();
+    }
+    this.current = { state, inventory, evaluator, ruleset, bundle };
     Object.assign(this.status, {
       revision: state.bundle.revision,
       hash: state.bundle.hash,
@@ -152,6 +198,7 @@ export class Agent {
       error: undefined,
     });
     if (options.persist !== false) await this.persist(state);
+    return applied;
   }
 
   /** Flow capture, DNS interception and the learned FQDN addresses (with their remaining TTL). */
@@ -268,8 +315,17 @@ export class Agent {
       return;
     }
     try {
-      await this.apply({ bundle, inventory });
-      this.log.info({ revision: bundle.revision, inventoryVersion: inventory.version }, 'applied');
+      const start = performance.now();
+      const update = await this.apply({ bundle, inventory });
+      this.log.info(
+        {
+          revision: bundle.revision,
+          inventoryVersion: inventory.version,
+          update,
+          ms: Math.round(performance.now() - start),
+        },
+        'applied',
+      );
     } catch (error) {
       const message = (error as Error).message;
       Object.assign(this.status, {
