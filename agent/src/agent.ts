@@ -169,9 +169,11 @@ export class Agent {
       state,
       this.config.node,
       this.extras(),
-      this.current?.bundle,
+      this.config.incremental ? this.current?.bundle : undefined,
     );
-    const update = rulesetUpdate(this.current?.ruleset.script, ruleset.script);
+    const update: RulesetUpdate = this.config.incremental
+      ? rulesetUpdate(this.current?.ruleset.script, ruleset.script)
+      : { kind: 'replace', script: ruleset.script, reason: 'NYX_INCREMENTAL=false' };
     let applied: RulesetUpdate['kind'] = update.kind;
     if (update.kind === 'elements') {
       try {

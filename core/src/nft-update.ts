@@ -36,7 +36,18 @@ const TABLE = 'table inet nyx {';
 const BLOCK_START = /^\t(\S+) (\S+) \{$/;
 const ELEMENTS_START = /^\t\telements = \{$/;
 
+// The agent diffs each script against the one before: the `next` of one call is the `previous`
+// of the next call, parsed once.
+let lastParsed: { script: string; parsed: ParsedScript | undefined } | undefined;
+
 function parse(script: string): ParsedScript | undefined {
+  if (lastParsed?.script === script) return lastParsed.parsed;
+  const parsed = parseUncached(script);
+  lastParsed = { script, parsed };
+  return parsed;
+}
+
+function parseUncached(script: string): ParsedScript | undefined {
   const lines = script.split('\n');
   const generation = /generation (0x[0-9a-f]{8})/.exec(lines[0] ?? '')?.[1];
   const start = lines.indexOf(TABLE);
