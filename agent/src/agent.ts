@@ -69,6 +69,17 @@ export interface AgentStatus {
 
 const STATE_FILE = 'last-good.json';
 
+/** How an apply went: an element update or a table replace (or nothing to load), and its phases. */
+export interface AppliedUpdate {
+  update: RulesetUpdate['kind'];
+  /** Parsing and compiling (and diffing against the table in force). */
+  buildMs: number;
+  /** `nft -f`. */
+  loadMs: number;
+  /** Writing the last good state (after the kernel has it, before the acknowledgement). */
+  persistMs: number;
+}
+
 /** A bundle's loaded policy set, kept while the bundle stays the same (pod churn). */
 export interface LoadedBundle {
   hash: string;
@@ -164,17 +175,23 @@ export class Agent {
    * Pod churn (the same structure, other elements) is applied as element changes in one
    * transaction (`rulesetUpdate`); anything else, or an update nft refuses, as a table replace.
    */
-  async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<RulesetUpdate['kind']> {
+  async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<AppliedUpdate> {
+    const t0 = performance.now();
     const { ruleset, inventory, evaluator, bundle } = buildRuleset(
       state,
       this.config.node,
       this.extras(),
       this.config.incremental ? this.current?.bundle : undefined,
     );
-    const update: RulesetUpdate = this.config.incremental
-      ? rulesetUpdate(this.current?.ruleset.script, ruleset.script)
-      : { kind: 'replace', script: ruleset.script, reason: 'NYX_INCREMENTAL=false' };
+    // Incremental for pod churn only: a new bundle (a policy change) replaces the table, as the
+    // sets the agent fills (toFqdn) are named by the policies' walk order.
+    const update: RulesetUpdate = !this.config.incremental
+      ? { kind: 'replace', script: ruleset.script, reason: 'NYX_INCREMENTAL=false' }
+      : this.current?.state.bundle.hash !== state.bundle.hash
+        ? { kind: 'replace', script: ruleset.script, reason: 'a new bundle' }
+        : rulesetUpdate(this.current.ruleset.script, ruleset.script);
     let applied: RulesetUpdate['kind'] = update.kind;
+    const t1 = performance.now();
     if (update.kind === 'elements') {
       try {
         await loadScript(this.config.nft, update.script);
@@ -191,6 +208,7 @@ export class Agent {
       this.counters = new Map();
     }
     this.current = { state, inventory, evaluator, ruleset, bundle };
+    const t2 = performance.now();
     Object.assign(this.status, {
       revision: state.bundle.revision,
       hash: state.bundle.hash,
@@ -200,7 +218,8 @@ export class Agent {
       error: undefined,
     });
     if (options.persist !== false) await this.persist(state);
-    return applied;
+    const ms = (a: number, b: number) => Math.round(b - a);
+    return { update: applied, buildMs: ms(t0, t1), loadMs: ms(t1, t2), persistMs: ms(t2, performance.now()) };
   }
 
   /** Flow capture, DNS interception and the learned FQDN addresses (with their remaining TTL). */
@@ -292,8 +311,10 @@ export class Agent {
   private async reconcile(): Promise<void> {
     const redis = this.redis;
     if (!redis) return;
+    const start = performance.now();
     const bundle = await readBundle(redis);
     const inventory = await readInventoryVersioned(redis);
+    const readMs = Math.round(performance.now() - start);
     if (!bundle || !inventory) {
       this.log.info({ bundle: !!bundle, inventory: !!inventory }, 'waiting for the reconciler to publish');
       return;
@@ -317,15 +338,9 @@ export class Agent {
       return;
     }
     try {
-      const start = performance.now();
-      const update = await this.apply({ bundle, inventory });
+      const applied = await this.apply({ bundle, inventory });
       this.log.info(
-        {
-          revision: bundle.revision,
-          inventoryVersion: inventory.version,
-          update,
-          ms: Math.round(performance.now() - start),
-        },
+        { revision: bundle.revision, inventoryVersion: inventory.version, readMs, ...applied },
         'applied',
       );
     } catch (error) {

@@ -96,14 +96,38 @@ describe('rulesetUpdate', () => {
     expect(rulesetUpdate(after, after)).toEqual({ kind: 'unchanged' });
   });
 
-  it('a new plan, the first address of a family or nothing in force is a table replace', () => {
+  it("a plan's first pod on the node declares its chains, its last pod's departure deletes them", () => {
     const before = script(BASE);
-    const newPlan = script([
+    const after = script([
       ...BASE,
-      { ns: 'payments', name: 'pay-2', ip: '10.1.0.7', labels: { app: 'pay' }, node: 'n1' },
+      { ns: 'payments', name: 'pay-2', ip: '10.1.0.7', labels: { app: 'pay' }, node: 'n1', ports: http },
     ]);
+    const update = rulesetUpdate(before, after);
+    expect(update.kind).toBe('elements');
+    if (update.kind !== 'elements') return;
+    const chain = /^\tchain (i[0-9a-f]{8}) \{$/m.exec(update.script)?.[1];
+    // pay's ingress chain and the set of its peers (web pods), which no plan of n1 used before.
+    expect(update.declared).toBe(2);
+    // Declared before the map element that jumps to it.
+    expect(update.script.indexOf(`chain ${chain}`)).toBeLessThan(
+      update.script.indexOf(`add element inet nyx ingress4 { 10.1.0.7 : jump ${chain} }`),
+    );
+    const back = rulesetUpdate(after, before);
+    expect(back.kind).toBe('elements');
+    if (back.kind !== 'elements') return;
+    expect(back.removed).toBe(2);
+    expect(back.script).toMatch(
+      new RegExp(
+        `delete element inet nyx ingress4 \\{ 10\\.1\\.0\\.7 \\}[^]*flush chain inet nyx ${chain}\ndelete chain inet nyx ${chain}`,
+      ),
+    );
+  });
+
+  it('the first address of a family, a changed policy or nothing in force is a table replace', () => {
+    const before = script(BASE);
     const v6 = script([{ ...BASE[0]!, ip: ['10.1.0.1', 'fd00::1'] }, ...BASE.slice(1)]);
-    for (const next of [newPlan, v6]) {
+    const policyChanged = before.replace('ct state related accept', 'ct state related counter accept');
+    for (const next of [v6, policyChanged]) {
       const update = rulesetUpdate(before, next);
       expect(update).toEqual({ kind: 'replace', script: next, reason: 'the structure changed' });
     }
