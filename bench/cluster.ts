@@ -358,6 +358,7 @@ async function churnLatencies(
   );
   // How each apply went, from the agent's `applied` log lines (`update`: elements or replace).
   const updates = new Map<string, number>();
+  const phases = { readMs: [] as number[], buildMs: [] as number[], loadMs: [] as number[] };
   let applies = 0;
   let onApplied = () => {};
   let out = '';
@@ -369,6 +370,8 @@ async function churnLatencies(
       const update = /"update":"(\w+)"/.exec(line)?.[1];
       if (!update) continue;
       updates.set(update, (updates.get(update) ?? 0) + 1);
+      const entry = JSON.parse(line) as Record<string, number>;
+      for (const phase of ['readMs', 'buildMs', 'loadMs'] as const) phases[phase].push(entry[phase] ?? 0);
       applies++;
       onApplied();
     }
@@ -429,10 +432,11 @@ async function churnLatencies(
     await logged(CHURN_EVENTS + 1);
     // The first apply of a run (nothing in force yet) is a replace in both modes.
     const replaces = (updates.get('replace') ?? 0) - 1;
+    const p50 = (xs: number[]) => percentile(xs.slice(1), 0.5).toFixed(0);
     return {
       enforced,
       acked: ackedMs,
-      updates: `${updates.get('elements') ?? 0} element updates, ${replaces} table replaces`,
+      updates: `${updates.get('elements') ?? 0} element updates, ${replaces} table replaces; agent p50: read ${p50(phases.readMs)}, build ${p50(phases.buildMs)}, nft ${p50(phases.loadMs)} ms`,
     };
   } finally {
     agent.kill('SIGKILL');
