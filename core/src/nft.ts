@@ -149,7 +149,7 @@ function hash8(text: string): string {
  * different selectors written alike) get different names.
  */
 class SetTable {
-  private readonly byContent = new Map<string, string>();
+  private readonly byKey = new Map<string, Array<{ elements: string[]; name: string }>>();
   private readonly names = new StableNames();
   private readonly byName = new Map<string, string>();
 
@@ -190,11 +190,15 @@ class SetTable {
     comment: string,
     fixed?: string,
   ): string {
-    const content = `${key}\n${elements.join(',')}`;
-    let name = this.byContent.get(content);
+    // Same key and same elements: the same set (compared element-wise: no big key strings).
+    const sameKey = this.byKey.get(key) ?? [];
+    let name = sameKey.find(
+      (s) => s.elements.length === elements.length && s.elements.every((e, i) => e === elements[i]),
+    )?.name;
     if (name === undefined) {
       name = this.names.name(fixed ?? `s${hash8(key)}_${SUFFIX[family]}`);
-      this.byContent.set(content, name);
+      sameKey.push({ elements, name });
+      this.byKey.set(key, sameKey);
       this.byName.set(
         name,
         `\t# ${comment}\n\tset ${name} {\n\t\ttype ${type}\n${elementsLine(elements)}\t}`,
