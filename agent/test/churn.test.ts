@@ -3,6 +3,9 @@
 // each new script (loaded in a scratch namespace), and a pod that appears is enforced by real
 // connections as soon as its update is in.
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   compileEvaluator,
@@ -12,8 +15,15 @@ import {
   type RulesetUpdate,
   rulesetUpdate,
 } from '@nyx/core';
+import { readPolicyTree } from '@nyx/io';
 import { type ClusterSpec, type NetnsCluster, runIn, startNetnsCluster } from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  inventoryJson as benchInventoryJson,
+  generateCluster,
+  generatePolicies,
+  writeTree,
+} from '../../bench/generate.js';
 import { inventoryJson, type PodSpec } from '../../core/src/testing/inventory.js';
 
 const exec = promisify(execFile);
@@ -95,14 +105,17 @@ function scriptFor(pods: PodSpec[]): string {
 
 let cluster: NetnsCluster;
 const scratch = `nyxchurn${process.pid % 100000}`;
+const fresh = `${scratch}b`;
 
 beforeAll(async () => {
   cluster = await startNetnsCluster(SPEC);
   await exec('ip', ['netns', 'add', scratch]);
+  await exec('ip', ['netns', 'add', fresh]);
 });
 afterAll(async () => {
   await cluster?.close();
   await exec('ip', ['netns', 'del', scratch]).catch(() => {});
+  await exec('ip', ['netns', 'del', fresh]).catch(() => {});
 });
 
 /**
@@ -210,5 +223,69 @@ describe('pod churn', () => {
       ]);
     }
     expect(kinds).toEqual(steps.map((s) => s.expect));
+  });
+
+  it('the benchmark cluster (2,000 policies, 10,000 pods): input order does not move the script, and a churn update equals a fresh load', async () => {
+    const generated = generateCluster();
+    const dir = await mkdtemp(join(tmpdir(), 'nyx-churn-large-'));
+    try {
+      writeTree(dir, generatePolicies(2000, generated));
+      const files = await readPolicyTree(dir);
+      interface PodItem {
+        kind: string;
+        metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+        spec: { nodeName?: string };
+        status: Record<string, unknown>;
+      }
+      const inventory = benchInventoryJson(generated) as { items: PodItem[] };
+      const compile = (policyFiles: typeof files, items: unknown[]) => {
+        const policies = loadPolicySet(policyFiles);
+        const parsed = parseInventory({ ...inventory, items }, 'inventory.json');
+        if (!policies.ok || !parsed.ok) throw new Error('benchmark inputs');
+        const evaluator = compileEvaluator(policies.policySet, parsed.inventory);
+        return compileRuleset({
+          evaluator,
+          node: 'node-00',
+          agent: { flowCapture: true, dnsProxyPort: 5353 },
+        }).script;
+      };
+      const before = compile(files, inventory.items);
+      expect(compile([...files].reverse(), [...inventory.items].reverse())).toBe(before);
+
+      // A pod of a local Deployment scheduled here, a remote pod gone, a local pod relabelled as
+      // another app of its namespace.
+      const pods = inventory.items.filter((i) => i.kind === 'Pod');
+      const local = pods.filter((p) => p.spec.nodeName === 'node-00');
+      const copy = structuredClone(local[0]!);
+      copy.metadata.name = `${copy.metadata.name}-new`;
+      copy.status = { ...copy.status, podIP: '10.1.250.1', podIPs: [{ ip: '10.1.250.1' }] };
+      const remote = pods.find((p) => p.spec.nodeName !== 'node-00')!;
+      const [a, b] = local
+        .flatMap((x) => pods.map((y) => [x, y] as const))
+        .find(
+          ([x, y]) =>
+            x !== y &&
+            x !== local[0] &&
+            x.metadata.namespace === y.metadata.namespace &&
+            x.metadata.labels?.app !== y.metadata.labels?.app,
+        )!;
+      const relabelled = { ...a, metadata: { ...a.metadata, labels: b.metadata.labels } };
+      const items = [...inventory.items.filter((i) => i !== remote && i !== a), relabelled, copy];
+      const after = compile(files, items);
+      const update = rulesetUpdate(before, after);
+      expect(update.kind).toBe('elements');
+      if (update.kind !== 'elements') return;
+      expect(update.added).toBeGreaterThan(0);
+      expect(update.deleted).toBeGreaterThan(0);
+
+      await runIn(scratch, ['nft', '-f', '-'], before);
+      await runIn(scratch, ['nft', '-f', '-'], update.script);
+      await runIn(fresh, ['nft', '-f', '-'], after);
+      const [incremental, full] = [await listing(scratch), await listing(fresh)];
+      if (update.declared + update.removed > 0) expect(inNameOrder(incremental)).toBe(inNameOrder(full));
+      else expect(incremental).toBe(full);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
