@@ -23,7 +23,10 @@ import {
   formatDiagnostic,
   type Inventory,
   loadPolicySet,
+  type PolicySet,
   parseInventory,
+  type RulesetUpdate,
+  rulesetUpdate,
 } from '@nyx/core';
 import {
   acknowledge,
@@ -66,27 +69,59 @@ export interface AgentStatus {
 
 const STATE_FILE = 'last-good.json';
 
-/** Builds the script of `state` for `node` (pure but for parsing); throws with file:line errors. */
+/** How an apply went: an element update or a table replace (or nothing to load), and its phases. */
+export interface AppliedUpdate {
+  update: RulesetUpdate['kind'];
+  /** Parsing and compiling (and diffing against the table in force). */
+  buildMs: number;
+  /** `nft -f`. */
+  loadMs: number;
+  /** Writing the last good state (after the kernel has it, before the acknowledgement). */
+  persistMs: number;
+}
+
+/** A bundle's loaded policy set, kept while the bundle stays the same (pod churn). */
+export interface LoadedBundle {
+  hash: string;
+  policySet: PolicySet;
+}
+
+/**
+ * Builds the script of `state` for `node` (pure but for parsing); throws with file:line errors.
+ * `loaded`: the policy set of a bundle with the same hash, used instead of loading it again.
+ */
 export function buildRuleset(
   state: AgentState,
   node: string,
   extras: AgentExtras = { flowCapture: true },
-): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory } {
-  const loaded = loadPolicySet(state.bundle.files.map((f) => ({ path: f.path, content: f.text })));
-  if (!loaded.ok) throw new Error(loaded.errors.map(formatDiagnostic).join('\n'));
+  loaded?: LoadedBundle,
+): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory; bundle: LoadedBundle } {
+  let bundle = loaded?.hash === state.bundle.hash ? loaded : undefined;
+  if (!bundle) {
+    const result = loadPolicySet(state.bundle.files.map((f) => ({ path: f.path, content: f.text })));
+    if (!result.ok) throw new Error(result.errors.map(formatDiagnostic).join('\n'));
+    bundle = { hash: state.bundle.hash, policySet: result.policySet };
+  }
   const parsed = parseInventory(JSON.parse(state.inventory.text), 'inventory');
   if (!parsed.ok) throw new Error(parsed.errors.map(formatDiagnostic).join('\n'));
   if (!parsed.inventory.nodes.has(node)) {
     throw new Error(`node "${node}" is not in the inventory ${state.inventory.version}`);
   }
-  const evaluator = compileEvaluator(loaded.policySet, parsed.inventory);
+  const evaluator = compileEvaluator(bundle.policySet, parsed.inventory);
   const ruleset = compileRuleset({ evaluator, node, agent: extras });
-  return { evaluator, ruleset, inventory: parsed.inventory };
+  return { evaluator, ruleset, inventory: parsed.inventory, bundle };
 }
 
 export class Agent {
+  /** What the kernel holds: the table of `ruleset.script` (and the sets the kernel fills itself). */
   private current:
-    | { state: AgentState; inventory: Inventory; evaluator: Evaluator; ruleset: CompiledRuleset }
+    | {
+        state: AgentState;
+        inventory: Inventory;
+        evaluator: Evaluator;
+        ruleset: CompiledRuleset;
+        bundle: LoadedBundle;
+      }
     | undefined;
   /** Addresses learned from DNS answers, by address: the name and when its TTL runs out. */
   private learned = new Map<string, LearnedAddress>();
@@ -135,14 +170,45 @@ export class Agent {
     }
   }
 
-  /** Compiles and loads `state`; on success it becomes the last good state. Throws on failure. */
-  async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<void> {
-    const { ruleset, inventory, evaluator } = buildRuleset(state, this.config.node, this.extras());
-    // A replace empties the capture sets: read what they counted first.
-    await this.captureFlows().catch(() => {});
-    await loadScript(this.config.nft, ruleset.script);
-    this.counters = new Map();
-    this.current = { state, inventory, evaluator, ruleset };
+  /**
+   * Compiles and loads `state`; on success it becomes the last good state. Throws on failure.
+   * Pod churn (the same structure, other elements) is applied as element changes in one
+   * transaction (`rulesetUpdate`); anything else, or an update nft refuses, as a table replace.
+   */
+  async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<AppliedUpdate> {
+    const t0 = performance.now();
+    const { ruleset, inventory, evaluator, bundle } = buildRuleset(
+      state,
+      this.config.node,
+      this.extras(),
+      this.config.incremental ? this.current?.bundle : undefined,
+    );
+    // Incremental for pod churn only: a new bundle (a policy change) replaces the table, as the
+    // sets the agent fills (toFqdn) are named by the policies' walk order.
+    const update: RulesetUpdate = !this.config.incremental
+      ? { kind: 'replace', script: ruleset.script, reason: 'NYX_INCREMENTAL=false' }
+      : this.current?.state.bundle.hash !== state.bundle.hash
+        ? { kind: 'replace', script: ruleset.script, reason: 'a new bundle' }
+        : rulesetUpdate(this.current.ruleset.script, ruleset.script);
+    let applied: RulesetUpdate['kind'] = update.kind;
+    const t1 = performance.now();
+    if (update.kind === 'elements') {
+      try {
+        await loadScript(this.config.nft, update.script);
+      } catch (error) {
+        // The kernel no longer holds what the agent applied (someone edited the table): start over.
+        this.log.warn({ error: (error as Error).message }, 'incremental update refused: replacing the table');
+        applied = 'replace';
+      }
+    }
+    if (applied === 'replace') {
+      // A replace empties the capture sets: read what they counted first.
+      await this.captureFlows().catch(() => {});
+      await loadScript(this.config.nft, ruleset.script);
+      this.counters = new Map();
+    }
+    this.current = { state, inventory, evaluator, ruleset, bundle };
+    const t2 = performance.now();
     Object.assign(this.status, {
       revision: state.bundle.revision,
       hash: state.bundle.hash,
@@ -152,6 +218,8 @@ export class Agent {
       error: undefined,
     });
     if (options.persist !== false) await this.persist(state);
+    const ms = (a: number, b: number) => Math.round(b - a);
+    return { update: applied, buildMs: ms(t0, t1), loadMs: ms(t1, t2), persistMs: ms(t2, performance.now()) };
   }
 
   /** Flow capture, DNS interception and the learned FQDN addresses (with their remaining TTL). */
@@ -243,8 +311,10 @@ export class Agent {
   private async reconcile(): Promise<void> {
     const redis = this.redis;
     if (!redis) return;
+    const start = performance.now();
     const bundle = await readBundle(redis);
     const inventory = await readInventoryVersioned(redis);
+    const readMs = Math.round(performance.now() - start);
     if (!bundle || !inventory) {
       this.log.info({ bundle: !!bundle, inventory: !!inventory }, 'waiting for the reconciler to publish');
       return;
@@ -268,8 +338,11 @@ export class Agent {
       return;
     }
     try {
-      await this.apply({ bundle, inventory });
-      this.log.info({ revision: bundle.revision, inventoryVersion: inventory.version }, 'applied');
+      const applied = await this.apply({ bundle, inventory });
+      this.log.info(
+        { revision: bundle.revision, inventoryVersion: inventory.version, readMs, ...applied },
+        'applied',
+      );
     } catch (error) {
       const message = (error as Error).message;
       Object.assign(this.status, {

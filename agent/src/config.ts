@@ -22,6 +22,11 @@ export interface AgentConfig {
   dnsUpstream: string;
   /** The node's pod interfaces as an nft wildcard (`NYX_POD_INTERFACES`, e.g. `cali*`; unset: off). */
   podInterfaces?: string;
+  /**
+   * Pod churn as element updates of the table in force (`NYX_INCREMENTAL`, default true); false:
+   * every change reloads the bundle and replaces the whole table (the fallback, and the bench's baseline).
+   */
+  incremental: boolean;
   logLevel: string;
 }
 
@@ -43,6 +48,20 @@ function intSetting(
     return fallback;
   }
   return n;
+}
+
+function boolSetting(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: boolean,
+  errors: string[],
+): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  errors.push(`${name}=${env[name]}: expected true or false`);
+  return fallback;
 }
 
 /** Reads the configuration from `env`; every problem is reported at once. */
@@ -67,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined>, resolvConf =
     dnsProxyPort: intSetting(env, 'NYX_DNS_PROXY_PORT', 5353, 0, 65535, errors),
     dnsUpstream: env.NYX_DNS_UPSTREAM?.trim() || /^nameserver\s+(\S+)/m.exec(resolvConf)?.[1] || '',
     ...(env.NYX_POD_INTERFACES?.trim() ? { podInterfaces: env.NYX_POD_INTERFACES.trim() } : {}),
+    incremental: boolSetting(env, 'NYX_INCREMENTAL', true, errors),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
   if (config.podInterfaces !== undefined && !/^[A-Za-z0-9._-]+\*?$/.test(config.podInterfaces)) {
@@ -83,6 +103,6 @@ export function loadConfig(env: Record<string, string | undefined>, resolvConf =
 }
 
 /** The configuration as printed at start: a password in REDIS_URL is masked. */
-export function describeConfig(config: AgentConfig): Record<string, string | number> {
+export function describeConfig(config: AgentConfig): Record<string, string | number | boolean> {
   return { ...config, redisUrl: config.redisUrl.replace(/\/\/([^@/]*)@/, '//***@') };
 }

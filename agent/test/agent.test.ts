@@ -260,6 +260,69 @@ describe('nyx-agent', () => {
     expect(leaked).toEqual([]);
   });
 
+  it('pod churn: inventory changes are applied as element updates, under traffic with no gap, and a pod is enforced once listed', async () => {
+    await publishAndWait({
+      ...config('deny'),
+      'namespaces/shop/web.yaml': `${HEAD}\nkind: NyxNetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  egress:\n    - decision: Allow\n      to: [{namespaceSelector: {matchLabels: {team: payments}}, podSelector: {matchLabels: {app: pay}}}]\n      ports: [{port: 80}]\n`,
+      'namespaces/payments/pay.yaml': `${HEAD}\nkind: NyxNetworkPolicy\nmetadata: {name: pay, namespace: payments}\nspec:\n  podSelector: {matchLabels: {app: pay}}\n  ingress:\n    - decision: Allow\n      from: [{namespaceSelector: {matchLabels: {team: shop}}, podSelector: {matchLabels: {app: web}}}]\n`,
+    });
+    expect(await cluster.probe([probe('shop/web', 'payments/pay', 80)])).toEqual(['connected']);
+    const withoutPay = clusterInventoryJson({
+      pods: CLUSTER.pods.filter((p) => p.name !== 'pay'),
+      nodes: CLUSTER.nodes,
+    });
+    const publishInventory = async (inventory: unknown) => {
+      const mark = received.length;
+      const version = await publishInventoryVersioned(client, inventory);
+      await Promise.all(
+        CLUSTER.nodes.map((n) =>
+          waitForAck(
+            (a) =>
+              received.indexOf(a) >= mark &&
+              a.node === n.name &&
+              a.inventoryVersion === version &&
+              a.status === 'applied',
+          ),
+        ),
+      );
+    };
+    const elementUpdates = () =>
+      agents.get('n1')!.lines.filter((l) => l.includes('"update":"elements"')).length;
+    const before = elementUpdates();
+
+    await publishInventory(withoutPay);
+    // Not listed: web's egress has no pay to allow any more (defaultMode deny).
+    expect(await cluster.probe([probe('shop/web', 'payments/pay', 80)])).toEqual(['timeout']);
+    await publishInventory(clusterInventoryJson());
+    expect(await cluster.probe([probe('shop/web', 'payments/pay', 80)])).toEqual(['connected']);
+
+    // More changes while flows both inventories deny are tried: they never pass.
+    let stop = false;
+    const leaked: string[] = [];
+    let attempts = 0;
+    const loop = (async () => {
+      while (!stop) {
+        const outcomes = await cluster.probe(
+          [probe('shop/api', 'payments/pay', 80), probe('payments/ledger', 'shop/web', 80)],
+          300,
+        );
+        attempts += outcomes.length;
+        for (const o of outcomes) if (o !== 'timeout') leaked.push(o);
+      }
+    })();
+    // At least 20 changes, and as many as it takes for 10 rounds of probes to overlap them.
+    let changes = 0;
+    while (changes < 20 || attempts < 20 || changes % 2 === 1) {
+      await publishInventory(changes % 2 === 0 ? withoutPay : clusterInventoryJson());
+      changes++;
+    }
+    stop = true;
+    await loop;
+    expect(leaked).toEqual([]);
+    expect(elementUpdates() - before, agents.get('n1')!.lines.slice(-3).join('\n')).toBe(changes + 2);
+    expect(await cluster.probe([probe('shop/web', 'payments/pay', 80)])).toEqual(['connected']);
+  });
+
   it('captures new connections into the flow store, resolved to pods', async () => {
     await publishAndWait({});
     const outcomes = await cluster.probe(

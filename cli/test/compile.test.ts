@@ -97,7 +97,7 @@ describe('nyxctl compile', () => {
     const plain = await nyxctl('compile', '--policies', tree, '--inventory', inventory, '--node', 'n1');
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/set fq0_4 \{\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t\}/);
-    expect(plain.stdout).toMatch(/ip daddr @fq0_4 ip daddr != @s\d+_4 tcp dport 443/);
+    expect(plain.stdout).toMatch(/ip daddr @fq0_4 ip daddr != @cluster4 tcp dport 443/);
     expect(plain.stdout).not.toMatch(/chain dns|set flows4/);
     const agent = await nyxctl(
       'compile',
@@ -115,9 +115,9 @@ describe('nyxctl compile', () => {
     expect(agent.stdout).toMatch(/type nat hook prerouting priority dstnat/);
     expect(agent.stdout).toMatch(/udp dport 53 redirect to :5353/);
     expect(agent.stdout).toMatch(/set flows4 \{[^}]*flags dynamic,timeout/);
-    expect(agent.stdout).toMatch(/ct state new ip saddr @s\d+_4 update @flows4/);
+    expect(agent.stdout).toMatch(/ct state new ip saddr @local4 update @flows4/);
     expect(agent.stdout).toMatch(
-      /iifname "cali\*" meta nfproto ipv4 ip saddr != @s\d+_4 counter name unknown_pods/,
+      /iifname "cali\*" meta nfproto ipv4 ip saddr != @local4 counter name unknown_pods/,
     );
   });
 

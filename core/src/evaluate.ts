@@ -92,6 +92,10 @@ function sortedEntries(r: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(r).sort(([a], [b]) => compareText(a, b)));
 }
 
+// A policy set compiles to the same data against any inventory: the agent recompiles its
+// evaluator on every inventory change (pod churn) and keeps the policy set.
+const compiledSets = new WeakMap<PolicySet, CompiledPolicySet>();
+
 /**
  * Compiles the policy set against one inventory: selectors and CIDRs once, policies indexed by
  * namespace, cluster policies pre-filtered per namespace, verdicts cached per equivalence class.
@@ -103,7 +107,11 @@ export function compileEvaluator(
   inventory: Inventory,
   options: EvaluatorOptions = {},
 ): Evaluator {
-  const compiled = compilePolicySet(policySet);
+  let compiled = compiledSets.get(policySet);
+  if (!compiled) {
+    compiled = compilePolicySet(policySet);
+    compiledSets.set(policySet, compiled);
+  }
 
   // Index: namespaced policies by namespace, cluster policies filtered per namespace lazily.
   const namespaced = new Map<string, CompiledPolicy[]>();

@@ -255,6 +255,7 @@ export {
   GENERATION_MASK,
   type RulesetInput,
 } from './nft.js';
+export { type RulesetUpdate, rulesetUpdate } from './nft-update.js';
 
 // A change: the object change set (the reconciler's plan and prune), impact and lint (cli, bot).
 

@@ -27,7 +27,13 @@ import type { FqdnPredicate } from './fqdn.js';
 import { addressOwners } from './inventory.js';
 import type { Pod } from './inventory-model.js';
 import type { Direction } from './model.js';
-import type { CompiledPeers, CompiledPolicy, CompiledPort, CompiledRule } from './policy-compiled.js';
+import type {
+  CompiledPeers,
+  CompiledPodPeer,
+  CompiledPolicy,
+  CompiledPort,
+  CompiledRule,
+} from './policy-compiled.js';
 import { podPeerMatches } from './policy-match.js';
 import type { SubjectPlan } from './policy-walk.js';
 
@@ -116,22 +122,54 @@ function combine(a: Alternative, b: Alternative): string[] {
   return out;
 }
 
-/** Named sets, deduplicated by content, declared in order of first use. */
-class SetTable {
-  private readonly byKey = new Map<string, string>();
-  readonly declarations: string[] = [];
+/**
+ * A stable name for what `key` describes (8 hex digits of its hash), so a ruleset's structure does
+ * not move when pods come and go: names are not numbered by first use. A hash collision between
+ * two different things only adds a suffix.
+ */
+class StableNames {
+  private readonly taken = new Set<string>();
 
-  /** A named set of addresses of one family; its name. */
-  addresses(family: Family, addresses: readonly string[], comment: string): string {
+  name(base: string): string {
+    let name = base;
+    for (let i = 1; this.taken.has(name); i++) name = `${base}x${i}`;
+    this.taken.add(name);
+    return name;
+  }
+}
+
+function hash8(text: string): string {
+  return fnv1a(text).toString(16).padStart(8, '0');
+}
+
+/**
+ * Named sets, named after what they select (a peer's selectors, a namespace, a port name) rather
+ * than their elements, and declared in name order: pod churn changes their elements, not their
+ * names (SPEC 7 point 8, incremental updates). Sets of one key with different elements (two
+ * different selectors written alike) get different names.
+ */
+class SetTable {
+  private readonly byKey = new Map<string, Array<{ elements: string[]; name: string }>>();
+  private readonly names = new StableNames();
+  private readonly byName = new Map<string, string>();
+
+  /** A named set of addresses of one family; its name (`fixed`, or derived from `key`). */
+  addresses(
+    family: Family,
+    key: string,
+    addresses: readonly string[],
+    comment: string,
+    fixed?: string,
+  ): string {
     const elements = [...new Set(addresses)].sort();
-    return this.declare(`a${family}:${elements.join(',')}`, family, ADDR_TYPE[family], elements, comment);
+    return this.declare(`a${family}:${key}`, family, ADDR_TYPE[family], elements, comment, fixed);
   }
 
   /** A named set of `address . protocol . port` (named ports resolved on destination pods). */
-  services(family: Family, elements: readonly string[], comment: string): string {
+  services(family: Family, key: string, elements: readonly string[], comment: string): string {
     const sorted = [...new Set(elements)].sort();
     return this.declare(
-      `s${family}:${sorted.join(',')}`,
+      `s${family}:${key}`,
       family,
       `${ADDR_TYPE[family]} . inet_proto . inet_service`,
       sorted,
@@ -139,12 +177,30 @@ class SetTable {
     );
   }
 
-  private declare(key: string, family: Family, type: string, elements: string[], comment: string): string {
-    let name = this.byKey.get(key);
+  /** The declarations, in name order (independent of which pod used a set first). */
+  get declarations(): string[] {
+    return [...this.byName.keys()].sort().map((name) => this.byName.get(name)!);
+  }
+
+  private declare(
+    key: string,
+    family: Family,
+    type: string,
+    elements: string[],
+    comment: string,
+    fixed?: string,
+  ): string {
+    // Same key and same elements: the same set (compared element-wise: no big key strings).
+    const sameKey = this.byKey.get(key) ?? [];
+    let name = sameKey.find(
+      (s) => s.elements.length === elements.length && s.elements.every((e, i) => e === elements[i]),
+    )?.name;
     if (name === undefined) {
-      name = `s${this.byKey.size}_${SUFFIX[family]}`;
-      this.byKey.set(key, name);
-      this.declarations.push(
+      name = this.names.name(fixed ?? `s${hash8(key)}_${SUFFIX[family]}`);
+      sameKey.push({ elements, name });
+      this.byKey.set(key, sameKey);
+      this.byName.set(
+        name,
         `\t# ${comment}\n\tset ${name} {\n\t\ttype ${type}\n${elementsLine(elements)}\t}`,
       );
     }
@@ -159,10 +215,14 @@ function elementsLine(elements: readonly string[]): string {
   return `\t\telements = {\n\t\t\t${lines.join(',\n\t\t\t')}\n\t\t}\n`;
 }
 
-/** Chains deduplicated by body: pods whose plans render alike share one chain. */
+/**
+ * Chains deduplicated by body: pods whose plans render alike share one chain, named after its body
+ * (so a chain keeps its name whichever pods use it) and declared in name order.
+ */
 class ChainTable {
   private readonly byBody = new Map<string, string>();
-  readonly declarations: string[] = [];
+  private readonly byName = new Map<string, string>();
+  private readonly names = new StableNames();
 
   constructor(private readonly prefix: string) {}
 
@@ -170,13 +230,18 @@ class ChainTable {
     const text = body.join('\n');
     let name = this.byBody.get(text);
     if (name === undefined) {
-      name = `${this.prefix}${this.byBody.size}`;
+      name = this.names.name(`${this.prefix}${hash8(text)}`);
       this.byBody.set(text, name);
-      this.declarations.push(
+      this.byName.set(
+        name,
         `\t# ${comment}\n\tchain ${name} {\n${body.map((l) => `\t\t${l}`).join('\n')}\n\t}`,
       );
     }
     return name;
+  }
+
+  get declarations(): string[] {
+    return [...this.byName.keys()].sort().map((name) => this.byName.get(name)!);
   }
 }
 
@@ -226,16 +291,60 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
   for (const f of FAMILIES) {
     clusterSet[f] = sets.addresses(
       f,
+      'cluster',
       clusterAddresses[f],
       'cluster addresses: pods and nodes (any other address is world)',
+      `cluster${SUFFIX[f]}`,
     );
-    podSet[f] = sets.addresses(f, podAddresses[f], 'pod addresses');
+    podSet[f] = sets.addresses(f, 'pods', podAddresses[f], 'pod addresses', `pods${SUFFIX[f]}`);
   }
-  const podAddressSets = (pods: Array<{ address: string }>, comment: string): Alternative => {
+  // A family the cluster has addresses in gets its sets even when they are empty (an empty set
+  // matches nothing, as an absent rule would): a pod coming or going then changes elements only.
+  const present = (f: Family): boolean => clusterAddresses[f].length > 0;
+  // Pod entries by namespace: a namespaced peer (most of them) only looks at its own namespace.
+  const entriesByNamespace = new Map<string, Array<{ address: string; pod: Pod }>>();
+  for (const e of podEntries) {
+    const list = entriesByNamespace.get(e.pod.namespace);
+    if (list) list.push(e);
+    else entriesByNamespace.set(e.pod.namespace, [e]);
+  }
+  const podsOfPeer = (peer: CompiledPodPeer): Array<{ address: string; pod: Pod }> => {
+    if (peer.namespace !== undefined) {
+      return (entriesByNamespace.get(peer.namespace) ?? []).filter((e) => podPeerMatches(peer, e.pod));
+    }
+    const out: Array<{ address: string; pod: Pod }> = [];
+    for (const entries of entriesByNamespace.values()) {
+      // One namespace-label test per namespace, then the pods of the namespaces that pass.
+      if (peer.namespaceSelector && !peer.namespaceSelector(entries[0]!.pod.namespaceLabels)) continue;
+      for (const e of entries) if (podPeerMatches(peer, e.pod)) out.push(e);
+    }
+    return out;
+  };
+  /** The pods a rule's selector peers match (the order does not matter: sets are sorted). */
+  const podsOfPeers = (peers: CompiledPeers): Array<{ address: string; pod: Pod }> => {
+    if (peers.pods.length === 1) return podsOfPeer(peers.pods[0]!);
+    const seen = new Set<string>();
+    const out: Array<{ address: string; pod: Pod }> = [];
+    for (const peer of peers.pods) {
+      for (const e of podsOfPeer(peer)) {
+        if (seen.has(e.address)) continue;
+        seen.add(e.address);
+        out.push(e);
+      }
+    }
+    return out;
+  };
+  const podAddressSets = (
+    pods: Array<{ address: string }>,
+    key: string,
+    comment: string,
+    fixed?: (f: Family) => string,
+  ): Alternative => {
     const alt: { ip?: string; ip6?: string } = {};
     for (const f of FAMILIES) {
+      if (!present(f)) continue;
       const list = pods.filter((p) => familyOf(p.address) === f).map((p) => p.address);
-      if (list.length > 0) alt[f] = sets.addresses(f, list, comment);
+      alt[f] = sets.addresses(f, key, list, comment, fixed?.(f));
     }
     return alt;
   };
@@ -270,9 +379,19 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     const field = addrField(direction);
     const alts: Alternative[] = [];
     if (peers.pods.length > 0) {
-      const matching = podEntries.filter((e) => peers.pods.some((peer) => podPeerMatches(peer, e.pod)));
+      const matching = podsOfPeers(peers);
       const described = peers.pods.map((peer) => JSON.stringify(peer.selectors)).join(' or ');
-      const alt = podAddressSets(matching, `pods of ${described}`) as { ip?: string; ip6?: string };
+      const key = JSON.stringify(
+        peers.pods.map((p) => [
+          p.namespace ?? null,
+          p.selectors.namespaceSelector ?? null,
+          p.selectors.podSelector ?? null,
+        ]),
+      );
+      const alt = podAddressSets(matching, `pods:${key}`, `pods of ${described}`) as {
+        ip?: string;
+        ip6?: string;
+      };
       const out: { ip?: string; ip6?: string } = {};
       for (const f of FAMILIES) if (alt[f]) out[f] = `${f} ${field} @${alt[f]}`;
       if (out.ip || out.ip6) alts.push(out);
@@ -304,7 +423,10 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
         if (owner.kind === 'node' && peers.nodes.some((n) => n(owner.node.labels ?? {})))
           matching.push({ address });
       }
-      const alt = podAddressSets(matching, 'addresses of selected nodes') as { ip?: string; ip6?: string };
+      const alt = podAddressSets(matching, `nodes:${rule.source}`, 'addresses of selected nodes') as {
+        ip?: string;
+        ip6?: string;
+      };
       const out: { ip?: string; ip6?: string } = {};
       for (const f of FAMILIES) if (alt[f]) out[f] = `${f} ${field} @${alt[f]}`;
       if (out.ip || out.ip6) alts.push(out);
@@ -352,25 +474,47 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     if (services.length > 0) {
       alts.push({ any: `meta l4proto . th dport { ${[...new Set(services)].join(', ')} }` });
     }
-    if (named.length > 0) {
+    const namedPorts = ports.filter((p) => p.name !== undefined);
+    if (direction === 'egress' && namedPorts.length > 0) {
+      const key = JSON.stringify(namedPorts.map((p) => [p.protocol, p.name]));
       const alt: { ip?: string; ip6?: string } = {};
       for (const f of FAMILIES) {
+        if (!present(f)) continue;
         const elements = named.filter((n) => familyOf(n.address) === f).map((n) => n.element);
-        if (elements.length > 0) {
-          const name = sets.services(f, elements, 'named ports of destination pods');
-          alt[f] = `${f} daddr . meta l4proto . th dport @${name}`;
-        }
+        const name = sets.services(f, key, elements, 'named ports of destination pods');
+        alt[f] = `${f} daddr . meta l4proto . th dport @${name}`;
       }
       alts.push(alt);
     }
     return alts;
   };
 
+  // A rule's peers (and a rule's ports at egress, where named ports resolve on the peer) render
+  // the same for every subject: once per rule, however many plans hold it.
+  const peerCache = {
+    egress: new Map<CompiledRule, Alternative[]>(),
+    ingress: new Map<CompiledRule, Alternative[]>(),
+  };
+  const egressPortCache = new Map<CompiledPort[], Alternative[]>();
   /** The nft match texts of one rule (alternatives: any of them matching is the rule matching). */
   const ruleMatches = (rule: CompiledRule, direction: Direction, subject: Pod): string[] => {
+    let peers = peerCache[direction].get(rule);
+    if (!peers) {
+      peers = peerAlternatives(rule.peers, rule, direction);
+      peerCache[direction].set(rule, peers);
+    }
+    if (peers.length === 0) return [];
+    let ports: Alternative[] | undefined;
+    if (direction === 'egress' && rule.ports) {
+      ports = egressPortCache.get(rule.ports);
+      if (!ports) {
+        ports = portAlternatives(rule.ports, direction, subject);
+        egressPortCache.set(rule.ports, ports);
+      }
+    } else ports = portAlternatives(rule.ports, direction, subject);
     const out: string[] = [];
-    for (const peer of peerAlternatives(rule.peers, rule, direction)) {
-      for (const port of portAlternatives(rule.ports, direction, subject)) out.push(...combine(peer, port));
+    for (const peer of peers) {
+      for (const port of ports) out.push(...combine(peer, port));
     }
     return out;
   };
@@ -494,8 +638,12 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     if (mode === 'deny') body.push('# default: deny', 'drop');
     else if (mode === 'deny-cross-namespace') {
       body.push('# default: deny-cross-namespace');
-      const own = podEntries.filter((e) => e.pod.namespace === subject.namespace);
-      const ownSets = podAddressSets(own, `pods of namespace ${subject.namespace}`) as {
+      const own = entriesByNamespace.get(subject.namespace) ?? [];
+      const ownSets = podAddressSets(
+        own,
+        `namespace:${subject.namespace}`,
+        `pods of namespace ${subject.namespace}`,
+      ) as {
         ip?: string;
         ip6?: string;
       };
@@ -529,11 +677,15 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
 
   const excluded = podAddressSets(
     podEntries.filter((e) => compiled.excludedNamespaces.has(e.pod.namespace)),
+    'excluded',
     'pods of excluded namespaces (no enforcement, both directions)',
+    (f) => `excluded${SUFFIX[f]}`,
   ) as { ip?: string; ip6?: string };
   const local = podAddressSets(
     sortedLocal.map(([address]) => ({ address })),
+    'local',
     `pods of node ${node}`,
+    (f) => `local${SUFFIX[f]}`,
   ) as { ip?: string; ip6?: string };
 
   const mapDeclarations: string[] = [];
