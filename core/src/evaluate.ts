@@ -199,10 +199,14 @@ export function compileEvaluator(
     return sig;
   };
 
+  // Caches keyed by pod, plan or reason are plain Maps, not WeakMaps: those objects belong to the
+  // inventory and the policy set this evaluator holds anyway (a gone pod's stand-in is memoised per
+  // identity), and a Map lookup by object is several times cheaper on these hot paths.
+  //
   // A pod's class: namespace, labels, container ports (pods of one Deployment share it). The node
   // is left out on purpose: it only matters for the node-local probe, which is decided before the
   // cache, so leaving it in would only split a Deployment spread over nodes into several classes.
-  const podClassText = new WeakMap<Pod, string>();
+  const podClassText = new Map<Pod, string>();
   const podClass = (pod: Pod): string => {
     let text = podClassText.get(pod);
     if (text === undefined) {
@@ -221,7 +225,7 @@ export function compileEvaluator(
     return id;
   };
   // Class id of a pod seen at one address (or at all its addresses), cached on the pod.
-  const podClassIds = new WeakMap<Pod, Map<string, number>>();
+  const podClassIds = new Map<Pod, Map<string, number>>();
   const podClassId = (pod: Pod, ip: string | undefined): number => {
     let byIp = podClassIds.get(pod);
     if (!byIp) {
@@ -259,7 +263,7 @@ export function compileEvaluator(
   };
 
   const plans = new Map<string, Record<Direction, SubjectPlan>>();
-  const planByPod = new WeakMap<Pod, Record<Direction, SubjectPlan>>();
+  const planByPod = new Map<Pod, Record<Direction, SubjectPlan>>();
   const planFor = (pod: Pod, direction: Direction): SubjectPlan => {
     const cached = planByPod.get(pod);
     if (cached) return cached[direction];
@@ -324,7 +328,7 @@ export function compileEvaluator(
       : undefined;
   const changed = reuse ? changedPolicies(reuse.compiled, compiled) : [];
   const unchangedByClass = new Map<string, Record<Direction, boolean>>();
-  const unchangedByPod = new WeakMap<Pod, Record<Direction, boolean>>();
+  const unchangedByPod = new Map<Pod, Record<Direction, boolean>>();
   const unchangedPoint = (pod: Pod, direction: Direction): boolean => {
     let unchanged = unchangedByPod.get(pod);
     if (!unchanged) {
@@ -350,7 +354,7 @@ export function compileEvaluator(
   // subject's namespace and container ports, the peer's class and the service (see `pointKey`).
   // Such points share one walk across flows whose other point differs.
   const planKeyIds = new Map<string, number>();
-  const planKeys = new WeakMap<SubjectPlan, number>();
+  const planKeys = new Map<SubjectPlan, number>();
   const planKey = (pod: Pod, direction: Direction, plan: SubjectPlan): number => {
     let id = planKeys.get(plan);
     if (id === undefined) {
@@ -408,7 +412,7 @@ export function compileEvaluator(
 
   // Verdicts by their reasons: flows of different classes that every point decides alike share one
   // verdict object (read-only), so that callers serialise or count it once.
-  const reasonIds = new WeakMap<Reason, number>();
+  const reasonIds = new Map<Reason, number>();
   let nextReasonId = 0;
   const reasonId = (r: Reason): number => {
     let id = reasonIds.get(r);
