@@ -33,12 +33,15 @@ import {
   parseBundle,
   readBundle,
   readInventoryVersioned,
+  type WouldDenyRecord,
   writeFlows,
+  writeWouldDeny,
 } from '@nyx/io';
 import type { Redis } from 'ioredis';
 import type { AgentConfig } from './config.js';
 import { DnsProxy, type LearnedAddress } from './dns-proxy.js';
-import { type CapturedFlow, loadScript, readCapturedFlows } from './nft.js';
+import { type AgentMetrics, createAgentMetrics, rulesetSize } from './metrics.js';
+import { type CapturedFlow, loadScript, readCapturedFlows, readWouldDenyFindings } from './nft.js';
 
 /** The state the agent enforces: a bundle and an inventory (with its version). */
 export interface AgentState {
@@ -62,6 +65,8 @@ export interface AgentStatus {
   error?: string;
   /** Flow records dropped because the in-memory buffer was full while Redis was away. */
   droppedFlows: number;
+  /** Would-deny records dropped for the same reason. */
+  droppedFindings: number;
 }
 
 const STATE_FILE = 'last-good.json';
@@ -70,7 +75,7 @@ const STATE_FILE = 'last-good.json';
 export function buildRuleset(
   state: AgentState,
   node: string,
-  extras: AgentExtras = { flowCapture: true },
+  extras: AgentExtras = { flowCapture: true, wouldDeny: true },
 ): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory } {
   const loaded = loadPolicySet(state.bundle.files.map((f) => ({ path: f.path, content: f.text })));
   if (!loaded.ok) throw new Error(loaded.errors.map(formatDiagnostic).join('\n'));
@@ -91,12 +96,15 @@ export class Agent {
   /** Addresses learned from DNS answers, by address: the name and when its TTL runs out. */
   private learned = new Map<string, LearnedAddress>();
   private dnsProxy: DnsProxy | undefined;
-  private readonly status: AgentStatus = { status: 'starting', droppedFlows: 0 };
+  private readonly status: AgentStatus = { status: 'starting', droppedFlows: 0, droppedFindings: 0 };
+  /** The last apply that failed (kept after later successes, for health). */
+  private lastError: { revision?: string; error: string; at: string } | undefined;
   private running: Promise<void> = Promise.resolve();
   private pending = false;
   /** Counter values seen at the last read, by tuple: the next read records the difference. */
   private counters = new Map<string, number>();
   private buffer: FlowRecord[] = [];
+  private findings: WouldDenyRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
   private redis: Redis | undefined;
@@ -105,10 +113,46 @@ export class Agent {
   constructor(
     private readonly config: AgentConfig,
     private readonly log: AgentLog,
+    readonly metrics: AgentMetrics = createAgentMetrics({ defaultMetrics: false }),
   ) {}
 
   health(): Readonly<AgentStatus> {
     return this.status;
+  }
+
+  /**
+   * Readiness for `/healthz`: ready once a ruleset is in force (the last good state from disk or a
+   * bundle from the hand-off); the detail names what is in force, the last attempt, the last apply
+   * error and whether Redis is connected (the agent keeps enforcing without it).
+   */
+  readiness(): { ready: boolean; detail: Record<string, unknown> } {
+    const inForce = this.current?.state;
+    const s = this.status;
+    return {
+      ready: inForce !== undefined,
+      detail: {
+        node: this.config.node,
+        ...(inForce
+          ? {
+              applied: {
+                revision: inForce.bundle.revision,
+                hash: inForce.bundle.hash,
+                inventoryVersion: inForce.inventory.version,
+              },
+            }
+          : {}),
+        lastAttempt: {
+          status: s.status,
+          ...(s.revision !== undefined ? { revision: s.revision } : {}),
+          ...(s.appliedAt !== undefined ? { at: s.appliedAt } : {}),
+          ...(s.error !== undefined ? { error: s.error } : {}),
+        },
+        ...(this.lastError ? { lastError: this.lastError } : {}),
+        redis: this.redis?.status === 'ready' ? 'connected' : 'disconnected',
+        buffered: { flows: this.buffer.length, wouldDeny: this.findings.length },
+        dropped: { flows: s.droppedFlows, wouldDeny: s.droppedFindings },
+      },
+    };
   }
 
   /** Applies the last good state from `NYX_STATE_DIR`, if any; true when one is in force. */
@@ -137,10 +181,31 @@ export class Agent {
 
   /** Compiles and loads `state`; on success it becomes the last good state. Throws on failure. */
   async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<void> {
-    const { ruleset, inventory, evaluator } = buildRuleset(state, this.config.node, this.extras());
-    // A replace empties the capture sets: read what they counted first.
-    await this.captureFlows().catch(() => {});
-    await loadScript(this.config.nft, ruleset.script);
+    const started = performance.now();
+    let built: ReturnType<typeof buildRuleset>;
+    try {
+      built = buildRuleset(state, this.config.node, this.extras());
+      // A replace empties the capture sets: read what they counted first.
+      await this.captureFlows().catch(() => {});
+      await loadScript(this.config.nft, built.ruleset.script);
+    } catch (error) {
+      this.metrics.applies.inc({ result: 'failed' });
+      this.lastError = {
+        revision: state.bundle.revision,
+        error: (error as Error).message,
+        at: new Date().toISOString(),
+      };
+      throw error;
+    }
+    const { ruleset, inventory, evaluator } = built;
+    this.metrics.applies.inc({ result: 'applied' });
+    this.metrics.applyDuration.observe((performance.now() - started) / 1000);
+    const size = rulesetSize(ruleset.script);
+    this.metrics.ruleset.set({ kind: 'rules' }, size.rules);
+    this.metrics.ruleset.set({ kind: 'sets' }, size.sets);
+    this.metrics.ruleset.set({ kind: 'set_elements' }, size.elements);
+    this.metrics.ruleset.set({ kind: 'script_bytes' }, Buffer.byteLength(ruleset.script));
+    this.metrics.localPods.set(ruleset.localPods.size);
     this.counters = new Map();
     this.current = { state, inventory, evaluator, ruleset };
     Object.assign(this.status, {
@@ -169,6 +234,7 @@ export class Agent {
     }
     return {
       flowCapture: true,
+      wouldDeny: true,
       ...(this.config.dnsProxyPort !== 0 ? { dnsProxyPort: this.config.dnsProxyPort } : {}),
       ...(this.config.podInterfaces ? { podInterfaces: this.config.podInterfaces } : {}),
       fqdnElementsFor: (matches: (name: string) => boolean) =>
@@ -186,6 +252,7 @@ export class Agent {
       current: () =>
         this.current && { evaluator: this.current.evaluator, fqdnSets: this.current.ruleset.fqdnSets },
       learned: (entry) => this.learned.set(entry.address, entry),
+      counted: (result, transport) => this.metrics.dnsQueries.inc({ result, transport }),
       onError: (error) => this.log.warn({ error: error.message }, 'DNS proxy'),
     });
     await this.dnsProxy.listen();
@@ -330,6 +397,7 @@ export class Agent {
       if (count <= 0) continue;
       if (this.buffer.length >= this.config.flowBuffer) {
         this.status.droppedFlows += 1;
+        this.metrics.flowRecordsDropped.inc();
         continue;
       }
       const record: FlowRecord = {
@@ -342,7 +410,61 @@ export class Agent {
         firstSeen: now,
         lastSeen: now,
       };
+      this.metrics.flowRecords.inc();
       this.buffer.push(annotateFlowRecord(this.current.inventory, record).record);
+    }
+    await this.captureFindings(name, serverName, now);
+  }
+
+  /**
+   * Reads the kernel's would-deny findings (`nyxctl compile --agent`: the as-if-enforced walk in
+   * record-only chains) and turns what grew since the last read into would-deny records, each with
+   * the engine's deciding reason of the script that recorded it.
+   */
+  private async captureFindings(
+    name: (address: string) => string,
+    serverName: (address: string) => string | undefined,
+    now: string,
+  ): Promise<void> {
+    if (!this.current) return;
+    const reasons = this.current.ruleset.wouldDenyReasons;
+    for (const f of await readWouldDenyFindings(this.config.nft)) {
+      const reason = reasons[f.reasonId];
+      if (!reason?.point) continue;
+      const key = `wd ${f.src} ${f.dst} ${f.protocol} ${f.port} ${f.reasonId}`;
+      const before = this.counters.get(key) ?? 0;
+      this.counters.set(key, f.packets);
+      const count = f.packets - before;
+      if (count <= 0) continue;
+      this.metrics.wouldDenyConnections.inc(count);
+      if (this.findings.length >= this.config.flowBuffer) {
+        this.status.droppedFindings += 1;
+        this.metrics.wouldDenyDropped.inc();
+        continue;
+      }
+      const record: FlowRecord = {
+        src: name(f.src),
+        dst: name(f.dst),
+        protocol: f.protocol,
+        port: f.port,
+        ...(serverName(f.dst) ? { serverName: serverName(f.dst) } : {}),
+        count,
+        firstSeen: now,
+        lastSeen: now,
+      };
+      this.findings.push({
+        ...annotateFlowRecord(this.current.inventory, record).record,
+        wouldDeny: {
+          point: reason.point,
+          band: reason.band,
+          ...(reason.object !== undefined ? { object: reason.object } : {}),
+          ...(reason.rule !== undefined ? { rule: reason.rule } : {}),
+          ...(reason.ruleName !== undefined ? { ruleName: reason.ruleName } : {}),
+          text: reason.text,
+          ...(reason.source !== undefined ? { source: reason.source } : {}),
+        },
+        node: this.config.node,
+      });
     }
   }
 
@@ -351,6 +473,7 @@ export class Agent {
     await this.captureFlows().catch((error) =>
       this.log.warn({ error: (error as Error).message }, 'reading the flow-capture sets failed'),
     );
+    await this.flushFindings();
     if (!this.redis || this.buffer.length === 0) return 0;
     const batch = this.buffer;
     this.buffer = [];
@@ -364,6 +487,26 @@ export class Agent {
         'flow store unavailable: buffering',
       );
       return 0;
+    }
+  }
+
+  /** Ships buffered would-deny records beside the flows; keeps them while Redis is away. */
+  private async flushFindings(): Promise<void> {
+    if (!this.redis || this.findings.length === 0) return;
+    const batch = this.findings;
+    this.findings = [];
+    try {
+      await writeWouldDeny(this.redis, batch, { ttlSeconds: this.config.flowRetentionDays * 86400 });
+    } catch (error) {
+      this.findings = [...batch, ...this.findings].slice(0, this.config.flowBuffer);
+      this.log.warn(
+        {
+          error: (error as Error).message,
+          buffered: this.findings.length,
+          dropped: this.status.droppedFindings,
+        },
+        'flow store unavailable: buffering would-deny findings',
+      );
     }
   }
 

@@ -34,6 +34,9 @@ export const CLUSTER: ClusterSpec = {
   dnsZone: {
     'api.example.com': { address: '203.0.113.10', ttl: 3 },
     'other.example.org': { address: '203.0.113.20', ttl: 300 },
+    // Its UDP answer is truncated: resolvers retry over TCP.
+    'big.example.com': { address: '203.0.113.20', ttl: 300, truncate: true },
+    'v6.example.com': { address6: '2001:db8::10', ttl: 300 },
   },
 };
 

@@ -20,8 +20,12 @@ export interface ClusterSpec {
   world: string[];
   /** Ports every namespace serves, TCP and UDP. */
   ports: number[];
-  /** When set, the world serves these A records on port 53 of its addresses (leave 53 out of `ports`). */
-  dnsZone?: Record<string, { address: string; ttl: number }>;
+  /**
+   * When set, the world serves these records on UDP and TCP port 53 of its addresses (instead of
+   * echoing there): A (`address`), AAAA (`address6`); `truncate`: UDP answers are empty with the TC
+   * bit set, so resolvers retry over TCP.
+   */
+  dnsZone?: Record<string, { address?: string; address6?: string; ttl: number; truncate?: boolean }>;
 }
 
 export type ProbeOutcome = 'connected' | 'refused' | 'timeout' | 'error';
@@ -55,8 +59,17 @@ export interface NetnsCluster {
   probe(probes: readonly Probe[], timeoutMs?: number): Promise<ProbeOutcome[]>;
   /** Sequential TCP connects from `from` to `dst:port` for `durationMs`: how many completed. */
   connectRate(from: string, dst: string, port: number, durationMs: number): Promise<number>;
-  /** An A query from `from` to `server`: the answered addresses, or `timeout`. */
-  resolve(from: string, server: string, name: string, timeoutMs?: number): Promise<string[] | 'timeout'>;
+  /**
+   * A query from `from` to `server` (A unless `type`; over UDP unless `transport`: `udp-tcp` retries
+   * a truncated UDP answer over TCP as resolvers do): the answered addresses, or `timeout`.
+   */
+  resolve(
+    from: string,
+    server: string,
+    name: string,
+    timeoutMs?: number,
+    options?: { type?: 'A' | 'AAAA'; transport?: 'udp' | 'udp-tcp' | 'tcp' },
+  ): Promise<string[] | 'timeout'>;
   /** Opens a TCP connection and keeps it; `echo()` then sends one byte and waits for it back. */
   open(probe: Probe, timeoutMs?: number): Promise<OpenConnection>;
   close(): Promise<void>;
@@ -251,10 +264,17 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
       const { addresses } = await helper.query({ id: nextId++, op: 'rate', host: dst, port, durationMs });
       return Number(addresses?.[0] ?? 0);
     },
-    async resolve(from, server, name, timeoutMs = 1500) {
+    async resolve(from, server, name, timeoutMs = 1500, options = {}) {
       const helper = helpers.get(from);
       if (!helper) throw new Error(`no helper for ${from}`);
-      const { outcome, addresses } = await helper.query({ id: nextId++, op: 'dns', server, name, timeoutMs });
+      const { outcome, addresses } = await helper.query({
+        id: nextId++,
+        op: 'dns',
+        server,
+        name,
+        timeoutMs,
+        ...options,
+      });
       return outcome === 'connected' ? (addresses ?? []) : 'timeout';
     },
     async open(p, timeoutMs = 1500) {
