@@ -188,7 +188,10 @@ export function buildProgram(io: CommandIo, result: ProgramResult, settings: Pro
     .requiredOption('--policies <dir>', 'policy tree')
     .requiredOption('--inventory <file>', INVENTORY_HELP)
     .requiredOption('--node <name>', 'node name as in the inventory (spec.nodeName of its pods)')
-    .option('--agent', 'print what the agent loads: the script plus flow capture and DNS interception')
+    .option(
+      '--agent',
+      'print what the agent loads: the script plus flow capture, would-deny findings (record-only) and DNS interception',
+    )
     .option('--dns-proxy-port <port>', "with --agent: the agent's DNS proxy port (default 5353)")
     .option(
       '--pod-interfaces <pattern>',
