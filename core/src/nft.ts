@@ -829,7 +829,8 @@ const PENDING = hex(WOULD_DENY_PENDING);
  * flow to a pod of another node is not: that node's ingress point may still drop it. Such a finding
  * goes to `would_deny_pending4/6` and marks the connection (`WOULD_DENY_PENDING`); its first reply
  * (proof that the other end let it in) counts it in `would_deny_replied4/6` and clears the mark. A
- * one-way UDP flow to a pod of another node therefore yields no finding (documented).
+ * one-way UDP flow to a pod of another node therefore yields no finding (documented). A node none
+ * of whose points has anything in audit gets none of these chains and sets.
  */
 function renderWouldDeny(input: WouldDenyInput): {
   reasons: Reason[];
@@ -893,6 +894,10 @@ function renderWouldDeny(input: WouldDenyInput): {
       );
       vmaps[direction][familyOf(address)].push(`${address} : jump ${chain}`);
     }
+  }
+  // Nothing in audit anywhere on this node: no chain, no set (a reader finds none: no finding).
+  if (Object.values(vmaps).every((byFamily) => byFamily.ip.length === 0 && byFamily.ip6.length === 0)) {
+    return { reasons, sets: [], chains: [], maps: [], baseChains: [] };
   }
   const sets: string[] = [];
   for (const f of FAMILIES) {
