@@ -224,12 +224,15 @@ export class Agent {
     const now = Date.now();
     const byName = new Map<string, FqdnElement[]>();
     for (const [address, entry] of this.learned) {
-      if (entry.expiresAt <= now) {
-        this.learned.delete(address);
+      // Whole seconds left, rounded down: a replace never keeps an address past its record's TTL
+      // (rounding up, or re-adding the last second, would; the kernel may already have let it go).
+      const ttlSeconds = Math.floor((entry.expiresAt - now) / 1000);
+      if (ttlSeconds < 1) {
+        if (entry.expiresAt <= now) this.learned.delete(address);
         continue;
       }
       const list = byName.get(entry.name) ?? [];
-      list.push({ address, ttlSeconds: Math.ceil((entry.expiresAt - now) / 1000) });
+      list.push({ address, ttlSeconds });
       byName.set(entry.name, list);
     }
     return {

@@ -20,9 +20,11 @@ import {
 import {
   type NetnsCluster,
   type RedisServer,
+  selfSignedCertificate,
   sourceProcessArgs,
   startNetnsCluster,
   startRedis,
+  type TlsIdentity,
 } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +36,7 @@ const AGENT_MAIN = join(ROOT, 'agent/src/main.ts');
 const HEAD = 'apiVersion: nyx.tracenyx.io/v1alpha1';
 
 let cluster: NetnsCluster;
+let tls: TlsIdentity;
 let redis: RedisServer;
 let client: Redis;
 let acks: Redis;
@@ -185,7 +188,9 @@ const config = (mode: string) => ({
 });
 
 beforeAll(async () => {
-  cluster = await startNetnsCluster(CLUSTER);
+  // The world's 443 speaks TLS with a certificate for api.example.com.
+  tls = await selfSignedCertificate(['api.example.com']);
+  cluster = await startNetnsCluster({ ...CLUSTER, tls });
   redis = await startRedis();
   client = new Redis(redis.url);
   acks = new Redis(redis.url);
@@ -357,6 +362,39 @@ spec:
         .find((r) => r?.src === 'shop/web' && r.dst === api && r.port === 443 && r.serverName !== undefined);
     });
     expect(record.serverName).toBe('api.example.com');
+  });
+
+  it('toFqdn end to end on 443 with a real TLS handshake: the allowed name resolves, the handshake verifying its certificate completes; before DNS and on another address it does not', async () => {
+    await publishAndWait({
+      'namespaces/shop/egress.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: api-only, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - decision: Allow
+      toFqdn: [{matchName: api.example.com}]
+      ports: [{protocol: TCP, port: 443}]
+    - decision: Allow
+      toIpBlock: {cidr: ${CLUSTER.world[0]}/32}
+      ports: [{protocol: UDP, port: 53}]
+`,
+    });
+    const [api, other] = CLUSTER.world as [string, string];
+    const https = (dst: string) => ({
+      ...probe('shop/web', dst, 443),
+      tls: { serverName: 'api.example.com', ca: tls.cert },
+    });
+    // Nothing learned for the name yet (the last answer's TTL ran out in the test before: a replace
+    // must not bring the address back for the rest of its last second).
+    expect(await cluster.probe([https(api)])).toEqual(['timeout']);
+    expect(await cluster.resolve('shop/web', api, 'api.example.com')).toEqual([api]);
+    expect(await cluster.probe([https(api), https(other)])).toEqual(['connected', 'timeout']);
+    // The handshake really verifies: the same server under a name its certificate lacks fails.
+    expect(
+      await cluster.probe([{ ...https(api), tls: { serverName: 'api.example.org', ca: tls.cert } }]),
+    ).toEqual(['error']);
   });
 
   it('DNS over TCP (the retry of a truncated UDP answer) and AAAA answers fill the toFqdn sets', async () => {

@@ -5,6 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import dns2 from 'dns2';
 
 // argv: the namespace's own addresses (comma-separated), then the ports. UDP servers bind each
@@ -25,9 +26,18 @@ for (const port of ports) {
     socket.on('error', () => {});
     socket.pipe(socket);
   });
-  // With a DNS zone, TCP 53 answers DNS too (below).
+  // With a DNS zone, TCP 53 answers DNS too (below). With NYX_HELPER_TLS ({cert, key} PEM), TCP
+  // 443 is a TLS echo server.
   if (process.env.NYX_HELPER_DNS_ZONE && port === 53) ready();
-  else tcp.listen({ port, host: '::' }, ready);
+  else if (process.env.NYX_HELPER_TLS && port === 443) {
+    const { cert, key } = JSON.parse(process.env.NYX_HELPER_TLS);
+    const server = createTlsServer({ cert, key }, (socket) => {
+      socket.on('error', () => {});
+      socket.pipe(socket);
+    });
+    server.on('tlsClientError', () => {});
+    server.listen({ port, host: '::' }, ready);
+  } else tcp.listen({ port, host: '::' }, ready);
   // With a DNS zone, port 53 answers DNS (below) instead of echoing.
   for (const address of process.env.NYX_HELPER_DNS_ZONE && port === 53 ? [] : addresses) {
     const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
@@ -99,6 +109,29 @@ const answer = (id, outcome) => process.stdout.write(`${JSON.stringify({ id, out
 
 // Connections kept open by `{op: "open"}`, by the probe id that opened them.
 const open = new Map();
+
+// A TLS handshake (server name, certificate verified against `ca`) then one echo round trip.
+function probeTls({ id, host, port, localAddress, timeoutMs, tls }) {
+  const socket = tlsConnect({
+    host,
+    port,
+    servername: tls.serverName,
+    ca: [tls.ca],
+    ...(localAddress ? { localAddress } : {}),
+  });
+  let done = false;
+  const finish = (outcome) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.destroy();
+    answer(id, outcome);
+  };
+  const timer = setTimeout(() => finish('timeout'), timeoutMs);
+  socket.on('secureConnect', () => socket.write('x'));
+  socket.on('data', () => finish('connected'));
+  socket.on('error', (e) => finish(e.code === 'ECONNREFUSED' ? 'refused' : 'error'));
+}
 
 function probeTcp({ id, host, port, localAddress, timeoutMs, op }) {
   const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
@@ -184,6 +217,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (probe.op === 'rate') rate(probe);
   else if (probe.op === 'close') open.get(probe.conn)?.destroy();
   else if (probe.protocol === 'UDP') probeUdp(probe);
+  else if (probe.tls) probeTls(probe);
   else probeTcp(probe);
 });
 process.stdin.on('end', () => process.exit(0));

@@ -26,6 +26,8 @@ export interface ClusterSpec {
    * bit set, so resolvers retry over TCP.
    */
   dnsZone?: Record<string, { address?: string; address6?: string; ttl: number; truncate?: boolean }>;
+  /** When set, the world's TCP 443 is a TLS echo server with this certificate (else a plain echo). */
+  tls?: { cert: string; key: string };
 }
 
 export type ProbeOutcome = 'connected' | 'refused' | 'timeout' | 'error';
@@ -38,6 +40,11 @@ export interface Probe {
   dst: string;
   protocol: 'TCP' | 'UDP';
   port: number;
+  /**
+   * TCP only: a TLS handshake with this server name (SNI), verifying the server's certificate
+   * against `ca`, then one echo round trip: `connected` only when both complete.
+   */
+  tls?: { serverName: string; ca: string };
 }
 
 export interface OpenConnection {
@@ -224,7 +231,8 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
     await Promise.all(
       endpoints.map(async (e) => {
         const zone = e === 'world' && spec.dnsZone ? JSON.stringify(spec.dnsZone) : undefined;
-        helpers.set(e, await startHelper(netns(e), addressesOf(spec, e), spec.ports, zone));
+        const tls = e === 'world' && spec.tls ? JSON.stringify(spec.tls) : undefined;
+        helpers.set(e, await startHelper(netns(e), addressesOf(spec, e), spec.ports, zone, tls));
       }),
     );
   } catch (error) {
@@ -253,6 +261,7 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
             host: p.dst,
             port: p.port,
             ...(p.src ? { localAddress: p.src } : {}),
+            ...(p.tls ? { tls: p.tls } : {}),
             timeoutMs,
           });
         }),
@@ -352,14 +361,24 @@ function addressesOf(spec: ClusterSpec, endpoint: string): string[] {
     .flatMap((p) => (p.ip6 ? [p.ip, p.ip6] : [p.ip]));
 }
 
-function startHelper(ns: string, addresses: string[], ports: number[], dnsZone?: string): Promise<Helper> {
+function startHelper(
+  ns: string,
+  addresses: string[],
+  ports: number[],
+  dnsZone?: string,
+  tls?: string,
+): Promise<Helper> {
   const helper = join(import.meta.dirname, 'netns-helper.mjs');
   const child: ChildProcess = spawn(
     'ip',
     ['netns', 'exec', ns, process.execPath, helper, addresses.join(','), ...ports.map(String)],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, ...(dnsZone ? { NYX_HELPER_DNS_ZONE: dnsZone } : {}) },
+      env: {
+        ...process.env,
+        ...(dnsZone ? { NYX_HELPER_DNS_ZONE: dnsZone } : {}),
+        ...(tls ? { NYX_HELPER_TLS: tls } : {}),
+      },
     },
   );
   const pending = new Map<number, (outcome: ProbeOutcome, addresses?: string[]) => void>();
