@@ -157,7 +157,7 @@ async function publishAndWait(files: Record<string, string>, status: AgentAck['s
 
 /** `GET http://127.0.0.1:<port><path>` from inside a node's namespace (where its agent listens). */
 async function httpGet(node: string, path: string, port = 9470): Promise<{ status: number; body: string }> {
-  const script = `fetch('http://127.0.0.1:${port}${path}').then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })), (e) => { process.stderr.write(String(e)); process.exit(1); })`;
+  const script = `fetch('http://127.0.0.1:${port}${path}', { signal: AbortSignal.timeout(5000) }).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })), (e) => { process.stderr.write(String(e)); process.exit(1); })`;
   return JSON.parse(await cluster.exec(node, [process.execPath, '-e', script])) as {
     status: number;
     body: string;
