@@ -36,12 +36,15 @@ import {
   parseBundle,
   readBundle,
   readInventoryVersioned,
+  type WouldDenyRecord,
   writeFlows,
+  writeWouldDeny,
 } from '@nyx/io';
 import type { Redis } from 'ioredis';
 import type { AgentConfig } from './config.js';
 import { DnsProxy, type LearnedAddress } from './dns-proxy.js';
-import { type CapturedFlow, loadScript, readCapturedFlows } from './nft.js';
+import { type AgentMetrics, createAgentMetrics, rulesetSize } from './metrics.js';
+import { type CapturedFlow, loadScript, readCapturedFlows, readWouldDenyFindings } from './nft.js';
 
 /** The state the agent enforces: a bundle and an inventory (with its version). */
 export interface AgentState {
@@ -65,6 +68,8 @@ export interface AgentStatus {
   error?: string;
   /** Flow records dropped because the in-memory buffer was full while Redis was away. */
   droppedFlows: number;
+  /** Would-deny records dropped for the same reason. */
+  droppedFindings: number;
 }
 
 const STATE_FILE = 'last-good.json';
@@ -93,7 +98,7 @@ export interface LoadedBundle {
 export function buildRuleset(
   state: AgentState,
   node: string,
-  extras: AgentExtras = { flowCapture: true },
+  extras: AgentExtras = { flowCapture: true, wouldDeny: true },
   loaded?: LoadedBundle,
 ): { evaluator: Evaluator; ruleset: CompiledRuleset; inventory: Inventory; bundle: LoadedBundle } {
   let bundle = loaded?.hash === state.bundle.hash ? loaded : undefined;
@@ -126,12 +131,15 @@ export class Agent {
   /** Addresses learned from DNS answers, by address: the name and when its TTL runs out. */
   private learned = new Map<string, LearnedAddress>();
   private dnsProxy: DnsProxy | undefined;
-  private readonly status: AgentStatus = { status: 'starting', droppedFlows: 0 };
+  private readonly status: AgentStatus = { status: 'starting', droppedFlows: 0, droppedFindings: 0 };
+  /** The last apply that failed (kept after later successes, for health). */
+  private lastError: { revision?: string; error: string; at: string } | undefined;
   private running: Promise<void> = Promise.resolve();
   private pending = false;
   /** Counter values seen at the last read, by tuple: the next read records the difference. */
   private counters = new Map<string, number>();
   private buffer: FlowRecord[] = [];
+  private findings: WouldDenyRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
   private redis: Redis | undefined;
@@ -140,10 +148,46 @@ export class Agent {
   constructor(
     private readonly config: AgentConfig,
     private readonly log: AgentLog,
+    readonly metrics: AgentMetrics = createAgentMetrics({ defaultMetrics: false }),
   ) {}
 
   health(): Readonly<AgentStatus> {
     return this.status;
+  }
+
+  /**
+   * Readiness for `/healthz`: ready once a ruleset is in force (the last good state from disk or a
+   * bundle from the hand-off); the detail names what is in force, the last attempt, the last apply
+   * error and whether Redis is connected (the agent keeps enforcing without it).
+   */
+  readiness(): { ready: boolean; detail: Record<string, unknown> } {
+    const inForce = this.current?.state;
+    const s = this.status;
+    return {
+      ready: inForce !== undefined,
+      detail: {
+        node: this.config.node,
+        ...(inForce
+          ? {
+              applied: {
+                revision: inForce.bundle.revision,
+                hash: inForce.bundle.hash,
+                inventoryVersion: inForce.inventory.version,
+              },
+            }
+          : {}),
+        lastAttempt: {
+          status: s.status,
+          ...(s.revision !== undefined ? { revision: s.revision } : {}),
+          ...(s.appliedAt !== undefined ? { at: s.appliedAt } : {}),
+          ...(s.error !== undefined ? { error: s.error } : {}),
+        },
+        ...(this.lastError ? { lastError: this.lastError } : {}),
+        redis: this.redis?.status === 'ready' ? 'connected' : 'disconnected',
+        buffered: { flows: this.buffer.length, wouldDeny: this.findings.length },
+        dropped: { flows: s.droppedFlows, wouldDeny: s.droppedFindings },
+      },
+    };
   }
 
   /** Applies the last good state from `NYX_STATE_DIR`, if any; true when one is in force. */
@@ -177,36 +221,58 @@ export class Agent {
    */
   async apply(state: AgentState, options: { persist?: boolean } = {}): Promise<AppliedUpdate> {
     const t0 = performance.now();
-    const { ruleset, inventory, evaluator, bundle } = buildRuleset(
-      state,
-      this.config.node,
-      this.extras(),
-      this.config.incremental ? this.current?.bundle : undefined,
-    );
-    // Incremental for pod churn only: a new bundle (a policy change) replaces the table, as the
-    // sets the agent fills (toFqdn) are named by the policies' walk order.
-    const update: RulesetUpdate = !this.config.incremental
-      ? { kind: 'replace', script: ruleset.script, reason: 'NYX_INCREMENTAL=false' }
-      : this.current?.state.bundle.hash !== state.bundle.hash
-        ? { kind: 'replace', script: ruleset.script, reason: 'a new bundle' }
-        : rulesetUpdate(this.current.ruleset.script, ruleset.script);
-    let applied: RulesetUpdate['kind'] = update.kind;
-    const t1 = performance.now();
-    if (update.kind === 'elements') {
-      try {
-        await loadScript(this.config.nft, update.script);
-      } catch (error) {
-        // The kernel no longer holds what the agent applied (someone edited the table): start over.
-        this.log.warn({ error: (error as Error).message }, 'incremental update refused: replacing the table');
-        applied = 'replace';
+    let built: ReturnType<typeof buildRuleset>;
+    let applied: RulesetUpdate['kind'];
+    let t1: number;
+    try {
+      built = buildRuleset(
+        state,
+        this.config.node,
+        this.extras(),
+        this.config.incremental ? this.current?.bundle : undefined,
+      );
+      // Incremental for pod churn only: a new bundle (a policy change) replaces the table, as the
+      // sets the agent fills (toFqdn) are named by the policies' walk order.
+      const update: RulesetUpdate = !this.config.incremental
+        ? { kind: 'replace', script: built.ruleset.script, reason: 'NYX_INCREMENTAL=false' }
+        : this.current?.state.bundle.hash !== state.bundle.hash
+          ? { kind: 'replace', script: built.ruleset.script, reason: 'a new bundle' }
+          : rulesetUpdate(this.current.ruleset.script, built.ruleset.script);
+      applied = update.kind;
+      t1 = performance.now();
+      if (update.kind === 'elements') {
+        try {
+          await loadScript(this.config.nft, update.script);
+        } catch (error) {
+          // The kernel no longer holds what the agent applied (someone edited the table): start over.
+          this.log.warn({ error: (error as Error).message }, 'incremental update refused: replacing the table');
+          applied = 'replace';
+        }
       }
+      if (applied === 'replace') {
+        // A replace empties the capture sets: read what they counted first.
+        await this.captureFlows().catch(() => {});
+        await loadScript(this.config.nft, built.ruleset.script);
+        this.counters = new Map();
+      }
+    } catch (error) {
+      this.metrics.applies.inc({ result: 'failed' });
+      this.lastError = {
+        revision: state.bundle.revision,
+        error: (error as Error).message,
+        at: new Date().toISOString(),
+      };
+      throw error;
     }
-    if (applied === 'replace') {
-      // A replace empties the capture sets: read what they counted first.
-      await this.captureFlows().catch(() => {});
-      await loadScript(this.config.nft, ruleset.script);
-      this.counters = new Map();
-    }
+    const { ruleset, inventory, evaluator, bundle } = built;
+    this.metrics.applies.inc({ result: 'applied' });
+    this.metrics.applyDuration.observe((performance.now() - t0) / 1000);
+    const size = rulesetSize(ruleset.script);
+    this.metrics.ruleset.set({ kind: 'rules' }, size.rules);
+    this.metrics.ruleset.set({ kind: 'sets' }, size.sets);
+    this.metrics.ruleset.set({ kind: 'set_elements' }, size.elements);
+    this.metrics.ruleset.set({ kind: 'script_bytes' }, Buffer.byteLength(ruleset.script));
+    this.metrics.localPods.set(ruleset.localPods.size);
     this.current = { state, inventory, evaluator, ruleset, bundle };
     const t2 = performance.now();
     Object.assign(this.status, {
@@ -227,16 +293,20 @@ export class Agent {
     const now = Date.now();
     const byName = new Map<string, FqdnElement[]>();
     for (const [address, entry] of this.learned) {
-      if (entry.expiresAt <= now) {
-        this.learned.delete(address);
+      // Whole seconds left, rounded down: a replace never keeps an address past its record's TTL
+      // (rounding up, or re-adding the last second, would; the kernel may already have let it go).
+      const ttlSeconds = Math.floor((entry.expiresAt - now) / 1000);
+      if (ttlSeconds < 1) {
+        if (entry.expiresAt <= now) this.learned.delete(address);
         continue;
       }
       const list = byName.get(entry.name) ?? [];
-      list.push({ address, ttlSeconds: Math.ceil((entry.expiresAt - now) / 1000) });
+      list.push({ address, ttlSeconds });
       byName.set(entry.name, list);
     }
     return {
       flowCapture: true,
+      wouldDeny: true,
       ...(this.config.dnsProxyPort !== 0 ? { dnsProxyPort: this.config.dnsProxyPort } : {}),
       ...(this.config.podInterfaces ? { podInterfaces: this.config.podInterfaces } : {}),
       fqdnElementsFor: (matches: (name: string) => boolean) =>
@@ -254,6 +324,7 @@ export class Agent {
       current: () =>
         this.current && { evaluator: this.current.evaluator, fqdnSets: this.current.ruleset.fqdnSets },
       learned: (entry) => this.learned.set(entry.address, entry),
+      counted: (result, transport) => this.metrics.dnsQueries.inc({ result, transport }),
       onError: (error) => this.log.warn({ error: error.message }, 'DNS proxy'),
     });
     await this.dnsProxy.listen();
@@ -403,6 +474,7 @@ export class Agent {
       if (count <= 0) continue;
       if (this.buffer.length >= this.config.flowBuffer) {
         this.status.droppedFlows += 1;
+        this.metrics.flowRecordsDropped.inc();
         continue;
       }
       const record: FlowRecord = {
@@ -415,7 +487,61 @@ export class Agent {
         firstSeen: now,
         lastSeen: now,
       };
+      this.metrics.flowRecords.inc();
       this.buffer.push(annotateFlowRecord(this.current.inventory, record).record);
+    }
+    await this.captureFindings(name, serverName, now);
+  }
+
+  /**
+   * Reads the kernel's would-deny findings (`nyxctl compile --agent`: the as-if-enforced walk in
+   * record-only chains) and turns what grew since the last read into would-deny records, each with
+   * the engine's deciding reason of the script that recorded it.
+   */
+  private async captureFindings(
+    name: (address: string) => string,
+    serverName: (address: string) => string | undefined,
+    now: string,
+  ): Promise<void> {
+    if (!this.current) return;
+    const reasons = this.current.ruleset.wouldDenyReasons;
+    for (const f of await readWouldDenyFindings(this.config.nft)) {
+      const reason = reasons[f.reasonId];
+      if (!reason?.point) continue;
+      const key = `wd ${f.src} ${f.dst} ${f.protocol} ${f.port} ${f.reasonId}`;
+      const before = this.counters.get(key) ?? 0;
+      this.counters.set(key, f.packets);
+      const count = f.packets - before;
+      if (count <= 0) continue;
+      this.metrics.wouldDenyConnections.inc(count);
+      if (this.findings.length >= this.config.flowBuffer) {
+        this.status.droppedFindings += 1;
+        this.metrics.wouldDenyDropped.inc();
+        continue;
+      }
+      const record: FlowRecord = {
+        src: name(f.src),
+        dst: name(f.dst),
+        protocol: f.protocol,
+        port: f.port,
+        ...(serverName(f.dst) ? { serverName: serverName(f.dst) } : {}),
+        count,
+        firstSeen: now,
+        lastSeen: now,
+      };
+      this.findings.push({
+        ...annotateFlowRecord(this.current.inventory, record).record,
+        wouldDeny: {
+          point: reason.point,
+          band: reason.band,
+          ...(reason.object !== undefined ? { object: reason.object } : {}),
+          ...(reason.rule !== undefined ? { rule: reason.rule } : {}),
+          ...(reason.ruleName !== undefined ? { ruleName: reason.ruleName } : {}),
+          text: reason.text,
+          ...(reason.source !== undefined ? { source: reason.source } : {}),
+        },
+        node: this.config.node,
+      });
     }
   }
 
@@ -424,6 +550,7 @@ export class Agent {
     await this.captureFlows().catch((error) =>
       this.log.warn({ error: (error as Error).message }, 'reading the flow-capture sets failed'),
     );
+    await this.flushFindings();
     if (!this.redis || this.buffer.length === 0) return 0;
     const batch = this.buffer;
     this.buffer = [];
@@ -437,6 +564,26 @@ export class Agent {
         'flow store unavailable: buffering',
       );
       return 0;
+    }
+  }
+
+  /** Ships buffered would-deny records beside the flows; keeps them while Redis is away. */
+  private async flushFindings(): Promise<void> {
+    if (!this.redis || this.findings.length === 0) return;
+    const batch = this.findings;
+    this.findings = [];
+    try {
+      await writeWouldDeny(this.redis, batch, { ttlSeconds: this.config.flowRetentionDays * 86400 });
+    } catch (error) {
+      this.findings = [...batch, ...this.findings].slice(0, this.config.flowBuffer);
+      this.log.warn(
+        {
+          error: (error as Error).message,
+          buffered: this.findings.length,
+          dropped: this.status.droppedFindings,
+        },
+        'flow store unavailable: buffering would-deny findings',
+      );
     }
   }
 

@@ -20,6 +20,8 @@ export interface AgentConfig {
   dnsProxyPort: number;
   /** The cluster DNS the proxy forwards to (`NYX_DNS_UPSTREAM`, default: the first nameserver of /etc/resolv.conf). */
   dnsUpstream: string;
+  /** Port of `/healthz` and `/metrics` (`NYX_METRICS_PORT`, default 9470; 0 disables them). */
+  metricsPort: number;
   /** The node's pod interfaces as an nft wildcard (`NYX_POD_INTERFACES`, e.g. `cali*`; unset: off). */
   podInterfaces?: string;
   /**
@@ -29,6 +31,12 @@ export interface AgentConfig {
   incremental: boolean;
   logLevel: string;
 }
+
+/**
+ * The agent runs on the host network, so its HTTP port is a node port: one no common node
+ * component uses (Calico's Felix serves 9091, Cilium's agent 9962 and 9879, node-exporter 9100).
+ */
+export const DEFAULT_METRICS_PORT = 9470;
 
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; errors: string[] };
 
@@ -84,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined>, resolvConf =
     resyncSeconds: intSetting(env, 'NYX_RESYNC_INTERVAL', 30, 1, 86400, errors),
     flowBuffer: intSetting(env, 'NYX_FLOW_BUFFER', 100_000, 100, 10_000_000, errors),
     dnsProxyPort: intSetting(env, 'NYX_DNS_PROXY_PORT', 5353, 0, 65535, errors),
+    metricsPort: intSetting(env, 'NYX_METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65535, errors),
     dnsUpstream: env.NYX_DNS_UPSTREAM?.trim() || /^nameserver\s+(\S+)/m.exec(resolvConf)?.[1] || '',
     ...(env.NYX_POD_INTERFACES?.trim() ? { podInterfaces: env.NYX_POD_INTERFACES.trim() } : {}),
     incremental: boolSetting(env, 'NYX_INCREMENTAL', true, errors),
@@ -92,6 +101,11 @@ export function loadConfig(env: Record<string, string | undefined>, resolvConf =
   if (config.podInterfaces !== undefined && !/^[A-Za-z0-9._-]+\*?$/.test(config.podInterfaces)) {
     errors.push(
       `NYX_POD_INTERFACES=${config.podInterfaces}: expected an interface name or prefix followed by * (cali*)`,
+    );
+  }
+  if (config.metricsPort !== 0 && config.metricsPort === config.dnsProxyPort) {
+    errors.push(
+      `NYX_METRICS_PORT=${config.metricsPort}: the DNS proxy (NYX_DNS_PROXY_PORT) already uses that port`,
     );
   }
   if (config.dnsProxyPort !== 0 && config.dnsUpstream === '') {

@@ -1,4 +1,11 @@
 // Public surface of the agent package (for tests and embedding).
 export { Agent, type AgentState, type AgentStatus, buildRuleset } from './agent.js';
 export { type AgentConfig, describeConfig, loadConfig } from './config.js';
-export { loadScript, readCapturedFlows, runNft } from './nft.js';
+export {
+  type KernelFinding,
+  loadScript,
+  type NftCommand,
+  readCapturedFlows,
+  readWouldDenyFindings,
+  runNft,
+} from './nft.js';

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Agent } from './agent.js';
 import { describeConfig, loadConfig } from './config.js';
+import { createAgentMetrics, serveMetrics } from './metrics.js';
 
 const resolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
 const result = loadConfig(process.env, resolvConf);
@@ -17,7 +18,16 @@ const log = pino({ level: config.logLevel, base: { node: config.node } });
 log.info({ config: describeConfig(config) }, 'nyx-agent starting');
 
 try {
-  const agent = new Agent(config, log);
+  const agent = new Agent(config, log, createAgentMetrics());
+  // Up first: /healthz answers 503 until a ruleset is in force.
+  const http =
+    config.metricsPort === 0
+      ? undefined
+      : await serveMetrics({
+          metrics: agent.metrics,
+          health: () => agent.readiness(),
+          port: config.metricsPort,
+        });
   // Enforce what was last enforced before talking to anything (SPEC section 6).
   await agent.applyLastGood();
   await agent.startDnsProxy();
@@ -31,6 +41,7 @@ try {
       }),
   );
   const stop = async (): Promise<void> => {
+    http?.close();
     await agent.close();
     process.exit(0);
   };

@@ -51,28 +51,96 @@ const PROTOCOLS: Record<string, CapturedFlow['protocol']> = {
   '132': 'SCTP',
 };
 
-/** Reads `flows4`/`flows6` of `inet nyx` (absent sets read as empty). */
-export async function readCapturedFlows(nft: string): Promise<CapturedFlow[]> {
-  const out: CapturedFlow[] = [];
-  for (const set of ['flows4', 'flows6']) {
-    let text: string;
-    try {
-      text = await runNft(nft, ['-j', 'list', 'set', 'inet', 'nyx', set]);
-    } catch {
-      continue;
-    }
-    const json = JSON.parse(text) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
-    for (const entry of json.nftables) {
-      for (const e of entry.set?.elem ?? []) {
-        const elem = (e as { elem?: { val?: unknown; counter?: { packets: number } } }).elem;
-        const concat = (elem?.val as { concat?: unknown[] } | undefined)?.concat;
-        if (concat?.length !== 4) continue;
-        const [src, dst, proto, port] = concat as [string, string, string | number, number];
-        const protocol = PROTOCOLS[String(proto)];
-        if (!protocol) continue;
-        out.push({ src, dst, protocol, port: Number(port), packets: elem?.counter?.packets ?? 0 });
-      }
+/** The nft binary, or a function that runs nft with the given arguments (a test's `ip netns exec`). */
+export type NftCommand = string | ((args: string[]) => Promise<string>);
+
+/** The elements of one set of `inet nyx` keyed `address . address . protocol . port [. id]`. */
+async function readTupleSet(
+  nft: NftCommand,
+  set: string,
+): Promise<
+  Array<{
+    src: string;
+    dst: string;
+    protocol: CapturedFlow['protocol'];
+    port: number;
+    id?: number;
+    packets: number;
+  }>
+> {
+  let text: string;
+  try {
+    const args = ['-j', 'list', 'set', 'inet', 'nyx', set];
+    text = typeof nft === 'string' ? await runNft(nft, args) : await nft(args);
+  } catch {
+    return []; // absent (no such set in the script in force): nothing recorded
+  }
+  const out: Array<{
+    src: string;
+    dst: string;
+    protocol: CapturedFlow['protocol'];
+    port: number;
+    id?: number;
+    packets: number;
+  }> = [];
+  const json = JSON.parse(text) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
+  for (const entry of json.nftables) {
+    for (const e of entry.set?.elem ?? []) {
+      const elem = (e as { elem?: { val?: unknown; counter?: { packets: number } } }).elem;
+      const concat = (elem?.val as { concat?: unknown[] } | undefined)?.concat;
+      if (concat?.length !== 4 && concat?.length !== 5) continue;
+      const [src, dst, proto, port, id] = concat as [string, string, string | number, number, number?];
+      const protocol = PROTOCOLS[String(proto)];
+      if (!protocol) continue;
+      out.push({
+        src,
+        dst,
+        protocol,
+        port: Number(port),
+        ...(id !== undefined ? { id: Number(id) } : {}),
+        packets: elem?.counter?.packets ?? 0,
+      });
     }
   }
   return out;
+}
+
+/** Reads `flows4`/`flows6` of `inet nyx` (absent sets read as empty). */
+export async function readCapturedFlows(nft: NftCommand): Promise<CapturedFlow[]> {
+  const out: CapturedFlow[] = [];
+  for (const set of ['flows4', 'flows6']) {
+    for (const { id: _id, ...flow } of await readTupleSet(nft, set)) out.push(flow);
+  }
+  return out;
+}
+
+/** A would-deny finding the kernel counted: the flow, the id of the deciding reason, how many new connections. */
+export interface KernelFinding extends CapturedFlow {
+  /** Index into the script's `CompiledRuleset.wouldDenyReasons`. */
+  reasonId: number;
+}
+
+/**
+ * The would-deny findings of the script in force (`nyxctl compile --agent`): those decided on this
+ * node (`would_deny4/6`) and the pending egress findings to pods of other nodes whose flow was
+ * answered (`would_deny_pending4/6` joined with the counters of `would_deny_replied4/6`).
+ */
+export async function readWouldDenyFindings(nft: NftCommand): Promise<KernelFinding[]> {
+  const out: KernelFinding[] = [];
+  for (const family of ['4', '6']) {
+    for (const f of await readTupleSet(nft, `would_deny${family}`)) {
+      if (f.id !== undefined) out.push({ ...f, reasonId: f.id });
+    }
+    const replied = new Map<string, number>();
+    for (const r of await readTupleSet(nft, `would_deny_replied${family}`)) {
+      replied.set(`${r.src} ${r.dst} ${r.protocol} ${r.port}`, r.packets);
+    }
+    for (const p of await readTupleSet(nft, `would_deny_pending${family}`)) {
+      const packets = replied.get(`${p.src} ${p.dst} ${p.protocol} ${p.port}`);
+      if (packets !== undefined && p.id !== undefined) {
+        out.push({ src: p.src, dst: p.dst, protocol: p.protocol, port: p.port, reasonId: p.id, packets });
+      }
+    }
+  }
+  return out.map(({ id: _id, ...f }: KernelFinding & { id?: number }) => f);
 }

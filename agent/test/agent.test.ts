@@ -14,13 +14,17 @@ import {
   makeBundle,
   publishBundle,
   publishInventoryVersioned,
+  readWouldDenyFromRedis,
+  type WouldDenyRecord,
 } from '@nyx/io';
 import {
   type NetnsCluster,
   type RedisServer,
+  selfSignedCertificate,
   sourceProcessArgs,
   startNetnsCluster,
   startRedis,
+  type TlsIdentity,
 } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +36,7 @@ const AGENT_MAIN = join(ROOT, 'agent/src/main.ts');
 const HEAD = 'apiVersion: nyx.tracenyx.io/v1alpha1';
 
 let cluster: NetnsCluster;
+let tls: TlsIdentity;
 let redis: RedisServer;
 let client: Redis;
 let acks: Redis;
@@ -57,13 +62,13 @@ async function eventually<T>(what: string, read: () => Promise<T | undefined>, s
   }
 }
 
-function startAgent(node: string, env: Record<string, string> = {}): RunningAgent {
+function startAgent(node: string, env: Record<string, string> = {}, inNode = node): RunningAgent {
   const child = spawn(
     'ip',
     [
       'netns',
       'exec',
-      cluster.netns(node),
+      cluster.netns(inNode),
       'env',
       `NYX_NODE_NAME=${node}`,
       `REDIS_URL=${redis.socketPath}`,
@@ -104,7 +109,8 @@ function startAgent(node: string, env: Record<string, string> = {}): RunningAgen
 
 async function stopAgent(node: string): Promise<void> {
   const agent = agents.get(node);
-  if (!agent || agent.child.exitCode !== null) return;
+  // A process killed by a signal has a signalCode and no exitCode.
+  if (!agent || agent.child.exitCode !== null || agent.child.signalCode !== null) return;
   const exited = new Promise((resolve) => agent.child.once('exit', resolve));
   agent.child.kill('SIGKILL');
   await exited;
@@ -149,6 +155,27 @@ async function publishAndWait(files: Record<string, string>, status: AgentAck['s
   );
 }
 
+/** `GET http://127.0.0.1:<port><path>` from inside a node's namespace (where its agent listens). */
+async function httpGet(node: string, path: string, port = 9470): Promise<{ status: number; body: string }> {
+  const script = `fetch('http://127.0.0.1:${port}${path}', { signal: AbortSignal.timeout(5000) }).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })), (e) => { process.stderr.write(String(e)); process.exit(1); })`;
+  return JSON.parse(await cluster.exec(node, [process.execPath, '-e', script])) as {
+    status: number;
+    body: string;
+  };
+}
+
+/** The value of a sample of the Prometheus text `metrics` (`name{labels}`), or undefined. */
+function sample(metrics: string, name: string): number | undefined {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+async function findingsInStore(): Promise<WouldDenyRecord[]> {
+  const out: WouldDenyRecord[] = [];
+  for await (const r of readWouldDenyFromRedis(client, { hours: 2 })) out.push(r);
+  return out;
+}
+
 const probe = (from: string, to: string, port: number) => ({
   ...probeFrom(from),
   dst: addressOf(to),
@@ -161,7 +188,9 @@ const config = (mode: string) => ({
 });
 
 beforeAll(async () => {
-  cluster = await startNetnsCluster(CLUSTER);
+  // The world's 443 speaks TLS with a certificate for api.example.com.
+  tls = await selfSignedCertificate(['api.example.com']);
+  cluster = await startNetnsCluster({ ...CLUSTER, tls });
   redis = await startRedis();
   client = new Redis(redis.url);
   acks = new Redis(redis.url);
@@ -398,6 +427,218 @@ spec:
     expect(record.serverName).toBe('api.example.com');
   });
 
+  it('toFqdn end to end on 443 with a real TLS handshake: the allowed name resolves, the handshake verifying its certificate completes; before DNS and on another address it does not', async () => {
+    await publishAndWait({
+      'namespaces/shop/egress.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: api-only, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - decision: Allow
+      toFqdn: [{matchName: api.example.com}]
+      ports: [{protocol: TCP, port: 443}]
+    - decision: Allow
+      toIpBlock: {cidr: ${CLUSTER.world[0]}/32}
+      ports: [{protocol: UDP, port: 53}]
+`,
+    });
+    const [api, other] = CLUSTER.world as [string, string];
+    const https = (dst: string) => ({
+      ...probe('shop/web', dst, 443),
+      tls: { serverName: 'api.example.com', ca: tls.cert },
+    });
+    // Nothing learned for the name yet (the last answer's TTL ran out in the test before: a replace
+    // must not bring the address back for the rest of its last second).
+    expect(await cluster.probe([https(api)])).toEqual(['timeout']);
+    expect(await cluster.resolve('shop/web', api, 'api.example.com')).toEqual([api]);
+    expect(await cluster.probe([https(api), https(other)])).toEqual(['connected', 'timeout']);
+    // The handshake really verifies: the same server under a name its certificate lacks fails.
+    expect(
+      await cluster.probe([{ ...https(api), tls: { serverName: 'api.example.org', ca: tls.cert } }]),
+    ).toEqual(['error']);
+  });
+
+  it('DNS over TCP (the retry of a truncated UDP answer) and AAAA answers fill the toFqdn sets', async () => {
+    const [dnsServer, big] = CLUSTER.world as [string, string];
+    await publishAndWait({
+      'namespaces/shop/egress.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: big-only, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - decision: Allow
+      toFqdn: [{matchName: big.example.com}, {matchName: v6.example.com}]
+      ports: [{protocol: TCP, port: 443}]
+    - decision: Allow
+      toIpBlock: {cidr: ${dnsServer}/32}
+      ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
+`,
+    });
+    expect(await cluster.probe([probe('shop/web', big, 443)])).toEqual(['timeout']);
+    // Over UDP the answer comes back truncated and empty; the resolver's retry over TCP is answered.
+    expect(
+      await cluster.resolve('shop/web', dnsServer, 'big.example.com', 1500, { transport: 'udp' }),
+    ).toEqual([]);
+    expect(
+      await cluster.resolve('shop/web', dnsServer, 'big.example.com', 3000, { transport: 'udp-tcp' }),
+    ).toEqual([big]);
+    expect(await cluster.probe([probe('shop/web', big, 443)])).toEqual(['connected']);
+    expect(
+      await cluster.resolve('shop/web', dnsServer, 'big.example.com', 3000, { transport: 'tcp' }),
+    ).toEqual([big]);
+    // AAAA: the address goes to the rule's IPv6 set, with the record's TTL.
+    expect(await cluster.resolve('shop/web', dnsServer, 'v6.example.com', 3000, { type: 'AAAA' })).toEqual([
+      '2001:db8::10',
+    ]);
+    expect(await cluster.exec('n1', ['nft', 'list', 'set', 'inet', 'nyx', 'fq0_6'])).toMatch(
+      /2001:db8::10 timeout 5m expires/,
+    );
+    // A pod whose DNS egress over TCP is denied gets no answer there either.
+    await publishAndWait({
+      'namespaces/shop/egress.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: udp-dns-only, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - decision: Allow
+      toIpBlock: {cidr: ${dnsServer}/32}
+      ports: [{protocol: UDP, port: 53}]
+`,
+    });
+    expect(await cluster.resolve('shop/web', dnsServer, 'big.example.com', 1500, { transport: 'tcp' })).toBe(
+      'timeout',
+    );
+    const metrics = (await httpGet('n1', '/metrics')).body;
+    expect(sample(metrics, 'nyx_agent_dns_queries_total{result="answered",transport="tcp"}')).toBe(2);
+    expect(sample(metrics, 'nyx_agent_dns_queries_total{result="denied",transport="tcp"}')).toBe(1);
+  });
+
+  it('would-deny findings: an audit deny lets the connection through and the kernel finding, naming that object and rule, reaches Redis; an enforced deny records none', async () => {
+    const revision = await publish({
+      'namespaces/shop/audit.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: web-out-audit, namespace: shop}
+spec:
+  enforcement: audit
+  podSelector: {matchLabels: {app: web}}
+  egress:
+    - decision: Deny
+      to: [{namespaceSelector: {matchLabels: {team: payments}}}]
+`,
+      'namespaces/shop/enforced.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: api-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+    - decision: Deny
+      from: [{podSelector: {matchLabels: {app: web}}}]
+      ports: [{port: 8080}]
+`,
+    });
+    await Promise.all(
+      CLUSTER.nodes.map((n) => waitForAck((a) => a.node === n.name && a.revision === revision)),
+    );
+    expect(
+      await cluster.probe([
+        probe('shop/web', 'payments/pay', 80),
+        probe('shop/web', 'payments/ledger', 8080),
+        probe('shop/web', 'shop/api', 8080),
+      ]),
+    ).toEqual(['connected', 'connected', 'timeout']);
+    const found = await eventually('the would-deny findings of both flows', async () => {
+      const all = await findingsInStore();
+      const of = (dst: string, port: number) =>
+        all.find((r) => r.src === 'shop/web' && r.dst === dst && r.port === port);
+      const pay = of('payments/pay', 80);
+      const ledger = of('payments/ledger', 8080);
+      return pay && ledger ? { pay, ledger, all } : undefined;
+    });
+    for (const f of [found.pay, found.ledger]) {
+      expect(f).toMatchObject({
+        protocol: 'TCP',
+        count: 1,
+        srcWorkload: 'shop/web',
+        node: 'n1',
+        wouldDeny: {
+          point: 'egress',
+          band: 'application',
+          object: 'NyxNetworkPolicy/shop/web-out-audit',
+          rule: 0,
+          text: 'NyxNetworkPolicy/shop/web-out-audit egress[0] Deny',
+          source: 'namespaces/shop/audit.yaml:8',
+        },
+      });
+    }
+    // The enforced deny was read in the same pass as the flow record of its attempt: no finding.
+    await eventually('the flow record of the denied attempt', async () => {
+      const entries = await client.hgetall(flowBucketKey(new Date()));
+      return Object.entries(entries)
+        .map(([field, value]) => decodeFlowEntry(field, value))
+        .find((r) => r?.src === 'shop/web' && r.dst === 'shop/api' && r.port === 8080);
+    });
+    expect((await findingsInStore()).filter((r) => r.dst === 'shop/api')).toEqual([]);
+    const metrics = (await httpGet('n1', '/metrics')).body;
+    expect(sample(metrics, 'nyx_agent_would_deny_connections_total')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('/healthz reports the revision in force, Redis and the last apply error; /metrics counts applies, flows, DNS', async () => {
+    const good = await publishAndWait(config('allow'));
+    const health = await httpGet('n1', '/healthz');
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({
+      status: 'ok',
+      node: 'n1',
+      applied: { revision: good[0]!.revision, inventoryVersion: good[0]!.inventoryVersion },
+      lastAttempt: { status: 'applied', revision: good[0]!.revision },
+      redis: 'connected',
+      lastError: { error: expect.stringMatching(/bad\.yaml:\d+: .*priority/) },
+    });
+    const metrics = (await httpGet('n1', '/metrics')).body;
+    expect(sample(metrics, 'nyx_agent_applies_total{result="applied"}')).toBeGreaterThan(100);
+    expect(sample(metrics, 'nyx_agent_applies_total{result="failed"}')).toBe(1);
+    expect(sample(metrics, 'nyx_agent_apply_duration_seconds_count')).toBeGreaterThan(100);
+    expect(sample(metrics, 'nyx_agent_ruleset_size{kind="rules"}')).toBeGreaterThan(10);
+    expect(sample(metrics, 'nyx_agent_ruleset_size{kind="sets"}')).toBeGreaterThan(5);
+    expect(sample(metrics, 'nyx_agent_local_pod_addresses')).toBe(6);
+    expect(sample(metrics, 'nyx_agent_flow_records_total')).toBeGreaterThan(0);
+    expect(sample(metrics, 'nyx_agent_flow_records_dropped_total')).toBe(0);
+    expect(sample(metrics, 'nyx_agent_dns_queries_total{result="answered",transport="udp"}')).toBeGreaterThan(
+      0,
+    );
+    expect(metrics).toMatch(/^nyx_agent_process_resident_memory_bytes \d+/m);
+    // Not ready before a ruleset is in force: a fresh agent whose Redis is away.
+    const fresh = startAgent(
+      'n2-fresh',
+      {
+        NYX_NODE_NAME: 'n2',
+        NYX_METRICS_PORT: '9471',
+        NYX_DNS_PROXY_PORT: '0',
+        REDIS_URL: join(stateRoot, 'no-redis.sock'),
+        NYX_STATE_DIR: join(stateRoot, 'fresh'),
+      },
+      'n2',
+    );
+    await fresh.waitFor(/no last good state on disk/);
+    const unready = await eventually('the fresh agent to listen', async () =>
+      httpGet('n2', '/healthz', 9471).catch(() => undefined),
+    );
+    expect(unready.status).toBe(503);
+    expect(JSON.parse(unready.body)).toMatchObject({
+      status: 'unavailable',
+      node: 'n2',
+      redis: 'disconnected',
+      lastAttempt: { status: 'starting' },
+    });
+    await stopAgent('n2-fresh');
+  });
+
   it('restart with Redis down: the last good ruleset is in force before the agent connects', async () => {
     await publishAndWait(config('deny'));
     await stopAgent('n1');
@@ -408,6 +649,15 @@ spec:
     const restarted = startAgent('n1');
     await restarted.waitFor(/applied the last good state from disk/);
     expect(await cluster.probe([probe('shop/web', 'shop/api', 80)])).toEqual(['timeout']);
+    // Ready on the state from disk, and saying that Redis is away.
+    const health = await eventually('/healthz of the restarted agent', async () =>
+      httpGet('n1', '/healthz').catch(() => undefined),
+    );
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({
+      applied: { revision: expect.any(String) },
+      redis: 'disconnected',
+    });
     await redis.restart();
     await waitForAck(
       (a) => a.node === 'n1' && received.indexOf(a) >= received.length - 2 && a.status === 'applied',

@@ -4,14 +4,17 @@ import {
   compileEvaluator,
   compileRuleset,
   type Evaluator,
+  type FlowVerdict,
   formatReason,
   type Inventory,
   type PolicySet,
   parseInventory,
+  type Reason,
   resolveFlow,
 } from '@nyx/core';
 import type { ClusterSpec, NetnsCluster, Probe, ProbeOutcome } from '@nyx/test';
 import { inventoryJson } from '../../core/src/testing/inventory.js';
+import { readWouldDenyFindings } from '../src/nft.js';
 
 export const CLUSTER: ClusterSpec = {
   nodes: [
@@ -31,6 +34,9 @@ export const CLUSTER: ClusterSpec = {
   dnsZone: {
     'api.example.com': { address: '203.0.113.10', ttl: 3 },
     'other.example.org': { address: '203.0.113.20', ttl: 300 },
+    // Its UDP answer is truncated: resolvers retry over TCP.
+    'big.example.com': { address: '203.0.113.20', ttl: 300, truncate: true },
+    'v6.example.com': { address6: '2001:db8::10', ttl: 300 },
   },
 };
 
@@ -143,4 +149,50 @@ export async function checkFlows(
     }
   });
   return problems;
+}
+
+/** Compiles `policySet` with the agent's would-deny rules (SPEC 8.7) for both nodes and loads them. */
+export async function enforceWithFindings(
+  cluster: NetnsCluster,
+  policySet: PolicySet,
+): Promise<{ evaluator: Evaluator; reasons: Map<string, readonly Reason[]> }> {
+  const evaluator = compileEvaluator(policySet, clusterInventory());
+  const reasons = new Map<string, readonly Reason[]>();
+  for (const node of CLUSTER.nodes) {
+    const ruleset = compileRuleset({ evaluator, node: node.name, agent: { wouldDeny: true } });
+    await cluster.loadRuleset(node.name, ruleset.script);
+    reasons.set(node.name, ruleset.wouldDenyReasons);
+  }
+  return { evaluator, reasons };
+}
+
+/**
+ * The would-deny findings the kernels of `nodes` recorded, by flow tuple (`src dst PROTO port`):
+ * each as `<point>: <reason>` with the deciding reason of the script in force on that node.
+ */
+export async function kernelFindings(
+  cluster: NetnsCluster,
+  reasons: ReadonlyMap<string, readonly Reason[]>,
+): Promise<Map<string, string[]>> {
+  const byFlow = new Map<string, string[]>();
+  for (const [node, list] of reasons) {
+    const found = await readWouldDenyFindings((args) => cluster.exec(node, ['nft', ...args]));
+    for (const f of found) {
+      const key = `${f.src} ${f.dst} ${f.protocol} ${f.port}`;
+      const reason = list[f.reasonId];
+      const texts = byFlow.get(key) ?? [];
+      texts.push(reason ? formatReason(reason) : `unknown reason #${f.reasonId} on ${node}`);
+      byFlow.set(key, texts.sort());
+    }
+  }
+  return byFlow;
+}
+
+/** The engine's would-deny finding of a flow: its as-if-enforced denies, one per point (else none). */
+export function engineFindings(verdict: FlowVerdict): string[] {
+  if (verdict.verdict !== 'allow' || verdict.asIfEnforced !== 'deny') return [];
+  return verdict.asIfEnforcedReasons
+    .filter((r) => r.decision === 'deny')
+    .map(formatReason)
+    .sort();
 }

@@ -2,7 +2,7 @@
 // netns cluster and loaded with nft; every flow is checked against the expectation, the engine's
 // effective verdict and the kernel's outcome (TCP connects and UDP round trips, sent at once).
 
-import { compileEvaluator, compileRuleset, parseInventory } from '@nyx/core';
+import { compileEvaluator, compileRuleset, parseInventory, resolveFlow } from '@nyx/core';
 import type { NetnsCluster } from '@nyx/test';
 import { startNetnsCluster } from '@nyx/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,10 @@ import {
   clusterInventory,
   clusterInventoryJson,
   enforce,
+  enforceWithFindings,
+  engineFindings,
   type FlowCase,
+  kernelFindings,
 } from './kernel.js';
 
 let cluster: NetnsCluster;
@@ -267,6 +270,103 @@ spec:
     });
     if (!flow.ok) throw new Error(flow.reason);
     expect(evaluator.evaluate(flow.flow)).toMatchObject({ verdict: 'allow', asIfEnforced: 'deny' });
+  });
+
+  it('would-deny findings in the kernel: the flow an audit object would deny passes and is recorded with that object and rule; an enforced deny records none', async () => {
+    const files = {
+      'namespaces/shop/web-out.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: web-out-audit, namespace: shop}
+spec:
+  enforcement: audit
+  podSelector: {matchLabels: {app: web}}
+  egress:
+    - decision: Allow
+      to: [{podSelector: {matchLabels: {app: api}}}]
+    - decision: Deny
+      to: [{namespaceSelector: {matchLabels: {team: payments}}}]
+`,
+      'namespaces/shop/api-in.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: api-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+    - decision: Deny
+      from: [{podSelector: {matchLabels: {app: web}}}]
+      ports: [{port: 8080}]
+`,
+      'namespaces/shop/api-in-audit.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: api-in-audit, namespace: shop}
+spec:
+  enforcement: audit
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+    - decision: Deny
+      from: [{namespaceSelector: {matchLabels: {team: payments}}}]
+`,
+      'namespaces/payments/ledger-in.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: ledger-in, namespace: payments}
+spec:
+  podSelector: {matchLabels: {app: ledger}}
+  ingress:
+    - decision: Deny
+      from: [{namespaceSelector: {matchLabels: {team: shop}}}]
+      ports: [{port: 80}]
+`,
+    };
+    const { evaluator, reasons } = await enforceWithFindings(cluster, loadPolicies(files));
+    const cases: FlowCase[] = [
+      // same node: egress as-if denied by the audit policy
+      { from: 'shop/web', to: 'payments/pay', port: 80, expect: 'allow' },
+      // to a pod of n2 whose ingress allows it: recorded once the reply proves it
+      { from: 'shop/web', to: 'payments/ledger', port: 8080, expect: 'allow' },
+      // to a pod of n2 whose enforced ingress drops it: effectively denied, no finding
+      { from: 'shop/web', to: 'payments/ledger', port: 80, expect: 'deny' },
+      // from n2: the ingress point on n1 would deny it
+      { from: 'payments/ledger', to: 'shop/api', port: 80, expect: 'allow' },
+      { from: 'payments/ledger', to: 'shop/api', port: 53, protocol: 'UDP', expect: 'allow' },
+      // an enforced deny: dropped, no finding
+      { from: 'shop/web', to: 'shop/api', port: 8080, expect: 'deny' },
+      // allowed either way
+      { from: 'shop/web', to: 'shop/api', port: 80, expect: 'allow' },
+      { from: 'shop/api', to: 'payments/pay', port: 80, expect: 'allow' },
+      // IPv6, same node
+      { from: 'shop/api', to: 'shop/web', port: 80, v6: true, expect: 'allow' },
+    ];
+    expect(await checkFlows(cluster, evaluator, cases)).toEqual([]);
+    const found = await kernelFindings(cluster, reasons);
+    const flowKey = (c: FlowCase) =>
+      `${addressOf(c.from, c.v6)} ${addressOf(c.to, c.v6)} ${c.protocol ?? 'TCP'} ${c.port}`;
+    expect(Object.fromEntries(found)).toEqual({
+      [flowKey(cases[0]!)]: [
+        'egress: NyxNetworkPolicy/shop/web-out-audit egress[1] Deny (audit) at namespaces/shop/web-out.yaml:10',
+      ],
+      [flowKey(cases[1]!)]: [
+        'egress: NyxNetworkPolicy/shop/web-out-audit egress[1] Deny (audit) at namespaces/shop/web-out.yaml:10',
+      ],
+      [flowKey(cases[3]!)]: [
+        'ingress: NyxNetworkPolicy/shop/api-in-audit ingress[0] Deny (audit) at namespaces/shop/api-in-audit.yaml:8',
+      ],
+      [flowKey(cases[4]!)]: [
+        'ingress: NyxNetworkPolicy/shop/api-in-audit ingress[0] Deny (audit) at namespaces/shop/api-in-audit.yaml:8',
+      ],
+    });
+    // Exactly the engine's would-deny findings, reason for reason.
+    for (const c of cases) {
+      const resolved = resolveFlow(evaluator.inventory, {
+        src: addressOf(c.from, c.v6),
+        dst: addressOf(c.to, c.v6),
+        protocol: c.protocol ?? 'TCP',
+        port: c.port,
+      });
+      if (!resolved.ok) throw new Error(resolved.reason);
+      expect(found.get(flowKey(c)) ?? [], flowKey(c)).toEqual(
+        engineFindings(evaluator.evaluate(resolved.flow)),
+      );
+    }
   });
 
   it('IPv6 in the same inet table (SPEC section 7, point 10)', async () => {

@@ -33,6 +33,8 @@ export type Analysis =
       kind: 'ok';
       /** The impact; its `lint` holds the head's findings that the base did not have. */
       report: ImpactReport;
+      /** `Kind/namespace/name` of the objects the change adds, modifies or removes. */
+      changedObjectIds: string[];
       groups: ApprovalGroup[];
       ownershipErrors: Diagnostic[];
     };
@@ -52,10 +54,11 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
   const base = loadPolicySet(input.baseFiles);
   // Ownership is read from the BASE revision only: a change can never make its author an owner.
   // When a revision does not load, only the changed files decide who must approve.
+  const changed = head.ok && base.ok ? changedObjects(base.policySet, head.policySet) : [];
   const owners = ownersForChange({
     baseFiles: input.baseFiles,
     changedFiles: input.changedFiles,
-    changedObjects: head.ok && base.ok ? changedObjects(base.policySet, head.policySet) : [],
+    changedObjects: changed,
   });
   const groups = owners.ok ? owners.groups : [];
   const ownershipErrors = owners.ok ? [] : owners.errors;
@@ -74,6 +77,7 @@ export function analyzeChange(input: AnalyzeInput): Analysis {
   return {
     kind: 'ok',
     report,
+    changedObjectIds: changed.map((c) => c.id),
     groups,
     ownershipErrors,
   };

@@ -72,7 +72,7 @@ const pending: ApprovalStatus = {
 
 /** A valid change whose impact newly denies `flows` flows, with no approvals required. */
 function okAnalysis(flows: number): Analysis {
-  return { kind: 'ok', report: hugeReport(flows), groups: [], ownershipErrors: [] };
+  return { kind: 'ok', report: hugeReport(flows), changedObjectIds: [], groups: [], ownershipErrors: [] };
 }
 
 describe('composeComment', () => {

@@ -17,6 +17,7 @@ import {
 import type { Analysis } from './analyze.js';
 import { type CheckAnnotation, type CheckRunInput, COMMENT_MARKER } from './github.js';
 import type { Conclusion } from './repo-config.js';
+import type { ObservedWouldDeny } from './sources.js';
 
 /** GitHub refuses comment bodies over 65,536 characters. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -94,6 +95,73 @@ export interface ComposeCommentInput {
   repositoryUrl?: string;
   /** Upper bound of the whole body (default 65,000). */
   maxLength?: number;
+  /** The agents' would-deny findings of the window (flows from Redis only). */
+  observedWouldDeny?: ObservedWouldDeny;
+}
+
+/** Rows of the observed findings table at most; the rest are counted. */
+const MAX_OBSERVED_ROWS = 20;
+
+/**
+ * The would-deny findings the agents' kernels recorded (SPEC section 3, observed on the revision in
+ * force, not simulated): those of objects this change touches in a table (enforcing such an object
+ * denies them), the other objects summed up in one line.
+ */
+export function observedWouldDenySection(
+  observed: ObservedWouldDeny,
+  changedObjectIds: readonly string[],
+): { title: string; body: string } {
+  const title = `Would-deny findings observed by the agents (kernel, last ${observed.hours} h)`;
+  if (observed.records.length === 0) {
+    return {
+      title,
+      body: `The agents recorded no would-deny finding in the last ${observed.hours} hours: no flow they let through would be denied by an object in audit.`,
+    };
+  }
+  const changed = new Set(changedObjectIds);
+  const touched = observed.records.filter((r) => r.wouldDeny.object && changed.has(r.wouldDeny.object));
+  const others = new Map<string, { connections: number; flows: number }>();
+  for (const r of observed.records) {
+    const object = r.wouldDeny.object ?? r.wouldDeny.text;
+    if (r.wouldDeny.object && changed.has(r.wouldDeny.object)) continue;
+    const o = others.get(object) ?? { connections: 0, flows: 0 };
+    o.connections += r.count ?? 1;
+    o.flows += 1;
+    others.set(object, o);
+  }
+  const lines: string[] = [];
+  if (touched.length > 0) {
+    lines.push(
+      'Flows the agents let through that an object in audit touched by this change would deny (as if enforced), as their kernels recorded them. Enforcing the object denies these flows.',
+      '',
+      '| deciding rule | source → destination | protocol/port | connections | last seen | node |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const r of touched.slice(0, MAX_OBSERVED_ROWS)) {
+      const server = r.serverName ? ` (${r.serverName})` : '';
+      lines.push(
+        `| ${escapeMarkdown(`${r.wouldDeny.point}: ${r.wouldDeny.text}`)}${r.wouldDeny.source ? ` at ${escapeMarkdown(r.wouldDeny.source)}` : ''} | ${escapeMarkdown(`${r.src} → ${r.dst}${server}`)} | ${escapeMarkdown(`${r.protocol}/${r.port}`)} | ${r.count ?? 1} | ${escapeMarkdown(r.lastSeen ?? '')} | ${escapeMarkdown(r.node ?? '')} |`,
+      );
+    }
+    if (touched.length > MAX_OBSERVED_ROWS)
+      lines.push('', `… and ${touched.length - MAX_OBSERVED_ROWS} more.`);
+  } else {
+    lines.push('No finding the agents recorded is attributed to an object this change touches.');
+  }
+  if (others.size > 0) {
+    const top = [...others]
+      .sort((a, b) => b[1].connections - a[1].connections)
+      .slice(0, 5)
+      .map(
+        ([o, n]) =>
+          `${escapeMarkdown(o)} (${plural(n.connections, 'connection')}, ${plural(n.flows, 'flow')})`,
+      );
+    lines.push(
+      '',
+      `Other objects with findings: ${top.join(', ')}${others.size > 5 ? `, and ${others.size - 5} more` : ''}.`,
+    );
+  }
+  return { title, body: lines.join('\n') };
 }
 
 /**
@@ -131,9 +199,12 @@ export function composeComment(input: ComposeCommentInput): string {
     ].join('\n');
     body = truncate(text, budget, pointer);
   } else {
+    const observed = input.observedWouldDeny
+      ? [observedWouldDenySection(input.observedWouldDeny, input.analysis.changedObjectIds)]
+      : [];
     const options = {
       maxLength: budget,
-      sections: [ownership],
+      sections: [...observed, ownership],
       ...(input.fullReportUrl ? { fullReportUrl: input.fullReportUrl } : {}),
       ...(input.repositoryUrl
         ? {

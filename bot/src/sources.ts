@@ -17,6 +17,9 @@ import {
   readFlowWindowInWorker,
   readInventoryFile,
   readPublishedInventory,
+  readWouldDenyFromRedis,
+  type WouldDenyRecord,
+  wouldDenyField,
 } from '@nyx/io';
 import type { FlowSourceConfig, InventorySourceConfig } from './config.js';
 import { redactUrl } from './config.js';
@@ -26,9 +29,21 @@ export function emptyInventory(): Inventory {
   return { namespaces: new Map(), pods: new Map(), nodes: new Map() };
 }
 
+/** The would-deny findings the agents' kernels recorded in a window (only with `NYX_FLOWS=redis`). */
+export interface ObservedWouldDeny {
+  hours: number;
+  /** One per flow and deciding reason, counts summed over the window's hours, most connections first. */
+  records: WouldDenyRecord[];
+}
+
+/** At most this many distinct findings are kept for a comment (the rest are counted). */
+const MAX_OBSERVED_FINDINGS = 5000;
+
 export interface FlowInputs {
   /** The window for a given length in hours (only the Redis store honours the length). */
   window(hours: number): Promise<FlowWindow>;
+  /** The agents' kernel findings of the last `hours` (undefined unless the flows come from Redis). */
+  wouldDeny(hours: number): Promise<ObservedWouldDeny | undefined>;
   inventory(): Promise<InventoryInput>;
 }
 
@@ -127,6 +142,26 @@ async function loadInventory(src: InventorySourceConfig, redis: FlowStoreRedis):
   return { inventory: r.inventory };
 }
 
+/** The findings of the last `hours`, one per flow and reason (hourly entries summed). */
+async function loadWouldDeny(redis: FlowStoreRedis, hours: number): Promise<ObservedWouldDeny> {
+  const byKey = new Map<string, WouldDenyRecord>();
+  for await (const r of readWouldDenyFromRedis(redis, { hours })) {
+    const key = wouldDenyField(r);
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, { ...r });
+      continue;
+    }
+    seen.count = (seen.count ?? 1) + (r.count ?? 1);
+    if (r.firstSeen && (!seen.firstSeen || r.firstSeen < seen.firstSeen)) seen.firstSeen = r.firstSeen;
+    if (r.lastSeen && (!seen.lastSeen || r.lastSeen > seen.lastSeen)) seen.lastSeen = r.lastSeen;
+  }
+  const records = [...byKey.values()]
+    .sort((a, b) => (b.count ?? 1) - (a.count ?? 1))
+    .slice(0, MAX_OBSERVED_FINDINGS);
+  return { hours, records };
+}
+
 /** Flow window and inventory loaders over the configured sources. */
 export function flowInputs(options: {
   flows: FlowSourceConfig;
@@ -146,6 +181,9 @@ export function flowInputs(options: {
           ? `${f.path}@${(await stat(f.path)).mtimeMs}`
           : `${f.kind}:${f.kind === 'redis' ? hours : ''}`;
       return reuseWindow(key, () => loadWindow(f, options.redis, hours));
+    },
+    async wouldDeny(hours) {
+      return options.flows.kind === 'redis' ? loadWouldDeny(options.redis, hours) : undefined;
     },
     async inventory() {
       const src = options.inventory;

@@ -182,9 +182,10 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
   const { config: repoConfig, errors: configErrors } = await baseRepoConfig(gh, ref, baseTree, cache);
   const root = repoConfig.policyRoot;
 
-  const [window, inv] = await Promise.all([
+  const [window, inv, observedWouldDeny] = await Promise.all([
     deps.inputs.window(repoConfig.windowHours),
     deps.inputs.inventory(),
+    deps.inputs.wouldDeny(repoConfig.windowHours),
   ]);
   const cacheKey = deps.analyses?.key({
     repo: `${job.owner}/${job.repo}`,
@@ -279,6 +280,7 @@ async function analyzePull(job: Extract<NyxJob, { kind: 'analyze' }>, deps: Work
         headSha,
         policyRoot: root,
         maxLength: repoConfig.maxCommentLength,
+        ...(observedWouldDeny ? { observedWouldDeny } : {}),
         ...(current.htmlUrl
           ? {
               fullReportUrl: `${current.htmlUrl}/checks`,

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FlowRecord, parseFlowLine } from '@nyx/core';
-import { publishInventory, writeFlows } from '@nyx/io';
+import { publishInventory, writeFlows, writeWouldDeny } from '@nyx/io';
 import { readDirFiles } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,5 +58,63 @@ describe('flows and inventory from Redis', () => {
     const r = requestsFor(h, after);
     expect(r.policy[0]?.output.title).toBe('2 observed flows would be denied');
     expect(r.commentPosts[0]).toContain('**2 observed flows would be denied**');
+  });
+
+  it("shows the agents' kernel would-deny findings, labelled as observed, those of objects the change touches first", async () => {
+    const change = await readDirFiles(join(EXAMPLES, 'change-head'));
+    const before = await openPull(h, change, { replace: true });
+    await analyse(h, before);
+    expect(requestsFor(h, before).commentPosts[0]).toContain(
+      'The agents recorded no would-deny finding in the last 168 hours',
+    );
+    const redis = new Redis(h.redis.url);
+    const lastSeen = new Date().toISOString();
+    try {
+      await writeWouldDeny(redis, [
+        {
+          src: 'cloudmart-storefront/checkout-5d8f7b9c6d-k2x9p',
+          dst: 'cloudmart-storefront/storefront-api-7c9d8f6b5-q8w2e',
+          protocol: 'TCP',
+          port: 8080,
+          count: 4,
+          lastSeen,
+          wouldDeny: {
+            point: 'ingress',
+            band: 'isolation',
+            object: 'NyxNetworkPolicy/cloudmart-storefront/api-ingress',
+            text: 'isolated: no rule matched',
+            source: 'namespaces/cloudmart-storefront/api-ingress.yaml:13',
+          },
+          node: 'worker-2',
+        },
+        {
+          src: 'monitoring/prometheus-0',
+          dst: '10.0.9.9',
+          protocol: 'TCP',
+          port: 9100,
+          count: 7,
+          lastSeen,
+          wouldDeny: {
+            point: 'egress',
+            band: 'default',
+            object: 'NyxClusterConfig/cluster',
+            text: 'default: deny',
+          },
+          node: 'worker-1',
+        },
+      ]);
+    } finally {
+      redis.disconnect();
+    }
+    const after = await openPull(h, change, { replace: true });
+    await analyse(h, after);
+    const comment = requestsFor(h, after).commentPosts[0] ?? '';
+    expect(comment).toContain('Would-deny findings observed by the agents (kernel, last 168 h)');
+    expect(comment).toContain(
+      '| ingress: isolated: no rule matched at namespaces/cloudmart-storefront/api-ingress.yaml:13 | cloudmart-storefront/checkout-5d8f7b9c6d-k2x9p → cloudmart-storefront/storefront-api-7c9d8f6b5-q8w2e | TCP/8080 | 4 |',
+    );
+    expect(comment).toContain(
+      'Other objects with findings: NyxClusterConfig/cluster (7 connections, 1 flow).',
+    );
   });
 });

@@ -188,7 +188,10 @@ export function buildProgram(io: CommandIo, result: ProgramResult, settings: Pro
     .requiredOption('--policies <dir>', 'policy tree')
     .requiredOption('--inventory <file>', INVENTORY_HELP)
     .requiredOption('--node <name>', 'node name as in the inventory (spec.nodeName of its pods)')
-    .option('--agent', 'print what the agent loads: the script plus flow capture and DNS interception')
+    .option(
+      '--agent',
+      'print what the agent loads: the script plus flow capture, would-deny findings (record-only) and DNS interception',
+    )
     .option('--dns-proxy-port <port>', "with --agent: the agent's DNS proxy port (default 5353)")
     .option(
       '--pod-interfaces <pattern>',
@@ -297,10 +300,15 @@ inventory (what is world, remote pods' labels and named ports): recompile on any
       '--hours <n>',
       'hourly buckets to read, ending with the current hour (default: 192, the 8-day retention)',
     )
+    .option(
+      '--would-deny',
+      "print the would-deny findings the agents' kernels recorded (flows an audit object would deny), each with its deciding reason (wouldDeny) and node",
+    )
     .addHelpText(
       'after',
       examples(
         'REDIS_URL=redis://redis.nyx-system:6379 nyxctl flows export > window.jsonl',
+        'nyxctl flows export --would-deny --hours 24 > findings.jsonl',
         'nyxctl flows export --hours 24 | nyxctl verdicts --policies . --inventory inv.json --flows /dev/stdin',
       ) + '\n\nREDIS_URL defaults to redis://127.0.0.1:6379.',
     )

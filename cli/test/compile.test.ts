@@ -121,6 +121,44 @@ describe('nyxctl compile', () => {
     );
   });
 
+  it('SPEC 8.7: --agent prints the would-deny rules too (the as-if-enforced walk, records only); plain compile has none', async () => {
+    const { tree, inventory } = await setup({
+      'namespaces/shop/audit.yaml': `${HEAD}
+kind: NyxNetworkPolicy
+metadata: {name: web-out-audit, namespace: shop}
+spec:
+  enforcement: audit
+  podSelector: {matchLabels: {app: web}}
+  egress:
+    - decision: Deny
+      to: [{namespaceSelector: {}}]
+`,
+    });
+    const args = ['compile', '--policies', tree, '--inventory', inventory, '--node', 'n1'];
+    const plain = await nyxctl(...args);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toMatch(/would_deny|0x80000000/);
+    // The audit policy changes nothing the kernel enforces.
+    expect(plain.stdout).not.toMatch(/\bdrop\b/);
+    const agent = await nyxctl(...args, '--agent');
+    expect(agent.code).toBe(0);
+    expect(agent.stdout).toMatch(
+      /# would-deny #0: egress: NyxNetworkPolicy\/shop\/web-out-audit egress\[0\] Deny at namespaces\/shop\/audit\.yaml:8\n\tchain wr0 \{/,
+    );
+    // To a pod of another node: pending until the first reply; else recorded at once. Never a drop.
+    expect(agent.stdout).toMatch(
+      /\n\t\tip daddr @s\d+_4 update @would_deny_pending4 \{ ip saddr \. ip daddr \. meta l4proto \. th dport \. 0 \} ct mark set ct mark or 0x80000000 accept\n/,
+    );
+    expect(agent.stdout).toContain(
+      'meta nfproto ipv6 update @would_deny6 { ip6 saddr . ip6 daddr . meta l4proto . th dport . 0 } accept',
+    );
+    expect(agent.stdout).toMatch(
+      /chain would_deny_forward_egress \{\n\t\ttype filter hook forward priority filter \+ 1; policy accept;/,
+    );
+    expect(agent.stdout).toMatch(/ip saddr vmap @would_deny_egress4/);
+    expect(agent.stdout).not.toMatch(/\bdrop\b/);
+  });
+
   it("8. one node's script depends on the whole inventory: a remote pod's named port is in n1's script", async () => {
     const a = await setup(EGRESS);
     const before = await nyxctl('compile', '--policies', a.tree, '--inventory', a.inventory, '--node', 'n1');

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFlows } from '@nyx/io';
+import { writeFlows, writeWouldDeny } from '@nyx/io';
 import { type RedisServer, startRedis } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +223,52 @@ describe('nyxctl flows export', () => {
     expect(r.stdout).toBe(
       `{"src":"shop/web-7d9f8b6c4-x2kqp","dst":"shop/cart-5f7c9d8b7-9wz4d","protocol":"TCP","port":8080,"srcWorkload":"shop/web","srcLabels":{"app":"web"},"count":3,"firstSeen":"${t}","lastSeen":"${t}"}\n`,
     );
+  });
+
+  it('--would-deny prints the findings the agents recorded, each with its deciding reason and node', async () => {
+    const redis = new Redis(redisServer.url);
+    const now = new Date();
+    const finding = {
+      src: 'shop/web-7d9f8b6c4-x2kqp',
+      dst: '203.0.113.10',
+      protocol: 'TCP' as const,
+      port: 443,
+      count: 2,
+      lastSeen: now.toISOString(),
+      srcWorkload: 'shop/web',
+      wouldDeny: {
+        point: 'egress' as const,
+        band: 'application',
+        object: 'NyxNetworkPolicy/shop/egress-audit',
+        rule: 1,
+        text: 'NyxNetworkPolicy/shop/egress-audit egress[1] Deny',
+        source: 'namespaces/shop/egress.yaml:12',
+      },
+      node: 'worker-1',
+    };
+    // Twice: the second write adds up, as for flows.
+    await writeWouldDeny(redis, [finding]);
+    await writeWouldDeny(redis, [finding]);
+    redis.disconnect();
+    const r = await nyxctlWith(
+      { REDIS_URL: redisServer.url },
+      'flows',
+      'export',
+      '--would-deny',
+      '--hours',
+      '2',
+    );
+    expect(r.stderr).toMatch(
+      /^flows export: 1 would-deny findings observed by the agents from the last 2 hours/,
+    );
+    expect(r.code).toBe(0);
+    const t = now.toISOString();
+    expect(r.stdout).toBe(
+      `{"src":"shop/web-7d9f8b6c4-x2kqp","dst":"203.0.113.10","protocol":"TCP","port":443,"srcWorkload":"shop/web","count":4,"firstSeen":"${t}","lastSeen":"${t}","wouldDeny":{"point":"egress","band":"application","text":"NyxNetworkPolicy/shop/egress-audit egress[1] Deny","object":"NyxNetworkPolicy/shop/egress-audit","rule":1,"source":"namespaces/shop/egress.yaml:12"},"node":"worker-1"}\n`,
+    );
+    // The flows export is not mixed with the findings.
+    const flows = await nyxctlWith({ REDIS_URL: redisServer.url }, 'flows', 'export', '--hours', '2');
+    expect(flows.stdout).not.toContain('wouldDeny');
   });
 
   it('says so when the flow store cannot be reached (exit 1), without the password', async () => {

@@ -263,7 +263,8 @@ function ruleLabel(rule: CompiledAdminRule, direction: Direction): string {
     : `${direction}[${rule.rule.index}]`;
 }
 
-function adminReason(
+/** The reason of an upstream admin rule's hit (one shared record per rule). */
+export function adminReason(
   p: CompiledAdminPolicy,
   rule: CompiledAdminRule,
   point: EnforcementPoint,

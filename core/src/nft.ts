@@ -20,7 +20,7 @@
 //   an established packet of an older generation walks the chains again: a new ruleset cuts open
 //   connections it denies and keeps (or restores) the ones it allows (SPEC section 7, point 6),
 //   within the same transaction, without a conntrack tool.
-import type { CompiledAdminPolicy } from './admin-tiers.js';
+import { adminReason, type CompiledAdminPolicy } from './admin-tiers.js';
 import { cidrNetworkText } from './cidr.js';
 import type { Evaluator } from './evaluate.js';
 import type { FqdnPredicate } from './fqdn.js';
@@ -35,10 +35,19 @@ import type {
   CompiledRule,
 } from './policy-compiled.js';
 import { podPeerMatches } from './policy-match.js';
-import type { SubjectPlan } from './policy-walk.js';
+import { defaultReason, isolationReason, type Mode, ruleReason, type SubjectPlan } from './policy-walk.js';
+import type { Band, Reason } from './verdict-model.js';
 
-/** The conntrack mark bits that hold the ruleset generation (the lower 16 bits are left alone). */
-export const GENERATION_MASK = 0xffff0000;
+/**
+ * The conntrack mark bits that hold the ruleset generation. The agent owns the upper 16 bits of the
+ * mark (the lower 16 are left alone): bits 16-30 are the generation, bit 31 is `WOULD_DENY_PENDING`.
+ */
+export const GENERATION_MASK = 0x7fff0000;
+/**
+ * Conntrack mark bit of a connection whose egress would-deny finding waits for the first reply: the
+ * destination is a pod of another node, whose ingress point may still drop it (agent script only).
+ */
+export const WOULD_DENY_PENDING = 0x80000000;
 
 /** A `toFqdn` rule's address set: the agent fills it from the DNS answers it proxies. */
 export interface FqdnSet {
@@ -73,6 +82,12 @@ export interface AgentExtras {
    * does not list yet is held to the cluster's default posture and counted (`unknown_pods`).
    */
   podInterfaces?: string;
+  /**
+   * Record would-deny findings (SPEC section 3): the as-if-enforced walk of the same plans, in base
+   * chains after the enforcing ones, adds each new flow it would deny, with the id of the deciding
+   * reason (`CompiledRuleset.wouldDenyReasons`), to dynamic sets with counters; never a drop.
+   */
+  wouldDeny?: boolean;
 }
 
 export interface RulesetInput {
@@ -90,6 +105,12 @@ export interface CompiledRuleset {
   /** The pods this node enforces, by address. */
   localPods: ReadonlyMap<string, Pod>;
   fqdnSets: readonly FqdnSet[];
+  /**
+   * The reasons a would-deny finding of the agent's script can name, by id: the id is the last
+   * field of an element of the `would_deny4/6` and `would_deny_pending4/6` sets. Empty unless
+   * `agent.wouldDeny`.
+   */
+  wouldDenyReasons: readonly Reason[];
 }
 
 type Family = 'ip' | 'ip6';
@@ -245,6 +266,23 @@ class ChainTable {
   }
 }
 
+/**
+ * One rendering of the engine's band walk into point chains: the effective walk (a deny drops) or,
+ * in the agent's script, the as-if-enforced walk of SPEC section 3 (a deny is recorded as a
+ * would-deny finding of the reason that decided it, and never dropped).
+ */
+interface Walk {
+  mode: Mode;
+  denyChains: ChainTable;
+  pointChains: Record<Direction, ChainTable>;
+  /** The statement that ends the walk on a deny decided by `reason`. */
+  deny: (reason: Reason) => string;
+}
+
+function countsIn(walk: Walk, p: { enforced: boolean }): boolean {
+  return walk.mode === 'asIfEnforced' || p.enforced;
+}
+
 function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -270,8 +308,6 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
   const { compiled, inventory } = evaluator;
   const owners = addressOwners(inventory);
   const sets = new SetTable();
-  const denyChains = new ChainTable('d');
-  const pointChains = { egress: new ChainTable('e'), ingress: new ChainTable('i') };
 
   // Addresses by what they resolve to (resolveEndpoint's index: the engine's own resolution).
   const byFamily = <T>(make: () => T): Record<Family, T> => ({ ip: make(), ip6: make() });
@@ -519,8 +555,14 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     return out;
   };
 
-  /** A policy's first-match pass for its Deny rules: an Allow hit returns, a Deny hit drops. */
-  const denyPass = (p: CompiledPolicy, direction: Direction, subject: Pod): string | undefined => {
+  /** A policy's first-match pass for its Deny rules: an Allow hit returns, a Deny hit ends the walk. */
+  const denyPass = (
+    walk: Walk,
+    p: CompiledPolicy,
+    band: Band,
+    direction: Direction,
+    subject: Pod,
+  ): string | undefined => {
     const rules = p.rules[direction] ?? [];
     let last = -1;
     rules.forEach((r, i) => {
@@ -529,31 +571,41 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     if (last < 0) return undefined;
     const body: string[] = [];
     for (const rule of rules.slice(0, last + 1)) {
-      const verdict = rule.decision === 'deny' ? 'drop' : 'return';
+      const verdict = rule.decision === 'deny' ? walk.deny(ruleReason(p, rule, direction, band)) : 'return';
       body.push(`# ${ruleLabel(p, direction, rule)}`);
       for (const m of ruleMatches(rule, direction, subject)) body.push(join(m, verdict));
     }
-    return denyChains.named(body, `${p.id} ${direction}: first-match pass (Deny drops, Allow ends the pass)`);
+    return walk.denyChains.named(
+      body,
+      `${p.id} ${direction}: first-match pass (Deny ${walk.mode === 'effective' ? 'drops' : 'is recorded'}, Allow ends the pass)`,
+    );
   };
 
   /**
    * SPEC 9: one tier of upstream admin policy, inline in a point chain. Each rule ends the walk when
-   * it matches (Accept returns: the point allows; Deny drops; Pass goes to `passTo`, the rest of the
-   * point after the tier), so first match within a policy and policy order are the line order.
+   * it matches (Accept returns: the point allows; Deny ends the walk; Pass goes to `passTo`, the rest
+   * of the point after the tier), so first match within a policy and policy order are the line order.
    */
   const tierLines = (
+    walk: Walk,
     policies: readonly CompiledAdminPolicy[],
-    tier: string,
+    tier: 'Admin' | 'Baseline',
     direction: Direction,
     subject: Pod,
     passTo: () => string,
   ): string[] => {
     const lines: string[] = [];
     for (const p of policies) {
-      if (!p.enforced) continue;
+      if (!countsIn(walk, p)) continue;
       const rules = p.rules[direction] ?? [];
       for (const r of rules) {
-        const verdict = r.action === 'accept' ? 'return' : r.action === 'deny' ? 'drop' : `goto ${passTo()}`;
+        const band = tier === 'Admin' ? 'admin-tier' : 'baseline-tier';
+        const verdict =
+          r.action === 'accept'
+            ? 'return'
+            : r.action === 'deny'
+              ? walk.deny(adminReason(p, r, direction, band))
+              : `goto ${passTo()}`;
         const label =
           r.name !== undefined
             ? `${direction} rule ${JSON.stringify(r.name)}`
@@ -565,27 +617,27 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     return lines;
   };
 
-  const pointBody = (plan: SubjectPlan, direction: Direction, subject: Pod): string[] => {
-    const bands = bandsBody(plan, direction, subject);
-    if (!plan.adminTiers.admin.some((p) => p.enforced)) return bands;
+  const pointBody = (walk: Walk, plan: SubjectPlan, direction: Direction, subject: Pod): string[] => {
+    const bands = bandsBody(walk, plan, direction, subject);
+    if (!plan.adminTiers.admin.some((p) => countsIn(walk, p))) return bands;
     let rest: string | undefined;
     const passTo = () => {
-      rest ??= pointChains[direction].named(bands, `${direction}: bands 1-6 after an Admin tier Pass`);
+      rest ??= walk.pointChains[direction].named(bands, `${direction}: bands 1-6 after an Admin tier Pass`);
       return rest;
     };
-    const lines = tierLines(plan.adminTiers.admin, 'Admin', direction, subject, passTo);
+    const lines = tierLines(walk, plan.adminTiers.admin, 'Admin', direction, subject, passTo);
     return [...lines, ...bands];
   };
 
-  const bandsBody = (plan: SubjectPlan, direction: Direction, subject: Pod): string[] => {
+  const bandsBody = (walk: Walk, plan: SubjectPlan, direction: Direction, subject: Pod): string[] => {
     const body: string[] = [];
-    const groups = (band: string, list: CompiledPolicy[][]) => {
+    const groups = (band: 'platform' | 'application' | 'baseline', list: CompiledPolicy[][]) => {
       for (const group of list) {
-        const enforced = group.filter((p) => p.enforced);
+        const enforced = group.filter((p) => countsIn(walk, p));
         if (enforced.length === 0) continue;
         body.push(`# ${band} band, priority ${enforced[0]!.priority}`);
         for (const p of enforced) {
-          const chain = denyPass(p, direction, subject);
+          const chain = denyPass(walk, p, band, direction, subject);
           if (chain) body.push(`jump ${chain}`);
         }
         for (const p of enforced) {
@@ -606,36 +658,46 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
           for (const m of ruleMatches(rule, direction, subject)) body.push(join(m, 'return'));
         }
       }
-      body.push(`# isolated by ${plan.networkPolicies.map((p) => p.id).join(', ')}: no rule matched`, 'drop');
+      body.push(
+        `# isolated by ${plan.networkPolicies.map((p) => p.id).join(', ')}: no rule matched`,
+        walk.deny(isolationReason(plan.networkPolicies, direction, 'networkpolicy')),
+      );
       return body;
     }
-    const isolating = plan.isolating.find((p) => p.enforced);
-    if (isolating) {
-      body.push(`# isolated by ${isolating.id} (policyTypes): no rule matched`, 'drop');
+    const isolating = walk.mode === 'asIfEnforced' ? plan.isolating : plan.enforcedIsolating;
+    if (isolating.length > 0) {
+      body.push(
+        `# isolated by ${isolating[0]!.id} (policyTypes): no rule matched`,
+        walk.deny(isolationReason(isolating, direction, 'isolation')),
+      );
       return body;
     }
     groups('baseline', plan.baseline);
-    if (plan.adminTiers.baseline.some((p) => p.enforced)) {
-      const fallback = defaultLines(direction, subject);
+    if (plan.adminTiers.baseline.some((p) => countsIn(walk, p))) {
+      const fallback = defaultLines(walk, direction, subject);
       let rest: string | undefined;
       const passTo = () => {
-        rest ??= pointChains[direction].named(
+        rest ??= walk.pointChains[direction].named(
           fallback.length > 0 ? fallback : ['# default: allow'],
           `${direction}: the default after a Baseline tier Pass`,
         );
         return rest;
       };
-      body.push(...tierLines(plan.adminTiers.baseline, 'Baseline', direction, subject, passTo), ...fallback);
+      body.push(
+        ...tierLines(walk, plan.adminTiers.baseline, 'Baseline', direction, subject, passTo),
+        ...fallback,
+      );
       return body;
     }
-    body.push(...defaultLines(direction, subject));
+    body.push(...defaultLines(walk, direction, subject));
     return body;
   };
 
-  const defaultLines = (direction: Direction, subject: Pod): string[] => {
+  const defaultLines = (walk: Walk, direction: Direction, subject: Pod): string[] => {
     const body: string[] = [];
-    const mode = compiled.defaultMode.effective;
-    if (mode === 'deny') body.push('# default: deny', 'drop');
+    const mode = compiled.defaultMode[walk.mode];
+    const deny = () => walk.deny(defaultReason(compiled, walk.mode, direction, 'deny'));
+    if (mode === 'deny') body.push('# default: deny', deny());
     else if (mode === 'deny-cross-namespace') {
       body.push('# default: deny-cross-namespace');
       const own = entriesByNamespace.get(subject.namespace) ?? [];
@@ -650,11 +712,19 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
       const field = addrField(direction);
       for (const f of FAMILIES) {
         const notOwn = ownSets[f] ? ` ${f} ${field} != @${ownSets[f]}` : '';
-        body.push(`${f} ${field} @${podSet[f]}${notOwn} drop`);
+        body.push(`${f} ${field} @${podSet[f]}${notOwn} ${deny()}`);
       }
     }
     return body;
   };
+
+  const enforcedWalk: Walk = {
+    mode: 'effective',
+    denyChains: new ChainTable('d'),
+    pointChains: { egress: new ChainTable('e'), ingress: new ChainTable('i') },
+    deny: () => 'drop',
+  };
+  const { denyChains, pointChains } = enforcedWalk;
 
   // Verdict maps: each local pod address → its point chains.
   const vmaps = {
@@ -665,7 +735,7 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
   for (const [address, pod] of sortedLocal) {
     if (compiled.excludedNamespaces.has(pod.namespace)) continue;
     for (const direction of ['egress', 'ingress'] as const) {
-      const body = pointBody(evaluator.planFor(pod, direction), direction, pod);
+      const body = pointBody(enforcedWalk, evaluator.planFor(pod, direction), direction, pod);
       if (body.every((l) => l.startsWith('#'))) continue; // nothing but the default allow
       const chain = pointChains[direction].named(
         body,
@@ -840,14 +910,32 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     ...pointChains.ingress.declarations,
   ];
   const policyText = [...sets.declarations, ...policyBody, ...mapDeclarations, ...chains].join('\n');
-  const generation = fnv1a(policyText) >>> 16 || 1;
+  const generation = fnv1a(policyText) >>> 17 || 1;
+  // After the generation: what the would-deny walk adds never changes a verdict.
+  const wouldDeny = agent?.wouldDeny
+    ? renderWouldDeny({
+        evaluator,
+        node,
+        sets,
+        sortedLocal,
+        podEntries,
+        podAddressSets,
+        exclusions,
+        dnsProxyInput,
+        pointBody,
+      })
+    : undefined;
   const table = [
     ...sets.declarations,
     ...fqdnDeclarations,
     ...agentSets,
+    ...(wouldDeny?.sets ?? []),
     ...policyBody,
+    ...(wouldDeny?.chains ?? []),
     ...mapDeclarations,
+    ...(wouldDeny?.maps ?? []),
     ...chains,
+    ...(wouldDeny?.baseChains ?? []),
   ]
     .join('\n\n')
     .replaceAll(GENERATION, hex(generation << 16));
@@ -863,5 +951,171 @@ export function compileRuleset({ evaluator, node, agent }: RulesetInput): Compil
     '}',
     '',
   ].join('\n');
-  return { script, generation, localPods, fqdnSets };
+  return { script, generation, localPods, fqdnSets, wouldDenyReasons: wouldDeny?.reasons ?? [] };
+}
+
+interface WouldDenyInput {
+  evaluator: Evaluator;
+  node: string;
+  sets: SetTable;
+  sortedLocal: ReadonlyArray<[string, Pod]>;
+  podEntries: ReadonlyArray<{ address: string; pod: Pod }>;
+  podAddressSets: (
+    pods: Array<{ address: string }>,
+    key: string,
+    comment: string,
+    fixed?: (f: Family) => string,
+  ) => Alternative;
+  exclusions: (fields: Array<'saddr' | 'daddr'>) => string[];
+  dnsProxyInput: readonly string[];
+  pointBody: (walk: Walk, plan: SubjectPlan, direction: Direction, subject: Pod) => string[];
+}
+
+const PENDING = hex(WOULD_DENY_PENDING);
+
+/**
+ * SPEC section 3 in the kernel (the agent's script): the as-if-enforced walk of the same plans and
+ * the same renderer as the enforcing chains, in base chains of a later priority (`filter + 1` for
+ * egress, `filter + 2` for ingress), so a packet the enforcing chains drop never reaches them, and
+ * only for `ct state new`. Where that walk denies, the flow and the id of the deciding reason go to
+ * `would_deny4/6` (a dynamic set with counters) and the chain ends with `accept`, which is what its
+ * `policy accept` does anyway: these chains never change a packet's fate.
+ *
+ * Both points of a same-node flow, and the ingress point of a flow from anywhere, are decided on
+ * this node: a new packet that reached these chains is effectively allowed. The egress point of a
+ * flow to a pod of another node is not: that node's ingress point may still drop it. Such a finding
+ * goes to `would_deny_pending4/6` and marks the connection (`WOULD_DENY_PENDING`); its first reply
+ * (proof that the other end let it in) counts it in `would_deny_replied4/6` and clears the mark. A
+ * one-way UDP flow to a pod of another node therefore yields no finding (documented). A node none
+ * of whose points has anything in audit gets none of these chains and sets.
+ */
+function renderWouldDeny(input: WouldDenyInput): {
+  reasons: Reason[];
+  sets: string[];
+  chains: string[];
+  maps: string[];
+  baseChains: string[];
+} {
+  const { evaluator, node, sortedLocal, podEntries, podAddressSets, exclusions, pointBody } = input;
+  const { compiled } = evaluator;
+  const reasons: Reason[] = [];
+  const ids = new Map<Reason, number>();
+  const remote = podAddressSets(
+    podEntries.filter((e) => e.pod.nodeName !== node),
+    'remote',
+    'pods of other nodes (their ingress point decides too)',
+    (f) => `remote${SUFFIX[f]}`,
+  ) as { ip?: string; ip6?: string };
+  const nfproto = (f: Family) => `meta nfproto ${f === 'ip' ? 'ipv4' : 'ipv6'}`;
+  const tuple = (f: Family) => `${f} saddr . ${f} daddr . meta l4proto . th dport`;
+  const recordChains = new ChainTable('wr');
+  const walk: Walk = {
+    mode: 'asIfEnforced',
+    denyChains: new ChainTable('wd'),
+    pointChains: { egress: new ChainTable('we'), ingress: new ChainTable('wi') },
+    deny: (reason) => {
+      let id = ids.get(reason);
+      if (id === undefined) {
+        id = reasons.length;
+        ids.set(reason, id);
+        reasons.push(reason);
+      }
+      const body: string[] = [];
+      for (const f of FAMILIES) {
+        const s = SUFFIX[f];
+        if (reason.point === 'egress' && remote[f]) {
+          body.push(
+            `${f} daddr @${remote[f]} update @would_deny_pending${s} { ${tuple(f)} . ${id} } ct mark set ct mark or ${PENDING} accept`,
+          );
+        }
+        body.push(`${nfproto(f)} update @would_deny${s} { ${tuple(f)} . ${id} } accept`);
+      }
+      body.push('accept');
+      const where = reason.source ? ` at ${reason.source}` : '';
+      return `goto ${recordChains.named(body, `would-deny #${id}: ${reason.point}: ${reason.text}${where}`)}`;
+    },
+  };
+  // Only points whose plan has something in audit (or a config in audit) can decide differently.
+  const vmaps = {
+    egress: { ip: [] as string[], ip6: [] as string[] },
+    ingress: { ip: [] as string[], ip6: [] as string[] },
+  };
+  for (const [address, pod] of sortedLocal) {
+    if (compiled.excludedNamespaces.has(pod.namespace)) continue;
+    for (const direction of ['egress', 'ingress'] as const) {
+      const plan = evaluator.planFor(pod, direction);
+      if (!plan.hasAudit && !plan.adminAudit && compiled.configEnforced) continue;
+      const body = pointBody(walk, plan, direction, pod);
+      if (body.every((l) => l.startsWith('#') || l.endsWith('return'))) continue; // never denies
+      const chain = walk.pointChains[direction].named(
+        body,
+        `as-if-enforced ${direction} of ${pod.namespace}/${pod.name} (and pods planned alike)`,
+      );
+      vmaps[direction][familyOf(address)].push(`${address} : jump ${chain}`);
+    }
+  }
+  // Nothing in audit anywhere on this node: no chain, no set (a reader finds none: no finding).
+  if (Object.values(vmaps).every((byFamily) => byFamily.ip.length === 0 && byFamily.ip6.length === 0)) {
+    return { reasons, sets: [], chains: [], maps: [], baseChains: [] };
+  }
+  const sets: string[] = [];
+  for (const f of FAMILIES) {
+    const s = SUFFIX[f];
+    const type = `${ADDR_TYPE[f]} . ${ADDR_TYPE[f]} . inet_proto . inet_service`;
+    sets.push(
+      `\t# would-deny findings: flow and reason id (counters, never a verdict)\n\tset would_deny${s} {\n\t\ttype ${type} . mark\n\t\tsize 65536\n\t\tflags dynamic,timeout\n\t\ttimeout 10m\n\t\tcounter\n\t}`,
+      `\t# egress findings to pods of other nodes, waiting for the first reply\n\tset would_deny_pending${s} {\n\t\ttype ${type} . mark\n\t\tsize 65536\n\t\tflags dynamic,timeout\n\t\ttimeout 10m\n\t}`,
+      `\t# the flows of pending findings that were answered (counters)\n\tset would_deny_replied${s} {\n\t\ttype ${type}\n\t\tsize 65536\n\t\tflags dynamic,timeout\n\t\ttimeout 10m\n\t\tcounter\n\t}`,
+    );
+  }
+  const maps: string[] = [];
+  for (const direction of ['egress', 'ingress'] as const) {
+    for (const f of FAMILIES) {
+      maps.push(
+        `\tmap would_deny_${direction}${SUFFIX[f]} {\n\t\ttype ${ADDR_TYPE[f]} : verdict\n${elementsLine(vmaps[direction][f])}\t}`,
+      );
+    }
+  }
+  const dispatch = (direction: Direction) =>
+    FAMILIES.map(
+      (f) => `${f} ${direction === 'egress' ? 'saddr' : 'daddr'} vmap @would_deny_${direction}${SUFFIX[f]}`,
+    );
+  const replied = FAMILIES.map(
+    (f) =>
+      `${nfproto(f)} ct direction reply ct mark and ${PENDING} == ${PENDING} update @would_deny_replied${SUFFIX[f]} { ${f} daddr . ${f} saddr . meta l4proto . th sport } ct mark set ct mark and ${hex(~WOULD_DENY_PENDING)} accept`,
+  );
+  const base = (name: string, hook: string, priority: string, comment: string, body: string[]) =>
+    `\t# ${comment}\n\tchain ${name} {\n\t\ttype filter hook ${hook} priority ${priority}; policy accept;\n${body
+      .map((l) => `\t\t${l}`)
+      .join('\n')}\n\t}`;
+  const baseChains = [
+    base(
+      'would_deny_forward_egress',
+      'forward',
+      'filter + 1',
+      'as-if-enforced egress of new flows the forward chain let through (records only)',
+      [...replied, 'ct state != new accept', ...exclusions(['saddr', 'daddr']), ...dispatch('egress')],
+    ),
+    base(
+      'would_deny_forward_ingress',
+      'forward',
+      'filter + 2',
+      'as-if-enforced ingress of new flows the forward chain let through (records only)',
+      ['ct state != new accept', ...exclusions(['saddr', 'daddr']), ...dispatch('ingress')],
+    ),
+    base(
+      'would_deny_input',
+      'input',
+      'filter + 1',
+      "as-if-enforced egress of a local pod's new flows to this node (records only)",
+      ['ct state != new accept', ...exclusions(['saddr']), ...input.dnsProxyInput, ...dispatch('egress')],
+    ),
+  ];
+  const chains = [
+    ...recordChains.declarations,
+    ...walk.denyChains.declarations,
+    ...walk.pointChains.egress.declarations,
+    ...walk.pointChains.ingress.declarations,
+  ];
+  return { reasons, sets, chains, maps, baseChains };
 }

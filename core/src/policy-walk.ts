@@ -68,7 +68,13 @@ export function counts(p: CompiledPolicy, mode: Mode): boolean {
 // once and shared by every verdict it decides (verdicts and their reasons are read-only data).
 const ruleReasons = new WeakMap<CompiledRule, Reason>();
 
-function ruleReason(p: CompiledPolicy, rule: CompiledRule, point: EnforcementPoint, band: Band): Reason {
+/** The reason of a rule hit (one shared record per rule: `nyxctl compile --agent` attributes would-deny findings to it). */
+export function ruleReason(
+  p: CompiledPolicy,
+  rule: CompiledRule,
+  point: EnforcementPoint,
+  band: Band,
+): Reason {
   let reason = ruleReasons.get(rule);
   if (!reason) {
     const decision = rule.decision === 'deny' ? 'Deny' : 'Allow';
@@ -125,7 +131,7 @@ const isolationReasons = new WeakMap<readonly CompiledPolicy[], Partial<Record<E
  * this direction (a default-deny) before one whose rules merely did not match, then walk order.
  * The effective walk lists only enforced policies; the as-if-enforced walk all of them.
  */
-function isolationReason(
+export function isolationReason(
   isolating: readonly CompiledPolicy[],
   point: EnforcementPoint,
   band: 'networkpolicy' | 'isolation',
@@ -158,7 +164,7 @@ function isolationReason(
 type DefaultReasons = Record<Mode, Record<EnforcementPoint, Partial<Record<Verdict, Reason>>>>;
 const defaultReasons = new WeakMap<CompiledPolicySet, DefaultReasons>();
 
-function defaultReason(
+export function defaultReason(
   compiled: CompiledPolicySet,
   mode: Mode,
   point: EnforcementPoint,

@@ -18,6 +18,16 @@
 //              latest observation of the pod wins), fields not written are kept. Values without
 //              identity fields (written before they existed) read as before: the ends resolve
 //              directly or by the pod name only.
+//   nyx:would-deny:v1:<yyyy-mm-ddThh>
+//                                  HASH, the would-deny findings the agents' kernels recorded (SPEC
+//                                  section 3: flows an audit object would deny), bucketed and
+//                                  expiring like the flows (the agents write both with the same TTL).
+//       field: the flow tuple and the deciding reason, a JSON array
+//              `["<src>","<dst>","<protocol>",<port>,"<serverName>","<point>","<band>","<object>",<rule>]`
+//              (`object` `""` and `rule` null when the reason has none, e.g. `default: deny`)
+//       value: JSON as for flows (count, firstSeen, lastSeen, identity fields, merged the same way)
+//              plus `text` (the engine's reason text), `source` (`file:line`), `ruleName` (upstream
+//              admin rules) when known, and `node` (the agent that observed it).
 //   nyx:inventory:v1               STRING, the inventory JSON of SPEC §7 (the `v1 List` that
 //                                  `kubectl get namespaces,pods,nodes -A -o json` prints), replaced
 //                                  whole by the reconciler.
@@ -28,6 +38,7 @@
 import { type FlowRecord, FlowWindow, flowIdentityProblem, type Protocol } from '@nyx/core';
 
 export const FLOW_BUCKET_PREFIX = 'nyx:flows:v1:';
+export const WOULD_DENY_BUCKET_PREFIX = 'nyx:would-deny:v1:';
 export const INVENTORY_KEY = 'nyx:inventory:v1';
 export const INVENTORY_UPDATED_KEY = 'nyx:inventory:v1:updated';
 export const DEFAULT_FLOW_TTL_SECONDS = 8 * 24 * 3600;
@@ -50,6 +61,32 @@ export function flowBucketKey(time: Date): string {
   return `${FLOW_BUCKET_PREFIX}${time.toISOString().slice(0, 13)}`;
 }
 
+/** `nyx:would-deny:v1:<yyyy-mm-ddThh>` for the UTC hour containing `time`. */
+export function wouldDenyBucketKey(time: Date): string {
+  return `${WOULD_DENY_BUCKET_PREFIX}${time.toISOString().slice(0, 13)}`;
+}
+
+/** The deciding reason of a would-deny finding, as the engine gives it (a `Reason`'s fields). */
+export interface WouldDenyReason {
+  point: 'egress' | 'ingress';
+  band: string;
+  object?: string;
+  rule?: number;
+  ruleName?: string;
+  text: string;
+  source?: string;
+}
+
+/**
+ * A would-deny finding observed by an agent's kernel: a flow record (SPEC section 7) whose effective
+ * verdict was allow, plus the as-if-enforced deny that makes it a finding and the observing node.
+ * As a flow line it is a valid SPEC section 7 line (the extra fields are ignored by flow readers).
+ */
+export interface WouldDenyRecord extends FlowRecord {
+  wouldDeny: WouldDenyReason;
+  node?: string;
+}
+
 /** The canonical hash field of a record's tuple. */
 export function flowTupleField(
   record: Pick<FlowRecord, 'src' | 'dst' | 'protocol' | 'port' | 'serverName'>,
@@ -57,9 +94,10 @@ export function flowTupleField(
   return JSON.stringify([record.src, record.dst, record.protocol, record.port, record.serverName ?? '']);
 }
 
-// KEYS[1] = bucket; ARGV[1] = ttl; then quintuples field, count, firstSeen, lastSeen, identity
-// (a JSON object of the identity fields, `{}` when none). Fields of the stored value that the
-// script does not know are kept.
+// KEYS[1] = bucket; ARGV[1] = ttl; then quintuples field, count, firstSeen, lastSeen, extra
+// (a JSON object of the identity fields, and for would-deny findings the reason's, `{}` when
+// none), written over the stored ones. Fields of the stored value that the script does not know
+// are kept.
 const MERGE_SCRIPT = `
 local ttl = tonumber(ARGV[1])
 for i = 2, #ARGV, 5 do
@@ -103,6 +141,53 @@ export async function writeFlows(
   records: Iterable<FlowRecord>,
   options: { now?: Date; ttlSeconds?: number } = {},
 ): Promise<void> {
+  await mergeIntoBuckets(redis, records, flowBucketKey, flowTupleField, identityJson, options);
+}
+
+/** The hash field of a would-deny finding: its flow tuple and its deciding reason. */
+export function wouldDenyField(record: WouldDenyRecord): string {
+  const r = record.wouldDeny;
+  return JSON.stringify([
+    record.src,
+    record.dst,
+    record.protocol,
+    record.port,
+    record.serverName ?? '',
+    r.point,
+    r.band,
+    r.object ?? '',
+    r.rule ?? null,
+  ]);
+}
+
+/**
+ * Merges would-deny findings into their hourly buckets (agents call this), as `writeFlows` does
+ * for flows: counts add up, first/last seen widen, the latest identity and reason text win.
+ */
+export async function writeWouldDeny(
+  redis: FlowStoreRedis,
+  records: Iterable<WouldDenyRecord>,
+  options: { now?: Date; ttlSeconds?: number } = {},
+): Promise<void> {
+  const extra = (r: WouldDenyRecord): string => {
+    const v = JSON.parse(identityJson(r)) as Record<string, unknown>;
+    v.text = r.wouldDeny.text;
+    if (r.wouldDeny.source !== undefined) v.source = r.wouldDeny.source;
+    if (r.wouldDeny.ruleName !== undefined) v.ruleName = r.wouldDeny.ruleName;
+    if (r.node !== undefined) v.node = r.node;
+    return JSON.stringify(v);
+  };
+  await mergeIntoBuckets(redis, records, wouldDenyBucketKey, wouldDenyField, extra, options);
+}
+
+async function mergeIntoBuckets<R extends FlowRecord>(
+  redis: FlowStoreRedis,
+  records: Iterable<R>,
+  bucketKey: (time: Date) => string,
+  field: (record: R) => string,
+  extra: (record: R) => string,
+  options: { now?: Date; ttlSeconds?: number },
+): Promise<void> {
   const now = options.now ?? new Date();
   const ttl = options.ttlSeconds ?? DEFAULT_FLOW_TTL_SECONDS;
   const buckets = new Map<string, Array<string | number>>();
@@ -112,13 +197,13 @@ export async function writeFlows(
     if (Number.isNaN(last.getTime()) || Number.isNaN(first.getTime())) {
       throw new Error(`flow ${flowTupleField(r)}: firstSeen/lastSeen must be RFC 3339 times`);
     }
-    const key = flowBucketKey(last);
+    const key = bucketKey(last);
     let args = buckets.get(key);
     if (!args) {
       args = [];
       buckets.set(key, args);
     }
-    args.push(flowTupleField(r), r.count ?? 1, first.toISOString(), last.toISOString(), identityJson(r));
+    args.push(field(r), r.count ?? 1, first.toISOString(), last.toISOString(), extra(r));
   }
   for (const [key, args] of buckets) {
     // Batches keep each script call short (Redis is single-threaded).
@@ -182,21 +267,64 @@ export async function* readFlowRecordsFromRedis(
   redis: FlowStoreRedis,
   options: { hours: number; now?: Date; onSkip?: (field: string) => void },
 ): AsyncGenerator<FlowRecord> {
+  yield* readBuckets(redis, flowBucketKey, decodeFlowEntry, options);
+}
+
+async function* readBuckets<R>(
+  redis: FlowStoreRedis,
+  bucketKey: (time: Date) => string,
+  decode: (field: string, value: string) => R | undefined,
+  options: { hours: number; now?: Date; onSkip?: (field: string) => void },
+): AsyncGenerator<R> {
   const now = options.now ?? new Date();
   const hours = Math.max(1, Math.floor(options.hours));
   for (let h = hours - 1; h >= 0; h--) {
-    const key = flowBucketKey(new Date(now.getTime() - h * 3600_000));
+    const key = bucketKey(new Date(now.getTime() - h * 3600_000));
     let cursor = '0';
     do {
       const [next, entries] = await redis.hscan(key, cursor, 'COUNT', 1000);
       cursor = next;
       for (let i = 0; i + 1 < entries.length; i += 2) {
-        const record = decodeFlowEntry(entries[i] as string, entries[i + 1] as string);
+        const record = decode(entries[i] as string, entries[i + 1] as string);
         if (record) yield record;
         else options.onSkip?.(entries[i] as string);
       }
     } while (cursor !== '0');
   }
+}
+
+/** Decodes one would-deny hash entry; undefined for entries that are not well formed. */
+export function decodeWouldDenyEntry(field: string, value: string): WouldDenyRecord | undefined {
+  try {
+    const tuple = JSON.parse(field) as unknown;
+    if (!Array.isArray(tuple) || tuple.length !== 9) return undefined;
+    const [src, dst, protocol, port, serverName, point, band, object, rule] = tuple as unknown[];
+    const record = decodeFlowEntry(JSON.stringify([src, dst, protocol, port, serverName]), value);
+    const v = JSON.parse(value) as Record<string, unknown>;
+    if (!record || (point !== 'egress' && point !== 'ingress') || typeof band !== 'string') return undefined;
+    if (typeof object !== 'string' || (rule !== null && typeof rule !== 'number')) return undefined;
+    if (typeof v.text !== 'string') return undefined;
+    const wouldDeny: WouldDenyReason = { point, band, text: v.text };
+    if (object !== '') wouldDeny.object = object;
+    if (typeof rule === 'number') wouldDeny.rule = rule;
+    if (typeof v.ruleName === 'string') wouldDeny.ruleName = v.ruleName;
+    if (typeof v.source === 'string') wouldDeny.source = v.source;
+    return { ...record, wouldDeny, ...(typeof v.node === 'string' ? { node: v.node } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The would-deny findings of the last `hours` hourly buckets (ending with the hour of `now`),
+ * oldest bucket first, one per stored flow, reason and hour: what `nyxctl flows export
+ * --would-deny` prints and the bot shows. Malformed entries are passed to `onSkip` and left out.
+ */
+export async function* readWouldDenyFromRedis(
+  redis: FlowStoreRedis,
+  options: { hours: number; now?: Date; onSkip?: (field: string) => void },
+): AsyncGenerator<WouldDenyRecord> {
+  yield* readBuckets(redis, wouldDenyBucketKey, decodeWouldDenyEntry, options);
 }
 
 /** Replaces the published inventory (the reconciler calls this). */

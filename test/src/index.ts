@@ -8,4 +8,5 @@ export * from './netns.js';
 export * from './redis.js';
 export * from './source-process.js';
 export * from './system.js';
+export * from './tls.js';
 export * from './webhooks.js';

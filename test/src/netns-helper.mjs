@@ -5,6 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import dns2 from 'dns2';
 
 // argv: the namespace's own addresses (comma-separated), then the ports. UDP servers bind each
@@ -25,7 +26,18 @@ for (const port of ports) {
     socket.on('error', () => {});
     socket.pipe(socket);
   });
-  tcp.listen({ port, host: '::' }, ready);
+  // With a DNS zone, TCP 53 answers DNS too (below). With NYX_HELPER_TLS ({cert, key} PEM), TCP
+  // 443 is a TLS echo server.
+  if (process.env.NYX_HELPER_DNS_ZONE && port === 53) ready();
+  else if (process.env.NYX_HELPER_TLS && port === 443) {
+    const { cert, key } = JSON.parse(process.env.NYX_HELPER_TLS);
+    const server = createTlsServer({ cert, key }, (socket) => {
+      socket.on('error', () => {});
+      socket.pipe(socket);
+    });
+    server.on('tlsClientError', () => {});
+    server.listen({ port, host: '::' }, ready);
+  } else tcp.listen({ port, host: '::' }, ready);
   // With a DNS zone, port 53 answers DNS (below) instead of echoing.
   for (const address of process.env.NYX_HELPER_DNS_ZONE && port === 53 ? [] : addresses) {
     const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
@@ -35,16 +47,22 @@ for (const port of ports) {
 }
 if (ports.length === 0) process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 
-// NYX_HELPER_DNS_ZONE (JSON {name: {address, ttl}}): an authoritative DNS server on port 53 of
-// every address of this namespace (the world's), answering A queries from the zone.
+// NYX_HELPER_DNS_ZONE (JSON {name: {address?, address6?, ttl, truncate?}}): an authoritative DNS
+// server on UDP and TCP port 53 of every address of this namespace (the world's), answering A
+// (`address`) and AAAA (`address6`) queries from the zone. With `truncate`, a UDP answer is empty
+// with the TC bit set (too big for a datagram), so a resolver retries over TCP.
 if (process.env.NYX_HELPER_DNS_ZONE) {
   const zone = JSON.parse(process.env.NYX_HELPER_DNS_ZONE);
   const { Packet } = dns2;
-  const handle = (request, send) => {
+  const handle = (request, send, rinfo) => {
     const response = Packet.createResponseFromRequest(request);
     const [question] = request.questions;
     const entry = question && zone[question.name.toLowerCase()];
-    if (entry) {
+    // dns2 hands a TCP request its socket, a UDP request the datagram's rinfo.
+    const overUdp = typeof rinfo?.write !== 'function';
+    if (entry?.truncate && overUdp) {
+      response.header.tc = 1;
+    } else if (entry && question.type === Packet.TYPE.A && entry.address) {
       response.answers.push({
         name: question.name,
         type: Packet.TYPE.A,
@@ -52,20 +70,35 @@ if (process.env.NYX_HELPER_DNS_ZONE) {
         ttl: entry.ttl,
         address: entry.address,
       });
+    } else if (entry && question.type === Packet.TYPE.AAAA && entry.address6) {
+      response.answers.push({
+        name: question.name,
+        type: Packet.TYPE.AAAA,
+        class: Packet.CLASS.IN,
+        ttl: entry.ttl,
+        address: entry.address6,
+      });
     }
     send(response);
   };
   // One server per address (a dns2 server binds once).
   for (const address of addresses) {
-    dns2.createServer({ udp: true, handle }).listen({ udp: { port: 53, address, type: 'udp4' } });
+    dns2
+      .createServer({ udp: true, tcp: true, handle })
+      .listen({ udp: { port: 53, address, type: 'udp4' }, tcp: { port: 53, address } });
   }
 }
 
-// `{op: "dns", server, name}`: an A query; answers with the addresses (outcome "connected").
-async function resolveName({ id, server, name, timeoutMs }) {
-  const resolve = dns2.UDPClient({ dns: server, port: 53, timeout: timeoutMs, retryOverTCP: false });
+// `{op: "dns", server, name, type?, transport?}`: an A (or AAAA) query over UDP (`udp`, a TC
+// answer is not retried), UDP then TCP when truncated, as resolvers do (`udp-tcp`), or TCP (`tcp`);
+// answers with the addresses (outcome "connected").
+async function resolveName({ id, server, name, timeoutMs, type = 'A', transport = 'udp' }) {
+  const resolve =
+    transport === 'tcp'
+      ? dns2.TCPClient({ dns: server, port: 53 })
+      : dns2.UDPClient({ dns: server, port: 53, timeout: timeoutMs, retryOverTCP: transport === 'udp-tcp' });
   const timer = new Promise((done) => setTimeout(() => done(undefined), timeoutMs));
-  const result = await Promise.race([resolve(name, 'A').catch(() => undefined), timer]);
+  const result = await Promise.race([resolve(name, type).catch(() => undefined), timer]);
   if (!result) return answer(id, 'timeout');
   process.stdout.write(
     `${JSON.stringify({ id, outcome: 'connected', addresses: result.answers.map((a) => a.address).filter(Boolean) })}\n`,
@@ -76,6 +109,29 @@ const answer = (id, outcome) => process.stdout.write(`${JSON.stringify({ id, out
 
 // Connections kept open by `{op: "open"}`, by the probe id that opened them.
 const open = new Map();
+
+// A TLS handshake (server name, certificate verified against `ca`) then one echo round trip.
+function probeTls({ id, host, port, localAddress, timeoutMs, tls }) {
+  const socket = tlsConnect({
+    host,
+    port,
+    servername: tls.serverName,
+    ca: [tls.ca],
+    ...(localAddress ? { localAddress } : {}),
+  });
+  let done = false;
+  const finish = (outcome) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.destroy();
+    answer(id, outcome);
+  };
+  const timer = setTimeout(() => finish('timeout'), timeoutMs);
+  socket.on('secureConnect', () => socket.write('x'));
+  socket.on('data', () => finish('connected'));
+  socket.on('error', (e) => finish(e.code === 'ECONNREFUSED' ? 'refused' : 'error'));
+}
 
 function probeTcp({ id, host, port, localAddress, timeoutMs, op }) {
   const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
@@ -161,6 +217,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (probe.op === 'rate') rate(probe);
   else if (probe.op === 'close') open.get(probe.conn)?.destroy();
   else if (probe.protocol === 'UDP') probeUdp(probe);
+  else if (probe.tls) probeTls(probe);
   else probeTcp(probe);
 });
 process.stdin.on('end', () => process.exit(0));

@@ -20,8 +20,14 @@ export interface ClusterSpec {
   world: string[];
   /** Ports every namespace serves, TCP and UDP. */
   ports: number[];
-  /** When set, the world serves these A records on port 53 of its addresses (leave 53 out of `ports`). */
-  dnsZone?: Record<string, { address: string; ttl: number }>;
+  /**
+   * When set, the world serves these records on UDP and TCP port 53 of its addresses (instead of
+   * echoing there): A (`address`), AAAA (`address6`); `truncate`: UDP answers are empty with the TC
+   * bit set, so resolvers retry over TCP.
+   */
+  dnsZone?: Record<string, { address?: string; address6?: string; ttl: number; truncate?: boolean }>;
+  /** When set, the world's TCP 443 is a TLS echo server with this certificate (else a plain echo). */
+  tls?: { cert: string; key: string };
 }
 
 export type ProbeOutcome = 'connected' | 'refused' | 'timeout' | 'error';
@@ -34,6 +40,11 @@ export interface Probe {
   dst: string;
   protocol: 'TCP' | 'UDP';
   port: number;
+  /**
+   * TCP only: a TLS handshake with this server name (SNI), verifying the server's certificate
+   * against `ca`, then one echo round trip: `connected` only when both complete.
+   */
+  tls?: { serverName: string; ca: string };
 }
 
 export interface OpenConnection {
@@ -55,8 +66,17 @@ export interface NetnsCluster {
   probe(probes: readonly Probe[], timeoutMs?: number): Promise<ProbeOutcome[]>;
   /** Sequential TCP connects from `from` to `dst:port` for `durationMs`: how many completed. */
   connectRate(from: string, dst: string, port: number, durationMs: number): Promise<number>;
-  /** An A query from `from` to `server`: the answered addresses, or `timeout`. */
-  resolve(from: string, server: string, name: string, timeoutMs?: number): Promise<string[] | 'timeout'>;
+  /**
+   * A query from `from` to `server` (A unless `type`; over UDP unless `transport`: `udp-tcp` retries
+   * a truncated UDP answer over TCP as resolvers do): the answered addresses, or `timeout`.
+   */
+  resolve(
+    from: string,
+    server: string,
+    name: string,
+    timeoutMs?: number,
+    options?: { type?: 'A' | 'AAAA'; transport?: 'udp' | 'udp-tcp' | 'tcp' },
+  ): Promise<string[] | 'timeout'>;
   /** Opens a TCP connection and keeps it; `echo()` then sends one byte and waits for it back. */
   open(probe: Probe, timeoutMs?: number): Promise<OpenConnection>;
   close(): Promise<void>;
@@ -211,7 +231,8 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
     await Promise.all(
       endpoints.map(async (e) => {
         const zone = e === 'world' && spec.dnsZone ? JSON.stringify(spec.dnsZone) : undefined;
-        helpers.set(e, await startHelper(netns(e), addressesOf(spec, e), spec.ports, zone));
+        const tls = e === 'world' && spec.tls ? JSON.stringify(spec.tls) : undefined;
+        helpers.set(e, await startHelper(netns(e), addressesOf(spec, e), spec.ports, zone, tls));
       }),
     );
   } catch (error) {
@@ -240,6 +261,7 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
             host: p.dst,
             port: p.port,
             ...(p.src ? { localAddress: p.src } : {}),
+            ...(p.tls ? { tls: p.tls } : {}),
             timeoutMs,
           });
         }),
@@ -251,10 +273,17 @@ export async function startNetnsCluster(spec: ClusterSpec): Promise<NetnsCluster
       const { addresses } = await helper.query({ id: nextId++, op: 'rate', host: dst, port, durationMs });
       return Number(addresses?.[0] ?? 0);
     },
-    async resolve(from, server, name, timeoutMs = 1500) {
+    async resolve(from, server, name, timeoutMs = 1500, options = {}) {
       const helper = helpers.get(from);
       if (!helper) throw new Error(`no helper for ${from}`);
-      const { outcome, addresses } = await helper.query({ id: nextId++, op: 'dns', server, name, timeoutMs });
+      const { outcome, addresses } = await helper.query({
+        id: nextId++,
+        op: 'dns',
+        server,
+        name,
+        timeoutMs,
+        ...options,
+      });
       return outcome === 'connected' ? (addresses ?? []) : 'timeout';
     },
     async open(p, timeoutMs = 1500) {
@@ -332,14 +361,24 @@ function addressesOf(spec: ClusterSpec, endpoint: string): string[] {
     .flatMap((p) => (p.ip6 ? [p.ip, p.ip6] : [p.ip]));
 }
 
-function startHelper(ns: string, addresses: string[], ports: number[], dnsZone?: string): Promise<Helper> {
+function startHelper(
+  ns: string,
+  addresses: string[],
+  ports: number[],
+  dnsZone?: string,
+  tls?: string,
+): Promise<Helper> {
   const helper = join(import.meta.dirname, 'netns-helper.mjs');
   const child: ChildProcess = spawn(
     'ip',
     ['netns', 'exec', ns, process.execPath, helper, addresses.join(','), ...ports.map(String)],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, ...(dnsZone ? { NYX_HELPER_DNS_ZONE: dnsZone } : {}) },
+      env: {
+        ...process.env,
+        ...(dnsZone ? { NYX_HELPER_DNS_ZONE: dnsZone } : {}),
+        ...(tls ? { NYX_HELPER_TLS: tls } : {}),
+      },
     },
   );
   const pending = new Map<number, (outcome: ProbeOutcome, addresses?: string[]) => void>();

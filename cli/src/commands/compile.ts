@@ -10,7 +10,7 @@ export interface CompileOptions {
   policies: string;
   inventory: string;
   node: string;
-  /** Print what the agent loads: the script plus flow capture and DNS interception (SPEC 8.7). */
+  /** Print what the agent loads: the script plus flow capture, would-deny findings and DNS interception (SPEC 8.7). */
   agent?: boolean;
   /** The agent's DNS proxy port, for `--agent`. */
   dnsProxyPort?: string;
@@ -61,6 +61,7 @@ export async function runCompile(options: CompileOptions, io: CommandIo): Promis
       ? {
           agent: {
             flowCapture: true,
+            wouldDeny: true,
             dnsProxyPort: port,
             ...(options.podInterfaces ? { podInterfaces: options.podInterfaces } : {}),
           },

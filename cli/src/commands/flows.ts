@@ -7,7 +7,12 @@
 // export: prints what the agents wrote to the Redis flow store (identity fields included) as flow
 //   lines, oldest hour first.
 import { annotateFlowRecord, type Diagnostic, formatDiagnostic, formatFlowLine } from '@nyx/core';
-import { readFlowFile, readFlowRecordsFromRedis } from '@nyx/io';
+import {
+  readFlowFile,
+  readFlowRecordsFromRedis,
+  readWouldDenyFromRedis,
+  type WouldDenyRecord,
+} from '@nyx/io';
 import { Redis } from 'ioredis';
 import { EXIT_INVALID, EXIT_OK, UsageError } from '../errors.js';
 import { loadInventory, requireFile } from '../inputs.js';
@@ -63,10 +68,22 @@ export async function runFlowsAnnotate(options: FlowsAnnotateOptions, io: Comman
 export interface FlowsExportOptions {
   /** How many hourly buckets, ending with the current hour (default: the store's 8-day retention). */
   hours?: string;
+  /**
+   * Print the would-deny findings the agents' kernels recorded instead of the flows: flow lines
+   * with `wouldDeny` (the deciding as-if-enforced reason) and `node` (the observing agent).
+   */
+  wouldDeny?: boolean;
 }
 
 /** The store's retention (`DEFAULT_FLOW_TTL_SECONDS`): every bucket that can still exist. */
 const DEFAULT_EXPORT_HOURS = 8 * 24;
+
+/** A would-deny finding as a flow line (valid SPEC section 7) with its reason and node appended. */
+function formatWouldDenyLine(record: WouldDenyRecord): string {
+  const line = formatFlowLine(record);
+  const node = record.node !== undefined ? `,"node":${JSON.stringify(record.node)}` : '';
+  return `${line.slice(0, -1)},"wouldDeny":${JSON.stringify(record.wouldDeny)}${node}}`;
+}
 
 /** `redis://user:secret@host:6379/0` as `redis://host:6379/0`, for messages. */
 function maskedUrl(url: string): string {
@@ -102,12 +119,21 @@ export async function runFlowsExport(
     });
     let records = 0;
     let skipped = 0;
-    for await (const record of readFlowRecordsFromRedis(redis, { hours, onSkip: () => skipped++ })) {
-      records += 1;
-      await io.out.write(`${formatFlowLine(record)}\n`);
+    const onSkip = () => skipped++;
+    if (options.wouldDeny) {
+      for await (const record of readWouldDenyFromRedis(redis, { hours, onSkip })) {
+        records += 1;
+        await io.out.write(`${formatWouldDenyLine(record)}\n`);
+      }
+    } else {
+      for await (const record of readFlowRecordsFromRedis(redis, { hours, onSkip })) {
+        records += 1;
+        await io.out.write(`${formatFlowLine(record)}\n`);
+      }
     }
+    const what = options.wouldDeny ? 'would-deny findings observed by the agents' : 'records';
     await io.err.write(
-      `flows export: ${records} records from the last ${hours} hours of ${maskedUrl(settings.redisUrl)}` +
+      `flows export: ${records} ${what} from the last ${hours} hours of ${maskedUrl(settings.redisUrl)}` +
         (skipped > 0 ? `; ${skipped} malformed entries skipped` : '') +
         '\n',
     );
