@@ -245,7 +245,10 @@ export class Agent {
           await loadScript(this.config.nft, update.script);
         } catch (error) {
           // The kernel no longer holds what the agent applied (someone edited the table): start over.
-          this.log.warn({ error: (error as Error).message }, 'incremental update refused: replacing the table');
+          this.log.warn(
+            { error: (error as Error).message },
+            'incremental update refused: replacing the table',
+          );
           applied = 'replace';
         }
       }
