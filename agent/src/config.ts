@@ -1,5 +1,7 @@
 // The agent's process configuration (SPEC section 7 "Processes", 8.4): `NYX_NODE_NAME` is required;
 // everything else has a default. Parsed once at the entry point.
+import { integerSetting } from '@nyx/io';
+
 export interface AgentConfig {
   node: string;
   /** `redis://…`, or a unix socket path (`/run/redis.sock`). */
@@ -40,24 +42,6 @@ export const DEFAULT_METRICS_PORT = 9470;
 
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; errors: string[] };
 
-function intSetting(
-  env: Record<string, string | undefined>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  errors: string[],
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    errors.push(`${name}=${raw}: expected an integer between ${min} and ${max}`);
-    return fallback;
-  }
-  return n;
-}
-
 function boolSetting(
   env: Record<string, string | undefined>,
   name: string,
@@ -87,12 +71,12 @@ export function loadConfig(env: Record<string, string | undefined>, resolvConf =
     redisUrl,
     stateDir: env.NYX_STATE_DIR?.trim() || '/var/lib/nyx-agent',
     nft: env.NYX_NFT?.trim() || 'nft',
-    flowIntervalSeconds: intSetting(env, 'NYX_FLOW_INTERVAL', 10, 1, 3600, errors),
-    flowRetentionDays: intSetting(env, 'NYX_FLOW_RETENTION_DAYS', 30, 1, 366, errors),
-    resyncSeconds: intSetting(env, 'NYX_RESYNC_INTERVAL', 30, 1, 86400, errors),
-    flowBuffer: intSetting(env, 'NYX_FLOW_BUFFER', 100_000, 100, 10_000_000, errors),
-    dnsProxyPort: intSetting(env, 'NYX_DNS_PROXY_PORT', 5353, 0, 65535, errors),
-    metricsPort: intSetting(env, 'NYX_METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65535, errors),
+    flowIntervalSeconds: integerSetting(env, 'NYX_FLOW_INTERVAL', 10, 1, 3600, errors),
+    flowRetentionDays: integerSetting(env, 'NYX_FLOW_RETENTION_DAYS', 30, 1, 366, errors),
+    resyncSeconds: integerSetting(env, 'NYX_RESYNC_INTERVAL', 30, 1, 86400, errors),
+    flowBuffer: integerSetting(env, 'NYX_FLOW_BUFFER', 100_000, 100, 10_000_000, errors),
+    dnsProxyPort: integerSetting(env, 'NYX_DNS_PROXY_PORT', 5353, 0, 65535, errors),
+    metricsPort: integerSetting(env, 'NYX_METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65535, errors),
     dnsUpstream: env.NYX_DNS_UPSTREAM?.trim() || /^nameserver\s+(\S+)/m.exec(resolvConf)?.[1] || '',
     ...(env.NYX_POD_INTERFACES?.trim() ? { podInterfaces: env.NYX_POD_INTERFACES.trim() } : {}),
     incremental: boolSetting(env, 'NYX_INCREMENTAL', true, errors),

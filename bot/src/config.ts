@@ -3,6 +3,7 @@
 // other module receives the parts it needs.
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { integerSetting } from '@nyx/io';
 
 export type FlowSourceConfig =
   | { kind: 'redis' }
@@ -46,24 +47,6 @@ export interface BotConfig {
 }
 
 export type ConfigResult = { ok: true; config: BotConfig } | { ok: false; errors: string[] };
-
-function intSetting(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  errors: string[],
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    errors.push(`${name}=${raw}: expected an integer between ${min} and ${max}`);
-    return fallback;
-  }
-  return n;
-}
 
 /** Parses `NYX_FLOWS`: `redis`, `none`, an `http(s)://` URL, or a file path, optionally `hubble:`/`calico:`/`nyx:` prefixed. */
 export function parseFlowSource(raw: string | undefined): FlowSourceConfig | string {
@@ -124,7 +107,7 @@ export function loadConfig(
   if (!webhookSecret)
     errors.push('WEBHOOK_SECRET is required: the secret GitHub signs webhook deliveries with');
 
-  const port = intSetting(env, 'PORT', 3000, 0, 65535, errors);
+  const port = integerSetting(env, 'PORT', 3000, 0, 65535, errors);
 
   let baseUrl = 'https://api.github.com';
   if (env.GHE_HOST) {
@@ -168,17 +151,17 @@ export function loadConfig(
     redisUrl,
     flows: typeof flows === 'string' ? { kind: 'none' } : flows,
     inventory,
-    concurrency: intSetting(env, 'NYX_CONCURRENCY', 4, 1, 256, errors),
-    analysisThreads: intSetting(env, 'NYX_ANALYSIS_THREADS', 1, 1, 64, errors),
+    concurrency: integerSetting(env, 'NYX_CONCURRENCY', 4, 1, 256, errors),
+    analysisThreads: integerSetting(env, 'NYX_ANALYSIS_THREADS', 1, 1, 64, errors),
     worker: ['on', 'true', '1'].includes(workerRaw),
-    attempts: intSetting(env, 'NYX_JOB_ATTEMPTS', 6, 1, 100, errors),
-    backoffMs: intSetting(env, 'NYX_BACKOFF_MS', 2000, 1, 3_600_000, errors),
-    cacheSeconds: intSetting(env, 'NYX_CACHE_SECONDS', 60, 0, 86_400, errors),
+    attempts: integerSetting(env, 'NYX_JOB_ATTEMPTS', 6, 1, 100, errors),
+    backoffMs: integerSetting(env, 'NYX_BACKOFF_MS', 2000, 1, 3_600_000, errors),
+    cacheSeconds: integerSetting(env, 'NYX_CACHE_SECONDS', 60, 0, 86_400, errors),
     queueName: env.NYX_QUEUE || 'nyx-bot',
     logLevel: env.LOG_LEVEL || 'info',
   };
   if (env.HOST) config.host = env.HOST;
-  if (env.NYX_METRICS_PORT) config.metricsPort = intSetting(env, 'NYX_METRICS_PORT', 0, 0, 65535, errors);
+  if (env.NYX_METRICS_PORT) config.metricsPort = integerSetting(env, 'NYX_METRICS_PORT', 0, 0, 65535, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }
 
