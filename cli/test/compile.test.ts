@@ -143,11 +143,11 @@ spec:
     const agent = await nyxctl(...args, '--agent');
     expect(agent.code).toBe(0);
     expect(agent.stdout).toMatch(
-      /# would-deny #0: egress: NyxNetworkPolicy\/shop\/web-out-audit egress\[0\] Deny at namespaces\/shop\/audit\.yaml:8\n\tchain wr0 \{/,
+      /# would-deny #0: egress: NyxNetworkPolicy\/shop\/web-out-audit egress\[0\] Deny at namespaces\/shop\/audit\.yaml:8\n\tchain wr[0-9a-f]+ \{/,
     );
     // To a pod of another node: pending until the first reply; else recorded at once. Never a drop.
     expect(agent.stdout).toMatch(
-      /\n\t\tip daddr @s\d+_4 update @would_deny_pending4 \{ ip saddr \. ip daddr \. meta l4proto \. th dport \. 0 \} ct mark set ct mark or 0x80000000 accept\n/,
+      /\n\t\tip daddr @remote4 update @would_deny_pending4 \{ ip saddr \. ip daddr \. meta l4proto \. th dport \. 0 \} ct mark set ct mark or 0x80000000 accept\n/,
     );
     expect(agent.stdout).toContain(
       'meta nfproto ipv6 update @would_deny6 { ip6 saddr . ip6 daddr . meta l4proto . th dport . 0 } accept',
