@@ -191,8 +191,10 @@ export async function kernelFindings(
 /** The engine's would-deny finding of a flow: its as-if-enforced denies, one per point (else none). */
 export function engineFindings(verdict: FlowVerdict): string[] {
   if (verdict.verdict !== 'allow' || verdict.asIfEnforced !== 'deny') return [];
+  // The kernel records the deciding reason; an upstream Pass met before it (`passedBy`) is the
+  // engine's explanation of how the walk got there, which the kernel does not record.
   return verdict.asIfEnforcedReasons
     .filter((r) => r.decision === 'deny')
-    .map(formatReason)
+    .map(({ passedBy: _passedBy, ...decider }) => formatReason(decider))
     .sort();
 }

@@ -70,7 +70,7 @@ describe('rulesetUpdate', () => {
     // The chains that hold the generation are rewritten in the same transaction.
     const generation = /generation (0x[0-9a-f]{8})/.exec(after)![1]!;
     expect(update.script).toContain('flush chain inet nyx forward');
-    expect(update.script).toContain(`ct mark and 0xffff0000 == ${generation} accept`);
+    expect(update.script).toContain(`ct mark and 0x7fff0000 == ${generation} accept`);
     expect(update.script).not.toContain('delete table');
   });
 
