@@ -387,7 +387,7 @@ export function describeSkippedLines(skipped: Readonly<Record<string, number>>):
 
 /**
  * The identity of a record's tuple as the JSON text a canonical line starts with (see
- * `scanCanonicalFlowLine`): `{"src":"shop/web-1","dst":"10.0.0.5","protocol":"TCP","port":443` plus
+ * `scanCanonicalFlowTail`): `{"src":"shop/web-1","dst":"10.0.0.5","protocol":"TCP","port":443` plus
  * `,"serverName":"…"` when there is one. JSON text is unambiguous, and for a canonical line it is
  * byte for byte the line's own prefix, so the fast path can look tuples up without building a record.
  */
@@ -424,7 +424,7 @@ export function formatFlowLine(record: FlowRecord): string {
   return `${line}}`;
 }
 
-/** Where `scanCanonicalFlowLine` found the fields of a line: byte offsets, -1 when absent. */
+/** Where `scanCanonicalFlowTail` found the fields of a line: byte offsets, -1 when absent. */
 export interface CanonicalFlowLine {
   /** End of the tuple key (after `port`, or after the last of `serverName` and the identity fields present). */
   keyEnd: number;
@@ -443,15 +443,6 @@ export function emptyCanonicalFlowLine(): CanonicalFlowLine {
 
 const utf8 = new TextDecoder();
 const bytesOf = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
-const SRC = bytesOf('{"src":"');
-const DST = bytesOf(',"dst":"');
-const PROTOCOL = bytesOf(',"protocol":"');
-const PORT = bytesOf(',"port":');
-const SERVER_NAME = bytesOf(',"serverName":"');
-const SRC_WORKLOAD = bytesOf(',"srcWorkload":"');
-const DST_WORKLOAD = bytesOf(',"dstWorkload":"');
-const SRC_LABELS = bytesOf(',"srcLabels":{');
-const DST_LABELS = bytesOf(',"dstLabels":{');
 const COUNT = bytesOf(',"count":');
 const FIRST_SEEN = bytesOf(',"firstSeen":"');
 const LAST_SEEN = bytesOf(',"lastSeen":"');
@@ -476,31 +467,6 @@ function plainStringEnd(bytes: Uint8Array, at: number, end: number): number {
   return -1;
 }
 
-const OPTIONAL_STRINGS = [SERVER_NAME, SRC_WORKLOAD, DST_WORKLOAD];
-const OPTIONAL_LABELS = [SRC_LABELS, DST_LABELS];
-
-/**
- * The offset after the `}` of a flat object of plain strings whose `{` is just before `at`
- * (`"k":"v"` pairs, comma-separated, possibly none), -1 otherwise. Whether its keys are sorted and
- * unique is not checked: the window finds such a line's key only when it is byte for byte the
- * canonical key of a tuple the full parser has already added.
- */
-function plainLabelsEnd(bytes: Uint8Array, at: number, end: number): number {
-  let i = at;
-  if (bytes[i] === 125) return i + 1;
-  for (;;) {
-    if (bytes[i] !== 34) return -1;
-    i = plainStringEnd(bytes, i + 1, end);
-    if (i < 0 || bytes[i + 1] !== 58 || bytes[i + 2] !== 34) return -1;
-    i = plainStringEnd(bytes, i + 3, end);
-    if (i < 0) return -1;
-    const next = bytes[i + 1];
-    if (next === 125) return i + 2;
-    if (next !== 44) return -1;
-    i += 2;
-  }
-}
-
 /** The offset after a run of 1 to `max` digits without a leading zero at `at`, else -1. */
 function digitsEnd(bytes: Uint8Array, at: number, end: number, max: number): number {
   let i = at;
@@ -516,99 +482,86 @@ function digitsValue(bytes: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * Recognizes a line in the canonical shape nyx's own writers emit: the fields of SPEC section 7 in
- * the SPEC's order (`src`, `dst`, `protocol`, `port`, then optional `serverName`, the identity
- * fields `srcWorkload`, `dstWorkload`, `srcLabels`, `dstLabels` (flat objects), `count`,
- * `firstSeen`, `lastSeen`: see `formatFlowLine`), no whitespace, strings of printable ASCII without escapes, integers
- * without sign, fraction or leading zero. For such a line the meaning of every byte is fixed, so it
- * can be read without JSON.parse; it fills `out` and returns true. Anything else (other order, extra
- * fields, whitespace, escapes, non-ASCII) returns false and is read by `parseFlowLine` with the same
- * result, only slower. Values are not validated here (see `FlowWindow.addCanonicalLine`).
+ * The start of a time field `literal` + `"<time>"` that ends just before `at` (the offset of its
+ * closing quote is `at - 1`), with the time's bounds in `out`; -1 when the bytes before `at` are not
+ * that field with a plain time.
  */
-export function scanCanonicalFlowLine(
+function timeFieldBefore(
   bytes: Uint8Array,
   start: number,
-  end: number,
-  out: CanonicalFlowLine,
-): boolean {
-  if (end - start > MAX_FLOW_LINE_BYTES) return false;
-  let i = after(bytes, start, end, SRC);
-  if (i >= 0) i = plainStringEnd(bytes, i, end);
-  if (i >= 0) i = after(bytes, i + 1, end, DST);
-  if (i >= 0) i = plainStringEnd(bytes, i, end);
-  if (i >= 0) i = after(bytes, i + 1, end, PROTOCOL);
-  if (i >= 0) i = plainStringEnd(bytes, i, end);
-  if (i >= 0) i = after(bytes, i + 1, end, PORT);
-  if (i >= 0) i = digitsEnd(bytes, i, end, 5);
-  if (i < 0) return false;
-  // The optional key fields all start `,"s` or `,"d`; a line without any goes straight on.
-  const next = bytes[i + 2];
-  if (next === 115 || next === 100) i = optionalKeyFieldsEnd(bytes, i, end);
-  if (i < 0) return false;
-  out.keyEnd = i;
-  out.count = 1;
-  const count = after(bytes, i, end, COUNT);
-  if (count >= 0) {
-    i = digitsEnd(bytes, count, end, 15);
-    if (i < 0) return false;
-    out.count = digitsValue(bytes, count, i);
-    if (out.count === 0) return false; // the parser reports it
-  }
-  out.firstSeenStart = after(bytes, i, end, FIRST_SEEN);
-  if (out.firstSeenStart >= 0) {
-    out.firstSeenEnd = plainStringEnd(bytes, out.firstSeenStart, end);
-    if (out.firstSeenEnd < 0) return false;
-    i = out.firstSeenEnd + 1;
-  }
-  out.lastSeenStart = after(bytes, i, end, LAST_SEEN);
-  if (out.lastSeenStart >= 0) {
-    out.lastSeenEnd = plainStringEnd(bytes, out.lastSeenStart, end);
-    if (out.lastSeenEnd < 0) return false;
-    i = out.lastSeenEnd + 1;
-  }
-  return i === end - 1 && bytes[i] === 125;
+  at: number,
+  literal: Uint8Array,
+  out: { from: number; to: number },
+): number {
+  const close = at - 1;
+  if (close <= start || bytes[close] !== 34) return -1;
+  let open = close - 1;
+  while (open > start && bytes[open] !== 34) open--;
+  if (bytes[open] !== 34) return -1;
+  const fieldStart = open + 1 - literal.length;
+  if (fieldStart <= start || after(bytes, fieldStart, at, literal) !== open + 1) return -1;
+  if (plainStringEnd(bytes, open + 1, at) !== close) return -1;
+  out.from = open + 1;
+  out.to = close;
+  return fieldStart;
 }
 
+const timeBounds = { from: 0, to: 0 };
+
 /**
- * `scanCanonicalFlowLine` plus the checks `parseFlowLine` makes on the values after the tuple key
- * (`count` is checked by the scan; the times here, as bytes, for UTC times): true when `parseFlowLine`
- * would accept the line's count and times as they are. Anything else (other offsets, a time out of
- * range, first after last) returns false and goes the slow way for its answer. A line for which this
- * holds, and whose key is the canonical key of a tuple the full parser has accepted, is a record
- * `parseFlowLine` accepts, and `JSON.stringify` of that record is the line itself.
+ * The fast path's scan of a line whose tuple the caller may already know: where the tuple key ends,
+ * found from the line's end, and the values after it (`count`, `firstSeen`, `lastSeen`, in the
+ * canonical shape: integers without sign, fraction or leading zero, times as plain strings, and
+ * checked as `parseFlowLine` checks them: UTC times by their bytes, first not after last).
+ * The key's own bytes are not looked at: a caller that finds `bytes[start, keyEnd)` among the
+ * canonical keys of tuples the full parser accepted has thereby checked them, and the line is then
+ * that key followed by a canonical tail, which is a line in the canonical shape. Any other line may
+ * get a `keyEnd` here, but its key is then no known key. Returns false when the tail is not in the
+ * canonical shape.
  */
-export function scanCheckedCanonicalFlowLine(
+export function scanCanonicalFlowTail(
   bytes: Uint8Array,
   start: number,
   end: number,
   out: CanonicalFlowLine,
 ): boolean {
-  if (!scanCanonicalFlowLine(bytes, start, end, out)) return false;
+  if (end - start > MAX_FLOW_LINE_BYTES || end - start < 2 || bytes[end - 1] !== 125) return false;
+  let i = end - 1;
+  out.firstSeenStart = -1;
+  out.firstSeenEnd = -1;
+  out.lastSeenStart = -1;
+  out.lastSeenEnd = -1;
+  out.count = 1;
+  // `,"lastSeen":"…"`, else a lone `,"firstSeen":"…"`, then `,"firstSeen":"…"` before a lastSeen.
+  let field = timeFieldBefore(bytes, start, i, LAST_SEEN, timeBounds);
+  if (field >= 0) {
+    out.lastSeenStart = timeBounds.from;
+    out.lastSeenEnd = timeBounds.to;
+    i = field;
+  }
+  field = timeFieldBefore(bytes, start, i, FIRST_SEEN, timeBounds);
+  if (field >= 0) {
+    out.firstSeenStart = timeBounds.from;
+    out.firstSeenEnd = timeBounds.to;
+    i = field;
+  }
+  // `,"count":<digits>` before the times.
+  let digits = i;
+  while (digits > start && i - digits < 16 && bytes[digits - 1]! >= 48 && bytes[digits - 1]! <= 57) digits--;
+  if (digits < i) {
+    const fieldStart = digits - COUNT.length;
+    if (fieldStart > start && after(bytes, fieldStart, i, COUNT) === digits) {
+      if (digitsEnd(bytes, digits, i, 15) !== i) return false;
+      out.count = digitsValue(bytes, digits, i);
+      if (out.count === 0) return false; // the parser reports it
+      i = fieldStart;
+    }
+  }
+  out.keyEnd = i;
   const { firstSeenStart: fs, firstSeenEnd: fe, lastSeenStart: ls, lastSeenEnd: le } = out;
   if (fs >= 0 && utcShapeBytes(bytes, fs, fe) !== true) return false;
   if (ls >= 0 && utcShapeBytes(bytes, ls, le) !== true) return false;
   return !(fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, bytes, ls, le) <= 0));
-}
-
-/** The offset after `serverName` and the identity fields present at `at` (in canonical order), or -1. */
-function optionalKeyFieldsEnd(bytes: Uint8Array, at: number, end: number): number {
-  let i = at;
-  for (const field of OPTIONAL_STRINGS) {
-    const value = after(bytes, i, end, field);
-    if (value >= 0) {
-      const close = plainStringEnd(bytes, value, end);
-      if (close < 0) return -1;
-      i = close + 1;
-    }
-  }
-  for (const field of OPTIONAL_LABELS) {
-    const value = after(bytes, i, end, field);
-    if (value >= 0) {
-      i = plainLabelsEnd(bytes, value, end);
-      if (i < 0) return -1;
-    }
-  }
-  return i;
 }
 
 /** Per-tuple aggregate kept beside its key (see `ByteKeyIndex`): count, records, first/last seen. */
@@ -657,7 +610,7 @@ export class FlowWindow {
   }
 
   /**
-   * The fast path for a line in the canonical shape (see `scanCanonicalFlowLine`) whose tuple the
+   * The fast path for a line in the canonical shape (see `scanCanonicalFlowTail`) whose tuple the
    * window already holds: aggregated straight from the bytes, without JSON.parse, a record object
    * or a string. Returns false (and changes nothing) for any other line, which the caller then
    * parses with `parseFlowLine` and `add`s: a tuple's first line always takes that full path, so
@@ -665,7 +618,7 @@ export class FlowWindow {
    */
   addCanonicalLine(bytes: Uint8Array, start: number, end: number): boolean {
     const line = this.#scan;
-    if (!scanCheckedCanonicalFlowLine(bytes, start, end, line)) return false;
+    if (!scanCanonicalFlowTail(bytes, start, end, line)) return false;
     const id = this.#index.find(bytes, start, line.keyEnd);
     if (id < 0) return false;
     const { firstSeenStart: fs, firstSeenEnd: fe, lastSeenStart: ls, lastSeenEnd: le } = line;

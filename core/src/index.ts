@@ -165,8 +165,7 @@ export {
   parseJsonObjectLine,
   rfc3339Millis,
   SILENT_SKIPS,
-  scanCanonicalFlowLine,
-  scanCheckedCanonicalFlowLine,
+  scanCanonicalFlowTail,
   skippedLineCount,
 } from './flows.js';
 export {

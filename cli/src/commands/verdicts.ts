@@ -6,7 +6,7 @@
 //
 // Records of one tuple (`flowTupleKey`) resolve and evaluate alike, so each distinct tuple is
 // resolved once, evaluated once and its verdict fields serialised once. A line in nyx's canonical
-// shape (`scanCheckedCanonicalFlowLine`) whose tuple the full parser has already accepted takes a
+// shape (`scanCanonicalFlowTail`) whose tuple the full parser has already accepted takes a
 // fast path in both passes: looked up by its bytes, and printed as its own bytes (which are
 // `JSON.stringify` of its record) followed by the tuple's verdict fields, with no string or object
 // made for it. Every other line is parsed in full, as before.
@@ -23,7 +23,7 @@ import {
   type Inventory,
   type Reason,
   resolveFlow,
-  scanCheckedCanonicalFlowLine,
+  scanCanonicalFlowTail,
 } from '@nyx/core';
 import { MAX_REPORTED_FLOW_ERRORS, readFlowFile } from '@nyx/io';
 import { EXIT_INVALID, EXIT_OK, InputError } from '../errors.js';
@@ -116,7 +116,7 @@ class TupleTable {
    */
   knownLine(bytes: Uint8Array, start: number, end: number): number {
     this.#canonicalKey = -1;
-    if (!scanCheckedCanonicalFlowLine(bytes, start, end, this.#scan)) return -1;
+    if (!scanCanonicalFlowTail(bytes, start, end, this.#scan)) return -1;
     const id = this.#index.find(bytes, start, this.#scan.keyEnd);
     if (id >= 0 && this.#resolved[id]!.ok) return id;
     this.#canonicalBytes = bytes;
