@@ -54,20 +54,18 @@ const PROTOCOLS: Record<string, CapturedFlow['protocol']> = {
 /** The nft binary, or a function that runs nft with the given arguments (a test's `ip netns exec`). */
 export type NftCommand = string | ((args: string[]) => Promise<string>);
 
+/** One element of a tuple set: the flow, the reason id of a would-deny set, and its packet counter. */
+interface TupleElement {
+  src: string;
+  dst: string;
+  protocol: CapturedFlow['protocol'];
+  port: number;
+  id?: number;
+  packets: number;
+}
+
 /** The elements of one set of `inet nyx` keyed `address . address . protocol . port [. id]`. */
-async function readTupleSet(
-  nft: NftCommand,
-  set: string,
-): Promise<
-  Array<{
-    src: string;
-    dst: string;
-    protocol: CapturedFlow['protocol'];
-    port: number;
-    id?: number;
-    packets: number;
-  }>
-> {
+async function readTupleSet(nft: NftCommand, set: string): Promise<TupleElement[]> {
   let text: string;
   try {
     const args = ['-j', 'list', 'set', 'inet', 'nyx', set];
@@ -75,14 +73,7 @@ async function readTupleSet(
   } catch {
     return []; // absent (no such set in the script in force): nothing recorded
   }
-  const out: Array<{
-    src: string;
-    dst: string;
-    protocol: CapturedFlow['protocol'];
-    port: number;
-    id?: number;
-    packets: number;
-  }> = [];
+  const out: TupleElement[] = [];
   const json = JSON.parse(text) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
   for (const entry of json.nftables) {
     for (const e of entry.set?.elem ?? []) {
