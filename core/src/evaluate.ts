@@ -215,15 +215,7 @@ export function compileEvaluator(
     }
     return text;
   };
-  const classIds = new Map<string, number>();
-  const classId = (text: string): number => {
-    let id = classIds.get(text);
-    if (id === undefined) {
-      id = classIds.size;
-      classIds.set(text, id);
-    }
-    return id;
-  };
+  const classIds = new DenseIds<string>();
   // Class id of a pod seen at one address (or at all its addresses), cached on the pod.
   const podClassIds = new Map<Pod, Map<string, number>>();
   const podClassId = (pod: Pod, ip: string | undefined): number => {
@@ -235,7 +227,7 @@ export function compileEvaluator(
     const key = ip ?? '';
     let id = byIp.get(key);
     if (id === undefined) {
-      id = classId(`p${podClass(pod)}|${blockSignature(ip !== undefined ? [ip] : pod.ips, 'upstream')}`);
+      id = classIds.of(`p${podClass(pod)}|${blockSignature(ip !== undefined ? [ip] : pod.ips, 'upstream')}`);
       byIp.set(key, id);
     }
     return id;
@@ -245,9 +237,9 @@ export function compileEvaluator(
       case 'pod':
         return podClassId(e.pod, e.ip);
       case 'node':
-        return classId(`n${e.node.name}|${e.ip ?? ''}`);
+        return classIds.of(`n${e.node.name}|${e.ip ?? ''}`);
       case 'world':
-        return classId(`w${blockSignature([e.ip], 'all')}`);
+        return classIds.of(`w${blockSignature([e.ip], 'all')}`);
     }
   };
   // Callers that resolve each distinct end once (impact's window pass) hand in the same endpoint
@@ -351,9 +343,9 @@ export function compileEvaluator(
 
   // Point results by plan content: pods of many classes (labels differ) are selected by the same
   // policies, and what one enforcement point decides depends only on what its plan holds, the
-  // subject's namespace and container ports, the peer's class and the service (see `pointKey`).
+  // subject's namespace and container ports, the peer's class and the service (see `pointAt`).
   // Such points share one walk across flows whose other point differs.
-  const planKeyIds = new Map<string, number>();
+  const planKeyIds = new DenseIds<string>();
   const planKeys = new Map<SubjectPlan, number>();
   const planKey = (pod: Pod, direction: Direction, plan: SubjectPlan): number => {
     let id = planKeys.get(plan);
@@ -373,11 +365,7 @@ export function compileEvaluator(
         ids(plan.adminTiers.admin),
         ids(plan.adminTiers.baseline),
       ].join('\u0000');
-      id = planKeyIds.get(text);
-      if (id === undefined) {
-        id = planKeyIds.size;
-        planKeyIds.set(text, id);
-      }
+      id = planKeyIds.of(text);
       planKeys.set(plan, id);
     }
     return id;
@@ -412,22 +400,13 @@ export function compileEvaluator(
 
   // Verdicts by their reasons: flows of different classes that every point decides alike share one
   // verdict object (read-only), so that callers serialise or count it once.
-  const reasonIds = new Map<Reason, number>();
-  let nextReasonId = 0;
-  const reasonId = (r: Reason): number => {
-    let id = reasonIds.get(r);
-    if (id === undefined) {
-      id = nextReasonId++;
-      reasonIds.set(r, id);
-    }
-    return id;
-  };
+  const reasonIds = new DenseIds<Reason>();
   const verdicts = new Map<string, FlowVerdict>();
   const verdictOf = (reasons: Reason[], asIfEnforcedReasons: Reason[]): FlowVerdict => {
     let key = '';
-    for (const r of reasons) key += `${reasonId(r)},`;
+    for (const r of reasons) key += `${reasonIds.of(r)},`;
     key += asIfEnforcedReasons === reasons ? '=' : '|';
-    if (asIfEnforcedReasons !== reasons) for (const r of asIfEnforcedReasons) key += `${reasonId(r)},`;
+    if (asIfEnforcedReasons !== reasons) for (const r of asIfEnforcedReasons) key += `${reasonIds.of(r)},`;
     let verdict = verdicts.get(key);
     if (!verdict) {
       verdict = {
@@ -529,6 +508,24 @@ export function compileEvaluator(
       return verdict;
     },
   };
+}
+
+/** Dense ids (0, 1, 2, …) for keys, in the order first seen. */
+class DenseIds<K> {
+  readonly #ids = new Map<K, number>();
+
+  of(key: K): number {
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.#ids.size;
+      this.#ids.set(key, id);
+    }
+    return id;
+  }
+
+  get size(): number {
+    return this.#ids.size;
+  }
 }
 
 /** A pod's container ports as sorted text: what its named ports can match. */
