@@ -412,6 +412,22 @@ function sortedLabelsJson(labels: Readonly<Record<string, string>>): string {
 }
 
 /**
+ * `flowTupleKey` as UTF-8 in a buffer reused from record to record (no array per record): what a
+ * `ByteKeyIndex` of tuples is looked up and filled with.
+ */
+export class TupleKeyBytes {
+  bytes = new Uint8Array(256);
+
+  /** Encodes the key of `record` at the start of `bytes` and returns its length. */
+  encode(record: FlowTupleIdentity): number {
+    const key = flowTupleKey(record);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    if (3 * key.length > this.bytes.length) this.bytes = new Uint8Array(3 * key.length);
+    return utf8Encoder.encodeInto(key, this.bytes).written;
+  }
+}
+
+/**
  * A flow record as one line of the flow format in its canonical shape (SPEC section 7's field
  * order, identity fields after `serverName`, labels sorted, no whitespace): what nyx's own writers
  * emit, and what the reader's fast path takes without parsing.
@@ -593,7 +609,7 @@ export class FlowWindow {
   #textTimes = new Map<number, { [FIRST]?: string; [LAST]?: string }>();
   #arena: Uint8Array = new Uint8Array(0);
   #numbers: Float64Array = new Float64Array(0);
-  #keyBytes = new Uint8Array(256);
+  readonly #keyBytes = new TupleKeyBytes();
   #records = 0;
   #connections = 0;
   #skipped = new Map<string, number>();
@@ -634,13 +650,11 @@ export class FlowWindow {
   readonly #scan = emptyCanonicalFlowLine();
 
   #idFor(record: FlowTupleIdentity): number {
-    const key = flowTupleKey(record);
-    // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    if (3 * key.length > this.#keyBytes.length) this.#keyBytes = new Uint8Array(3 * key.length);
-    const length = utf8Encoder.encodeInto(key, this.#keyBytes).written;
-    let id = this.#index.find(this.#keyBytes, 0, length);
+    const key = this.#keyBytes;
+    const length = key.encode(record);
+    let id = this.#index.find(key.bytes, 0, length);
     if (id < 0) {
-      id = this.#index.insert(this.#keyBytes, 0, length);
+      id = this.#index.insert(key.bytes, 0, length);
       const identity: FlowTupleIdentity = {
         src: record.src,
         dst: record.dst,

@@ -167,6 +167,7 @@ export {
   SILENT_SKIPS,
   scanCanonicalFlowTail,
   skippedLineCount,
+  TupleKeyBytes,
 } from './flows.js';
 export {
   calicoFlowConverter,

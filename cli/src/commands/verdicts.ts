@@ -18,12 +18,12 @@ import {
   emptyCanonicalFlowLine,
   type FlowRecord,
   type FlowVerdict,
-  flowTupleKey,
   formatDiagnostic,
   type Inventory,
   type Reason,
   resolveFlow,
   scanCanonicalFlowTail,
+  TupleKeyBytes,
 } from '@nyx/core';
 import { MAX_REPORTED_FLOW_ERRORS, readFlowFile } from '@nyx/io';
 import { EXIT_INVALID, EXIT_OK, InputError } from '../errors.js';
@@ -43,8 +43,6 @@ export interface VerdictsOptions {
 
 /** The ends of a flow that resolved by a fallback (a pod gone from the inventory). */
 type Fallbacks = { src?: EndFallback; dst?: EndFallback };
-
-const utf8 = new TextEncoder();
 
 /** Distinct tuples kept at once (key, resolution and verdict text); the table starts over beyond. */
 const MAX_CACHED_TUPLES = 500_000;
@@ -106,8 +104,13 @@ class TupleTable {
   #index = new ByteKeyIndex();
   #resolved: Array<ReturnType<typeof resolveFlow>> = [];
   #tails: Array<Buffer | undefined> = [];
-  #keyBytes = new Uint8Array(256);
+  readonly #keyBytes = new TupleKeyBytes();
   readonly #scan = emptyCanonicalFlowLine();
+  /** The last line `knownLine` could not place (a canonical tail, an unknown key): the key's bounds, for `canonicalLineOf`. */
+  #canonicalBytes: Uint8Array = new Uint8Array(0);
+  #canonicalStart = 0;
+  #canonicalKey = -1;
+  #generation = 0;
   constructor(private readonly inventory: Inventory) {}
 
   /**
@@ -141,18 +144,11 @@ class TupleTable {
     return this.#generation;
   }
 
-  #canonicalBytes: Uint8Array = new Uint8Array(0);
-  #canonicalStart = 0;
-  #canonicalKey = -1;
-  #generation = 0;
-
   /** The tuple of a parsed record, resolved on first sight. */
   idOf(record: FlowRecord): number {
-    const key = flowTupleKey(record);
-    // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    if (3 * key.length > this.#keyBytes.length) this.#keyBytes = new Uint8Array(3 * key.length);
-    const length = utf8.encodeInto(key, this.#keyBytes).written;
-    let id = this.#index.find(this.#keyBytes, 0, length);
+    const key = this.#keyBytes;
+    const length = key.encode(record);
+    let id = this.#index.find(key.bytes, 0, length);
     if (id < 0) {
       if (this.#index.size >= MAX_CACHED_TUPLES) {
         this.#generation += 1;
@@ -160,7 +156,7 @@ class TupleTable {
         this.#resolved = [];
         this.#tails = [];
       }
-      id = this.#index.insert(this.#keyBytes, 0, length);
+      id = this.#index.insert(key.bytes, 0, length);
       this.#resolved[id] = resolveFlow(this.inventory, record);
     }
     return id;
