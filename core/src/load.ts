@@ -29,7 +29,6 @@ import {
   type policySchemas,
   UPSTREAM_KINDS,
   type UpstreamKind,
-  upstreamManifestSchema,
 } from './schemas/index.js';
 import * as validators from './schemas/validators.generated.js';
 import { escapePointer, selectorProblems } from './selector.js';
