@@ -116,12 +116,17 @@ async function stopAgent(node: string): Promise<void> {
   await exited;
 }
 
-/** Resolves with the first acknowledgement (received so far or later) that `match` accepts. */
-function waitForAck(match: (ack: AgentAck) => boolean): Promise<AgentAck> {
-  return new Promise((resolve) => {
+/**
+ * Resolves with the first acknowledgement (received so far or later) that `match` accepts; fails
+ * (never hangs) after `seconds`, listing the last acknowledgements received.
+ */
+function waitForAck(match: (ack: AgentAck) => boolean, seconds = 60): Promise<AgentAck> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const check = () => {
       const found = received.find(match);
       if (!found) return false;
+      clearTimeout(timer);
       resolve(found);
       return true;
     };
@@ -130,6 +135,14 @@ function waitForAck(match: (ack: AgentAck) => boolean): Promise<AgentAck> {
       if (check()) ackWaiters.splice(ackWaiters.indexOf(waiter), 1);
     };
     ackWaiters.push(waiter);
+    timer = setTimeout(() => {
+      ackWaiters.splice(ackWaiters.indexOf(waiter), 1);
+      reject(
+        new Error(
+          `no matching acknowledgement in ${seconds} s; the last: ${JSON.stringify(received.slice(-4))}`,
+        ),
+      );
+    }, seconds * 1000);
   });
 }
 
