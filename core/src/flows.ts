@@ -818,6 +818,28 @@ export class FlowWindow {
     }
   }
 
+  /** Connections of tuple `id` (ids count from 0 in first-seen order): the sum of its records' `count`. */
+  countOf(id: number): number {
+    this.#sync();
+    return this.#numbers[this.#index.payloadOffset(id) / 8 + COUNT_AT]!;
+  }
+
+  /** How many records were aggregated into tuple `id`. */
+  recordsOf(id: number): number {
+    this.#sync();
+    return this.#numbers[this.#index.payloadOffset(id) / 8 + RECORDS_AT]!;
+  }
+
+  firstSeenOf(id: number): string | undefined {
+    this.#sync();
+    return this.#time(id, FIRST);
+  }
+
+  lastSeenOf(id: number): string | undefined {
+    this.#sync();
+    return this.#time(id, LAST);
+  }
+
   /**
    * What identifies the tuples with ids `from` and up (ids count from 0 in first-seen order):
    * lets a reader hand out tuples as they are discovered, before their counts are final.
@@ -855,15 +877,40 @@ export class FlowWindow {
     };
     // The window's range is the widest of its tuples' (each already the widest of its records'):
     // derived once here rather than compared on every record.
-    let from: string | undefined;
-    let to: string | undefined;
-    for (let id = 0; id < this.#index.size; id++) {
-      from = earlierTime(from, this.#time(id, FIRST));
-      to = laterTime(to, this.#time(id, LAST));
-    }
+    const from = this.#widest(FIRST);
+    const to = this.#widest(LAST);
     if (from !== undefined) c.from = from;
     if (to !== undefined) c.to = to;
     return c;
+  }
+
+  /**
+   * The earliest first-seen (`FIRST`) or latest last-seen (`LAST`) time of any tuple, as
+   * `earlierTime` / `laterTime` folded over the tuples would give it: times kept as bytes are
+   * compared as bytes where that orders them, and only the winner becomes a string.
+   */
+  #widest(slot: TimeSlot): string | undefined {
+    const arena = this.#arena;
+    const sign = slot === FIRST ? -1 : 1;
+    let best = -1;
+    let bestAt = 0;
+    for (let id = 0; id < this.#index.size; id++) {
+      const at = this.#index.payloadOffset(id) + slot;
+      const n = arena[at]!;
+      if (n === 0) continue;
+      if (best >= 0) {
+        const bestN = arena[bestAt]!;
+        let order =
+          n !== AS_TEXT && bestN !== AS_TEXT
+            ? compareUtcRanges(arena, at + 1, at + 1 + n, arena, bestAt + 1, bestAt + 1 + bestN)
+            : Number.NaN;
+        if (Number.isNaN(order)) order = compareRfc3339(this.#time(id, slot)!, this.#time(best, slot)!);
+        if (!(order * sign > 0)) continue;
+      }
+      best = id;
+      bestAt = at;
+    }
+    return best >= 0 ? this.#time(best, slot) : undefined;
   }
 }
 

@@ -20,7 +20,7 @@ import {
   resolveFlowEnd,
 } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
-import { lintChange } from './lint.js';
+import { type ChangeRuleHits, lintChangeInSteps } from './lint.js';
 import { type LintFinding, type RuleHitCounts, ruleHitKey, staleRuleWindowProblem } from './lint-model.js';
 import type { PolicyFile, PolicySet, Protocol } from './model.js';
 import type { FlowVerdict, Reason, Verdict } from './verdict-model.js';
@@ -163,28 +163,6 @@ export function impactEvaluators(base: PolicySet, head: PolicySet, inventory: In
   return { base: baseEvaluator, head: compileEvaluator(head, inventory, { reuse: baseEvaluator }) };
 }
 
-/**
- * Evaluates tuples before `computeImpact` runs with the same `evaluators`, which then finds their
- * verdicts cached. A tuple's verdicts depend on what identifies it, not on its counts or times, so
- * a reader can hand tuples over as it discovers them and the evaluation overlaps the read (the
- * result is the same either way). Tuples whose ends do not resolve are left to `computeImpact`.
- */
-export function evaluateAhead(
-  evaluators: ImpactEvaluators,
-  inventory: Inventory,
-  tuples: Iterable<FlowTupleIdentity>,
-): void {
-  for (const t of tuples) {
-    const src = resolveEnd(inventory, t.src, t.srcWorkload, t.srcLabels);
-    const dst = resolveEnd(inventory, t.dst, t.dstWorkload, t.dstLabels, src);
-    if (!src || !dst) continue;
-    const flow: ResolvedFlow = { src: src.endpoint, dst: dst.endpoint, protocol: t.protocol, port: t.port };
-    if (t.serverName !== undefined) flow.serverName = t.serverName;
-    evaluators.base.evaluate(flow);
-    evaluators.head.evaluate(flow);
-  }
-}
-
 function isWouldDeny(v: FlowVerdict): boolean {
   return v.verdict === 'allow' && v.asIfEnforced === 'deny';
 }
@@ -304,6 +282,19 @@ export interface ResolutionCounts {
   connections: number;
 }
 
+const DIRECT: TupleResolution = { by: 'direct', notes: [] };
+
+/** How a tuple's two resolved ends resolved: directly (one shared record), else by which fallbacks. */
+function tupleResolution(src: ResolvedEnd, dst: ResolvedEnd): TupleResolution {
+  if (!src.fallback && !dst.fallback) return DIRECT;
+  const notes = [src.fallback, dst.fallback].filter((f): f is EndFallback => f !== undefined);
+  const by = notes.reduce<EndResolution>(
+    (worst, f) => (RESOLUTION_RANK[f.by] > RESOLUTION_RANK[worst] ? f.by : worst),
+    'direct',
+  );
+  return { by, notes };
+}
+
 function walkWindow(
   inventory: Inventory,
   window: FlowWindow,
@@ -323,7 +314,6 @@ function walkWindow(
       unresolved: counts(),
     },
   };
-  const direct: TupleResolution = { by: 'direct', notes: [] };
   for (const tuple of window.tuples()) {
     const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
     const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
@@ -337,15 +327,7 @@ function walkWindow(
       }
       continue;
     }
-    let resolution = direct;
-    if (src.fallback || dst.fallback) {
-      const notes = [src.fallback, dst.fallback].filter((f): f is EndFallback => f !== undefined);
-      const by = notes.reduce<EndResolution>(
-        (worst, f) => (RESOLUTION_RANK[f.by] > RESOLUTION_RANK[worst] ? f.by : worst),
-        'direct',
-      );
-      resolution = { by, notes };
-    }
+    const resolution = tupleResolution(src, dst);
     const counted = pass.resolution[resolution.by];
     counted.records += tuple.records;
     counted.connections += tuple.count;
@@ -419,40 +401,243 @@ const KIND_RANK: Readonly<Record<ImpactChangeKind, number>> = Object.fromEntries
  * by endpoint class, so the cost grows with distinct tuples, not records.
  */
 export function computeImpact(input: ComputeImpactInput): ImpactReport {
-  const { base, head, inventory, window } = input;
-  const { base: baseEvaluator, head: headEvaluator } =
-    input.evaluators ?? impactEvaluators(base, head, inventory);
-  const baseCounts: CountsByVerdict = new Map();
-  const headCounts: CountsByVerdict = new Map();
-  const groups = new Map<string, ImpactChange>();
-  const summary: ImpactSummary = {
-    newlyDenied: 0,
-    newlyAllowed: 0,
-    newWouldDeny: 0,
-    resolvedWouldDeny: 0,
-    newlyDeniedRecords: 0,
-  };
+  const pass = new ImpactPass(input);
+  pass.addTuples(input.window.identitiesFrom(0));
+  return pass.finish(input.window);
+}
 
-  const pass = walkWindow(inventory, window, (flow, tuple, resolution) => {
-    const before = baseEvaluator.evaluate(flow);
-    const after = headEvaluator.reusesVerdict(flow) ? before : headEvaluator.evaluate(flow);
-    countVerdict(baseCounts, before, tuple.count);
-    countVerdict(headCounts, after, tuple.count);
-    const kind = classify(before, after);
-    if (!kind) return;
-    if (kind === 'newly-denied') summary.newlyDeniedRecords += tuple.count;
+/** What one distinct tuple of a window came to: both sides' verdicts and how its ends resolved. */
+interface TupleOutcome {
+  before: FlowVerdict;
+  after: FlowVerdict;
+  resolution: TupleResolution;
+  /** Connections of the tuples that came to this outcome (summed by `finish`). */
+  connections: number;
+  /** Where the verdict changed: the change's kind and the flow, grouped by `finish`. */
+  change?: { kind: ImpactChangeKind; flow: ResolvedFlow };
+}
+
+/**
+ * `computeImpact` in steps, for a caller that discovers a window's tuples while reading it
+ * (`nyxctl impact`): `addTuples` resolves, evaluates and classifies tuples as they come (what
+ * identifies a tuple decides all of that; counts and times do not), so that once the read ends,
+ * `finish` only adds up the window's counts per tuple and lints the stale rules. Tuples must be
+ * added in the window's id order (first seen first), each once; `finish` adds those not added yet.
+ * The report is the one `computeImpact` gives.
+ */
+export class ImpactPass {
+  readonly #input: ComputeImpactInput | Omit<ComputeImpactInput, 'window'>;
+  readonly #evaluators: ImpactEvaluators;
+  /** By tuple id; null: an end did not resolve. */
+  readonly #outcomes: Array<TupleOutcome | null> = [];
+  /** Shared outcomes of the tuples whose verdict did not change, by verdicts and resolution. */
+  readonly #unchanged = new Map<FlowVerdict, Map<FlowVerdict, Map<EndResolution, TupleOutcome>>>();
+  readonly #unresolvedExamples: string[] = [];
+  readonly #namespaces = new Set<string>();
+  readonly #lint: (hits: ChangeRuleHits) => LintFinding[];
+
+  constructor(input: Omit<ComputeImpactInput, 'window'>) {
+    const { base, head, inventory } = input;
+    this.#input = input;
+    this.#evaluators = input.evaluators ?? impactEvaluators(base, head, inventory);
+    // Both lints use the evaluators (compiled policies, cached and reused verdicts) and check only
+    // the objects the change touched; the stale-rule check waits for the window's rule hits.
+    this.#lint = lintChangeInSteps({
+      base: {
+        policySet: base,
+        inventory,
+        evaluator: this.#evaluators.base,
+        ...(input.baseFiles ? { files: input.baseFiles } : {}),
+      },
+      head: {
+        policySet: head,
+        inventory,
+        evaluator: this.#evaluators.head,
+        ...(input.headFiles ? { files: input.headFiles } : {}),
+      },
+    });
+  }
+
+  /** Tuples added so far: the next one added is the window's tuple of this id. */
+  get added(): number {
+    return this.#outcomes.length;
+  }
+
+  addTuples(tuples: Iterable<FlowTupleIdentity>): void {
+    const { inventory } = this.#input;
+    const { base: baseEvaluator, head: headEvaluator } = this.#evaluators;
+    for (const tuple of tuples) {
+      const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
+      const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
+      if (!src || !dst) {
+        this.#outcomes.push(null);
+        if (this.#unresolvedExamples.length < 5) {
+          const r = resolveFlow(inventory, tuple);
+          this.#unresolvedExamples.push(r.ok ? `${tuple.src} -> ${tuple.dst} does not resolve` : r.reason);
+        }
+        continue;
+      }
+      const resolution = tupleResolution(src, dst);
+      const flow: ResolvedFlow = {
+        src: src.endpoint,
+        dst: dst.endpoint,
+        protocol: tuple.protocol,
+        port: tuple.port,
+      };
+      if (tuple.serverName !== undefined) flow.serverName = tuple.serverName;
+      if (src.endpoint.kind === 'pod') this.#namespaces.add(src.endpoint.pod.namespace);
+      if (dst.endpoint.kind === 'pod') this.#namespaces.add(dst.endpoint.pod.namespace);
+      const before = baseEvaluator.evaluate(flow);
+      const after = headEvaluator.reusesVerdict(flow) ? before : headEvaluator.evaluate(flow);
+      const kind = classify(before, after);
+      this.#outcomes.push(
+        kind
+          ? { before, after, resolution, connections: 0, change: { kind, flow } }
+          : this.#unchangedOutcome(before, after, resolution),
+      );
+    }
+  }
+
+  #unchangedOutcome(before: FlowVerdict, after: FlowVerdict, resolution: TupleResolution): TupleOutcome {
+    let byAfter = this.#unchanged.get(before);
+    if (!byAfter) {
+      byAfter = new Map();
+      this.#unchanged.set(before, byAfter);
+    }
+    let byResolution = byAfter.get(after);
+    if (!byResolution) {
+      byResolution = new Map();
+      byAfter.set(after, byResolution);
+    }
+    // Only how the ends resolved counts here (the fallback notes explain changes).
+    let outcome = byResolution.get(resolution.by);
+    if (!outcome) {
+      outcome = { before, after, resolution, connections: 0 };
+      byResolution.set(resolution.by, outcome);
+    }
+    return outcome;
+  }
+
+  /** The report over `window`, whose tuples (those added so far first) this pass has been given. */
+  finish(window: FlowWindow): ImpactReport {
+    if (this.added < window.distinct) this.addTuples(window.identitiesFrom(this.added));
+    const counts = (): ResolutionCounts => ({ records: 0, connections: 0 });
+    const resolution: Record<RecordResolution, ResolutionCounts> = {
+      direct: counts(),
+      workload: counts(),
+      labels: counts(),
+      'pod-name': counts(),
+      unresolved: counts(),
+    };
+    const groups = new Map<string, ImpactChange>();
+    const summary: ImpactSummary = {
+      newlyDenied: 0,
+      newlyAllowed: 0,
+      newWouldDeny: 0,
+      resolvedWouldDeny: 0,
+      newlyDeniedRecords: 0,
+    };
+    const outcomes = this.#outcomes;
+    for (let id = 0; id < window.distinct; id++) {
+      const outcome = outcomes[id]!;
+      const count = window.countOf(id);
+      const records = window.recordsOf(id);
+      const counted = resolution[outcome ? outcome.resolution.by : 'unresolved'];
+      counted.records += records;
+      counted.connections += count;
+      if (!outcome) continue;
+      outcome.connections += count;
+      if (outcome.change) this.#group(groups, summary, outcome, window, id, count);
+    }
+    // Connections per verdict, for the rule hits: each outcome once.
+    const baseCounts: CountsByVerdict = new Map();
+    const headCounts: CountsByVerdict = new Map();
+    const seen = new Set<TupleOutcome>();
+    for (const outcome of outcomes) {
+      if (!outcome || seen.has(outcome)) continue;
+      seen.add(outcome);
+      countVerdict(baseCounts, outcome.before, outcome.connections);
+      countVerdict(headCounts, outcome.after, outcome.connections);
+    }
+
+    const changes = [...groups.values()].sort(
+      (a, b) =>
+        KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
+        b.count - a.count ||
+        (a.src < b.src ? -1 : a.src > b.src ? 1 : 0) ||
+        (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0) ||
+        a.port - b.port,
+    );
+    for (const c of changes) {
+      if (c.kind === 'newly-denied') summary.newlyDenied += 1;
+      else if (c.kind === 'newly-allowed') summary.newlyAllowed += 1;
+      else if (c.kind === 'new-would-deny') summary.newWouldDeny += 1;
+      else if (c.kind === 'resolved-would-deny') summary.resolvedWouldDeny += 1;
+    }
+
+    // Rule hits only over a window that resolved: no stale-rule claim rests on traffic that was
+    // not looked at (the window statement says how much that was).
+    const windowCoverage = window.coverage();
+    const unresolved = resolution.unresolved.records;
+    const hitsHold = staleRuleWindowProblem({ records: windowCoverage.records, unresolved }) === undefined;
+    const severityRank = { error: 0, warning: 1, info: 2 } as const;
+    const lint = this.#lint(
+      hitsHold ? { base: ruleHitsOf(baseCounts), head: ruleHitsOf(headCounts) } : {},
+    ).sort(
+      (a, b) =>
+        severityRank[a.severity] - severityRank[b.severity] ||
+        (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+        a.line - b.line,
+    );
+
+    const coverage: ImpactCoverage = {
+      records: windowCoverage.records,
+      connections: windowCoverage.connections,
+      distinctFlows: windowCoverage.distinct,
+      unresolved,
+      unresolvedExamples: this.#unresolvedExamples,
+      skipped: { ...windowCoverage.skipped },
+      skippedLines: skippedLineCount(windowCoverage.skipped),
+      namespaces: [...this.#namespaces].sort(),
+      resolution: {
+        direct: resolution.direct,
+        workload: resolution.workload,
+        labels: resolution.labels,
+        podName: resolution['pod-name'],
+        unresolved: resolution.unresolved,
+      },
+    };
+    if (windowCoverage.from !== undefined) coverage.from = windowCoverage.from;
+    if (windowCoverage.to !== undefined) coverage.to = windowCoverage.to;
+    return { summary, changes, lint, coverage };
+  }
+
+  /** Adds tuple `id` (whose verdict changed) to its group of changes. */
+  #group(
+    groups: Map<string, ImpactChange>,
+    summary: ImpactSummary,
+    outcome: TupleOutcome,
+    window: FlowWindow,
+    id: number,
+    count: number,
+  ): void {
+    const { kind, flow } = outcome.change!;
+    const { resolution } = outcome;
+    if (kind === 'newly-denied') summary.newlyDeniedRecords += count;
     const src = endpointLabel(flow.src, 'workload');
     const dst = endpointLabel(flow.dst, 'workload');
+    const firstSeen = window.firstSeenOf(id);
+    const lastSeen = window.lastSeenOf(id);
     // The kind is part of the key: pods of one workload normally share labels and so a verdict,
     // but when they do not, their changes stay apart rather than one hiding the other.
     const key = `${kind}\u0000${src}\u0000${dst}\u0000${flow.protocol}\u0000${flow.port}\u0000${flow.serverName ?? ''}`;
     const group = groups.get(key);
     if (group) {
-      group.count += tuple.count;
+      group.count += count;
       group.flows += 1;
-      if (resolution.by !== 'direct') noteFallback(group, resolution, tuple.count);
-      const first = earlierTime(group.firstSeen, tuple.firstSeen);
-      const last = laterTime(group.lastSeen, tuple.lastSeen);
+      if (resolution.by !== 'direct') noteFallback(group, resolution, count);
+      const first = earlierTime(group.firstSeen, firstSeen);
+      const last = laterTime(group.lastSeen, lastSeen);
       if (first !== undefined) group.firstSeen = first;
       if (last !== undefined) group.lastSeen = last;
       return;
@@ -463,80 +648,15 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
       dst,
       protocol: flow.protocol,
       port: flow.port,
-      count: tuple.count,
+      count,
       flows: 1,
-      before: side(before),
-      after: side(after),
+      before: side(outcome.before),
+      after: side(outcome.after),
     };
     if (flow.serverName !== undefined) change.serverName = flow.serverName;
-    if (tuple.firstSeen !== undefined) change.firstSeen = tuple.firstSeen;
-    if (tuple.lastSeen !== undefined) change.lastSeen = tuple.lastSeen;
-    if (resolution.by !== 'direct') noteFallback(change, resolution, tuple.count);
+    if (firstSeen !== undefined) change.firstSeen = firstSeen;
+    if (lastSeen !== undefined) change.lastSeen = lastSeen;
+    if (resolution.by !== 'direct') noteFallback(change, resolution, count);
     groups.set(key, change);
-  });
-
-  const changes = [...groups.values()].sort(
-    (a, b) =>
-      KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
-      b.count - a.count ||
-      (a.src < b.src ? -1 : a.src > b.src ? 1 : 0) ||
-      (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0) ||
-      a.port - b.port,
-  );
-  for (const c of changes) {
-    if (c.kind === 'newly-denied') summary.newlyDenied += 1;
-    else if (c.kind === 'newly-allowed') summary.newlyAllowed += 1;
-    else if (c.kind === 'new-would-deny') summary.newWouldDeny += 1;
-    else if (c.kind === 'resolved-would-deny') summary.resolvedWouldDeny += 1;
   }
-
-  // Both lints use the evaluators (compiled policies, cached and reused verdicts) and check only
-  // the objects the change touched. Rule hits only over a window that resolved: no stale-rule
-  // claim rests on traffic that was not looked at (the window statement says how much that was).
-  const hitsHold =
-    staleRuleWindowProblem({ records: pass.coverage.records, unresolved: pass.unresolved }) === undefined;
-  const newLint = lintChange({
-    base: {
-      policySet: base,
-      inventory,
-      ...(hitsHold ? { ruleHits: ruleHitsOf(baseCounts) } : {}),
-      evaluator: baseEvaluator,
-      ...(input.baseFiles ? { files: input.baseFiles } : {}),
-    },
-    head: {
-      policySet: head,
-      inventory,
-      ...(hitsHold ? { ruleHits: ruleHitsOf(headCounts) } : {}),
-      evaluator: headEvaluator,
-      ...(input.headFiles ? { files: input.headFiles } : {}),
-    },
-  });
-  const severityRank = { error: 0, warning: 1, info: 2 } as const;
-  const lint = newLint.sort(
-    (a, b) =>
-      severityRank[a.severity] - severityRank[b.severity] ||
-      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
-      a.line - b.line,
-  );
-
-  const coverage: ImpactCoverage = {
-    records: pass.coverage.records,
-    connections: pass.coverage.connections,
-    distinctFlows: pass.coverage.distinct,
-    unresolved: pass.unresolved,
-    unresolvedExamples: pass.unresolvedExamples,
-    skipped: { ...pass.coverage.skipped },
-    skippedLines: skippedLineCount(pass.coverage.skipped),
-    namespaces: [...pass.namespaces].sort(),
-    resolution: {
-      direct: pass.resolution.direct,
-      workload: pass.resolution.workload,
-      labels: pass.resolution.labels,
-      podName: pass.resolution['pod-name'],
-      unresolved: pass.resolution.unresolved,
-    },
-  };
-  if (pass.coverage.from !== undefined) coverage.from = pass.coverage.from;
-  if (pass.coverage.to !== undefined) coverage.to = pass.coverage.to;
-  return { summary, changes, lint, coverage };
 }

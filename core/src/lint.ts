@@ -1677,6 +1677,31 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
  * both sides and cancel out, and no other check emits those rule ids.
  */
 export function lintChange(input: { base: LintInput; head: LintInput }): LintFinding[] {
+  const { ruleHits: baseHits, ...base } = input.base;
+  const { ruleHits: headHits, ...head } = input.head;
+  return lintChangeInSteps({ base, head })({
+    ...(baseHits ? { base: baseHits } : {}),
+    ...(headHits ? { head: headHits } : {}),
+  });
+}
+
+/** Rule hit counts of each side of a change (see `lintChangeInSteps`). */
+export interface ChangeRuleHits {
+  base?: RuleHitCounts;
+  head?: RuleHitCounts;
+}
+
+/**
+ * `lintChange` in two steps, for a caller whose rule hits come last (`nyxctl impact` counts them
+ * once the flow window is read): every check but the stale-rule one runs now (the inputs' own
+ * `ruleHits` are not read); the returned function adds the stale-rule check and gives what
+ * `lintChange` gives with those hits. The stale-rule check is the only one that reads hits and
+ * the only one with its rule id, so the findings, their keys and their order are the same.
+ */
+export function lintChangeInSteps(input: {
+  base: LintInput;
+  head: LintInput;
+}): (hits: ChangeRuleHits) => LintFinding[] {
   const { base, head } = input;
   let checked = (_o: PolicyObject): boolean => true;
   if (base.inventory === head.inventory) {
@@ -1686,20 +1711,42 @@ export function lintChange(input: { base: LintInput; head: LintInput }): LintFin
     );
     checked = (o) => !unchanged.has(objectText(o));
   }
-  const known = new Set(lintWith(base, checked).map(lintFindingKey));
-  return lintWith(head, checked).filter((f) => !known.has(lintFindingKey(f)));
+  const baseFindings = findingsWithoutHits(base, checked);
+  const headFindings = findingsWithoutHits(head, checked);
+  return (hits) => {
+    const withStale = (findings: LintFinding[], policySet: PolicySet, ruleHits?: RuleHitCounts) =>
+      ruleHits ? [...findings, ...staleFindings(policySet, ruleHits)] : findings;
+    const known = new Set(withStale(baseFindings, base.policySet, hits.base).map(lintFindingKey));
+    return sortFindings(
+      withStale(headFindings, head.policySet, hits.head).filter((f) => !known.has(lintFindingKey(f))),
+    );
+  };
 }
 
 /** `lintPolicySet`, with the per-object checks run only for the objects `objectChecked` accepts. */
 function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean): LintFinding[] {
-  const { policySet, files, inventory: inv, ruleHits } = input;
+  const out = findingsWithoutHits(input, objectChecked);
+  if (input.ruleHits) out.push(...staleFindings(input.policySet, input.ruleHits));
+  return sortFindings(out);
+}
+
+/** The stale-rule findings of a policy set over a window's rule hits. */
+function staleFindings(policySet: PolicySet, ruleHits: RuleHitCounts): LintFinding[] {
+  const out: LintFinding[] = [];
+  const excluded = new Set(policySet.config?.spec.excludedNamespaces ?? []);
+  for (const o of policySet.objects) if (isRuleObject(o)) checkStale(o, ruleHits, excluded, out);
+  return out;
+}
+
+/** Every check of `lintWith` but the stale-rule one (the only one reading rule hits), unsorted. */
+function findingsWithoutHits(input: LintInput, objectChecked: (o: PolicyObject) => boolean): LintFinding[] {
+  const { policySet, files, inventory: inv } = input;
   const out: LintFinding[] = [];
   const ruleObjects = policySet.objects.filter(isRuleObject);
   const nyx = ruleObjects.filter(
     (o): o is NyxClusterNetworkPolicy | NyxNetworkPolicy => o.kind !== 'NetworkPolicy',
   );
   const namespaces = inv ? allNamespaces(inv) : undefined;
-  const excluded = new Set(policySet.config?.spec.excludedNamespaces ?? []);
 
   for (const o of ruleObjects) {
     if (objectChecked(o)) {
@@ -1723,7 +1770,6 @@ function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean)
         }
       }
     }
-    if (ruleHits) checkStale(o, ruleHits, excluded, out);
   }
   for (const o of policySet.objects.filter(isUpstreamAdminPolicy)) {
     if (objectChecked(o)) checkAdminPolicy(o, inv, out);
@@ -1763,8 +1809,11 @@ function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean)
   checkDefaultDeny(policySet, files, inv, out);
   if (files) checkOwners(files, out);
   if (inv && input.window) checkExcludedTraffic(policySet, inv, input.window, out);
+  return out;
+}
 
-  return out.sort(
+function sortFindings(findings: LintFinding[]): LintFinding[] {
+  return findings.sort(
     (a, b) =>
       (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
       a.line - b.line ||

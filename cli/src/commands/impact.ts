@@ -1,13 +1,6 @@
 // `nyxctl impact`: what a change (base tree -> head tree) does to the traffic observed in a flow
 // window (SPEC section 5), as the bot's Markdown comment or as JSON (SPEC section 7).
-import {
-  computeImpact,
-  evaluateAhead,
-  type FlowTupleIdentity,
-  impactEvaluators,
-  impactToJson,
-  renderImpactMarkdown,
-} from '@nyx/core';
+import { type FlowTupleIdentity, ImpactPass, impactToJson, renderImpactMarkdown } from '@nyx/core';
 import { EXIT_OK, InputError } from '../errors.js';
 import { readWindow } from '../flows.js';
 import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
@@ -45,15 +38,16 @@ export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<
   const flowFormat = parseFlowFormat(options.flowFormat);
   await requireFile(options.flows, 'flow file');
   // The flows stream in on a worker thread while this one parses the trees and the inventory, then
-  // evaluates the tuples the reader has discovered so far (their verdicts need no counts) while
-  // the rest of the file is read.
+  // resolves, evaluates and classifies the tuples the reader has discovered so far (what identifies
+  // a tuple decides that; its counts do not) while the rest of the file is read. Once the read
+  // ends, only the counts are added up.
   const stopReading = new AbortController();
   const pending: FlowTupleIdentity[][] = [];
-  let evaluate: ((tuples: FlowTupleIdentity[]) => void) | undefined;
+  let impact: ImpactPass | undefined;
   const reading = readWindow(options.flows, flowFormat, io, {
     inWorker: true,
     signal: stopReading.signal,
-    onTuples: (tuples) => (evaluate ? evaluate(tuples) : pending.push(tuples)),
+    onTuples: (tuples) => (impact ? impact.addTuples(tuples) : pending.push(tuples)),
   });
   reading.catch(() => {}); // awaited below, or abandoned when another input fails
   const { base, head, inventory } = await loadTrees(options).catch((error: unknown) => {
@@ -63,22 +57,20 @@ export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<
   if (base.empty) await io.err.write(emptyTreeNote(options.base, 'base tree'));
   if (head.empty) await io.err.write(emptyTreeNote(options.head, 'head tree'));
   io.mark?.('trees+inventory');
-  const evaluators = impactEvaluators(base.policySet, head.policySet, inventory);
-  evaluate = (tuples) => evaluateAhead(evaluators, inventory, tuples);
-  for (const tuples of pending.splice(0)) evaluate(tuples);
-  const window = await reading;
-  io.mark?.('flows (rest of the read, evaluating meanwhile)');
-  const report = computeImpact({
+  impact = new ImpactPass({
     base: base.policySet,
     head: head.policySet,
     inventory,
-    window,
-    evaluators,
     // The whole trees, so that the head's new lint findings include the ownership checks.
     baseFiles: base.files,
     headFiles: head.files,
   });
-  io.mark?.('computeImpact');
+  io.mark?.('lint (but stale rules)');
+  for (const tuples of pending.splice(0)) impact.addTuples(tuples);
+  const window = await reading;
+  io.mark?.('flows (rest of the read, evaluating meanwhile)');
+  const report = impact.finish(window);
+  io.mark?.('finish');
   if (format === 'json') {
     const json: unknown = impactToJson(report);
     await io.out.write(`${typeof json === 'string' ? json.trimEnd() : JSON.stringify(json, null, 2)}\n`);
