@@ -8,7 +8,7 @@
 // to a thread once per version. `NYX_ANALYSIS_THREADS` threads (default 1) take one change at a
 // time each; more changes wait their turn in order.
 import type { Worker } from 'node:worker_threads';
-import { startWorkerThread } from '@nyx/io';
+import { moduleBeside, startWorkerThread } from '@nyx/io';
 import type {
   AnalysisRequest,
   PolicyCheckInput,
@@ -85,7 +85,7 @@ export class AnalysisPool {
   }
 
   #start(): Slot {
-    const slot: Slot = { worker: startWorkerThread(siblingModule('analysis-thread')) };
+    const slot: Slot = { worker: startWorkerThread(moduleBeside(import.meta.url, 'analysis-thread')) };
     slot.worker.on('message', (answer: ThreadAnswer) => {
       const task = slot.task;
       slot.task = undefined;
@@ -163,12 +163,4 @@ export class AnalysisPool {
         slot.inventory === inventory ? { number: inventory } : { number: inventory, value: input.inventory },
     };
   }
-}
-
-/**
- * The module `name` beside this one, in the form this one runs as: `dist/name.js` when built,
- * `src/name.ts` when the sources run (tests and development). As `@nyx/io`'s flow reader thread.
- */
-function siblingModule(name: string): URL {
-  return new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 }

@@ -1,3 +1,4 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +117,47 @@ describe('nyxctl verdicts', () => {
     expect(r.stderr).toMatch(/^cli\/test\/fixtures\/flows-malformed\.jsonl:2: .*port/m);
     expect(r.stderr).toMatch(/^cli\/test\/fixtures\/flows-malformed\.jsonl:3: /m);
     for (const line of r.stderr.trimEnd().split('\n')) expect(line).toMatch(/^[^\s:]+:\d+: \S/);
+  });
+
+  it('reports the tree first, then the flow problems in line order (malformed and unresolved alike), capped', async () => {
+    // Pass 1 runs on its own thread and resolves tuples as it reads: a malformed line and a line
+    // whose pod is gone come out in the order of the file, whichever found them.
+    const dir = mkdtempSync(join(tmpdir(), 'nyx-verdicts-order-'));
+    const flows = join(dir, 'flows.jsonl');
+    const good = '{"src":"shop/web-0","dst":"shop/api-0","protocol":"TCP","port":8080}';
+    const lines: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      lines.push(
+        good,
+        '{"src":"shop/web-0"',
+        `{"src":"shop/web-0","dst":"shop/ghost-${i}","protocol":"TCP","port":8080}`,
+      );
+      lines.push(`{"src":"shop/web-0","dst":"shop/ghost-${i}","protocol":"TCP","port":8080,"count":2}`);
+    }
+    writeFileSync(flows, `${lines.join('\n')}\n`);
+    const r = await nyxctl(
+      'verdicts',
+      '--policies',
+      `${F}/invalid`,
+      '--inventory',
+      `${F}/inventory.json`,
+      '--flows',
+      flows,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = r.stderr.trimEnd().split('\n');
+    const firstFlow = err.findIndex((l) => l.startsWith(flows));
+    expect(firstFlow).toBeGreaterThan(0);
+    expect(err.slice(0, firstFlow).every((l) => l.startsWith(`${F}/invalid/`))).toBe(true);
+    const flowLines = err.slice(firstFlow);
+    // 15 malformed + 30 lines of gone pods = 45 problems: 20 told, in line order, then the rest counted.
+    expect(flowLines).toHaveLength(21);
+    const numbers = flowLines.slice(0, 20).map((l) => Number(l.slice(flows.length + 1).split(':')[0]));
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(numbers.slice(0, 6)).toEqual([2, 3, 4, 6, 7, 8]);
+    expect(flowLines[1]).toContain('shop/ghost-0');
+    expect(flowLines[20]).toBe(`${flows}: …and 25 more problems in this flow file`);
   });
 
   it('is a usage error (exit 2) when a required option is missing, and documents exit codes in --help', async () => {

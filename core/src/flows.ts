@@ -655,18 +655,7 @@ export class FlowWindow {
     let id = this.#index.find(key.bytes, 0, length);
     if (id < 0) {
       id = this.#index.insert(key.bytes, 0, length);
-      const identity: FlowTupleIdentity = {
-        src: record.src,
-        dst: record.dst,
-        protocol: record.protocol,
-        port: record.port,
-      };
-      if (record.serverName !== undefined) identity.serverName = record.serverName;
-      if (record.srcWorkload !== undefined) identity.srcWorkload = record.srcWorkload;
-      if (record.dstWorkload !== undefined) identity.dstWorkload = record.dstWorkload;
-      if (record.srcLabels !== undefined) identity.srcLabels = { ...record.srcLabels };
-      if (record.dstLabels !== undefined) identity.dstLabels = { ...record.dstLabels };
-      this.#identities[id] = identity;
+      this.#identities[id] = tupleIdentity(record);
     }
     return id;
   }
@@ -923,6 +912,22 @@ export interface FlowWindowState {
   connections: number;
   /** Skipped lines by reason. */
   skipped: Array<[string, number]>;
+}
+
+/** What identifies a record's tuple, copied out of the record (labels included). */
+export function tupleIdentity(record: FlowTupleIdentity): FlowTupleIdentity {
+  const identity: FlowTupleIdentity = {
+    src: record.src,
+    dst: record.dst,
+    protocol: record.protocol,
+    port: record.port,
+  };
+  if (record.serverName !== undefined) identity.serverName = record.serverName;
+  if (record.srcWorkload !== undefined) identity.srcWorkload = record.srcWorkload;
+  if (record.dstWorkload !== undefined) identity.dstWorkload = record.dstWorkload;
+  if (record.srcLabels !== undefined) identity.srcLabels = { ...record.srcLabels };
+  if (record.dstLabels !== undefined) identity.dstLabels = { ...record.dstLabels };
+  return identity;
 }
 
 /** What identifies a tuple (its verdicts depend on nothing else): the ends, service and recorded identities. */

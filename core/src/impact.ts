@@ -15,7 +15,6 @@ import {
   type EndFallback,
   endpointLabel,
   type ResolvedEnd,
-  resolveEndpoint,
   resolveFlow,
   resolveFlowEnd,
 } from './inventory.js';
@@ -232,15 +231,9 @@ interface TupleResolution {
  * `<ns>/<pod>` ends are counted, not evaluated.
  */
 /**
- * Ends by reference, per inventory: they repeat across tuples (a pod talks to many peers), so each
- * distinct string is resolved once, by `evaluateAhead` and `walkWindow` alike. Inventories are
- * not changed after parsing, so the answers stay true.
- */
-const resolvedEnds = new WeakMap<Inventory, Map<string, ResolvedEnd | null>>();
-
-/**
  * An end by reference; a `<ns>/<pod>` the inventory lacks goes through the fallbacks of SPEC
- * section 7 with its recorded identity (`resolveFlowEnd`, which keeps one stand-in per identity).
+ * section 7 with its recorded identity (`resolveFlowEnd`, which answers each direct reference once
+ * and keeps one stand-in per identity).
  */
 function resolveEnd(
   inventory: Inventory,
@@ -249,19 +242,6 @@ function resolveEnd(
   labels: Readonly<Record<string, string>> | undefined,
   from?: ResolvedEnd | null,
 ): ResolvedEnd | null {
-  let ends = resolvedEnds.get(inventory);
-  if (!ends) {
-    ends = new Map();
-    resolvedEnds.set(inventory, ends);
-  }
-  let e = ends.get(ref);
-  if (e === undefined) {
-    const endpoint = resolveEndpoint(inventory, ref);
-    // Only direct answers are cached by reference: a fallback depends on the recorded identity.
-    e = endpoint ? { endpoint } : null;
-    ends.set(ref, e);
-  }
-  if (e) return e;
   const fromNode = from?.endpoint.kind === 'node' ? from.endpoint.node.name : undefined;
   return resolveFlowEnd(inventory, ref, workload, labels, fromNode) ?? null;
 }

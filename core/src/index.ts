@@ -139,7 +139,7 @@ export {
 // Flows: io's flow reader (also through `@nyx/core/flows` on its worker thread), cli, bot.
 
 export { annotateFlowRecord, type EndAnnotation } from './annotate.js';
-export { ByteKeyIndex } from './byte-key-index.js';
+export { ByteKeyIndex, type ByteKeyIndexState } from './byte-key-index.js';
 export type { EndResolution, FlowIdentity, FlowRecord, ResolvedFlow } from './flow-model.js';
 export {
   type CanonicalFlowLine,
@@ -168,6 +168,7 @@ export {
   scanCanonicalFlowTail,
   skippedLineCount,
   TupleKeyBytes,
+  tupleIdentity,
 } from './flows.js';
 export {
   calicoFlowConverter,

@@ -385,6 +385,26 @@ function labelsKeyOf(labels: Readonly<Record<string, string>> | undefined): stri
   return labels ? JSON.stringify(Object.entries(labels).sort()) : '';
 }
 
+// Direct answers by reference, per inventory: a window names one end in many tuples (a pod talks to
+// many peers), and one endpoint object per end lets the evaluator look its class up once per
+// object. Inventories are not changed once built.
+const directEnds = new WeakMap<Inventory, Map<string, ResolvedEnd | null>>();
+
+function directEnd(inventory: Inventory, ref: string): ResolvedEnd | null {
+  let ends = directEnds.get(inventory);
+  if (!ends) {
+    ends = new Map();
+    directEnds.set(inventory, ends);
+  }
+  let end = ends.get(ref);
+  if (end === undefined) {
+    const endpoint = resolveEndpoint(inventory, ref);
+    end = endpoint ? { endpoint } : null;
+    ends.set(ref, end);
+  }
+  return end;
+}
+
 /**
  * Resolves one end of a flow (SPEC section 7). An IP or a `<ns>/<pod>` the inventory has resolves
  * directly (`resolveEndpoint`). A `<ns>/<pod>` the inventory lacks resolves, in order, to: a
@@ -403,8 +423,8 @@ export function resolveFlowEnd(
   labels?: Readonly<Record<string, string>>,
   fromNode?: string,
 ): ResolvedEnd | undefined {
-  const direct = resolveEndpoint(inventory, ref);
-  if (direct) return { endpoint: direct };
+  const direct = directEnd(inventory, ref);
+  if (direct) return direct;
   const slash = ref.indexOf('/');
   if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0) return undefined;
   let memo = standIns.get(inventory);

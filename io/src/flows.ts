@@ -378,22 +378,12 @@ export function readFlowWindowInWorker(
     ...(options.format ? { format: options.format } : {}),
     ...(options.displayName ? { displayName: options.displayName } : {}),
   };
-  const worker = startWorkerThread(siblingModule('flow-window-worker'), input);
   // The tuples handed out with progress, in id order: the window need not read them back.
   const identities: FlowTupleIdentity[] = [];
-  return new Promise<FlowWindow>((resolve, reject) => {
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener('abort', onAbort);
-      void worker.terminate();
-      fn();
-    };
-    const onAbort = (): void => settle(() => reject(options.signal?.reason));
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort);
-    worker.on('message', (message: FlowWorkerMessage) => {
+  return runWorkerThread<FlowWorkerMessage, FlowWindow>(
+    moduleBeside(import.meta.url, 'flow-window-worker'),
+    input,
+    (message, done, fail) => {
       switch (message.kind) {
         case 'progress':
           options.onProgress?.(message.records);
@@ -401,26 +391,62 @@ export function readFlowWindowInWorker(
           if (message.tuples.length > 0) options.onTuples?.(message.tuples);
           return;
         case 'done':
-          return settle(() => resolve(FlowWindow.fromState(message.state, identities)));
+          return done(FlowWindow.fromState(message.state, identities));
         case 'invalid':
-          return settle(() => reject(new InputError(message.diagnostics)));
+          return fail(new InputError(message.diagnostics));
         case 'failed':
-          return settle(() => reject(new Error(message.message)));
+          return fail(new Error(message.message));
+      }
+    },
+    options.signal,
+  );
+}
+
+/**
+ * Runs `entry` on a worker thread (see `startWorkerThread`) until `onMessage`, which sees each of
+ * its messages in order, calls `done` with the result or `fail`. Aborting `signal` rejects with its
+ * reason; so does a thread that errs or exits first. The thread is terminated once settled.
+ */
+export function runWorkerThread<M, T>(
+  entry: URL,
+  workerData: unknown,
+  onMessage: (message: M, done: (value: T) => void, fail: (error: unknown) => void) => void,
+  signal?: AbortSignal,
+): Promise<T> {
+  const worker = startWorkerThread(entry, workerData);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      fn();
+    };
+    const onAbort = (): void => settle(() => reject(signal?.reason));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort);
+    const done = (value: T): void => settle(() => resolve(value));
+    const fail = (error: unknown): void => settle(() => reject(error));
+    worker.on('message', (message: M) => {
+      if (settled) return;
+      try {
+        onMessage(message, done, fail);
+      } catch (error) {
+        fail(error);
       }
     });
-    worker.on('error', (error) => settle(() => reject(error)));
-    worker.on('exit', (code) =>
-      settle(() => reject(new Error(`the flow reader thread exited (code ${code}) without a result`))),
-    );
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the worker thread exited (code ${code}) without a result`)));
   });
 }
 
 /**
- * The module `name` beside this one, in the form this one runs as: `dist/name.js` when built,
- * `src/name.ts` when the sources run (tests and development).
+ * The module `name` beside the module at `url` (its `import.meta.url`), in the form that one runs
+ * as: `dist/name.js` when built, `src/name.ts` when the sources run (tests and development).
  */
-function siblingModule(name: string): URL {
-  return new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+export function moduleBeside(url: string, name: string): URL {
+  return new URL(`./${name}${url.endsWith('.ts') ? '.ts' : '.js'}`, url);
 }
 
 /**
