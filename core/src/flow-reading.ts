@@ -2,6 +2,7 @@
 // the window, without the YAML, schema and evaluation modules. The flow reader's worker thread
 // (io/src/flow-window-worker.ts) loads only this, so it starts in a fraction of the time the
 // whole engine takes to load.
+export * from './byte-key-index.js';
 export * from './flow-model.js';
 export * from './flows.js';
 export * from './importers/calico.js';

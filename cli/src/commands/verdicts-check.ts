@@ -1,8 +1,10 @@
 // Pass 1 of `nyxctl verdicts` (see verdicts.ts): every line of the flow file parsed and every
-// tuple resolved, each problem a diagnostic, before anything is printed. It runs on a worker thread
-// (`checkFlowsInWorker`), so that the command's thread loads the policy tree and evaluates the
-// tuples meanwhile; what it found (each line's tuple, the tuples' key index) is handed over for
-// pass 2, which then neither scans nor looks a line up again.
+// tuple resolved, each problem a diagnostic, before anything is printed. The lines are parsed on a
+// worker thread (`checkFlowsInWorker`, which loads only the flow half of the engine) while the
+// command's thread loads the policy tree and the inventory, and resolves and evaluates the tuples
+// the worker discovers; what the worker found (each line's tuple, the tuples' key index) is handed
+// over, so that pass 2 neither scans nor looks a line up again.
+import type { resolveFlow } from '@nyx/core';
 import {
   ByteKeyIndex,
   type ByteKeyIndexState,
@@ -10,14 +12,21 @@ import {
   emptyCanonicalFlowLine,
   type FlowRecord,
   type FlowTupleIdentity,
-  type Inventory,
-  resolveFlow,
   scanCanonicalFlowTail,
   TupleKeyBytes,
   tupleIdentity,
-} from '@nyx/core';
-import { InputError, MAX_REPORTED_FLOW_ERRORS, moduleBeside, readFlowFile, runWorkerThread } from '@nyx/io';
+} from '@nyx/core/flows';
+import {
+  InputError,
+  MAX_REPORTED_FLOW_ERRORS,
+  moduleBeside,
+  readFlowFile,
+  runWorkerThread,
+} from '@nyx/io/flows';
 import type { FlowFormat } from '../options.js';
+
+/** How a tuple resolved (`resolveFlow` over the inventory). */
+export type TupleResolution = ReturnType<typeof resolveFlow>;
 
 /** Distinct tuples kept at once (key, resolution and verdict text); the table starts over beyond. */
 const MAX_CACHED_TUPLES = 500_000;
@@ -30,7 +39,7 @@ const MAX_REMEMBERED_LINES = 32 * 1024 * 1024;
  */
 export class TupleTable {
   #index = new ByteKeyIndex();
-  #resolved: Array<ReturnType<typeof resolveFlow>> = [];
+  #resolved: TupleResolution[] = [];
   #tails: Array<Buffer | undefined> = [];
   readonly #keyBytes = new TupleKeyBytes();
   readonly #scan = emptyCanonicalFlowLine();
@@ -41,7 +50,8 @@ export class TupleTable {
   #generation = 0;
   /** Identities of the tuples added since `takeNew`, while the table has not started over. */
   #new: FlowTupleIdentity[] = [];
-  constructor(private readonly inventory: Inventory) {}
+  /** `resolve`: how a tuple resolves; without it the table only numbers tuples (another thread resolves them). */
+  constructor(private readonly resolve?: (identity: FlowTupleIdentity) => TupleResolution) {}
 
   /**
    * The tuple of a line in the canonical shape whose tuple was accepted and resolved before (by
@@ -51,7 +61,7 @@ export class TupleTable {
     this.#canonicalKey = -1;
     if (!scanCanonicalFlowTail(bytes, start, end, this.#scan)) return -1;
     const id = this.#index.find(bytes, start, this.#scan.keyEnd);
-    if (id >= 0 && this.#resolved[id]!.ok) return id;
+    if (id >= 0 && this.#resolvedOk(id)) return id;
     this.#canonicalBytes = bytes;
     this.#canonicalStart = start;
     this.#canonicalKey = this.#scan.keyEnd;
@@ -65,7 +75,7 @@ export class TupleTable {
    * not the line).
    */
   canonicalLineOf(id: number): number {
-    if (this.#canonicalKey < 0 || !this.#resolved[id]!.ok) return -1;
+    if (this.#canonicalKey < 0 || !this.#resolvedOk(id)) return -1;
     return this.#index.find(this.#canonicalBytes, this.#canonicalStart, this.#canonicalKey) === id ? id : -1;
   }
 
@@ -88,7 +98,7 @@ export class TupleTable {
         this.#new = [];
       }
       id = this.#index.insert(key.bytes, 0, length);
-      this.#resolved[id] = resolveFlow(this.inventory, record);
+      if (this.resolve) this.#resolved[id] = this.resolve(record);
       if (this.#generation === 0) this.#new.push(tupleIdentity(record));
     }
     return id;
@@ -104,15 +114,18 @@ export class TupleTable {
    * as `idOf` resolves; `adoptIndex` then takes over that table's keys.
    */
   learn(identity: FlowTupleIdentity): number {
-    const id = this.#resolved.length;
-    this.#resolved[id] = resolveFlow(this.inventory, identity as FlowRecord);
+    const id = this.#learned;
+    this.#learned += 1;
+    if (this.resolve) this.#resolved[id] = this.resolve(identity);
     return id;
   }
 
+  #learned = 0;
+
   /** The key index of the table whose tuples `learn` was given, all of them (`ByteKeyIndex.state`). */
   adoptIndex(state: ByteKeyIndexState): void {
-    if (state.size !== this.#resolved.length)
-      throw new Error(`the tuple index holds ${state.size} tuples, ${this.#resolved.length} were learned`);
+    if (state.size !== this.#learned)
+      throw new Error(`the tuple index holds ${state.size} tuples, ${this.#learned} were learned`);
     this.#index = ByteKeyIndex.fromState(state);
   }
 
@@ -120,12 +133,14 @@ export class TupleTable {
     return this.#index.state();
   }
 
-  get size(): number {
-    return this.#resolved.length;
+  /** How tuple `id` resolved (a table without `resolve` knows nothing: undefined). */
+  resolved(id: number): TupleResolution | undefined {
+    return this.#resolved[id];
   }
 
-  resolved(id: number): ReturnType<typeof resolveFlow> {
-    return this.#resolved[id]!;
+  /** Resolved, or not resolved here at all. */
+  #resolvedOk(id: number): boolean {
+    return this.resolve === undefined || this.#resolved[id]!.ok;
   }
 
   tail(id: number): Buffer | undefined {
@@ -141,64 +156,125 @@ export class TupleTable {
 export interface LineTuplesState {
   ids: Int32Array<ArrayBuffer>;
   lines: number;
+  /** Some line came after `MAX_REMEMBERED_LINES` and is not remembered. */
+  truncated: boolean;
 }
 
+/** A line with no record (blank, comment, skipped on purpose). */
+const NO_RECORD = -1;
+/** A malformed line. */
+const MALFORMED = -2;
+
 /**
- * Per line of the file (by line number), the tuple of a line that can be printed from its bytes, or
- * -1: what pass 1 found, so that pass 2 neither scans nor looks such a line up again.
+ * Per line of the file (by line number), what pass 1 found there: the line's tuple and whether the
+ * line is in the canonical shape (then pass 2 prints it from its bytes without scanning or looking
+ * it up again), a malformed line, or no record.
  */
 export class LineTuples {
-  #ids = new Int32Array(1024).fill(-1);
+  #ids = new Int32Array(1024).fill(NO_RECORD);
   #lines = 0;
+  #truncated = false;
 
   static fromState(state: LineTuplesState): LineTuples {
     const lines = new LineTuples();
     lines.#ids = state.ids;
     lines.#lines = state.lines;
+    lines.#truncated = state.truncated;
     return lines;
   }
 
   state(): LineTuplesState {
-    return { ids: this.#ids, lines: this.#lines };
+    return { ids: this.#ids, lines: this.#lines, truncated: this.#truncated };
   }
 
-  set(lineNo: number, id: number): void {
-    if (lineNo > MAX_REMEMBERED_LINES) return;
+  /** Line `lineNo` holds a record of tuple `id`; `canonical`: in the canonical shape, its key that tuple's. */
+  setTuple(lineNo: number, id: number, canonical: boolean): void {
+    this.#set(lineNo, id * 2 + (canonical ? 1 : 0));
+  }
+
+  setMalformed(lineNo: number): void {
+    this.#set(lineNo, MALFORMED);
+  }
+
+  #set(lineNo: number, value: number): void {
+    if (lineNo > MAX_REMEMBERED_LINES) {
+      this.#truncated = true;
+      return;
+    }
     if (lineNo > this.#ids.length) {
       let length = this.#ids.length;
       while (length < lineNo) length *= 2;
-      const grown = new Int32Array(Math.min(length, MAX_REMEMBERED_LINES)).fill(-1);
+      const grown = new Int32Array(Math.min(length, MAX_REMEMBERED_LINES)).fill(NO_RECORD);
       grown.set(this.#ids);
       this.#ids = grown;
     }
-    this.#ids[lineNo - 1] = id;
+    this.#ids[lineNo - 1] = value;
     if (lineNo > this.#lines) this.#lines = lineNo;
   }
 
-  /** The tuple of `lineNo`, -1 when it must be parsed, undefined when pass 1 did not remember. */
-  get(lineNo: number): number | undefined {
-    return lineNo <= this.#lines ? this.#ids[lineNo - 1] : undefined;
+  /**
+   * The tuple of `lineNo` when pass 2 can print it from its bytes; -1 when it must be parsed;
+   * undefined when pass 1 did not remember.
+   */
+  printable(lineNo: number): number | undefined {
+    if (lineNo > this.#lines) return undefined;
+    const value = this.#ids[lineNo - 1]!;
+    return value >= 0 && (value & 1) === 1 ? value >> 1 : -1;
+  }
+
+  /**
+   * The problems of the lines, in line order, when the tuples were resolved after the lines were
+   * read (`checkFlowsInWorker`): the malformed lines' diagnostics (`malformed`, the first ones, in
+   * order) and a line of a tuple that did not resolve. The first `MAX_REPORTED_FLOW_ERRORS`, and
+   * how many there are in all (`malformedCount` of them malformed).
+   */
+  problems(
+    file: string,
+    table: TupleTable,
+    malformed: readonly Diagnostic[],
+    malformedCount: number,
+  ): { told: Diagnostic[]; count: number } {
+    const told: Diagnostic[] = [];
+    let count = malformedCount;
+    let nextMalformed = 0;
+    for (let i = 0; i < this.#lines; i++) {
+      const value = this.#ids[i]!;
+      if (value === MALFORMED) {
+        const d = malformed[nextMalformed++];
+        if (d && told.length < MAX_REPORTED_FLOW_ERRORS) told.push(d);
+        continue;
+      }
+      if (value < 0) continue;
+      const resolved = table.resolved(value >> 1);
+      if (resolved === undefined || resolved.ok) continue;
+      count += 1;
+      if (told.length < MAX_REPORTED_FLOW_ERRORS) told.push({ file, line: i + 1, message: resolved.reason });
+    }
+    return { told, count };
   }
 }
 
-/** What pass 1 found in a flow file that had no problem stopping the read. */
+/** What pass 1 found in a flow file. */
 export interface FlowCheck {
-  /** Problems found (malformed lines, tuples that do not resolve): the first `MAX_REPORTED_FLOW_ERRORS` came with `onProblems`. */
+  /**
+   * Problems found (malformed lines, and lines of tuples that did not resolve when the table
+   * resolved them): the first `MAX_REPORTED_FLOW_ERRORS` came with the steps.
+   */
   problems: number;
   /** Lines skipped on purpose, by why. */
   skipped: Record<string, number>;
   lines: LineTuplesState;
-  /** The tuples' keys (only when the inventory was usable), in the ids of `lines`. */
-  index?: ByteKeyIndexState;
+  /** The tuples' keys, in the ids of `lines`. */
+  index: ByteKeyIndexState;
   /** How often the tuple table started over (then `lines` and `index` hold no tuple of the first ones). */
   generation: number;
+  /** The problem that stopped the read (not gzip, a runaway line, pretty-printed JSON, another format's lines). */
+  stopped?: readonly Diagnostic[];
 }
 
 export interface FlowCheckInput {
   flows: string;
   format?: FlowFormat;
-  /** The inventory file, loaded on the checking thread itself; absent: not usable (lines are only parsed). */
-  inventory?: string;
 }
 
 /** What `checkFlows` tells after each chunk of lines (about 1 MiB) and at the end. */
@@ -212,21 +288,23 @@ export interface FlowCheckStep {
 }
 
 /**
- * Pass 1: parses every line (malformed lines are problems, and reading goes on), resolves each
- * tuple when there is an inventory (a record whose tuple does not resolve is a problem at its line).
- * A problem that stops the read (not gzip, a runaway line, pretty-printed JSON, another format's
- * lines) throws its `InputError` after the problems before it were told.
+ * Pass 1 over `tuples` (a table that resolves, or one that only numbers tuples for another thread
+ * to resolve; none: the inventory is not usable and lines are only parsed): malformed lines are
+ * problems and reading goes on; so is a record whose tuple does not resolve, at its line. A problem
+ * that stops the read ends it, after the problems before it were told (`stopped`).
  */
 export async function checkFlows(
-  input: Omit<FlowCheckInput, 'inventory'> & { inventory?: Inventory },
+  input: FlowCheckInput,
+  tuples: TupleTable | undefined,
   onStep: (step: FlowCheckStep) => void,
 ): Promise<FlowCheck> {
-  const tuples = input.inventory ? new TupleTable(input.inventory) : undefined;
+  const table = tuples ?? new TupleTable();
   const lines = new LineTuples();
   const skipped: Record<string, number> = {};
   const told: Diagnostic[] = [];
   let problems = 0;
   let records = 0;
+  let stopped: readonly Diagnostic[] | undefined;
   const problem = (d: Diagnostic): void => {
     problems += 1;
     if (problems <= MAX_REPORTED_FLOW_ERRORS) told.push(d);
@@ -240,14 +318,17 @@ export async function checkFlows(
   try {
     for await (const { record, line } of readFlowFile(input.flows, {
       ...(input.format ? { format: input.format } : {}),
-      onError: problem,
+      onError: (d) => {
+        lines.setMalformed(d.line);
+        problem(d);
+      },
       onSkip: (_note, reason) => {
         skipped[reason] = (skipped[reason] ?? 0) + 1;
       },
       takeNyxLine: (bytes, start, end, lineNo) => {
         const id = tuples ? tuples.knownLine(bytes, start, end) : -1;
         if (id < 0) return false;
-        lines.set(lineNo, id);
+        lines.setTuple(lineNo, id, true);
         records += 1;
         return true;
       },
@@ -257,9 +338,12 @@ export async function checkFlows(
       if (!tuples) continue;
       const id = tuples.idOf(record);
       const resolved = tuples.resolved(id);
-      if (!resolved.ok) problem({ file: input.flows, line, message: resolved.reason });
-      else lines.set(line, tuples.canonicalLineOf(id));
+      if (resolved && !resolved.ok) problem({ file: input.flows, line, message: resolved.reason });
+      else lines.setTuple(line, id, tuples.canonicalLineOf(id) === id);
     }
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    stopped = error.diagnostics;
   } finally {
     step();
   }
@@ -267,8 +351,9 @@ export async function checkFlows(
     problems,
     skipped,
     lines: lines.state(),
-    ...(tuples ? { index: tuples.indexState() } : {}),
-    generation: tuples?.generation ?? 0,
+    index: table.indexState(),
+    generation: table.generation,
+    ...(stopped ? { stopped } : {}),
   };
 }
 
@@ -276,13 +361,12 @@ export async function checkFlows(
 export type FlowCheckMessage =
   | { kind: 'step'; step: FlowCheckStep }
   | { kind: 'done'; check: FlowCheck }
-  | { kind: 'stopped'; diagnostics: readonly Diagnostic[] }
   | { kind: 'failed'; message: string };
 
 /**
- * `checkFlows` on a worker thread (verdicts-check-thread.ts), which loads the inventory itself;
- * the steps arrive here as the thread posts them. An `InputError` that stops the read rejects
- * after the steps before it.
+ * `checkFlows` on a worker thread (verdicts-check-thread.ts) with a table that numbers tuples
+ * without resolving them: the steps bring each tuple discovered (in id order) for this thread to
+ * resolve, and `LineTuples.problems` then finds the lines of those that did not resolve.
  */
 export function checkFlowsInWorker(
   input: FlowCheckInput,
@@ -297,8 +381,6 @@ export function checkFlowsInWorker(
           return onStep(message.step);
         case 'done':
           return done(message.check);
-        case 'stopped':
-          return fail(new InputError(message.diagnostics));
         case 'failed':
           return fail(new Error(message.message));
       }

@@ -16,20 +16,22 @@ import {
   type Diagnostic,
   type EndFallback,
   type FlowRecord,
+  type FlowTupleIdentity,
   type FlowVerdict,
   formatDiagnostic,
   type Reason,
+  resolveFlow,
 } from '@nyx/core';
-import { MAX_REPORTED_FLOW_ERRORS, readFlowFile } from '@nyx/io';
-import { EXIT_INVALID, EXIT_OK } from '../errors.js';
+import { readFlowFile } from '@nyx/io';
+import { EXIT_INVALID, EXIT_OK, InputError } from '../errors.js';
 import { noteSkippedLines } from '../flows.js';
 import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
 import { parseFlowFormat } from '../options.js';
 import type { CommandIo, Sink } from '../output.js';
 import { startProgress } from '../progress.js';
 import {
+  checkFlows,
   checkFlowsInWorker,
-  type FlowCheck,
   type FlowCheckStep,
   LineTuples,
   TupleTable,
@@ -143,17 +145,15 @@ class VerdictOutput {
 export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Promise<number> {
   const format = parseFlowFormat(options.flowFormat);
   await requireFile(options.flows, 'flow file');
-  // Pass 1 runs on a worker thread (which loads the inventory file itself) while this thread loads
-  // the policy tree and the inventory, then resolves and evaluates the tuples pass 1 discovers.
+  // Pass 1 parses the lines on a worker thread, numbering their tuples, while this thread loads
+  // the policy tree and the inventory, then resolves and evaluates each tuple the worker discovers.
   const pass1 = startProgress(io, 'checking flows');
   const early: FlowCheckStep[] = [];
   let onStep = (step: FlowCheckStep): void => {
     early.push(step);
   };
-  const checking = checkFlowsInWorker(
-    { flows: options.flows, ...(format ? { format } : {}), inventory: options.inventory },
-    (step) => onStep(step),
-  );
+  const input = { flows: options.flows, ...(format ? { format } : {}) };
+  const checking = checkFlowsInWorker(input, (step) => onStep(step));
   checking.catch(() => {}); // awaited below
   const tree = await loadTree(options.policies);
   const inventory = await loadInventory(options.inventory);
@@ -168,15 +168,18 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
 
   const evaluator =
     tree.ok && inventory.ok ? compileEvaluator(tree.policySet, inventory.inventory) : undefined;
-  let tuples = inventory.ok ? new TupleTable(inventory.inventory) : undefined;
+  const resolve = inventory.ok
+    ? (identity: FlowTupleIdentity) => resolveFlow(inventory.inventory, identity as FlowRecord)
+    : undefined;
+  let tuples = new TupleTable(resolve);
   const tailOfVerdict = new WeakMap<FlowVerdict, Buffer>();
-  /** The verdict fields of tuple `id` of `tuples`, evaluated once. */
+  /** The verdict fields of tuple `id` of `table`, evaluated once. */
   const tailOf = (table: TupleTable, id: number, lineNo: number): Buffer => {
     let tail = table.tail(id);
     if (tail === undefined) {
       const resolved = table.resolved(id);
       // Pass 1 accepted every line; a file changed under our feet is an unexpected error (exit 1).
-      if (!resolved.ok) throw new Error(`${options.flows} changed while it was being read (line ${lineNo})`);
+      if (!resolved?.ok) throw new Error(`${options.flows} changed while it was being read (line ${lineNo})`);
       const verdict = evaluator!.evaluate(resolved.flow);
       if (resolved.fallbacks) tail = Buffer.from(verdictTail(verdict, resolved.fallbacks));
       else {
@@ -191,53 +194,63 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
     }
     return tail;
   };
-  // The flow file's problems, in line order after those above: the first MAX_REPORTED_FLOW_ERRORS
-  // (pass 1 sends no more), then a count (a file that is not flows at all must not print one error
-  // per line). The tuples pass 1 discovers are resolved and evaluated as they come.
-  let reporting = Promise.resolve();
+  const malformed: Diagnostic[] = [];
   const take = (step: FlowCheckStep): void => {
     pass1.tick(step.records);
-    if (step.problems.length > 0) reporting = reporting.then(() => report(step.problems));
-    if (!tuples) return;
+    malformed.push(...step.problems);
     for (const identity of step.tuples) {
       const id = tuples.learn(identity);
-      if (evaluator && tuples.resolved(id).ok) tailOf(tuples, id, 0);
+      if (evaluator && tuples.resolved(id)?.ok) tailOf(tuples, id, 0);
     }
   };
   for (const step of early.splice(0)) take(step);
   onStep = take;
-  let check: FlowCheck;
-  try {
-    check = await checking;
-  } finally {
-    await reporting;
-    pass1.done();
+  let check = await checking;
+  pass1.done();
+  // The flow file's problems, in line order after those above: the first MAX_REPORTED_FLOW_ERRORS,
+  // then a count (a file that is not flows at all must not print one error per line).
+  let problems: { told: Diagnostic[]; count: number };
+  let lineTuples: LineTuples | undefined;
+  if (resolve && (check.generation > 0 || check.lines.truncated)) {
+    // The worker's tuple ids do not cover the file (more distinct tuples than a table keeps, or
+    // more lines than are remembered): pass 1 again here, resolving each tuple as it is read.
+    tuples = new TupleTable(resolve);
+    const told: Diagnostic[] = [];
+    const again = startProgress(io, 'checking flows');
+    check = await checkFlows(input, tuples, (step) => {
+      again.tick(step.records);
+      told.push(...step.problems);
+    });
+    again.done();
+    problems = { told, count: check.problems };
+    lineTuples = LineTuples.fromState(check.lines);
+  } else {
+    tuples.adoptIndex(check.index);
+    lineTuples = LineTuples.fromState(check.lines);
+    problems = resolve
+      ? lineTuples.problems(options.flows, tuples, malformed, check.problems)
+      : { told: malformed, count: check.problems };
   }
-  if (check.problems > MAX_REPORTED_FLOW_ERRORS) {
-    errorCount += check.problems - MAX_REPORTED_FLOW_ERRORS;
+  await report(problems.told);
+  if (check.stopped) throw new InputError(check.stopped);
+  if (problems.count > problems.told.length) {
+    errorCount += problems.count - problems.told.length;
     await io.err.write(
-      `${options.flows}: …and ${check.problems - MAX_REPORTED_FLOW_ERRORS} more problems in this flow file\n`,
+      `${options.flows}: …and ${problems.count - problems.told.length} more problems in this flow file\n`,
     );
   }
   await noteSkippedLines(io, options.flows, check.skipped);
-  if (errorCount > 0 || !tree.ok || !inventory.ok || !tuples || !evaluator) return EXIT_INVALID;
-  // Both threads read the inventory file: only a file changed between the two reads tells them apart.
-  if (!check.index) throw new Error(`${options.inventory} changed while it was being read`);
+  if (errorCount > 0 || !tree.ok || !inventory.ok || !evaluator) return EXIT_INVALID;
 
   // Pass 2: the same lines again, each printed with its tuple's verdict fields. Pass 1's tuple ids
-  // hold as long as neither table started over.
-  let lineTuples: LineTuples | undefined;
-  if (check.generation === 0) {
-    tuples.adoptIndex(check.index);
-    lineTuples = LineTuples.fromState(check.lines);
-  } else tuples = new TupleTable(inventory.inventory);
+  // hold as long as the table never started over.
   const table = tuples;
   const pass2 = startProgress(io, 'evaluating flows');
   const out = new VerdictOutput(io.out);
   for await (const { record, line } of readFlowFile(options.flows, {
     ...(format ? { format } : {}),
     takeNyxLine: (bytes, start, end, lineNo) => {
-      const remembered = table.generation === 0 ? lineTuples?.get(lineNo) : undefined;
+      const remembered = table.generation === 0 ? lineTuples.printable(lineNo) : undefined;
       const id = remembered ?? table.knownLine(bytes, start, end);
       if (id < 0) return false;
       pass2.tick();
