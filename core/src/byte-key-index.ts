@@ -10,6 +10,9 @@
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 16777619;
 
+/** Mixed into the second lane's start, so that the two lanes differ from the first word on. */
+const SECOND_LANE = 0x5bd1e995;
+
 /** Records start on 8-byte boundaries, so that a payload can hold float64 values. */
 const ALIGN = 8;
 
@@ -133,16 +136,19 @@ export class ByteKeyIndex {
   }
 
   #hash(bytes: Uint8Array, start: number, end: number): number {
-    // FNV-1a over 32-bit words (a quarter of the multiplications of the byte-wise form), then the
-    // last 0-3 bytes; a final mix spreads the high bits into the low ones the table indexes by.
-    let h = FNV_OFFSET ^ this.#seed;
+    // FNV-1a over 32-bit words read through a DataView (one load each, not four), in two lanes
+    // that do not wait on each other, then the last 0-7 bytes; a final mix spreads the high bits
+    // into the low ones the table indexes by.
+    const view = this.#viewOf(bytes);
+    let a = FNV_OFFSET ^ this.#seed;
+    let b = a ^ SECOND_LANE;
     let i = start;
-    for (; i + 4 <= end; i += 4)
-      h = Math.imul(
-        h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)),
-        FNV_PRIME,
-      );
-    for (; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+    for (; i + 8 <= end; i += 8) {
+      a = Math.imul(a ^ view.getInt32(i, true), FNV_PRIME);
+      b = Math.imul(b ^ view.getInt32(i + 4, true), FNV_PRIME);
+    }
+    for (; i < end; i++) a = Math.imul(a ^ bytes[i]!, FNV_PRIME);
+    let h = a ^ Math.imul(b, 0x9e3779b1);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     return h ^ (h >>> 13);

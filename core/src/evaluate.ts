@@ -88,8 +88,18 @@ export interface EvaluatorOptions {
   reuse?: Evaluator;
 }
 
-function sortedEntries(r: Readonly<Record<string, string>>): string {
-  return JSON.stringify(Object.entries(r).sort(([a], [b]) => compareText(a, b)));
+/** Labels as `[key, value, key, value, …]` in key order (most come sorted already). */
+function sortedLabelList(labels: Readonly<Record<string, string>>): string[] {
+  const keys = Object.keys(labels);
+  for (let i = 1; i < keys.length; i++) {
+    if (compareText(keys[i - 1]!, keys[i]!) > 0) {
+      keys.sort(compareText);
+      break;
+    }
+  }
+  const list: string[] = [];
+  for (const k of keys) list.push(k, labels[k]!);
+  return list;
 }
 
 // A policy set compiles to the same data against any inventory: the agent recompiles its
@@ -210,7 +220,7 @@ export function compileEvaluator(
   const podClass = (pod: Pod): string => {
     let text = podClassText.get(pod);
     if (text === undefined) {
-      text = JSON.stringify([pod.namespace, sortedEntries(pod.labels), podPortsText(pod)]);
+      text = JSON.stringify([pod.namespace, podPortsText(pod), ...sortedLabelList(pod.labels)]);
       podClassText.set(pod, text);
     }
     return text;
@@ -372,9 +382,12 @@ export function compileEvaluator(
   };
   interface PointResult {
     effective: Reason;
+    /** `effective`'s dense id among this evaluator's reasons: what `verdictOf` keys verdicts by. */
+    effectiveId: number;
     /** Computed when a flow through this point needs it (some plan or the config is in audit). */
     asIfEnforced?: Reason;
   }
+  const reasonIds = new DenseIds<Reason>();
   const points = new Map<number, Map<number | string, PointResult>>();
   let pointWalks = 0;
   const pointAt = (ctx: PointContext, plan: SubjectPlan, src: Endpoint, dst: Endpoint): PointResult => {
@@ -392,16 +405,45 @@ export function compileEvaluator(
     let result = byPeer.get(key);
     if (!result) {
       pointWalks++;
-      result = { effective: evaluatePoint(compiled, plan, ctx, 'effective', src, dst) };
+      const effective = evaluatePoint(compiled, plan, ctx, 'effective', src, dst);
+      result = { effective, effectiveId: reasonIds.of(effective) };
       byPeer.set(key, result);
     }
     return result;
   };
 
   // Verdicts by their reasons: flows of different classes that every point decides alike share one
-  // verdict object (read-only), so that callers serialise or count it once.
-  const reasonIds = new DenseIds<Reason>();
-  const verdicts = new Map<string, FlowVerdict>();
+  // verdict object (read-only), so that callers serialise or count it once. A flow whose
+  // as-if-enforced walk is its effective walk (nothing in audit) is keyed by a number made of its
+  // points' reason ids; any other by text.
+  const verdicts = new Map<number | string, FlowVerdict>();
+  const newVerdict = (reasons: Reason[], asIfEnforcedReasons: Reason[]): FlowVerdict => ({
+    verdict: reasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
+    asIfEnforced: asIfEnforcedReasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
+    reasons,
+    asIfEnforcedReasons,
+  });
+  const verdictOfPoints = (
+    egress: PointResult | undefined,
+    ingress: PointResult | undefined,
+  ): FlowVerdict => {
+    const e = egress ? egress.effectiveId + 1 : 0;
+    const i = ingress ? ingress.effectiveId + 1 : 0;
+    if (e >= REASON_ID_ROOM || i >= REASON_ID_ROOM) {
+      const reasons = [egress?.effective, ingress?.effective].filter((r): r is Reason => r !== undefined);
+      return verdictOf(reasons, reasons);
+    }
+    const key = e * REASON_ID_ROOM + i;
+    let verdict = verdicts.get(key);
+    if (!verdict) {
+      const reasons: Reason[] = [];
+      if (egress) reasons.push(egress.effective);
+      if (ingress) reasons.push(ingress.effective);
+      verdict = newVerdict(reasons, reasons);
+      verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
   const verdictOf = (reasons: Reason[], asIfEnforcedReasons: Reason[]): FlowVerdict => {
     let key = '';
     for (const r of reasons) key += `${reasonIds.of(r)},`;
@@ -409,60 +451,63 @@ export function compileEvaluator(
     if (asIfEnforcedReasons !== reasons) for (const r of asIfEnforcedReasons) key += `${reasonIds.of(r)},`;
     let verdict = verdicts.get(key);
     if (!verdict) {
-      verdict = {
-        verdict: reasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
-        asIfEnforced: asIfEnforcedReasons.every((r) => r.decision === 'allow') ? 'allow' : 'deny',
-        reasons,
-        asIfEnforcedReasons,
-      };
+      verdict = newVerdict(reasons, asIfEnforcedReasons);
       verdicts.set(key, verdict);
     }
     return verdict;
   };
 
   const walk = (flow: ResolvedFlow): FlowVerdict => {
-    const { src, dst } = flow;
-    const contexts: PointContext[] = [];
-    const { protocol, port, serverName } = flow;
-    if (src.kind === 'pod') {
-      contexts.push({
-        direction: 'egress',
-        subject: src.pod,
-        peer: dst,
-        ipsOf,
-        dst,
-        protocol,
-        port,
-        serverName,
-      });
-    }
-    if (dst.kind === 'pod') {
-      contexts.push({
-        direction: 'ingress',
-        subject: dst.pod,
-        peer: src,
-        ipsOf,
-        dst,
-        protocol,
-        port,
-        serverName,
-      });
-    }
-    if (contexts.length === 0) {
+    const { src, dst, protocol, port, serverName } = flow;
+    if (src.kind !== 'pod' && dst.kind !== 'pod') {
       // Neither end is a pod (node or world to node or world): nothing enforces anything here.
       return flowWide('no-enforcement-point', 'no enforcement point');
     }
-    const plans = contexts.map((ctx) => planFor(ctx.subject, ctx.direction));
-    const results = contexts.map((ctx, i) => pointAt(ctx, plans[i]!, src, dst));
-    const reasons = results.map((r) => r.effective);
+    // One point per pod end: egress at a pod source, ingress at a pod destination.
+    let egress: PointContext | undefined;
+    let egressPlan: SubjectPlan | undefined;
+    let egressPoint: PointResult | undefined;
+    if (src.kind === 'pod') {
+      egress = { direction: 'egress', subject: src.pod, peer: dst, ipsOf, dst, protocol, port, serverName };
+      egressPlan = planFor(src.pod, 'egress');
+      egressPoint = pointAt(egress, egressPlan, src, dst);
+    }
+    let ingress: PointContext | undefined;
+    let ingressPlan: SubjectPlan | undefined;
+    let ingressPoint: PointResult | undefined;
+    if (dst.kind === 'pod') {
+      ingress = { direction: 'ingress', subject: dst.pod, peer: src, ipsOf, dst, protocol, port, serverName };
+      ingressPlan = planFor(dst.pod, 'ingress');
+      ingressPoint = pointAt(ingress, ingressPlan, src, dst);
+    }
     // Nothing in audit on either point (config included): the as-if-enforced walk is the same walk.
-    const sameWalk = compiled.configEnforced && plans.every((plan) => !plan.hasAudit);
-    let asIfEnforcedReasons = reasons;
-    if (!sameWalk) {
-      asIfEnforcedReasons = results.map((result, i) => {
-        result.asIfEnforced ??= asIfEnforcedAt(compiled, plans[i]!, contexts[i]!, result.effective, src, dst);
-        return result.asIfEnforced;
-      });
+    if (compiled.configEnforced && !egressPlan?.hasAudit && !ingressPlan?.hasAudit)
+      return verdictOfPoints(egressPoint, ingressPoint);
+    const reasons: Reason[] = [];
+    const asIfEnforcedReasons: Reason[] = [];
+    if (egressPoint) {
+      reasons.push(egressPoint.effective);
+      egressPoint.asIfEnforced ??= asIfEnforcedAt(
+        compiled,
+        egressPlan!,
+        egress!,
+        egressPoint.effective,
+        src,
+        dst,
+      );
+      asIfEnforcedReasons.push(egressPoint.asIfEnforced);
+    }
+    if (ingressPoint) {
+      reasons.push(ingressPoint.effective);
+      ingressPoint.asIfEnforced ??= asIfEnforcedAt(
+        compiled,
+        ingressPlan!,
+        ingress!,
+        ingressPoint.effective,
+        src,
+        dst,
+      );
+      asIfEnforcedReasons.push(ingressPoint.asIfEnforced);
     }
     return verdictOf(reasons, asIfEnforcedReasons);
   };
@@ -509,6 +554,9 @@ export function compileEvaluator(
     },
   };
 }
+
+/** Reason ids below this make a numeric verdict key (`verdictOfPoints`): two of them stay exact in a double. */
+const REASON_ID_ROOM = 2 ** 22;
 
 /** Dense ids (0, 1, 2, …) for keys, in the order first seen. */
 class DenseIds<K> {

@@ -914,6 +914,97 @@ export interface FlowWindowState {
   skipped: Array<[string, number]>;
 }
 
+/**
+ * Tuples' identities in a compact form for posting from a reader thread: each distinct string
+ * (and each distinct label set, as its JSON) is sent once over the life of the encoder, and a
+ * tuple is `IDENTITY_FIELDS` numbers into that table (-1: absent). Structured cloning would send
+ * every identity as an object with strings of its own; decoded, repeated ends are one string object
+ * and equal label sets one object, which the receiving thread's caches look up by identity.
+ */
+export interface EncodedTupleIdentities {
+  /** Strings first seen in this batch, continuing the table of the batches before. */
+  strings: string[];
+  fields: Int32Array<ArrayBuffer>;
+}
+
+/** src, dst, protocol, port, serverName, srcWorkload, dstWorkload, srcLabels, dstLabels. */
+const IDENTITY_FIELDS = 9;
+const PROTOCOL_CODES: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
+/** The sending side of `EncodedTupleIdentities`. */
+export class TupleIdentityEncoder {
+  readonly #ids = new Map<string, number>();
+  #fresh: string[] = [];
+
+  encode(identities: readonly FlowTupleIdentity[]): EncodedTupleIdentities {
+    const fields = new Int32Array(identities.length * IDENTITY_FIELDS);
+    let at = 0;
+    for (const t of identities) {
+      fields[at++] = this.#id(t.src);
+      fields[at++] = this.#id(t.dst);
+      fields[at++] = PROTOCOL_CODES.indexOf(t.protocol);
+      fields[at++] = t.port;
+      fields[at++] = t.serverName === undefined ? -1 : this.#id(t.serverName);
+      fields[at++] = t.srcWorkload === undefined ? -1 : this.#id(t.srcWorkload);
+      fields[at++] = t.dstWorkload === undefined ? -1 : this.#id(t.dstWorkload);
+      fields[at++] = t.srcLabels === undefined ? -1 : this.#id(JSON.stringify(t.srcLabels));
+      fields[at++] = t.dstLabels === undefined ? -1 : this.#id(JSON.stringify(t.dstLabels));
+    }
+    return { strings: this.#fresh.splice(0), fields };
+  }
+
+  #id(text: string): number {
+    let id = this.#ids.get(text);
+    if (id === undefined) {
+      id = this.#ids.size;
+      this.#ids.set(text, id);
+      this.#fresh.push(text);
+    }
+    return id;
+  }
+}
+
+/** The receiving side of `EncodedTupleIdentities`: batches decoded in the order they were encoded. */
+export class TupleIdentityDecoder {
+  readonly #strings: string[] = [];
+  readonly #labels = new Map<number, Readonly<Record<string, string>>>();
+
+  decode(batch: EncodedTupleIdentities): FlowTupleIdentity[] {
+    for (const text of batch.strings) this.#strings.push(text);
+    const { fields } = batch;
+    const out: FlowTupleIdentity[] = [];
+    for (let at = 0; at < fields.length; at += IDENTITY_FIELDS) {
+      const identity: FlowTupleIdentity = {
+        src: this.#strings[fields[at]!]!,
+        dst: this.#strings[fields[at + 1]!]!,
+        protocol: PROTOCOL_CODES[fields[at + 2]!]!,
+        port: fields[at + 3]!,
+      };
+      const serverName = fields[at + 4]!;
+      if (serverName >= 0) identity.serverName = this.#strings[serverName]!;
+      const srcWorkload = fields[at + 5]!;
+      if (srcWorkload >= 0) identity.srcWorkload = this.#strings[srcWorkload]!;
+      const dstWorkload = fields[at + 6]!;
+      if (dstWorkload >= 0) identity.dstWorkload = this.#strings[dstWorkload]!;
+      const srcLabels = fields[at + 7]!;
+      if (srcLabels >= 0) identity.srcLabels = this.#labelsOf(srcLabels);
+      const dstLabels = fields[at + 8]!;
+      if (dstLabels >= 0) identity.dstLabels = this.#labelsOf(dstLabels);
+      out.push(identity);
+    }
+    return out;
+  }
+
+  #labelsOf(id: number): Readonly<Record<string, string>> {
+    let labels = this.#labels.get(id);
+    if (!labels) {
+      labels = JSON.parse(this.#strings[id]!) as Record<string, string>;
+      this.#labels.set(id, labels);
+    }
+    return labels;
+  }
+}
+
 /** What identifies a record's tuple, copied out of the record (labels included). */
 export function tupleIdentity(record: FlowTupleIdentity): FlowTupleIdentity {
   const identity: FlowTupleIdentity = {

@@ -145,6 +145,7 @@ export {
   type CanonicalFlowLine,
   compareRfc3339,
   describeSkippedLines,
+  type EncodedTupleIdentities,
   earlierTime,
   emptyCanonicalFlowLine,
   type FlowLineResult,
@@ -167,6 +168,8 @@ export {
   SILENT_SKIPS,
   scanCanonicalFlowTail,
   skippedLineCount,
+  TupleIdentityDecoder,
+  TupleIdentityEncoder,
   TupleKeyBytes,
   tupleIdentity,
 } from './flows.js';

@@ -32,7 +32,11 @@ export function compileSelector(selector: LabelSelector): LabelPredicate {
   }
   if (tests.length === 0) return matchAll;
   if (tests.length === 1) return tests[0]!;
-  return (labels) => tests.every((t) => t(labels));
+  // A loop, not `every` with a callback: this runs for every selector a walk tries.
+  return (labels) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(labels)) return false;
+    return true;
+  };
 }
 
 /** Label keys a selector reads, for indexing policies by the keys their selectors use. */

@@ -2,7 +2,12 @@
 // back its state (typed arrays, transferred rather than copied), progress every 65,536 records
 // with the tuples discovered meanwhile, or the failure.
 import { parentPort, workerData } from 'node:worker_threads';
-import { type FlowTupleIdentity, FlowWindow, type FlowWindowState } from '@nyx/core/flows';
+import {
+  type EncodedTupleIdentities,
+  FlowWindow,
+  type FlowWindowState,
+  TupleIdentityEncoder,
+} from '@nyx/core/flows';
 import { InputError } from './errors.js';
 import { type FlowFileFormat, readFlowWindow } from './flows.js';
 
@@ -13,7 +18,7 @@ export interface FlowWorkerInput {
 }
 
 export type FlowWorkerMessage =
-  | { kind: 'progress'; records: number; tuples: FlowTupleIdentity[] }
+  | { kind: 'progress'; records: number; tuples: EncodedTupleIdentities }
   | { kind: 'done'; state: FlowWindowState }
   | { kind: 'invalid'; diagnostics: InputError['diagnostics'] }
   | { kind: 'failed'; message: string };
@@ -26,6 +31,7 @@ const post = (message: FlowWorkerMessage, transfer: ArrayBuffer[] = []): void =>
 
 let records = 0;
 let posted = 0;
+const encoder = new TupleIdentityEncoder();
 try {
   const window = new FlowWindow();
   await readFlowWindow(input.path, {
@@ -38,7 +44,8 @@ try {
       // The tuples discovered since the last step go along: the caller may evaluate them already.
       const tuples = window.identitiesFrom(posted);
       posted += tuples.length;
-      post({ kind: 'progress', records: PROGRESS_EVERY, tuples });
+      const encoded = encoder.encode(tuples);
+      post({ kind: 'progress', records: PROGRESS_EVERY, tuples: encoded }, [encoded.fields.buffer]);
     },
   });
   const state = window.state();

@@ -16,6 +16,7 @@ import {
   MAX_FLOW_LINE_BYTES,
   parseFlowLine,
   SILENT_SKIPS,
+  TupleIdentityDecoder,
 } from '@nyx/core/flows';
 import { InputError } from './errors.js';
 import type { FlowWorkerInput, FlowWorkerMessage } from './flow-window-worker.js';
@@ -380,16 +381,19 @@ export function readFlowWindowInWorker(
   };
   // The tuples handed out with progress, in id order: the window need not read them back.
   const identities: FlowTupleIdentity[] = [];
+  const decoder = new TupleIdentityDecoder();
   return runWorkerThread<FlowWorkerMessage, FlowWindow>(
     moduleBeside(import.meta.url, 'flow-window-worker'),
     input,
     (message, done, fail) => {
       switch (message.kind) {
-        case 'progress':
+        case 'progress': {
           options.onProgress?.(message.records);
-          for (const t of message.tuples) identities.push(t);
-          if (message.tuples.length > 0) options.onTuples?.(message.tuples);
+          const tuples = decoder.decode(message.tuples);
+          for (const t of tuples) identities.push(t);
+          if (tuples.length > 0) options.onTuples?.(tuples);
           return;
+        }
         case 'done':
           return done(FlowWindow.fromState(message.state, identities));
         case 'invalid':

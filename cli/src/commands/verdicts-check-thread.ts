@@ -2,6 +2,7 @@
 // tuples numbered but not resolved (the command's thread resolves them), its steps posted as they
 // come, then what it found (buffers transferred, not copied). Loads only the flow half of the engine.
 import { parentPort, workerData } from 'node:worker_threads';
+import { TupleIdentityEncoder } from '@nyx/core/flows';
 import { checkFlows, type FlowCheckInput, type FlowCheckMessage, TupleTable } from './verdicts-check.js';
 
 const input = workerData as FlowCheckInput;
@@ -10,7 +11,11 @@ const post = (message: FlowCheckMessage, transfer: ArrayBuffer[] = []): void =>
   port.postMessage(message, transfer);
 
 try {
-  const check = await checkFlows(input, new TupleTable(), (step) => post({ kind: 'step', step }));
+  const encoder = new TupleIdentityEncoder();
+  const check = await checkFlows(input, new TupleTable(), (step) => {
+    const tuples = encoder.encode(step.tuples);
+    post({ kind: 'step', step: { ...step, tuples } }, [tuples.fields.buffer]);
+  });
   const { lines, index } = check;
   post({ kind: 'done', check }, [
     lines.ids.buffer,

@@ -9,10 +9,12 @@ import {
   ByteKeyIndex,
   type ByteKeyIndexState,
   type Diagnostic,
+  type EncodedTupleIdentities,
   emptyCanonicalFlowLine,
   type FlowRecord,
   type FlowTupleIdentity,
   scanCanonicalFlowTail,
+  TupleIdentityDecoder,
   TupleKeyBytes,
   tupleIdentity,
 } from '@nyx/core/flows';
@@ -357,9 +359,9 @@ export async function checkFlows(
   };
 }
 
-/** What the checking thread posts. */
+/** What the checking thread posts: a step's tuples encoded (see `EncodedTupleIdentities`). */
 export type FlowCheckMessage =
-  | { kind: 'step'; step: FlowCheckStep }
+  | { kind: 'step'; step: Omit<FlowCheckStep, 'tuples'> & { tuples: EncodedTupleIdentities } }
   | { kind: 'done'; check: FlowCheck }
   | { kind: 'failed'; message: string };
 
@@ -372,13 +374,14 @@ export function checkFlowsInWorker(
   input: FlowCheckInput,
   onStep: (step: FlowCheckStep) => void,
 ): Promise<FlowCheck> {
+  const decoder = new TupleIdentityDecoder();
   return runWorkerThread<FlowCheckMessage, FlowCheck>(
     moduleBeside(import.meta.url, 'verdicts-check-thread'),
     input,
     (message, done, fail) => {
       switch (message.kind) {
         case 'step':
-          return onStep(message.step);
+          return onStep({ ...message.step, tuples: decoder.decode(message.step.tuples) });
         case 'done':
           return done(message.check);
         case 'failed':
