@@ -183,7 +183,17 @@ export function compileEvaluator(
   };
   const endpointIps = (e: Endpoint): readonly string[] =>
     e.ip !== undefined ? [e.ip] : e.kind === 'pod' ? e.pod.ips : e.kind === 'node' ? e.node.addresses : [];
-  const ipsOf = (e: Endpoint): ParsedIp[] => parseIps(endpointIps(e));
+  // Asked for every ip-block rule a walk tries: kept per endpoint object (ends resolve to one
+  // shared object per reference), so that a hit makes no array or key.
+  const ipsByEndpoint = new WeakMap<Endpoint, ParsedIp[]>();
+  const ipsOf = (e: Endpoint): ParsedIp[] => {
+    let ips = ipsByEndpoint.get(e);
+    if (!ips) {
+      ips = parseIps(endpointIps(e));
+      ipsByEndpoint.set(e, ips);
+    }
+    return ips;
+  };
   const signatureCache = { upstream: new Map<string, string>(), all: new Map<string, string>() };
   const blockSignature = (ips: readonly string[], which: 'upstream' | 'all'): string => {
     const blocks = which === 'upstream' ? upstreamBlocks : allBlocks;

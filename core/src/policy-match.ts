@@ -40,7 +40,10 @@ export function blockContains(block: CompiledIpBlock, addr: ParsedIp): boolean {
     if (!r) return false; // an IPv6 block never holds an IPv4 address
     const n = addr.v4;
     if (n < r.start || n > r.end) return false;
-    for (const [start, end] of r.except) if (n >= start && n <= end) return false;
+    for (let i = 0; i < r.except.length; i++) {
+      const [start, end] = r.except[i]!;
+      if (n >= start && n <= end) return false;
+    }
     return true;
   }
   return cidrContains(block.cidr, addr.ip) && !block.except.some((e) => cidrContains(e, addr.ip));
@@ -69,13 +72,16 @@ export interface PointContext {
 
 function peersMatch(peers: CompiledPeers, ctx: PointContext): boolean {
   const peer = ctx.peer;
-  // Plain loops: this runs for every rule a walk tries.
+  // Indexed loops: this runs for every rule a walk tries, and iterator objects would be garbage.
   if (peer.kind === 'pod') {
-    for (const p of peers.pods) if (podPeerMatches(p, peer.pod)) return true;
+    const pods = peers.pods;
+    for (let i = 0; i < pods.length; i++) if (podPeerMatches(pods[i]!, peer.pod)) return true;
   }
   if (peers.ipBlocks.length > 0 && (peer.kind === 'world' || peers.ipBlocksMatchClusterAddresses)) {
     const ips = ctx.ipsOf(peer);
-    for (const b of peers.ipBlocks) for (const ip of ips) if (blockContains(b, ip)) return true;
+    const blocks = peers.ipBlocks;
+    for (let b = 0; b < blocks.length; b++)
+      for (let i = 0; i < ips.length; i++) if (blockContains(blocks[b]!, ips[i]!)) return true;
   }
   if (peers.nodes !== undefined && peers.nodes.length > 0 && peer.kind === 'node') {
     const labels = peer.node.labels ?? {};
@@ -95,17 +101,16 @@ function peersMatch(peers: CompiledPeers, ctx: PointContext): boolean {
 }
 
 function portsMatch(ports: CompiledPort[], ctx: PointContext): boolean {
-  for (const p of ports) {
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i]!;
     if (p.protocol !== ctx.protocol) continue;
     if (p.name !== undefined) {
       const dst = ctx.dst;
-      if (
-        dst.kind === 'pod' &&
-        dst.pod.ports.some(
-          (c) => c.name === p.name && c.protocol === ctx.protocol && c.containerPort === ctx.port,
-        )
-      ) {
-        return true;
+      if (dst.kind !== 'pod') continue;
+      const named = dst.pod.ports;
+      for (let k = 0; k < named.length; k++) {
+        const c = named[k]!;
+        if (c.name === p.name && c.protocol === ctx.protocol && c.containerPort === ctx.port) return true;
       }
       continue;
     }
@@ -120,7 +125,8 @@ export function firstMatchingRule(
   rules: readonly CompiledRule[],
   ctx: PointContext,
 ): CompiledRule | undefined {
-  for (const rule of rules) {
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     if (rule.ports && !portsMatch(rule.ports, ctx)) continue;
     if (rule.peers && !peersMatch(rule.peers, ctx)) continue;
     return rule;

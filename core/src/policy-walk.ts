@@ -100,10 +100,13 @@ function walkGroups(
   band: Band,
 ): Reason | undefined {
   const point = ctx.direction;
-  for (const group of groups) {
+  // Indexed loops: this runs for every point walked, and iterator objects would be garbage.
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
     let allowPolicy: CompiledPolicy | undefined;
     let allowRule: CompiledRule | undefined;
-    for (const p of group) {
+    for (let k = 0; k < group.length; k++) {
+      const p = group[k]!;
       if (!counts(p, mode)) continue;
       const rules = p.rules[point];
       if (!rules) continue;
@@ -294,7 +297,9 @@ export function asIfEnforcedAt(
 ): Reason {
   const decidedAt = BAND_ORDER[effective.band as keyof typeof BAND_ORDER];
   let same = !(decidedAt >= BAND_ORDER.isolation && plan.auditIsolates) && !plan.adminAudit;
-  for (const [order, p] of plan.auditDeciders) {
+  const deciders = plan.auditDeciders;
+  for (let k = 0; k < deciders.length; k++) {
+    const [order, p] = deciders[k]!;
     if (!same || order > decidedAt) break;
     const rules = p.rules[ctx.direction];
     if (rules && firstMatchingRule(rules, ctx)) same = false;
