@@ -470,19 +470,6 @@ function after(bytes: Uint8Array, at: number, end: number, literal: Uint8Array):
   return at + literal.length;
 }
 
-/**
- * The offset of the closing quote of a plain string starting at `at`: printable ASCII without
- * escapes (`"` and `\` end the scan), -1 otherwise. Such a string means exactly its bytes in JSON.
- */
-function plainStringEnd(bytes: Uint8Array, at: number, end: number): number {
-  for (let i = at; i < end; i++) {
-    const c = bytes[i]!;
-    if (c === 34) return i;
-    if (c < 0x20 || c > 0x7e || c === 92) return -1;
-  }
-  return -1;
-}
-
 /** The offset after a run of 1 to `max` digits without a leading zero at `at`, else -1. */
 function digitsEnd(bytes: Uint8Array, at: number, end: number, max: number): number {
   let i = at;
@@ -500,7 +487,9 @@ function digitsValue(bytes: Uint8Array, from: number, to: number): number {
 /**
  * The start of a time field `literal` + `"<time>"` that ends just before `at` (the offset of its
  * closing quote is `at - 1`), with the time's bounds in `out`; -1 when the bytes before `at` are not
- * that field with a plain time.
+ * that field. The time's bytes hold no quote (the scan for the opening one stops at the first) and
+ * are not checked otherwise here: the caller accepts them only in the UTC shape (`utcShapeBytes`),
+ * which admits digits and `-T:.Z` alone, so the string means exactly its bytes in JSON.
  */
 function timeFieldBefore(
   bytes: Uint8Array,
@@ -516,7 +505,6 @@ function timeFieldBefore(
   if (bytes[open] !== 34) return -1;
   const fieldStart = open + 1 - literal.length;
   if (fieldStart <= start || after(bytes, fieldStart, at, literal) !== open + 1) return -1;
-  if (plainStringEnd(bytes, open + 1, at) !== close) return -1;
   out.from = open + 1;
   out.to = close;
   return fieldStart;
