@@ -568,6 +568,11 @@ export function scanCanonicalFlowTail(
   return !(fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, bytes, ls, le) <= 0));
 }
 
+/** `to.set(from.subarray(start, end), at)` without the view object (this runs for most lines). */
+function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void {
+  for (let i = start; i < end; i++) to[at++] = from[i]!;
+}
+
 /** Per-tuple aggregate kept beside its key (see `ByteKeyIndex`): count, records, first/last seen. */
 const COUNT_AT = 0; // float64 index within the payload
 const RECORDS_AT = 1;
@@ -720,14 +725,14 @@ export class FlowWindow {
     const n = end - start;
     if (stored === 0 && n <= TIME_BYTES) {
       arena[at] = n;
-      arena.set(bytes.subarray(start, end), at + 1);
+      copyBytes(bytes, start, end, arena, at + 1);
       return;
     }
     if (stored <= TIME_BYTES) {
       // Bytes kept beside the key: compared as they are while both are UTC times of one length.
       const order = compareUtcRanges(bytes, start, end, arena, at + 1, at + 1 + stored);
       if (!Number.isNaN(order)) {
-        if (slot === FIRST ? order < 0 : order > 0) arena.set(bytes.subarray(start, end), at + 1);
+        if (slot === FIRST ? order < 0 : order > 0) copyBytes(bytes, start, end, arena, at + 1);
         return;
       }
     }
