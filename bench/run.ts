@@ -3,8 +3,9 @@
 // Markdown report: the headline ratio (target <= 3), peak RSS (target < 1 GB), and scaling in
 // records (expected linear) and in policies (expected far less than linear).
 //
-// Then the same commands whole-process: the built `nyxctl` (rebuilt first), start-up included, against
-// a floor process, in alternating pairs (bench/whole-process.ts).
+// Everything runs the built output, rebuilt first from the current sources. Then the same commands
+// whole-process: the built `nyxctl`, start-up included, against a floor process, in alternating
+// pairs (bench/whole-process.ts).
 //
 //   npm run bench                  # everything (a few minutes on 2 cores)
 //   npm run bench -- --regenerate  # rebuild .bench/ first
@@ -95,7 +96,9 @@ interface Measurement {
 async function child(...args: string[]): Promise<Measurement> {
   const { stdout } = await run(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', join(ROOT, 'bench/child.ts'), ...args],
+    // The child itself runs through tsx; the engine it imports is the built output (no `source`
+    // condition), as users run it, worker threads included.
+    ['--import', 'tsx', join(ROOT, 'bench/child.ts'), ...args],
     {
       cwd: ROOT,
       maxBuffer: 1 << 20,
@@ -147,7 +150,17 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const n = (x: number): string => x.toLocaleString('en-US');
 
+/** The built output, from the current sources: what every figure below runs. */
+async function build(): Promise<void> {
+  process.stderr.write('bench: building dist/ ...\n');
+  await run('npm', ['run', 'build', '-w', 'core', '-w', 'io', '-w', 'cli'], {
+    cwd: ROOT,
+    maxBuffer: 1 << 24,
+  });
+}
+
 async function main(): Promise<void> {
+  await build();
   const started = performance.now();
   const loadStart = loadavg()[0]!.toFixed(1);
   ensureData(process.argv.includes('--regenerate'));
@@ -194,7 +207,7 @@ async function main(): Promise<void> {
     const m = await impact(policies, SWEEP_RECORDS);
     const ph = m.phases ?? {};
     policyRows.push(
-      `| ${n(policies)} | ${s(m.ms)} | ${(m.ms / sweepFloor.ms).toFixed(2)} | ${s(ph['trees+inventory'] ?? 0)} | ${s(ph.computeImpact ?? 0)} | ${mb(m.maxRssBytes)} |`,
+      `| ${n(policies)} | ${s(m.ms)} | ${(m.ms / sweepFloor.ms).toFixed(2)} | ${s(ph['trees+inventory'] ?? 0)} | ${s(ph['lint (but stale rules)'] ?? 0)} | ${s(ph.finish ?? 0)} | ${mb(m.maxRssBytes)} |`,
     );
   }
   const phaseRows = Object.entries(main.phases ?? {}).map(
@@ -211,7 +224,7 @@ async function main(): Promise<void> {
     '| measure | value | target |',
     '| --- | --- | --- |',
     `| floor: JSON.parse of every line (${n(MAIN_RECORDS)} records, ${flowMb.toFixed(0)} MB) | ${s(mainFloor.ms)} | |`,
-    `| full impact: ${n(MAIN_POLICIES)} policies, load base+head, inventory, stream flows, computeImpact, Markdown | ${s(main.ms)} | |`,
+    `| full impact: ${n(MAIN_POLICIES)} policies, load base+head, inventory, stream flows, evaluate, lint, Markdown | ${s(main.ms)} | |`,
     `| ratio impact / floor | **${ratio.toFixed(2)}** | ≤ 3 ${ratio <= 3 ? '✅' : '❌'} |`,
     `| peak RSS of the impact process | **${mb(main.maxRssBytes)}** | < 1 GB ${main.maxRssBytes < 1024 ** 3 ? '✅' : '❌'} |`,
     '',
@@ -243,8 +256,8 @@ async function main(): Promise<void> {
     '',
     `### Scaling in policies (${n(SWEEP_RECORDS)} records, floor ${s(sweepFloor.ms)}; ratio against that floor)`,
     '',
-    '| policies | impact | ratio | of which trees + inventory | of which computeImpact | peak RSS |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| policies | impact | ratio | of which trees + inventory | of which lint (all but stale rules) | of which finish (after the read) | peak RSS |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...policyRows,
     '',
     ...whole,
@@ -256,11 +269,6 @@ async function main(): Promise<void> {
 
 /** The whole-process section: `nyxctl` built from the current sources, then timed from outside. */
 async function wholeProcess(): Promise<string[]> {
-  process.stderr.write('bench: building dist/ for the whole-process figures ...\n');
-  await run('npm', ['run', 'build', '-w', 'core', '-w', 'io', '-w', 'cli'], {
-    cwd: ROOT,
-    maxBuffer: 1 << 24,
-  });
   const head = treeDir(MAIN_POLICIES, 'head');
   const rows: [WholeProcessPair, string][] = [];
   const help = await measurePair('`nyxctl --help`', nyxctl('--help'), '`node -e 0`', emptyNode, 11);
@@ -308,7 +316,9 @@ async function wholeProcess(): Promise<string[]> {
     readlineFloor(flowsFile(SWEEP_RECORDS)),
     5,
   );
-  rows.push([verdictsWhole, `ratio ≤ 3 ${verdictsWhole.ms / verdictsWhole.floorMs <= 3 ? '✅' : '❌'}`]);
+  // The issue's measure is the 1M-record window; at 100,000 records the fixed costs (start-up, the
+  // tree, the inventory) weigh against a floor of a tenth of a second, so this row has no target.
+  rows.push([verdictsWhole, 'fixed costs dominate (see below)']);
   // The issue's own measure: the 1M-record window, where the fixed costs (start-up, the tree) weigh
   // less and the per-line cost decides.
   const verdictsMain = await measurePair(
