@@ -165,10 +165,10 @@ export class ByteKeyIndex {
     const offset = this.#records[2 * id]! - start;
     let i = start;
     for (; i + 8 <= end; i += 8) {
-      const stored = arena.getFloat64(offset + i);
-      if (stored !== view.getFloat64(i) || stored === 0) {
-        if (arena.getInt32(offset + i) !== view.getInt32(i)) return false;
-        if (arena.getInt32(offset + i + 4) !== view.getInt32(i + 4)) return false;
+      const stored = arena.getFloat64(offset + i, true);
+      if (stored !== view.getFloat64(i, true) || stored === 0) {
+        if (arena.getInt32(offset + i, true) !== view.getInt32(i, true)) return false;
+        if (arena.getInt32(offset + i + 4, true) !== view.getInt32(i + 4, true)) return false;
       }
     }
     for (; i < end; i++) if (arena.getUint8(offset + i) !== view.getUint8(i)) return false;

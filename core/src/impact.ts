@@ -268,11 +268,14 @@ const DIRECT: TupleResolution = { by: 'direct', notes: [] };
 function tupleResolution(src: ResolvedEnd, dst: ResolvedEnd): TupleResolution {
   if (!src.fallback && !dst.fallback) return DIRECT;
   const notes = [src.fallback, dst.fallback].filter((f): f is EndFallback => f !== undefined);
-  const by = notes.reduce<EndResolution>(
-    (worst, f) => (RESOLUTION_RANK[f.by] > RESOLUTION_RANK[worst] ? f.by : worst),
-    'direct',
-  );
-  return { by, notes };
+  return { by: resolutionBy(src, dst), notes };
+}
+
+/** The last step of SPEC section 7's order that either end needed (no object made: most tuples). */
+function resolutionBy(src: ResolvedEnd, dst: ResolvedEnd): EndResolution {
+  const a = src.fallback?.by ?? 'direct';
+  const b = dst.fallback?.by ?? 'direct';
+  return RESOLUTION_RANK[b] > RESOLUTION_RANK[a] ? b : a;
 }
 
 function walkWindow(
@@ -457,7 +460,6 @@ export class ImpactPass {
         }
         continue;
       }
-      const resolution = tupleResolution(src, dst);
       const flow: ResolvedFlow = {
         src: src.endpoint,
         dst: dst.endpoint,
@@ -472,13 +474,13 @@ export class ImpactPass {
       const kind = classify(before, after);
       this.#outcomes.push(
         kind
-          ? { before, after, resolution, connections: 0, change: { kind, flow } }
-          : this.#unchangedOutcome(before, after, resolution),
+          ? { before, after, resolution: tupleResolution(src, dst), connections: 0, change: { kind, flow } }
+          : this.#unchangedOutcome(before, after, resolutionBy(src, dst)),
       );
     }
   }
 
-  #unchangedOutcome(before: FlowVerdict, after: FlowVerdict, resolution: TupleResolution): TupleOutcome {
+  #unchangedOutcome(before: FlowVerdict, after: FlowVerdict, by: EndResolution): TupleOutcome {
     let byAfter = this.#unchanged.get(before);
     if (!byAfter) {
       byAfter = new Map();
@@ -490,10 +492,10 @@ export class ImpactPass {
       byAfter.set(after, byResolution);
     }
     // Only how the ends resolved counts here (the fallback notes explain changes).
-    let outcome = byResolution.get(resolution.by);
+    let outcome = byResolution.get(by);
     if (!outcome) {
-      outcome = { before, after, resolution, connections: 0 };
-      byResolution.set(resolution.by, outcome);
+      outcome = { before, after, resolution: by === 'direct' ? DIRECT : { by, notes: [] }, connections: 0 };
+      byResolution.set(by, outcome);
     }
     return outcome;
   }
