@@ -246,6 +246,25 @@ export function parseFlowLine(line: string, lineNo: number, file: string): Parse
   return { ok: true, record };
 }
 
+/**
+ * Whether the fields of a tuple identity read from a canonical key (`canonicalKeyIdentity`) pass
+ * every check `flowRecordProblem` makes of them (the count and times are the tail's, which
+ * `scanCanonicalFlowTail` checks as it does).
+ */
+function tupleFieldsValid(t: FlowTupleIdentity): boolean {
+  return (
+    t.src !== '' &&
+    t.dst !== '' &&
+    flowEndpointProblem(t.src) === undefined &&
+    flowEndpointProblem(t.dst) === undefined &&
+    t.port >= 1 &&
+    t.port <= 65535 &&
+    t.serverName !== '' &&
+    identityProblem(t as unknown as Record<string, unknown>, 'src') === undefined &&
+    identityProblem(t as unknown as Record<string, unknown>, 'dst') === undefined
+  );
+}
+
 /** What is wrong with a parsed flow object, naming what was expected; undefined when nothing. */
 function flowRecordProblem(obj: Record<string, unknown>): string | undefined {
   for (const end of ['src', 'dst'] as const) {
@@ -568,6 +587,151 @@ export function scanCanonicalFlowTail(
   return !(fs >= 0 && ls >= 0 && !(compareUtcRanges(bytes, fs, fe, bytes, ls, le) <= 0));
 }
 
+const KEY_SRC = bytesOf('{"src":"');
+const KEY_DST = bytesOf('","dst":"');
+const KEY_PROTOCOL = bytesOf('","protocol":"');
+const KEY_PORT = bytesOf('","port":');
+const KEY_SERVER_NAME = bytesOf(',"serverName":"');
+const KEY_SRC_WORKLOAD = bytesOf(',"srcWorkload":"');
+const KEY_DST_WORKLOAD = bytesOf(',"dstWorkload":"');
+const KEY_SRC_LABELS = bytesOf(',"srcLabels":{');
+const KEY_DST_LABELS = bytesOf(',"dstLabels":{');
+const PROTOCOL_BYTES: ReadonlyArray<readonly [Uint8Array, Protocol]> = [
+  [bytesOf('TCP'), 'TCP'],
+  [bytesOf('UDP'), 'UDP'],
+  [bytesOf('SCTP'), 'SCTP'],
+];
+
+/** The closing quote of a plain string's bytes from `at` (printable ASCII, no quote or backslash), else -1. */
+function plainEnd(bytes: Uint8Array, at: number, end: number): number {
+  for (let i = at; i < end; i++) {
+    const c = bytes[i]!;
+    if (c === 34) return i;
+    if (c < 0x20 || c > 0x7e || c === 92) return -1;
+  }
+  return -1;
+}
+
+/** Where a read of key bytes is. */
+const keyCursor = { at: 0 };
+
+/**
+ * A plain string after `literal` (which ends with its opening quote), the cursor moved past it
+ * (past its closing quote when `closing`, else onto it: the next literal starts with it).
+ */
+function plainAfter(
+  bytes: Uint8Array,
+  end: number,
+  literal: Uint8Array,
+  closing: boolean,
+): string | undefined {
+  const from = after(bytes, keyCursor.at, end, literal);
+  if (from < 0) return undefined;
+  const close = plainEnd(bytes, from, end);
+  if (close < 0) return undefined;
+  keyCursor.at = closing ? close + 1 : close;
+  return utf8.decode(bytes.subarray(from, close));
+}
+
+/** Labels `"k":"v",…}` after `literal` (ending in the brace): plain strings, keys strictly ascending. */
+function labelsAfter(
+  bytes: Uint8Array,
+  end: number,
+  literal: Uint8Array,
+): Record<string, string> | undefined {
+  let at = after(bytes, keyCursor.at, end, literal);
+  if (at < 0) return undefined;
+  const labels: Record<string, string> = {};
+  if (bytes[at] === 125) {
+    keyCursor.at = at + 1;
+    return labels;
+  }
+  let previous: string | undefined;
+  for (;;) {
+    if (bytes[at] !== 34) return undefined;
+    const keyEnd = plainEnd(bytes, at + 1, end);
+    if (keyEnd < 0 || bytes[keyEnd + 1] !== 58 || bytes[keyEnd + 2] !== 34) return undefined;
+    const valueEnd = plainEnd(bytes, keyEnd + 3, end);
+    if (valueEnd < 0) return undefined;
+    const key = utf8.decode(bytes.subarray(at + 1, keyEnd));
+    // In the order `sortedLabelsJson` writes (a repeated key is one label to JSON.parse), and never
+    // `__proto__`, which would set the prototype here rather than a label.
+    if ((previous !== undefined && !(previous < key)) || key === '__proto__') return undefined;
+    labels[key] = utf8.decode(bytes.subarray(keyEnd + 3, valueEnd));
+    previous = key;
+    at = valueEnd + 1;
+    if (bytes[at] === 125) {
+      keyCursor.at = at + 1;
+      return labels;
+    }
+    if (bytes[at] !== 44) return undefined;
+    at += 1;
+  }
+}
+
+/** The field a key continues with after `at` (`,"<name>`): its name's third and sixth characters. */
+function nextField(bytes: Uint8Array, at: number, end: number, third: number, sixth: number): boolean {
+  return at + 6 < end && bytes[at + 2] === third && bytes[at + 5] === sixth;
+}
+
+/**
+ * The tuple identity whose `flowTupleKey` is exactly `bytes[start, end)`, read from the bytes when
+ * the key is in the strict shape that function writes, with plain strings only (printable ASCII
+ * without quote or backslash: a JSON string that is its bytes): its fields in its order, a port
+ * without leading zero, labels in key order. Undefined for anything else, which the parser reads.
+ * Nothing is checked beyond the shape (`tupleFieldsValid` does that).
+ */
+function canonicalKeyIdentity(bytes: Uint8Array, start: number, end: number): FlowTupleIdentity | undefined {
+  keyCursor.at = start;
+  const src = plainAfter(bytes, end, KEY_SRC, false);
+  if (src === undefined) return undefined;
+  const dst = plainAfter(bytes, end, KEY_DST, false);
+  if (dst === undefined) return undefined;
+  const protocolAt = after(bytes, keyCursor.at, end, KEY_PROTOCOL);
+  if (protocolAt < 0) return undefined;
+  let protocol: Protocol | undefined;
+  let portAt = -1;
+  for (const [text, name] of PROTOCOL_BYTES) {
+    if (after(bytes, protocolAt, end, text) >= 0) {
+      protocol = name;
+      portAt = after(bytes, protocolAt + text.length, end, KEY_PORT);
+      break;
+    }
+  }
+  if (protocol === undefined || portAt < 0) return undefined;
+  const portEnd = digitsEnd(bytes, portAt, end, 5);
+  if (portEnd < 0) return undefined;
+  const identity: FlowTupleIdentity = { src, dst, protocol, port: digitsValue(bytes, portAt, portEnd) };
+  keyCursor.at = portEnd;
+  // Optional fields, in `flowTupleKey`'s order; told apart by two characters of their names.
+  if (nextField(bytes, keyCursor.at, end, 115 /* s */, 118 /* v */)) {
+    const serverName = plainAfter(bytes, end, KEY_SERVER_NAME, true);
+    if (serverName === undefined) return undefined;
+    identity.serverName = serverName;
+  }
+  if (nextField(bytes, keyCursor.at, end, 115 /* s */, 87 /* W */)) {
+    const workload = plainAfter(bytes, end, KEY_SRC_WORKLOAD, true);
+    if (workload === undefined) return undefined;
+    identity.srcWorkload = workload;
+  }
+  if (nextField(bytes, keyCursor.at, end, 100 /* d */, 87 /* W */)) {
+    const workload = plainAfter(bytes, end, KEY_DST_WORKLOAD, true);
+    if (workload === undefined) return undefined;
+    identity.dstWorkload = workload;
+  }
+  if (nextField(bytes, keyCursor.at, end, 115 /* s */, 76 /* L */)) {
+    const labels = labelsAfter(bytes, end, KEY_SRC_LABELS);
+    if (labels === undefined) return undefined;
+    identity.srcLabels = labels;
+  }
+  if (nextField(bytes, keyCursor.at, end, 100 /* d */, 76 /* L */)) {
+    const labels = labelsAfter(bytes, end, KEY_DST_LABELS);
+    if (labels === undefined) return undefined;
+    identity.dstLabels = labels;
+  }
+  return keyCursor.at === end ? identity : undefined;
+}
+
 /** `to.set(from.subarray(start, end), at)` without the view object (this runs for most lines). */
 function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void {
   for (let i = start; i < end; i++) to[at++] = from[i]!;
@@ -619,17 +783,28 @@ export class FlowWindow {
   }
 
   /**
-   * The fast path for a line in the canonical shape (see `scanCanonicalFlowTail`) whose tuple the
-   * window already holds: aggregated straight from the bytes, without JSON.parse, a record object
-   * or a string. Returns false (and changes nothing) for any other line, which the caller then
-   * parses with `parseFlowLine` and `add`s: a tuple's first line always takes that full path, so
-   * every field of the tuple has been validated before a fast-path line can hit it.
+   * The fast path for a line in the canonical shape (see `scanCanonicalFlowTail`): aggregated
+   * straight from the bytes, without JSON.parse, a record object or a string when the window holds
+   * its tuple. A tuple's first line is read from its bytes too when its key is in the strict shape
+   * `flowTupleKey` writes with plain strings only (`canonicalKeyIdentity`) and its fields pass the
+   * checks `parseFlowLine` makes; the window then holds exactly what parsing and `add` would give.
+   * Returns false (and changes nothing) for any other line, which the caller then parses with
+   * `parseFlowLine` and `add`s, so that every tuple's fields have been validated before a later
+   * line can hit it.
    */
   addCanonicalLine(bytes: Uint8Array, start: number, end: number): boolean {
     const line = this.#scan;
     if (!scanCanonicalFlowTail(bytes, start, end, line)) return false;
-    const id = this.#index.find(bytes, start, line.keyEnd);
-    if (id < 0) return false;
+    let id = this.#index.find(bytes, start, line.keyEnd);
+    if (id < 0) {
+      // A tuple's first line: its key read from its bytes when it is in the strict shape
+      // `flowTupleKey` writes, with every field checked as `parseFlowLine` checks it; any other
+      // line is left to the parser.
+      const identity = canonicalKeyIdentity(bytes, start, line.keyEnd);
+      if (identity === undefined || !tupleFieldsValid(identity)) return false;
+      id = this.#index.insert(bytes, start, line.keyEnd);
+      this.#identities[id] = identity;
+    }
     const { firstSeenStart: fs, firstSeenEnd: fe, lastSeenStart: ls, lastSeenEnd: le } = line;
     this.#count(id, line.count, 1);
     // A record with one time has it as both first and last.
