@@ -387,7 +387,16 @@ describe('FlowWindow.addCanonicalLine (the flow reader fast path)', () => {
 
 describe('FlowWindow.addCanonicalLine on the first line of a tuple (its key read from its bytes)', () => {
   it('gives exactly what parsing every line gives, identity fields and hostile shapes included', () => {
-    const ref = fc.constantFrom('shop/web-1', 'shop/web-2', 'db/pg-0', '10.0.0.5', 'fd00::1', '', 'x', 'a/b/c');
+    const ref = fc.constantFrom(
+      'shop/web-1',
+      'shop/web-2',
+      'db/pg-0',
+      '10.0.0.5',
+      'fd00::1',
+      '',
+      'x',
+      'a/b/c',
+    );
     const text = fc.constantFrom('shop/web', 'db/pg', 'shop/', '', 'a"b', 'a\\b', 'caf\u00e9', 'ns\u007f');
     const labels = fc.dictionary(
       fc.constantFrom('app', 'tier', '1', '10', '__proto__', 'constructor', 'z', '', 'a"'),
