@@ -379,30 +379,23 @@ interface StandInEntry {
   result: ResolvedEnd | null;
 }
 
-const standIns = new WeakMap<Inventory, Map<string, StandInEntry[]>>();
-
 function labelsKeyOf(labels: Readonly<Record<string, string>> | undefined): string {
   return labels ? JSON.stringify(Object.entries(labels).sort()) : '';
 }
 
-// Direct answers by reference, per inventory: a window names one end in many tuples (a pod talks to
-// many peers), and one endpoint object per end lets the evaluator look its class up once per
-// object. Inventories are not changed once built.
-const directEnds = new WeakMap<Inventory, Map<string, ResolvedEnd | null>>();
+// Every end asked for, by reference, per inventory: the direct answer (a window names one end in
+// many tuples, and one endpoint object per end lets the evaluator look its class up once per
+// object), else the stand-ins of a gone pod by recorded identity, else null (not a pod reference at
+// all). One lookup per end. Inventories are not changed once built.
+const endsByRef = new WeakMap<Inventory, Map<string, ResolvedEnd | StandInEntry[] | null>>();
 
-function directEnd(inventory: Inventory, ref: string): ResolvedEnd | null {
-  let ends = directEnds.get(inventory);
+function endsOf(inventory: Inventory): Map<string, ResolvedEnd | StandInEntry[] | null> {
+  let ends = endsByRef.get(inventory);
   if (!ends) {
     ends = new Map();
-    directEnds.set(inventory, ends);
+    endsByRef.set(inventory, ends);
   }
-  let end = ends.get(ref);
-  if (end === undefined) {
-    const endpoint = resolveEndpoint(inventory, ref);
-    end = endpoint ? { endpoint } : null;
-    ends.set(ref, end);
-  }
-  return end;
+  return ends;
 }
 
 /**
@@ -423,24 +416,23 @@ export function resolveFlowEnd(
   labels?: Readonly<Record<string, string>>,
   fromNode?: string,
 ): ResolvedEnd | undefined {
-  const direct = directEnd(inventory, ref);
-  if (direct) return direct;
-  const slash = ref.indexOf('/');
-  if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0) return undefined;
-  let memo = standIns.get(inventory);
-  if (!memo) {
-    memo = new Map();
-    standIns.set(inventory, memo);
+  const ends = endsOf(inventory);
+  let entries = ends.get(ref);
+  if (entries === undefined) {
+    const endpoint = resolveEndpoint(inventory, ref);
+    const slash = ref.indexOf('/');
+    entries = endpoint
+      ? { endpoint }
+      : slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0
+        ? null
+        : [];
+    ends.set(ref, entries);
   }
-  let entries = memo.get(ref);
-  if (entries) {
-    for (const e of entries) {
-      if (e.workload === workload && e.fromNode === fromNode && (e.anyLabels || e.labels === labels))
-        return e.result ?? undefined;
-    }
-  } else {
-    entries = [];
-    memo.set(ref, entries);
+  if (entries === null) return undefined;
+  if (!Array.isArray(entries)) return entries;
+  for (const e of entries) {
+    if (e.workload === workload && e.fromNode === fromNode && (e.anyLabels || e.labels === labels))
+      return e.result ?? undefined;
   }
   const labelsKey = labelsKeyOf(labels);
   let result: ResolvedEnd | null | undefined;
@@ -453,6 +445,7 @@ export function resolveFlowEnd(
   // An equal identity given as another object: the same answer, no new entry (a ref resolved by its
   // labels appears with a new labels object in every tuple).
   if (result !== undefined) return result ?? undefined;
+  const slash = ref.indexOf('/');
   result =
     standInFor(inventory, ref.slice(0, slash), ref.slice(slash + 1), workload, labels, fromNode) ?? null;
   entries.push({
