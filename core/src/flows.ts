@@ -615,6 +615,20 @@ function plainEnd(bytes: Uint8Array, at: number, end: number): number {
 /** Where a read of key bytes is. */
 const keyCursor = { at: 0 };
 
+// A plain `Uint8Array` over the last buffer decoded from: the reader's chunks are Node Buffers,
+// whose `subarray` makes a Buffer object through its species constructor, several times the cost.
+let decodedFrom: Uint8Array | undefined;
+let decodeView: Uint8Array = new Uint8Array(0);
+
+/** The text of `bytes[from, to)` (UTF-8; the callers' bytes are ASCII). */
+function textOf(bytes: Uint8Array, from: number, to: number): string {
+  if (bytes !== decodedFrom) {
+    decodedFrom = bytes;
+    decodeView = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return utf8.decode(decodeView.subarray(from, to));
+}
+
 /**
  * A plain string after `literal` (which ends with its opening quote), the cursor moved past it
  * (past its closing quote when `closing`, else onto it: the next literal starts with it).
@@ -630,7 +644,7 @@ function plainAfter(
   const close = plainEnd(bytes, from, end);
   if (close < 0) return undefined;
   keyCursor.at = closing ? close + 1 : close;
-  return utf8.decode(bytes.subarray(from, close));
+  return textOf(bytes, from, close);
 }
 
 /** Labels `"k":"v",…}` after `literal` (ending in the brace): plain strings, keys strictly ascending. */
@@ -653,11 +667,11 @@ function labelsAfter(
     if (keyEnd < 0 || bytes[keyEnd + 1] !== 58 || bytes[keyEnd + 2] !== 34) return undefined;
     const valueEnd = plainEnd(bytes, keyEnd + 3, end);
     if (valueEnd < 0) return undefined;
-    const key = utf8.decode(bytes.subarray(at + 1, keyEnd));
+    const key = textOf(bytes, at + 1, keyEnd);
     // In the order `sortedLabelsJson` writes (a repeated key is one label to JSON.parse), and never
     // `__proto__`, which would set the prototype here rather than a label.
     if ((previous !== undefined && !(previous < key)) || key === '__proto__') return undefined;
-    labels[key] = utf8.decode(bytes.subarray(keyEnd + 3, valueEnd));
+    labels[key] = textOf(bytes, keyEnd + 3, valueEnd);
     previous = key;
     at = valueEnd + 1;
     if (bytes[at] === 125) {
@@ -903,13 +917,17 @@ export class FlowWindow {
       copyBytes(bytes, start, end, arena, at + 1);
       return;
     }
-    if (stored <= TIME_BYTES) {
-      // Bytes kept beside the key: compared as they are while both are UTC times of one length.
-      const order = compareUtcRanges(bytes, start, end, arena, at + 1, at + 1 + stored);
-      if (!Number.isNaN(order)) {
-        if (slot === FIRST ? order < 0 : order > 0) copyBytes(bytes, start, end, arena, at + 1);
+    if (stored === n && n <= TIME_BYTES && bytes[end - 1] === 90 && arena[at + n] === 90) {
+      // Bytes kept beside the key: UTC times of one length order as their bytes. Where the first
+      // differing byte says the new time is wider, the bytes from there on are copied.
+      const from = at + 1 - start;
+      for (let i = start; i < end; i++) {
+        const d = bytes[i]! - arena[from + i]!;
+        if (d === 0) continue;
+        if (slot === FIRST ? d < 0 : d > 0) copyBytes(bytes, i, end, arena, from + i);
         return;
       }
+      return;
     }
     this.#widenSlot(id, slot, utf8.decode(bytes.subarray(start, end)));
   }
