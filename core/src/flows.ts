@@ -652,33 +652,59 @@ function labelsAfter(
   bytes: Uint8Array,
   end: number,
   literal: Uint8Array,
-): Record<string, string> | undefined {
-  let at = after(bytes, keyCursor.at, end, literal);
-  if (at < 0) return undefined;
-  const labels: Record<string, string> = {};
-  if (bytes[at] === 125) {
-    keyCursor.at = at + 1;
-    return labels;
+  known: Map<string, Readonly<Record<string, string>>>,
+): Readonly<Record<string, string>> | undefined {
+  const open = after(bytes, keyCursor.at, end, literal);
+  if (open < 0) return undefined;
+  // A window's lines repeat a few label sets: one read as text first, and the set it names taken
+  // from `known` when it was read before (the same bytes read the same).
+  const close = labelsEnd(bytes, open, end);
+  if (close < 0) return undefined;
+  const text = textOf(bytes, open, close);
+  let labels = known.get(text);
+  if (labels === undefined) {
+    labels = labelsIn(bytes, open, close) ?? NOT_LABELS;
+    known.set(text, labels);
   }
+  if (labels === NOT_LABELS) return undefined;
+  keyCursor.at = close;
+  return labels;
+}
+
+/** What `labelsAfter` keeps for a text that is not labels in the strict shape. */
+const NOT_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The labels of `labelsEnd`'s span from `at`, when keys strictly ascend and none is `__proto__`. */
+function labelsIn(bytes: Uint8Array, at: number, end: number): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
   let previous: string | undefined;
-  for (;;) {
-    if (bytes[at] !== 34) return undefined;
+  while (bytes[at] !== 125) {
+    // `labelsEnd` checked the shape: `"k":"v"` entries of plain strings, separated by commas.
     const keyEnd = plainEnd(bytes, at + 1, end);
-    if (keyEnd < 0 || bytes[keyEnd + 1] !== 58 || bytes[keyEnd + 2] !== 34) return undefined;
     const valueEnd = plainEnd(bytes, keyEnd + 3, end);
-    if (valueEnd < 0) return undefined;
     const key = textOf(bytes, at + 1, keyEnd);
     // In the order `sortedLabelsJson` writes (a repeated key is one label to JSON.parse), and never
     // `__proto__`, which would set the prototype here rather than a label.
     if ((previous !== undefined && !(previous < key)) || key === '__proto__') return undefined;
     labels[key] = textOf(bytes, keyEnd + 3, valueEnd);
     previous = key;
+    at = bytes[valueEnd + 1] === 44 ? valueEnd + 2 : valueEnd + 1;
+  }
+  return labels;
+}
+
+/** The end (after the closing brace) of labels `"k":"v",…}` of plain strings from `at`, else -1. */
+function labelsEnd(bytes: Uint8Array, at: number, end: number): number {
+  if (bytes[at] === 125) return at + 1;
+  for (;;) {
+    if (bytes[at] !== 34) return -1;
+    const keyEnd = plainEnd(bytes, at + 1, end);
+    if (keyEnd < 0 || bytes[keyEnd + 1] !== 58 || bytes[keyEnd + 2] !== 34) return -1;
+    const valueEnd = plainEnd(bytes, keyEnd + 3, end);
+    if (valueEnd < 0) return -1;
     at = valueEnd + 1;
-    if (bytes[at] === 125) {
-      keyCursor.at = at + 1;
-      return labels;
-    }
-    if (bytes[at] !== 44) return undefined;
+    if (bytes[at] === 125) return at + 1;
+    if (bytes[at] !== 44) return -1;
     at += 1;
   }
 }
@@ -695,7 +721,12 @@ function nextField(bytes: Uint8Array, at: number, end: number, third: number, si
  * without leading zero, labels in key order. Undefined for anything else, which the parser reads.
  * Nothing is checked beyond the shape (`tupleFieldsValid` does that).
  */
-function canonicalKeyIdentity(bytes: Uint8Array, start: number, end: number): FlowTupleIdentity | undefined {
+function canonicalKeyIdentity(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  labelSets: Map<string, Readonly<Record<string, string>>>,
+): FlowTupleIdentity | undefined {
   keyCursor.at = start;
   const src = plainAfter(bytes, end, KEY_SRC, false);
   if (src === undefined) return undefined;
@@ -734,12 +765,12 @@ function canonicalKeyIdentity(bytes: Uint8Array, start: number, end: number): Fl
     identity.dstWorkload = workload;
   }
   if (nextField(bytes, keyCursor.at, end, 115 /* s */, 76 /* L */)) {
-    const labels = labelsAfter(bytes, end, KEY_SRC_LABELS);
+    const labels = labelsAfter(bytes, end, KEY_SRC_LABELS, labelSets);
     if (labels === undefined) return undefined;
     identity.srcLabels = labels;
   }
   if (nextField(bytes, keyCursor.at, end, 100 /* d */, 76 /* L */)) {
-    const labels = labelsAfter(bytes, end, KEY_DST_LABELS);
+    const labels = labelsAfter(bytes, end, KEY_DST_LABELS, labelSets);
     if (labels === undefined) return undefined;
     identity.dstLabels = labels;
   }
@@ -814,7 +845,7 @@ export class FlowWindow {
       // A tuple's first line: its key read from its bytes when it is in the strict shape
       // `flowTupleKey` writes, with every field checked as `parseFlowLine` checks it; any other
       // line is left to the parser.
-      const identity = canonicalKeyIdentity(bytes, start, line.keyEnd);
+      const identity = canonicalKeyIdentity(bytes, start, line.keyEnd, this.#labelSets);
       if (identity === undefined || !tupleFieldsValid(identity)) return false;
       id = this.#index.insert(bytes, start, line.keyEnd);
       this.#identities[id] = identity;
@@ -830,6 +861,11 @@ export class FlowWindow {
   }
 
   readonly #scan = emptyCanonicalFlowLine();
+  /**
+   * Label sets read from canonical keys, by their text: tuples share one read-only object per set
+   * (a set that failed the checks is kept too: the tuple is then refused again, by the same text).
+   */
+  readonly #labelSets = new Map<string, Readonly<Record<string, string>>>();
 
   #idFor(record: FlowTupleIdentity): number {
     const key = this.#keyBytes;
@@ -1133,10 +1169,22 @@ export class TupleIdentityEncoder {
       fields[at++] = t.serverName === undefined ? -1 : this.#id(t.serverName);
       fields[at++] = t.srcWorkload === undefined ? -1 : this.#id(t.srcWorkload);
       fields[at++] = t.dstWorkload === undefined ? -1 : this.#id(t.dstWorkload);
-      fields[at++] = t.srcLabels === undefined ? -1 : this.#id(JSON.stringify(t.srcLabels));
-      fields[at++] = t.dstLabels === undefined ? -1 : this.#id(JSON.stringify(t.dstLabels));
+      fields[at++] = t.srcLabels === undefined ? -1 : this.#labelsId(t.srcLabels);
+      fields[at++] = t.dstLabels === undefined ? -1 : this.#labelsId(t.dstLabels);
     }
     return { strings: this.#fresh.splice(0), fields };
+  }
+
+  /** Label sets by object first: a window's tuples share one object per set they were read with. */
+  readonly #labelIds = new Map<Readonly<Record<string, string>>, number>();
+
+  #labelsId(labels: Readonly<Record<string, string>>): number {
+    let id = this.#labelIds.get(labels);
+    if (id === undefined) {
+      id = this.#id(JSON.stringify(labels));
+      this.#labelIds.set(labels, id);
+    }
+    return id;
   }
 
   #id(text: string): number {
