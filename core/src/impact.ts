@@ -150,7 +150,7 @@ export interface ComputeImpactInput {
   evaluators?: ImpactEvaluators;
 }
 
-/** The base and head evaluators of an impact (see `evaluateAhead`). */
+/** The base and head evaluators of an impact (see `ImpactPass`). */
 export interface ImpactEvaluators {
   base: Evaluator;
   head: Evaluator;
