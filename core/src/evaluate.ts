@@ -32,7 +32,7 @@
 import { adminTierPlan } from './admin-tiers.js';
 import type { FlowRecord, ResolvedFlow } from './flow-model.js';
 import { normalizeDnsName } from './fqdn.js';
-import { resolveFlow } from './inventory.js';
+import { podCopiedFrom, resolveFlow } from './inventory.js';
 import type { Endpoint, Inventory, Pod } from './inventory-model.js';
 import type { Direction, PolicySet, Protocol } from './model.js';
 import { compareText, compilePolicySet, DIRECTIONS } from './policy-compile.js';
@@ -226,8 +226,10 @@ export function compileEvaluator(
   // A pod's class: namespace, labels, container ports (pods of one Deployment share it). The node
   // is left out on purpose: it only matters for the node-local probe, which is decided before the
   // cache, so leaving it in would only split a Deployment spread over nodes into several classes.
+  // Per-pod caches go by `podCopiedFrom`: a gone pod's stand-in shares its current pod's entries.
   const podClassText = new Map<Pod, string>();
-  const podClass = (pod: Pod): string => {
+  const podClass = (of: Pod): string => {
+    const pod = podCopiedFrom(of);
     let text = podClassText.get(pod);
     if (text === undefined) {
       text = JSON.stringify([pod.namespace, podPortsText(pod), ...sortedLabelList(pod.labels)]);
@@ -238,7 +240,8 @@ export function compileEvaluator(
   const classIds = new DenseIds<string>();
   // Class id of a pod seen at one address (or at all its addresses), cached on the pod.
   const podClassIds = new Map<Pod, Map<string, number>>();
-  const podClassId = (pod: Pod, ip: string | undefined): number => {
+  const podClassId = (of: Pod, ip: string | undefined): number => {
+    const pod = podCopiedFrom(of);
     let byIp = podClassIds.get(pod);
     if (!byIp) {
       byIp = new Map();
@@ -276,7 +279,8 @@ export function compileEvaluator(
 
   const plans = new Map<string, Record<Direction, SubjectPlan>>();
   const planByPod = new Map<Pod, Record<Direction, SubjectPlan>>();
-  const planFor = (pod: Pod, direction: Direction): SubjectPlan => {
+  const planFor = (of: Pod, direction: Direction): SubjectPlan => {
+    const pod = podCopiedFrom(of);
     const cached = planByPod.get(pod);
     if (cached) return cached[direction];
     const key = podClass(pod);
@@ -341,7 +345,8 @@ export function compileEvaluator(
   const changed = reuse ? changedPolicies(reuse.compiled, compiled) : [];
   const unchangedByClass = new Map<string, Record<Direction, boolean>>();
   const unchangedByPod = new Map<Pod, Record<Direction, boolean>>();
-  const unchangedPoint = (pod: Pod, direction: Direction): boolean => {
+  const unchangedPoint = (of: Pod, direction: Direction): boolean => {
+    const pod = podCopiedFrom(of);
     let unchanged = unchangedByPod.get(pod);
     if (!unchanged) {
       const key = podClass(pod);

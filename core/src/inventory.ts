@@ -522,7 +522,22 @@ function standInEndpoint(inventory: Inventory, current: Pod, podName: string): E
     const ip = current.ips[0];
     return { kind: 'node', node: nodeOfHostNetworkPod(inventory, current), ...(ip ? { ip } : {}) };
   }
-  return { kind: 'pod', pod: { ...current, name: podName } };
+  const pod = { ...current, name: podName };
+  copiedPods.set(pod, current);
+  return { kind: 'pod', pod };
+}
+
+/** Stand-ins that copy a current pod (all but its name), and that pod. */
+const copiedPods = new WeakMap<Pod, Pod>();
+
+/**
+ * The pod whose namespace, labels, ports, addresses and node `pod` has: the current pod a stand-in
+ * for a gone pod copies, else `pod` itself. What a policy decides depends on those alone, so
+ * per-pod caches (the evaluator's class and plan) can be shared; identity (the same pod at both
+ * ends) still goes by the stand-in.
+ */
+export function podCopiedFrom(pod: Pod): Pod {
+  return copiedPods.get(pod) ?? pod;
 }
 
 function formatLabels(labels: Readonly<Record<string, string>>): string {
