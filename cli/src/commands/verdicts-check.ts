@@ -369,10 +369,12 @@ export type FlowCheckMessage =
  * `checkFlows` on a worker thread (verdicts-check-thread.ts) with a table that numbers tuples
  * without resolving them: the steps bring each tuple discovered (in id order) for this thread to
  * resolve, and `LineTuples.problems` then finds the lines of those that did not resolve.
+ * Aborting `signal` stops the thread.
  */
 export function checkFlowsInWorker(
   input: FlowCheckInput,
   onStep: (step: FlowCheckStep) => void,
+  signal?: AbortSignal,
 ): Promise<FlowCheck> {
   const decoder = new TupleIdentityDecoder();
   return runWorkerThread<FlowCheckMessage, FlowCheck>(
@@ -388,5 +390,6 @@ export function checkFlowsInWorker(
           return fail(new Error(message.message));
       }
     },
+    signal,
   );
 }

@@ -153,10 +153,16 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
     early.push(step);
   };
   const input = { flows: options.flows, ...(format ? { format } : {}) };
-  const checking = checkFlowsInWorker(input, (step) => onStep(step));
-  checking.catch(() => {}); // awaited below
-  const tree = await loadTree(options.policies);
-  const inventory = await loadInventory(options.inventory);
+  const stopChecking = new AbortController();
+  const checking = checkFlowsInWorker(input, (step) => onStep(step), stopChecking.signal);
+  checking.catch(() => {}); // awaited below, or abandoned when loading another input fails outright
+  const [tree, inventory] = await Promise.all([
+    loadTree(options.policies),
+    loadInventory(options.inventory),
+  ]).catch((error: unknown) => {
+    stopChecking.abort();
+    throw error;
+  });
   let errorCount = 0;
   const report = async (diagnostics: readonly Diagnostic[]): Promise<void> => {
     errorCount += diagnostics.length;
