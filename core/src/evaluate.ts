@@ -500,30 +500,13 @@ export function compileEvaluator(
       return verdictOfPoints(egressPoint, ingressPoint);
     const reasons: Reason[] = [];
     const asIfEnforcedReasons: Reason[] = [];
-    if (egressPoint) {
-      reasons.push(egressPoint.effective);
-      egressPoint.asIfEnforced ??= asIfEnforcedAt(
-        compiled,
-        egressPlan!,
-        egress!,
-        egressPoint.effective,
-        src,
-        dst,
-      );
-      asIfEnforcedReasons.push(egressPoint.asIfEnforced);
-    }
-    if (ingressPoint) {
-      reasons.push(ingressPoint.effective);
-      ingressPoint.asIfEnforced ??= asIfEnforcedAt(
-        compiled,
-        ingressPlan!,
-        ingress!,
-        ingressPoint.effective,
-        src,
-        dst,
-      );
-      asIfEnforcedReasons.push(ingressPoint.asIfEnforced);
-    }
+    const addPoint = (point: PointResult, plan: SubjectPlan, ctx: PointContext): void => {
+      reasons.push(point.effective);
+      point.asIfEnforced ??= asIfEnforcedAt(compiled, plan, ctx, point.effective, src, dst);
+      asIfEnforcedReasons.push(point.asIfEnforced);
+    };
+    if (egressPoint) addPoint(egressPoint, egressPlan!, egress!);
+    if (ingressPoint) addPoint(ingressPoint, ingressPlan!, ingress!);
     return verdictOf(reasons, asIfEnforcedReasons);
   };
 

@@ -278,6 +278,36 @@ function resolutionBy(src: ResolvedEnd, dst: ResolvedEnd): EndResolution {
   return RESOLUTION_RANK[b] > RESOLUTION_RANK[a] ? b : a;
 }
 
+/**
+ * A tuple's ends resolved (SPEC section 7) and the flow to evaluate, its pod namespaces noted in
+ * `namespaces`; undefined when an end does not resolve (`unresolvedExample` says why).
+ */
+function resolveTuple(
+  inventory: Inventory,
+  tuple: FlowTupleIdentity,
+  namespaces: Set<string>,
+): { flow: ResolvedFlow; src: ResolvedEnd; dst: ResolvedEnd } | undefined {
+  const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
+  const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
+  if (!src || !dst) return undefined;
+  const flow: ResolvedFlow = {
+    src: src.endpoint,
+    dst: dst.endpoint,
+    protocol: tuple.protocol,
+    port: tuple.port,
+  };
+  if (tuple.serverName !== undefined) flow.serverName = tuple.serverName;
+  if (src.endpoint.kind === 'pod') namespaces.add(src.endpoint.pod.namespace);
+  if (dst.endpoint.kind === 'pod') namespaces.add(dst.endpoint.pod.namespace);
+  return { flow, src, dst };
+}
+
+/** Why a tuple does not resolve, for the coverage's examples. */
+function unresolvedExample(inventory: Inventory, tuple: FlowTupleIdentity): string {
+  const r = resolveFlow(inventory, tuple);
+  return r.ok ? `${tuple.src} -> ${tuple.dst} does not resolve` : r.reason;
+}
+
 function walkWindow(
   inventory: Inventory,
   window: FlowWindow,
@@ -298,32 +328,20 @@ function walkWindow(
     },
   };
   for (const tuple of window.tuples()) {
-    const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
-    const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
-    if (!src || !dst) {
+    const resolved = resolveTuple(inventory, tuple, pass.namespaces);
+    if (!resolved) {
       pass.unresolved += tuple.records;
       pass.resolution.unresolved.records += tuple.records;
       pass.resolution.unresolved.connections += tuple.count;
-      if (pass.unresolvedExamples.length < 5) {
-        const r = resolveFlow(inventory, tuple);
-        pass.unresolvedExamples.push(r.ok ? `${tuple.src} -> ${tuple.dst} does not resolve` : r.reason);
-      }
+      if (pass.unresolvedExamples.length < 5)
+        pass.unresolvedExamples.push(unresolvedExample(inventory, tuple));
       continue;
     }
-    const resolution = tupleResolution(src, dst);
+    const resolution = tupleResolution(resolved.src, resolved.dst);
     const counted = pass.resolution[resolution.by];
     counted.records += tuple.records;
     counted.connections += tuple.count;
-    const flow: ResolvedFlow = {
-      src: src.endpoint,
-      dst: dst.endpoint,
-      protocol: tuple.protocol,
-      port: tuple.port,
-    };
-    if (tuple.serverName !== undefined) flow.serverName = tuple.serverName;
-    if (src.endpoint.kind === 'pod') pass.namespaces.add(src.endpoint.pod.namespace);
-    if (dst.endpoint.kind === 'pod') pass.namespaces.add(dst.endpoint.pod.namespace);
-    visit(flow, tuple, resolution);
+    visit(resolved.flow, tuple, resolution);
   }
   return pass;
 }
@@ -450,25 +468,14 @@ export class ImpactPass {
     const { inventory } = this.#input;
     const { base: baseEvaluator, head: headEvaluator } = this.#evaluators;
     for (const tuple of tuples) {
-      const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
-      const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
-      if (!src || !dst) {
+      const resolved = resolveTuple(inventory, tuple, this.#namespaces);
+      if (!resolved) {
         this.#outcomes.push(null);
-        if (this.#unresolvedExamples.length < 5) {
-          const r = resolveFlow(inventory, tuple);
-          this.#unresolvedExamples.push(r.ok ? `${tuple.src} -> ${tuple.dst} does not resolve` : r.reason);
-        }
+        if (this.#unresolvedExamples.length < 5)
+          this.#unresolvedExamples.push(unresolvedExample(inventory, tuple));
         continue;
       }
-      const flow: ResolvedFlow = {
-        src: src.endpoint,
-        dst: dst.endpoint,
-        protocol: tuple.protocol,
-        port: tuple.port,
-      };
-      if (tuple.serverName !== undefined) flow.serverName = tuple.serverName;
-      if (src.endpoint.kind === 'pod') this.#namespaces.add(src.endpoint.pod.namespace);
-      if (dst.endpoint.kind === 'pod') this.#namespaces.add(dst.endpoint.pod.namespace);
+      const { flow, src, dst } = resolved;
       const before = baseEvaluator.evaluate(flow);
       const after = headEvaluator.reusesVerdict(flow) ? before : headEvaluator.evaluate(flow);
       const kind = classify(before, after);
