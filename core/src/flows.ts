@@ -246,25 +246,6 @@ export function parseFlowLine(line: string, lineNo: number, file: string): Parse
   return { ok: true, record };
 }
 
-/**
- * Whether the fields of a tuple identity read from a canonical key (`canonicalKeyIdentity`) pass
- * every check `flowRecordProblem` makes of them (the count and times are the tail's, which
- * `scanCanonicalFlowTail` checks as it does).
- */
-function tupleFieldsValid(t: FlowTupleIdentity): boolean {
-  return (
-    t.src !== '' &&
-    t.dst !== '' &&
-    flowEndpointProblem(t.src) === undefined &&
-    flowEndpointProblem(t.dst) === undefined &&
-    t.port >= 1 &&
-    t.port <= 65535 &&
-    t.serverName !== '' &&
-    identityProblem(t as unknown as Record<string, unknown>, 'src') === undefined &&
-    identityProblem(t as unknown as Record<string, unknown>, 'dst') === undefined
-  );
-}
-
 /** What is wrong with a parsed flow object, naming what was expected; undefined when nothing. */
 function flowRecordProblem(obj: Record<string, unknown>): string | undefined {
   for (const end of ['src', 'dst'] as const) {
@@ -537,7 +518,8 @@ const timeBounds = { from: 0, to: 0 };
  * canonical shape: integers without sign, fraction or leading zero, times as plain strings, and
  * checked as `parseFlowLine` checks them: UTC times by their bytes, first not after last).
  * The key's own bytes are not looked at: a caller that finds `bytes[start, keyEnd)` among the
- * canonical keys of tuples the full parser accepted has thereby checked them, and the line is then
+ * canonical keys of tuples already accepted (by the full parser, or by `FlowWindow.addCanonicalLine`
+ * reading a first line's key, which checks its fields the same way) has thereby checked them, and the line is then
  * that key followed by a canonical tail, which is a line in the canonical shape. Any other line may
  * get a `keyEnd` here, but its key is then no known key. Returns false when the tail is not in the
  * canonical shape.
@@ -719,7 +701,7 @@ function nextField(bytes: Uint8Array, at: number, end: number, third: number, si
  * the key is in the strict shape that function writes, with plain strings only (printable ASCII
  * without quote or backslash: a JSON string that is its bytes): its fields in its order, a port
  * without leading zero, labels in key order. Undefined for anything else, which the parser reads.
- * Nothing is checked beyond the shape (`tupleFieldsValid` does that).
+ * Nothing is checked beyond the shape (`addCanonicalLine` checks the fields as the parser does).
  */
 function canonicalKeyIdentity(
   bytes: Uint8Array,
@@ -846,7 +828,10 @@ export class FlowWindow {
       // `flowTupleKey` writes, with every field checked as `parseFlowLine` checks it; any other
       // line is left to the parser.
       const identity = canonicalKeyIdentity(bytes, start, line.keyEnd, this.#labelSets);
-      if (identity === undefined || !tupleFieldsValid(identity)) return false;
+      // Checked as `parseFlowLine` checks a record (its count and times are the tail's, which
+      // `scanCanonicalFlowTail` checked as it does).
+      if (identity === undefined || flowRecordProblem(identity as unknown as Record<string, unknown>))
+        return false;
       id = this.#index.insert(bytes, start, line.keyEnd);
       this.#identities[id] = identity;
     }
@@ -1004,25 +989,23 @@ export class FlowWindow {
 
   /** The distinct tuples, in first-seen-by-the-window order. */
   *tuples(): IterableIterator<FlowTuple> {
-    this.#sync();
     for (let id = 0; id < this.#index.size; id++) {
       const identity = this.#identity(id);
-      const at = this.#index.payloadOffset(id) / 8;
       const out: FlowTuple = {
         src: identity.src,
         dst: identity.dst,
         protocol: identity.protocol,
         port: identity.port,
-        count: this.#numbers[at + COUNT_AT]!,
-        records: this.#numbers[at + RECORDS_AT]!,
+        count: this.countOf(id),
+        records: this.recordsOf(id),
       };
       if (identity.serverName !== undefined) out.serverName = identity.serverName;
       if (identity.srcWorkload !== undefined) out.srcWorkload = identity.srcWorkload;
       if (identity.dstWorkload !== undefined) out.dstWorkload = identity.dstWorkload;
       if (identity.srcLabels !== undefined) out.srcLabels = identity.srcLabels;
       if (identity.dstLabels !== undefined) out.dstLabels = identity.dstLabels;
-      const first = this.#time(id, FIRST);
-      const last = this.#time(id, LAST);
+      const first = this.firstSeenOf(id);
+      const last = this.lastSeenOf(id);
       if (first !== undefined) out.firstSeen = first;
       if (last !== undefined) out.lastSeen = last;
       yield out;

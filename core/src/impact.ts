@@ -11,13 +11,7 @@ import {
   laterTime,
   skippedLineCount,
 } from './flows.js';
-import {
-  type EndFallback,
-  endpointLabel,
-  type ResolvedEnd,
-  resolveFlow,
-  resolveFlowEnd,
-} from './inventory.js';
+import { type EndFallback, endpointLabel, resolveFlow } from './inventory.js';
 import type { Inventory } from './inventory-model.js';
 import { type ChangeRuleHits, lintChangeInSteps } from './lint.js';
 import { type LintFinding, type RuleHitCounts, ruleHitKey, staleRuleWindowProblem } from './lint-model.js';
@@ -230,22 +224,6 @@ interface TupleResolution {
  * Walks the window's distinct tuples once, resolving each and handing it to `visit`. Unresolved
  * `<ns>/<pod>` ends are counted, not evaluated.
  */
-/**
- * An end by reference; a `<ns>/<pod>` the inventory lacks goes through the fallbacks of SPEC
- * section 7 with its recorded identity (`resolveFlowEnd`, which answers each direct reference once
- * and keeps one stand-in per identity).
- */
-function resolveEnd(
-  inventory: Inventory,
-  ref: string,
-  workload: string | undefined,
-  labels: Readonly<Record<string, string>> | undefined,
-  from?: ResolvedEnd | null,
-): ResolvedEnd | null {
-  const fromNode = from?.endpoint.kind === 'node' ? from.endpoint.node.name : undefined;
-  return resolveFlowEnd(inventory, ref, workload, labels, fromNode) ?? null;
-}
-
 /** How a record resolved: the last step of SPEC section 7's order that either of its ends needed. */
 export type RecordResolution = EndResolution | 'unresolved';
 
@@ -264,48 +242,39 @@ export interface ResolutionCounts {
 
 const DIRECT: TupleResolution = { by: 'direct', notes: [] };
 
-/** How a tuple's two resolved ends resolved: directly (one shared record), else by which fallbacks. */
-function tupleResolution(src: ResolvedEnd, dst: ResolvedEnd): TupleResolution {
-  if (!src.fallback && !dst.fallback) return DIRECT;
-  const notes = [src.fallback, dst.fallback].filter((f): f is EndFallback => f !== undefined);
-  return { by: resolutionBy(src, dst), notes };
+/** The fallbacks a tuple's ends needed, from `resolveFlow` (absent: both resolved directly). */
+type TupleFallbacks = { src?: EndFallback; dst?: EndFallback } | undefined;
+
+/** How a tuple's two ends resolved: directly (one shared record), else by which fallbacks. */
+function tupleResolution(fallbacks: TupleFallbacks): TupleResolution {
+  if (!fallbacks) return DIRECT;
+  const notes = [fallbacks.src, fallbacks.dst].filter((f): f is EndFallback => f !== undefined);
+  return { by: resolutionBy(fallbacks), notes };
 }
 
 /** The last step of SPEC section 7's order that either end needed (no object made: most tuples). */
-function resolutionBy(src: ResolvedEnd, dst: ResolvedEnd): EndResolution {
-  const a = src.fallback?.by ?? 'direct';
-  const b = dst.fallback?.by ?? 'direct';
+function resolutionBy(fallbacks: TupleFallbacks): EndResolution {
+  const a = fallbacks?.src?.by ?? 'direct';
+  const b = fallbacks?.dst?.by ?? 'direct';
   return RESOLUTION_RANK[b] > RESOLUTION_RANK[a] ? b : a;
 }
 
 /**
- * A tuple's ends resolved (SPEC section 7) and the flow to evaluate, its pod namespaces noted in
- * `namespaces`; undefined when an end does not resolve (`unresolvedExample` says why).
+ * A tuple resolved as `resolveFlow` resolves a record (SPEC section 7: an end the inventory lacks
+ * goes through the fallbacks with its recorded identity), its pod namespaces noted in `namespaces`.
  */
 function resolveTuple(
   inventory: Inventory,
   tuple: FlowTupleIdentity,
   namespaces: Set<string>,
-): { flow: ResolvedFlow; src: ResolvedEnd; dst: ResolvedEnd } | undefined {
-  const src = resolveEnd(inventory, tuple.src, tuple.srcWorkload, tuple.srcLabels);
-  const dst = resolveEnd(inventory, tuple.dst, tuple.dstWorkload, tuple.dstLabels, src);
-  if (!src || !dst) return undefined;
-  const flow: ResolvedFlow = {
-    src: src.endpoint,
-    dst: dst.endpoint,
-    protocol: tuple.protocol,
-    port: tuple.port,
-  };
-  if (tuple.serverName !== undefined) flow.serverName = tuple.serverName;
-  if (src.endpoint.kind === 'pod') namespaces.add(src.endpoint.pod.namespace);
-  if (dst.endpoint.kind === 'pod') namespaces.add(dst.endpoint.pod.namespace);
-  return { flow, src, dst };
-}
-
-/** Why a tuple does not resolve, for the coverage's examples. */
-function unresolvedExample(inventory: Inventory, tuple: FlowTupleIdentity): string {
-  const r = resolveFlow(inventory, tuple);
-  return r.ok ? `${tuple.src} -> ${tuple.dst} does not resolve` : r.reason;
+): ReturnType<typeof resolveFlow> {
+  const resolved = resolveFlow(inventory, tuple);
+  if (resolved.ok) {
+    const { src, dst } = resolved.flow;
+    if (src.kind === 'pod') namespaces.add(src.pod.namespace);
+    if (dst.kind === 'pod') namespaces.add(dst.pod.namespace);
+  }
+  return resolved;
 }
 
 function walkWindow(
@@ -329,15 +298,14 @@ function walkWindow(
   };
   for (const tuple of window.tuples()) {
     const resolved = resolveTuple(inventory, tuple, pass.namespaces);
-    if (!resolved) {
+    if (!resolved.ok) {
       pass.unresolved += tuple.records;
       pass.resolution.unresolved.records += tuple.records;
       pass.resolution.unresolved.connections += tuple.count;
-      if (pass.unresolvedExamples.length < 5)
-        pass.unresolvedExamples.push(unresolvedExample(inventory, tuple));
+      if (pass.unresolvedExamples.length < 5) pass.unresolvedExamples.push(resolved.reason);
       continue;
     }
-    const resolution = tupleResolution(resolved.src, resolved.dst);
+    const resolution = tupleResolution(resolved.fallbacks);
     const counted = pass.resolution[resolution.by];
     counted.records += tuple.records;
     counted.connections += tuple.count;
@@ -427,7 +395,7 @@ interface TupleOutcome {
  * The report is the one `computeImpact` gives.
  */
 export class ImpactPass {
-  readonly #input: ComputeImpactInput | Omit<ComputeImpactInput, 'window'>;
+  readonly #input: Omit<ComputeImpactInput, 'window'>;
   readonly #evaluators: ImpactEvaluators;
   /** By tuple id; null: an end did not resolve. */
   readonly #outcomes: Array<TupleOutcome | null> = [];
@@ -469,20 +437,19 @@ export class ImpactPass {
     const { base: baseEvaluator, head: headEvaluator } = this.#evaluators;
     for (const tuple of tuples) {
       const resolved = resolveTuple(inventory, tuple, this.#namespaces);
-      if (!resolved) {
+      if (!resolved.ok) {
         this.#outcomes.push(null);
-        if (this.#unresolvedExamples.length < 5)
-          this.#unresolvedExamples.push(unresolvedExample(inventory, tuple));
+        if (this.#unresolvedExamples.length < 5) this.#unresolvedExamples.push(resolved.reason);
         continue;
       }
-      const { flow, src, dst } = resolved;
+      const { flow, fallbacks } = resolved;
       const before = baseEvaluator.evaluate(flow);
       const after = headEvaluator.reusesVerdict(flow) ? before : headEvaluator.evaluate(flow);
       const kind = classify(before, after);
       this.#outcomes.push(
         kind
-          ? { before, after, resolution: tupleResolution(src, dst), connections: 0, change: { kind, flow } }
-          : this.#unchangedOutcome(before, after, resolutionBy(src, dst)),
+          ? { before, after, resolution: tupleResolution(fallbacks), connections: 0, change: { kind, flow } }
+          : this.#unchangedOutcome(before, after, resolutionBy(fallbacks)),
       );
     }
   }

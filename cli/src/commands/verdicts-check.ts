@@ -50,8 +50,13 @@ export class TupleTable {
   #canonicalStart = 0;
   #canonicalKey = -1;
   #generation = 0;
-  /** Identities of the tuples added since `takeNew`, while the table has not started over. */
+  /**
+   * Identities of the tuples added since `takeNew`, while the table has not started over: kept by a
+   * table that only numbers tuples, for the thread that resolves them.
+   */
   #new: FlowTupleIdentity[] = [];
+  /** Tuples given to `learn`. */
+  #learned = 0;
   /** `resolve`: how a tuple resolves; without it the table only numbers tuples (another thread resolves them). */
   constructor(private readonly resolve?: (identity: FlowTupleIdentity) => TupleResolution) {}
 
@@ -101,12 +106,12 @@ export class TupleTable {
       }
       id = this.#index.insert(key.bytes, 0, length);
       if (this.resolve) this.#resolved[id] = this.resolve(record);
-      if (this.#generation === 0) this.#new.push(tupleIdentity(record));
+      else if (this.#generation === 0) this.#new.push(tupleIdentity(record));
     }
     return id;
   }
 
-  /** The identities of the tuples added since the last call (none once the table started over). */
+  /** The identities of the tuples added since the last call (a table that only numbers them; none once it started over). */
   takeNew(): FlowTupleIdentity[] {
     return this.#new.splice(0);
   }
@@ -121,8 +126,6 @@ export class TupleTable {
     if (this.resolve) this.#resolved[id] = this.resolve(identity);
     return id;
   }
-
-  #learned = 0;
 
   /** The key index of the table whose tuples `learn` was given, all of them (`ByteKeyIndex.state`). */
   adoptIndex(state: ByteKeyIndexState): void {

@@ -1,9 +1,9 @@
 // `nyxctl verdicts`: one JSON line per input flow, in input order (SPEC section 7).
 //
 // Invalid input must leave stdout empty, yet the flow file can be far larger than memory. So the
-// command reads the file twice: pass 1 (verdicts-check.ts, on a worker thread) parses and resolves
-// every line and reports every problem on stderr, while this thread loads the policies and
-// evaluates the tuples pass 1 discovers; only when all inputs are valid does pass 2 print.
+// command reads the file twice: pass 1 (verdicts-check.ts) parses every line on a worker thread
+// while this thread loads the policies and resolves and evaluates the tuples the worker discovers,
+// and every problem is reported on stderr; only when all inputs are valid does pass 2 print.
 //
 // Records of one tuple (`flowTupleKey`) resolve and evaluate alike, so each distinct tuple is
 // resolved once, evaluated once and its verdict fields serialised once. A line in nyx's canonical
@@ -216,7 +216,6 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
   // The flow file's problems, in line order after those above: the first MAX_REPORTED_FLOW_ERRORS,
   // then a count (a file that is not flows at all must not print one error per line).
   let problems: { told: Diagnostic[]; count: number };
-  let lineTuples: LineTuples | undefined;
   if (resolve && (check.generation > 0 || check.lines.truncated)) {
     // The worker's tuple ids do not cover the file (more distinct tuples than a table keeps, or
     // more lines than are remembered): pass 1 again here, resolving each tuple as it is read.
@@ -229,12 +228,10 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
     });
     again.done();
     problems = { told, count: check.problems };
-    lineTuples = LineTuples.fromState(check.lines);
   } else {
     tuples.adoptIndex(check.index);
-    lineTuples = LineTuples.fromState(check.lines);
     problems = resolve
-      ? lineTuples.problems(options.flows, tuples, malformed, check.problems)
+      ? LineTuples.fromState(check.lines).problems(options.flows, tuples, malformed, check.problems)
       : { told: malformed, count: check.problems };
   }
   await report(problems.told);
@@ -251,6 +248,7 @@ export async function runVerdicts(options: VerdictsOptions, io: CommandIo): Prom
   // Pass 2: the same lines again, each printed with its tuple's verdict fields. Pass 1's tuple ids
   // hold as long as the table never started over.
   const table = tuples;
+  const lineTuples = LineTuples.fromState(check.lines);
   const pass2 = startProgress(io, 'evaluating flows');
   const out = new VerdictOutput(io.out);
   for await (const { record, line } of readFlowFile(options.flows, {
