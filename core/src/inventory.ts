@@ -565,22 +565,19 @@ export function resolveFlow(
       ? src
       : resolveFlowEnd(inventory, record.dst, record.dstWorkload, record.dstLabels, fromNode);
   if (!dst) return { ok: false, reason: `dst: ${describeUnresolved(record.dst)}` };
+  // Built field by field, not by spreads: this runs for every distinct flow of a window.
   const flow: ResolvedFlow = {
     src: src.endpoint,
     dst: dst.endpoint,
     protocol: record.protocol,
     port: record.port,
-    ...(record.serverName !== undefined ? { serverName: record.serverName } : {}),
   };
+  if (record.serverName !== undefined) flow.serverName = record.serverName;
   if (!src.fallback && !dst.fallback) return { ok: true, flow };
-  return {
-    ok: true,
-    flow,
-    fallbacks: {
-      ...(src.fallback ? { src: src.fallback } : {}),
-      ...(dst.fallback ? { dst: dst.fallback } : {}),
-    },
-  };
+  const fallbacks: { src?: EndFallback; dst?: EndFallback } = {};
+  if (src.fallback) fallbacks.src = src.fallback;
+  if (dst.fallback) fallbacks.dst = dst.fallback;
+  return { ok: true, flow, fallbacks };
 }
 
 /**
