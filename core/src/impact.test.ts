@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from './flow-model.js';
 import { FlowWindow } from './flows.js';
 import { computeImpact, countRuleHits, ImpactPass, impactEvaluators } from './impact.js';
+import { resolveFlow } from './inventory.js';
 import { ruleHitKey } from './lint-model.js';
 import { makeInventory } from './testing/inventory.js';
 import { loadPolicies } from './testing/policies.js';
@@ -438,5 +439,64 @@ spec:
 
   it('claims it over a window that resolved', () => {
     expect(stale([resolved, resolved, ghost]).map((f) => f.object)).toEqual(['NyxNetworkPolicy/shop/web']);
+  });
+});
+
+describe('stale rules of a change evaluated only where it reaches', () => {
+  // `egress-db` is unchanged; the head puts a Deny before it for the web pods only. Tuples from web
+  // are reached by the change; cart's are not, and are evaluated only to tell whether the rule
+  // still has a hit in the head.
+  const egressDb = `
+apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: egress-db
+spec:
+  podSelector: {}
+  egress:
+    - decision: Allow
+      ports: [{ protocol: TCP, port: 5432 }]
+      to: [{ namespaceSelector: { matchLabels: { team: data } } }]
+`;
+  const base = loadPolicies({ 'namespaces/shop/egress-db.yaml': egressDb });
+  const head = loadPolicies({
+    'namespaces/shop/egress-db.yaml': egressDb,
+    'namespaces/shop/web-no-db.yaml': `
+apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxNetworkPolicy
+metadata:
+  name: web-no-db
+spec:
+  priority: 100
+  podSelector: { matchLabels: { app: web } }
+  egress:
+    - decision: Deny
+      to: [{ namespaceSelector: { matchLabels: { team: data } } }]
+`,
+  });
+  const fromWeb: FlowRecord = { src: 'shop/web-6d8f7-a1', dst: 'db/postgres-0', protocol: 'TCP', port: 5432 };
+  const fromCart: FlowRecord = {
+    src: 'shop/cart-55c9-x1',
+    dst: 'db/postgres-0',
+    protocol: 'TCP',
+    port: 5432,
+  };
+  const staleRules = (records: FlowRecord[]) =>
+    computeImpact({ base, head, inventory, window: windowOf(records) })
+      .lint.filter((f) => f.rule === 'stale-rule')
+      .map((f) => `${f.object} ${f.message}`);
+
+  it('finds the rule newly stale when only the reached tuples hit it', () => {
+    expect(staleRules([fromWeb])).toEqual([
+      'NyxNetworkPolicy/shop/egress-db no observed flow hit egress[0] in the window',
+    ]);
+  });
+
+  it('does not when a tuple the change does not reach still hits it', () => {
+    const evaluators = impactEvaluators(base, head, inventory);
+    const cart = resolveFlow(inventory, fromCart);
+    expect(cart.ok && evaluators.head.reusesVerdict(cart.flow)).toBe(true);
+    expect(staleRules([fromWeb, fromCart])).toEqual([]);
+    expect(staleRules([fromCart, fromWeb])).toEqual([]);
   });
 });

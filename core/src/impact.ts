@@ -12,10 +12,12 @@ import {
   skippedLineCount,
 } from './flows.js';
 import { type EndFallback, endpointLabel, resolveFlow } from './inventory.js';
-import type { Inventory } from './inventory-model.js';
+import type { Inventory, Pod } from './inventory-model.js';
 import { type ChangeRuleHits, lintChangeInSteps } from './lint.js';
 import { type LintFinding, type RuleHitCounts, ruleHitKey, staleRuleWindowProblem } from './lint-model.js';
-import type { PolicyFile, PolicySet, Protocol } from './model.js';
+import type { Direction, PolicyFile, PolicySet, Protocol } from './model.js';
+import { changedPolicies } from './policy-reuse.js';
+import { planPolicyIds, type SubjectPlan } from './policy-walk.js';
 import type { FlowVerdict, Reason, Verdict } from './verdict-model.js';
 
 /**
@@ -189,18 +191,25 @@ function countVerdict(counts: CountsByVerdict, verdict: FlowVerdict, count: numb
   counts.set(verdict, (counts.get(verdict) ?? 0) + count);
 }
 
-/** The rules named by a verdict's reasons (effective or as-if-enforced), each once, weighted by count. */
+/** Each rule a verdict's reasons name (effective or as-if-enforced) once: its `ruleHitKey` and a reason naming it. */
+function forEachRuleOf(verdict: FlowVerdict, visit: (key: string, reason: Reason) => void): void {
+  const keys = new Set<string>();
+  for (const reasons of [verdict.reasons, verdict.asIfEnforcedReasons]) {
+    for (const r of reasons) {
+      if (r.object === undefined || r.rule === undefined || r.point === undefined) continue;
+      const key = ruleHitKey(r.object, r.point, r.rule);
+      if (keys.has(key)) continue;
+      keys.add(key);
+      visit(key, r);
+    }
+  }
+}
+
+/** The rules named by the verdicts, each once per verdict, weighted by its connections. */
 function ruleHitsOf(counts: CountsByVerdict): Map<string, number> {
   const hits = new Map<string, number>();
   for (const [verdict, count] of counts) {
-    const keys = new Set<string>();
-    for (const reasons of [verdict.reasons, verdict.asIfEnforcedReasons]) {
-      for (const r of reasons) {
-        if (r.object !== undefined && r.rule !== undefined && r.point !== undefined)
-          keys.add(ruleHitKey(r.object, r.point, r.rule));
-      }
-    }
-    for (const k of keys) hits.set(k, (hits.get(k) ?? 0) + count);
+    forEachRuleOf(verdict, (key) => hits.set(key, (hits.get(key) ?? 0) + count));
   }
   return hits;
 }
@@ -366,8 +375,10 @@ const KIND_RANK: Readonly<Record<ImpactChangeKind, number>> = Object.fromEntries
 
 /**
  * The impact of going from `base` to `head` on the observed window (SPEC section 5 and the JSON of
- * section 7). Each distinct tuple is resolved once and evaluated once per side; the evaluators cache
- * by endpoint class, so the cost grows with distinct tuples, not records.
+ * section 7). Each distinct tuple is resolved once and, when the change reaches it (a point whose
+ * plan holds a policy the change touched, or a different config), evaluated once per side; the
+ * others keep their verdict and are not evaluated (see `ImpactPass`). The evaluators cache by
+ * endpoint class, so the cost grows with distinct tuples, not records.
  */
 export function computeImpact(input: ComputeImpactInput): ImpactReport {
   const pass = new ImpactPass(input);
@@ -377,12 +388,17 @@ export function computeImpact(input: ComputeImpactInput): ImpactReport {
 
 /** What one distinct tuple of a window came to: both sides' verdicts and how its ends resolved. */
 interface TupleOutcome {
-  before: FlowVerdict;
-  after: FlowVerdict;
+  /**
+   * Both sides' verdicts. Absent for the tuples no difference between the sides reaches (the head
+   * evaluator `reusesVerdict`): their one verdict cannot be a change, and only the stale-rule check
+   * may ask for it (see `ImpactPass.#hitsOfReused`).
+   */
+  before?: FlowVerdict;
+  after?: FlowVerdict;
   resolution: TupleResolution;
   /** Connections of the tuples that came to this outcome (summed by `finish`). */
   connections: number;
-  /** Where the verdict changed: the change's kind and the flow, grouped by `finish`. */
+  /** Where the verdict changed (both verdicts are then set): the change's kind and the flow, grouped by `finish`. */
   change?: { kind: ImpactChangeKind; flow: ResolvedFlow };
 }
 
@@ -390,7 +406,10 @@ interface TupleOutcome {
  * `computeImpact` in steps, for a caller that discovers a window's tuples while reading it
  * (`nyxctl impact`): `addTuples` resolves, evaluates and classifies tuples as they come (what
  * identifies a tuple decides all of that; counts and times do not), so that once the read ends,
- * `finish` only adds up the window's counts per tuple and lints the stale rules. Tuples must be
+ * `finish` only adds up the window's counts per tuple and lints the stale rules. A tuple the change
+ * cannot reach (the head evaluator `reusesVerdict`: no policy the change added, removed or edited is
+ * in the plan of either of its points, same config) keeps its verdict, so it is not evaluated at
+ * all; most of a window is such tuples. Tuples must be
  * added in the window's id order (first seen first), each once; `finish` adds those not added yet.
  * The report is the one `computeImpact` gives.
  */
@@ -401,6 +420,9 @@ export class ImpactPass {
   readonly #outcomes: Array<TupleOutcome | null> = [];
   /** Shared outcomes of the tuples whose verdict did not change, by verdicts and resolution. */
   readonly #unchanged = new Map<FlowVerdict, Map<FlowVerdict, Map<EndResolution, TupleOutcome>>>();
+  /** Shared outcomes of the tuples no difference reaches, by resolution; their flows by tuple id. */
+  readonly #reused = new Map<EndResolution, TupleOutcome>();
+  readonly #reusedFlows: Array<ResolvedFlow | undefined> = [];
   readonly #unresolvedExamples: string[] = [];
   readonly #namespaces = new Set<string>();
   readonly #lint: (hits: ChangeRuleHits) => LintFinding[];
@@ -443,8 +465,14 @@ export class ImpactPass {
         continue;
       }
       const { flow, fallbacks } = resolved;
+      // Most of a window is out of a change's reach: same verdict on both sides, no need to know it.
+      if (headEvaluator.reusesVerdict(flow)) {
+        this.#reusedFlows[this.#outcomes.length] = flow;
+        this.#outcomes.push(this.#reusedOutcome(resolutionBy(fallbacks)));
+        continue;
+      }
       const before = baseEvaluator.evaluate(flow);
-      const after = headEvaluator.reusesVerdict(flow) ? before : headEvaluator.evaluate(flow);
+      const after = headEvaluator.evaluate(flow);
       const kind = classify(before, after);
       this.#outcomes.push(
         kind
@@ -452,6 +480,15 @@ export class ImpactPass {
           : this.#unchangedOutcome(before, after, resolutionBy(fallbacks)),
       );
     }
+  }
+
+  #reusedOutcome(by: EndResolution): TupleOutcome {
+    let outcome = this.#reused.get(by);
+    if (!outcome) {
+      outcome = { resolution: by === 'direct' ? DIRECT : { by, notes: [] }, connections: 0 };
+      this.#reused.set(by, outcome);
+    }
+    return outcome;
   }
 
   #unchangedOutcome(before: FlowVerdict, after: FlowVerdict, by: EndResolution): TupleOutcome {
@@ -510,7 +547,7 @@ export class ImpactPass {
     const headCounts: CountsByVerdict = new Map();
     const seen = new Set<TupleOutcome>();
     for (const outcome of outcomes) {
-      if (!outcome || seen.has(outcome)) continue;
+      if (!outcome?.before || !outcome.after || seen.has(outcome)) continue;
       seen.add(outcome);
       countVerdict(baseCounts, outcome.before, outcome.connections);
       countVerdict(headCounts, outcome.after, outcome.connections);
@@ -537,9 +574,14 @@ export class ImpactPass {
     const unresolved = resolution.unresolved.records;
     const hitsHold = staleRuleWindowProblem({ records: windowCoverage.records, unresolved }) === undefined;
     const severityRank = { error: 0, warning: 1, info: 2 } as const;
-    const lint = this.#lint(
-      hitsHold ? { base: ruleHitsOf(baseCounts), head: ruleHitsOf(headCounts) } : {},
-    ).sort(
+    let hits: ChangeRuleHits = {};
+    if (hitsHold) {
+      const baseHits = ruleHitsOf(baseCounts);
+      const headHits = ruleHitsOf(headCounts);
+      this.#hitsOfReused(window, baseCounts, baseHits, headHits);
+      hits = { base: baseHits, head: headHits };
+    }
+    const lint = this.#lint(hits).sort(
       (a, b) =>
         severityRank[a.severity] - severityRank[b.severity] ||
         (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
@@ -566,6 +608,66 @@ export class ImpactPass {
     if (windowCoverage.from !== undefined) coverage.from = windowCoverage.from;
     if (windowCoverage.to !== undefined) coverage.to = windowCoverage.to;
     return { summary, changes, lint, coverage };
+  }
+
+  /**
+   * Completes the rule hits of the evaluated tuples (`baseHits`, `headHits`, from `baseCounts`) with
+   * those of the reused tuples as far as the stale-rule check can tell: a reused tuple's rules hit
+   * both sides alike, so they cannot make a rule stale on one side only, except a rule the
+   * evaluated tuples hit in the base and not in the head: whether the head finds it stale (a new
+   * finding) rests on the reused tuples. For those rules alone, the reused tuples whose enforcement
+   * point holds the rule's policy are evaluated (the base's verdict, which is also the head's) until
+   * each rule has a hit. A changed (or added, or removed) policy is in no reused tuple's plan, so its
+   * rules need no search.
+   * Other counts stay partial: only "no hit" is read (see `checkStale` in lint.ts).
+   */
+  #hitsOfReused(
+    window: FlowWindow,
+    baseCounts: CountsByVerdict,
+    baseHits: Map<string, number>,
+    headHits: Map<string, number>,
+  ): void {
+    const { base: evaluator, head } = this.#evaluators;
+    if (this.#reusedFlows.length === 0) return;
+    const changed = new Set(changedPolicies(evaluator.compiled, head.compiled).map((p) => p.id));
+    const open = new Set<string>();
+    // Policy ids of the open rules, by the point their rules are read at.
+    const policies: Record<Direction, Set<string>> = { ingress: new Set(), egress: new Set() };
+    for (const verdict of baseCounts.keys()) {
+      forEachRuleOf(verdict, (key, reason) => {
+        if ((headHits.get(key) ?? 0) > 0 || !((baseHits.get(key) ?? 0) > 0) || changed.has(reason.object!))
+          return;
+        open.add(key);
+        policies[reason.point!].add(reason.object!);
+      });
+    }
+    if (open.size === 0) return;
+    const holdsOpenPolicy = new Map<SubjectPlan, boolean>();
+    const reaches = (pod: Pod, direction: Direction): boolean => {
+      const plan = evaluator.planFor(pod, direction);
+      let holds = holdsOpenPolicy.get(plan);
+      if (holds === undefined) {
+        holds = planPolicyIds(plan).some((id) => policies[direction].has(id));
+        holdsOpenPolicy.set(plan, holds);
+      }
+      return holds;
+    };
+    const flows = this.#reusedFlows;
+    for (let id = 0; id < flows.length && open.size > 0; id++) {
+      const flow = flows[id];
+      if (!flow) continue;
+      if (
+        !(flow.src.kind === 'pod' && reaches(flow.src.pod, 'egress')) &&
+        !(flow.dst.kind === 'pod' && reaches(flow.dst.pod, 'ingress'))
+      )
+        continue;
+      const count = window.countOf(id);
+      forEachRuleOf(evaluator.evaluate(flow), (key) => {
+        if (!open.delete(key)) return;
+        baseHits.set(key, (baseHits.get(key) ?? 0) + count);
+        headHits.set(key, (headHits.get(key) ?? 0) + count);
+      });
+    }
   }
 
   /** Adds tuple `id` (whose verdict changed) to its group of changes. */
@@ -606,8 +708,8 @@ export class ImpactPass {
       port: flow.port,
       count,
       flows: 1,
-      before: side(outcome.before),
-      after: side(outcome.after),
+      before: side(outcome.before!),
+      after: side(outcome.after!),
     };
     if (flow.serverName !== undefined) change.serverName = flow.serverName;
     if (firstSeen !== undefined) change.firstSeen = firstSeen;

@@ -48,6 +48,18 @@ export function inAudit(
   return policies.filter((p) => !p.enforced).map((p) => [order, p] as const);
 }
 
+/** The ids of every policy a plan holds (any band, admin tiers included): the only ones its walk can name. */
+export function planPolicyIds(plan: SubjectPlan): string[] {
+  const ids: string[] = [];
+  for (const bands of [plan.platform, plan.application, plan.baseline])
+    for (const group of bands) for (const p of group) ids.push(p.id);
+  for (const p of plan.networkPolicies) ids.push(p.id);
+  for (const p of plan.isolating) ids.push(p.id);
+  for (const p of plan.adminTiers.admin) ids.push(p.id);
+  for (const p of plan.adminTiers.baseline) ids.push(p.id);
+  return ids;
+}
+
 export function groupByPriority(policies: CompiledPolicy[]): CompiledPolicy[][] {
   const groups: CompiledPolicy[][] = [];
   for (const p of policies) {
