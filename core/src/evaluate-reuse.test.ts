@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { compileEvaluator } from './evaluate.js';
 import type { FlowRecord } from './flow-model.js';
 import { FlowWindow } from './flows.js';
-import { computeImpact, countRuleHits } from './impact.js';
+import { computeImpact, countRuleHits, impactEvaluators } from './impact.js';
 import { endpointLabel, resolveFlow } from './inventory.js';
-import { lintChange } from './lint.js';
+import { lintChange, lintPolicySet } from './lint.js';
+import { lintFindingKey } from './lint-model.js';
 import type { PolicyObject, PolicySet } from './model.js';
 import { makeInventory, propertyTestInventory } from './testing/inventory.js';
 import { config, policyDraft, policySetOf } from './testing/policy-arbitraries.js';
@@ -169,6 +170,31 @@ describe('compileEvaluator with reuse', () => {
     // Runs where the head has new stale rules (impact.test.ts has the case a tuple the change does
     // not reach keeps a rule alive: random sets hardly make it).
     expect(newlyStale).toBeGreaterThan(20);
+  });
+
+  it('lintChange gives the head findings that filtering two full lints gives', () => {
+    // lintChange skips what the change cannot move (per-object checks of unchanged objects, the
+    // cross-object checks outside the namespaces it touched): the answer must be the plain one.
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(changeArb, fc.boolean(), (pair, shareEvaluators) => {
+        const { base, head } = buildPair(pair);
+        const evaluators = shareEvaluators ? impactEvaluators(base, head, inventory) : undefined;
+        const full = (policySet: PolicySet) => lintPolicySet({ policySet, inventory });
+        const known = new Set(full(base).map(lintFindingKey));
+        const expected = full(head).filter((f) => !known.has(lintFindingKey(f)));
+        const change = lintChange({
+          base: { policySet: base, inventory, ...(evaluators ? { evaluator: evaluators.base } : {}) },
+          head: { policySet: head, inventory, ...(evaluators ? { evaluator: evaluators.head } : {}) },
+        });
+        expect(change).toEqual(expected);
+        for (const f of change) seen.add(f.rule);
+      }),
+      { numRuns: 300 },
+    );
+    // The cross-object checks that lintChange scopes to the change found something.
+    for (const rule of ['shadowed-rule', 'missing-dns-egress', 'metadata-reachable'])
+      expect(seen).toContain(rule);
   });
 
   it('does not reuse across inventories or when the config differs', () => {

@@ -863,14 +863,17 @@ function shadowCandidates(nyx: readonly NyxPolicy[]): (o: NyxPolicy) => NyxPolic
   };
 }
 
+/** Shadowed rules of the policies `checked` accepts (the candidates that shadow them: any of `nyx`). */
 function checkShadowing(
   nyx: readonly NyxPolicy[],
+  checked: (o: NyxPolicy) => boolean,
   adminTier: readonly CompiledAdminPolicy[],
   inv: Inventory | undefined,
   out: LintFinding[],
 ): void {
   const candidatesFor = shadowCandidates(nyx);
   for (const o of nyx) {
+    if (!checked(o)) continue;
     const listed = listedDirections(o);
     const candidates = candidatesFor(o);
     for (const dir of DIRECTIONS) {
@@ -968,14 +971,17 @@ function egressDecision(reasons: readonly Reason[], verdict: 'allow' | 'deny'): 
   return reasons.some((r) => r.point === undefined) ? verdict : 'allow';
 }
 
+/** DNS and metadata findings about the namespaced policies `checked` accepts. */
 function checkDnsAndMetadata(
   policySet: PolicySet,
+  checked: (o: PolicyObject) => boolean,
   inv: Inventory | undefined,
   shared: Evaluator | undefined,
   out: LintFinding[],
 ): void {
   const namespaced = policySet.objects.filter(
-    (o): o is NyxNetworkPolicy | NetworkPolicy => o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy',
+    (o): o is NyxNetworkPolicy | NetworkPolicy =>
+      (o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy') && checked(o),
   );
   const egressIsolating = namespaced.filter((o) => isolatesDirection(o, 'egress'));
   const withEgress = namespaced.filter(
@@ -1674,7 +1680,8 @@ export function lintPolicySet(input: LintInput): LintFinding[] {
  * order: the lint half of a change's impact. Over one inventory, the checks that read nothing but
  * one object and the inventory (ignored direction, ports, ip blocks, selectors, orphan) are skipped
  * for the objects both sides hold with the same text (`objectText`): they would find the same on
- * both sides and cancel out, and no other check emits those rule ids.
+ * both sides and cancel out, and no other check emits those rule ids. Likewise the shadowing, DNS
+ * and metadata checks look only where the change reaches (`ChangeReach`).
  */
 export function lintChange(input: { base: LintInput; head: LintInput }): LintFinding[] {
   const { ruleHits: baseHits, ...base } = input.base;
@@ -1704,15 +1711,21 @@ export function lintChangeInSteps(input: {
 }): (hits: ChangeRuleHits) => LintFinding[] {
   const { base, head } = input;
   let checked = (_o: PolicyObject): boolean => true;
+  let reach: ChangeReach = EVERYWHERE;
   if (base.inventory === head.inventory) {
-    const baseTexts = new Set(base.policySet.objects.filter(isRuleObject).map(objectText));
+    const baseTexts = new Set(base.policySet.objects.map(objectText));
+    const headTexts = new Set(head.policySet.objects.map(objectText));
     const unchanged = new Set(
       head.policySet.objects.filter((o) => isRuleObject(o) && baseTexts.has(objectText(o))).map(objectText),
     );
     checked = (o) => !unchanged.has(objectText(o));
+    reach = reachOf([
+      ...base.policySet.objects.filter((o) => !headTexts.has(objectText(o))),
+      ...head.policySet.objects.filter((o) => !baseTexts.has(objectText(o))),
+    ]);
   }
-  const baseFindings = findingsWithoutHits(base, checked);
-  const headFindings = findingsWithoutHits(head, checked);
+  const baseFindings = findingsWithoutHits(base, checked, reach);
+  const headFindings = findingsWithoutHits(head, checked, reach);
   return (hits) => {
     const withStale = (findings: LintFinding[], policySet: PolicySet, ruleHits?: RuleHitCounts) =>
       ruleHits ? [...findings, ...staleFindings(policySet, ruleHits)] : findings;
@@ -1723,9 +1736,45 @@ export function lintChangeInSteps(input: {
   };
 }
 
+/**
+ * Where the objects a change touched (either version) can move a finding of the checks that read
+ * several objects: shadowing, missing DNS egress and a reachable metadata address. Those findings
+ * are about a namespaced object and read the policies of its own namespace, the cluster-scoped
+ * objects (NyxClusterNetworkPolicy, upstream admin policies, the config) and the inventory; about
+ * a cluster-scoped object, only cluster-scoped ones. So a change of namespaced objects alone can
+ * move them only in its namespaces, and the rest would be found alike on both sides and cancel
+ * out. (The baseline-shadowed-by-isolation and default-deny checks read every namespace: they
+ * always run.)
+ */
+interface ChangeReach {
+  /** A cluster-scoped object changed: every finding may move. */
+  all: boolean;
+  /** The namespaces of the namespaced objects that changed. */
+  namespaces: ReadonlySet<string>;
+}
+
+const EVERYWHERE: ChangeReach = { all: true, namespaces: new Set() };
+
+function reachOf(changed: readonly PolicyObject[]): ChangeReach {
+  const namespaces = new Set<string>();
+  for (const o of changed) {
+    if (o.kind !== 'NyxNetworkPolicy' && o.kind !== 'NetworkPolicy') return EVERYWHERE;
+    namespaces.add(o.namespace);
+  }
+  return { all: false, namespaces };
+}
+
+/** Whether the cross-object findings about `o` may differ between the sides (see `ChangeReach`). */
+function reaches(reach: ChangeReach, o: PolicyObject): boolean {
+  return (
+    reach.all ||
+    ((o.kind === 'NyxNetworkPolicy' || o.kind === 'NetworkPolicy') && reach.namespaces.has(o.namespace))
+  );
+}
+
 /** `lintPolicySet`, with the per-object checks run only for the objects `objectChecked` accepts. */
 function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean): LintFinding[] {
-  const out = findingsWithoutHits(input, objectChecked);
+  const out = findingsWithoutHits(input, objectChecked, EVERYWHERE);
   if (input.ruleHits) out.push(...staleFindings(input.policySet, input.ruleHits));
   return sortFindings(out);
 }
@@ -1739,7 +1788,11 @@ function staleFindings(policySet: PolicySet, ruleHits: RuleHitCounts): LintFindi
 }
 
 /** Every check of `lintWith` but the stale-rule one (the only one reading rule hits), unsorted. */
-function findingsWithoutHits(input: LintInput, objectChecked: (o: PolicyObject) => boolean): LintFinding[] {
+function findingsWithoutHits(
+  input: LintInput,
+  objectChecked: (o: PolicyObject) => boolean,
+  reach: ChangeReach,
+): LintFinding[] {
   const { policySet, files, inventory: inv } = input;
   const out: LintFinding[] = [];
   const ruleObjects = policySet.objects.filter(isRuleObject);
@@ -1775,10 +1828,11 @@ function findingsWithoutHits(input: LintInput, objectChecked: (o: PolicyObject) 
     if (objectChecked(o)) checkAdminPolicy(o, inv, out);
   }
   const adminTiers = compileAdminTiers(policySet);
-  checkShadowing(nyx, adminTiers.admin, inv, out);
+  const inReach = (o: PolicyObject) => reaches(reach, o);
+  checkShadowing(nyx, inReach, adminTiers.admin, inv, out);
   if (adminTiers.admin.length > 0) {
     for (const o of ruleObjects) {
-      if (o.kind !== 'NetworkPolicy') continue;
+      if (o.kind !== 'NetworkPolicy' || !inReach(o)) continue;
       for (const dir of DIRECTIONS) {
         if (!isolatesDirection(o, dir)) continue; // upstream inference: the rules of this direction count
         (rulesOf(o, dir) as ReadonlyArray<{ ports?: NyxPort[] }>).forEach((rule, index) => {
@@ -1802,6 +1856,7 @@ function findingsWithoutHits(input: LintInput, objectChecked: (o: PolicyObject) 
   checkBaselineShadowedByIsolation(policySet, adminTiers.baseline, inv, out);
   checkDnsAndMetadata(
     policySet,
+    inReach,
     inv,
     input.evaluator?.policySet === policySet ? input.evaluator : undefined,
     out,
