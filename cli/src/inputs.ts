@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   type Diagnostic,
   type Inventory,
+  type LoadResult,
   loadPolicySet,
   type PolicyFile,
   type PolicySet,
@@ -28,6 +29,8 @@ export type TreeResult =
       ok: true;
       files: PolicyFile[];
       policySet: PolicySet;
+      /** The load itself, notes naming tree paths (for `loadTree`'s `sameAs`). */
+      loaded: Extract<LoadResult, { ok: true }>;
       /** How many files were read as manifests (the rest are OWNERS, CODEOWNERS, `.github/nyx.yml`). */
       manifestCount: number;
       notes: Diagnostic[];
@@ -47,8 +50,14 @@ async function requireDirectory(dir: string, what: string): Promise<void> {
 /**
  * Reads and validates one policy tree. Diagnostics name files as reachable from the current
  * directory (`DIR/namespaces/shop/allow.yaml:12`), which is the tree-relative path when DIR is `.`.
+ * With `sameAs` (the load of another revision of the tree, e.g. the base of a change, read at the
+ * same time), the files the two trees hold alike are loaded once (`LoadOptions.sameAs`).
  */
-export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeResult> {
+export async function loadTree(
+  dir: string,
+  what = 'policy tree',
+  sameAs?: Promise<TreeResult>,
+): Promise<TreeResult> {
   await requireDirectory(dir, what);
   let files: PolicyFile[];
   try {
@@ -60,13 +69,18 @@ export async function loadTree(dir: string, what = 'policy tree'): Promise<TreeR
     }
     throw new UsageError(`cannot read ${what} ${dir}: ${(error as Error).message}`);
   }
-  const result = loadPolicySet(files, { displayPath: (path) => displayPath(dir, path) });
+  const other = await sameAs?.catch(() => undefined);
+  const result = loadPolicySet(files, {
+    displayPath: (path) => displayPath(dir, path),
+    ...(other?.ok ? { sameAs: { files: other.files, result: other.loaded } } : {}),
+  });
   if (!result.ok) return { ok: false, errors: result.errors.map((d) => underDir(dir, d)) };
   const hasClusterFolder = (await stat(join(dir, 'cluster')).catch(() => undefined))?.isDirectory() === true;
   return {
     ok: true,
     files,
     policySet: result.policySet,
+    loaded: result,
     manifestCount: policyManifestPaths(files.map((f) => f.path)).length,
     notes: result.notes.map((d) => underDir(dir, d)),
     empty: result.policySet.objects.length === 0 && !hasClusterFolder,

@@ -884,3 +884,54 @@ spec:
     ]);
   });
 });
+
+describe('loading the head of a change with the base (sameAs)', () => {
+  const policy = (name: string, port: number) => `${NYX}
+kind: NyxNetworkPolicy
+metadata: { name: ${name}, namespace: shop }
+spec:
+  egress:
+    - decision: Allow
+      ports: [{ protocol: TCP, port: ${port} }]
+`;
+  const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n';
+  const baseFiles: PolicyFile[] = [
+    { path: 'namespaces/shop/a.yaml', content: policy('a', 80) },
+    { path: 'namespaces/shop/b.yaml', content: policy('b', 81) },
+    { path: 'namespaces/shop/c.yaml', content: `${policy('c', 82)}---\n${deployment}` },
+    { path: 'namespaces/shop/gone.yaml', content: policy('gone', 83) },
+  ];
+  const headFiles: PolicyFile[] = [
+    { path: 'namespaces/shop/a.yaml', content: policy('a', 80) },
+    { path: 'namespaces/shop/b.yaml', content: policy('b', 8080) },
+    { path: 'namespaces/shop/c.yaml', content: `${policy('c', 82)}---\n${deployment}` },
+    { path: 'namespaces/shop/d.yaml', content: policy('d', 84) },
+  ];
+  const ok = (r: ReturnType<typeof loadPolicySet>) => {
+    if (!r.ok) throw new Error(r.errors.map(formatDiagnostic).join('\n'));
+    return r;
+  };
+
+  it('gives what a load of its own gives, sharing the objects of the files left alone', () => {
+    const base = ok(loadPolicySet(baseFiles));
+    const head = ok(loadPolicySet(headFiles, { sameAs: { files: baseFiles, result: base } }));
+    expect(head).toEqual(ok(loadPolicySet(headFiles)));
+    const byName = (r: typeof base, name: string) =>
+      r.policySet.objects.find((o) => o.metadata.name === name);
+    expect(byName(head, 'a')).toBe(byName(base, 'a'));
+    expect(byName(head, 'c')).toBe(byName(base, 'c'));
+    expect(byName(head, 'b')).not.toBe(byName(base, 'b'));
+    expect(head.notes.map(formatDiagnostic)).toEqual([
+      'namespaces/shop/c.yaml:9: ignored apps/v1 Deployment "web": not a policy kind',
+    ]);
+  });
+
+  it('still refuses what is wrong in the head, shared files included', () => {
+    const base = ok(loadPolicySet(baseFiles));
+    const duplicate = { path: 'namespaces/shop/a2.yaml', content: policy('a', 80) };
+    const head = loadPolicySet([...headFiles, duplicate], { sameAs: { files: baseFiles, result: base } });
+    expect(head.ok).toBe(false);
+    if (!head.ok)
+      expect(head.errors.map(formatDiagnostic).join('\n')).toContain('duplicate NyxNetworkPolicy shop/a');
+  });
+});

@@ -42,6 +42,36 @@ export interface LoadOptions {
    * form of a tree path, so that both files of a message are reachable the same way. Default: as is.
    */
   displayPath?: (path: string) => string;
+  /**
+   * A successful load of another revision of the same tree (the base of a change) with the files it
+   * read, under the same options: a file both hold with the same path and content gives that load's
+   * objects, ignored documents and notes without being parsed or validated again. The two sets
+   * then share those objects (as loads share parses, nothing mutates a policy object).
+   */
+  sameAs?: { files: readonly PolicyFile[]; result: Extract<LoadResult, { ok: true }> };
+}
+
+/** What a load found in each file: its objects, ignored documents and notes, in file order. */
+interface FileOutcome {
+  objects: PolicyObject[];
+  ignored: IgnoredObject[];
+  notes: Diagnostic[];
+}
+
+function outcomesByFile(result: Extract<LoadResult, { ok: true }>): Map<string, FileOutcome> {
+  const byFile = new Map<string, FileOutcome>();
+  const of = (file: string): FileOutcome => {
+    let outcome = byFile.get(file);
+    if (!outcome) {
+      outcome = { objects: [], ignored: [], notes: [] };
+      byFile.set(file, outcome);
+    }
+    return outcome;
+  };
+  for (const o of result.policySet.objects) of(o.source.file).objects.push(o);
+  for (const i of result.policySet.ignored) of(i.source.file).ignored.push(i);
+  for (const n of result.notes) of(n.file).notes.push(n);
+  return byFile;
 }
 
 type ManagedKind = keyof typeof policySchemas | UpstreamKind;
@@ -83,8 +113,21 @@ export function loadPolicySet(files: readonly PolicyFile[], options: LoadOptions
       errors.push({ file: path, line: 1, message: `refused path: ${pathProblem}` });
     }
   }
+  const same = options.sameAs;
+  const sameContent = new Map<string, string>();
+  for (const f of same?.files ?? []) if (!sameContent.has(f.path)) sameContent.set(f.path, f.content);
+  const sameOutcomes = same && outcomesByFile(same.result);
   for (const path of policyManifestPaths([...contentByPath.keys()])) {
     if (badPaths.has(path)) continue;
+    if (sameOutcomes && sameContent.get(path) === contentByPath.get(path)) {
+      const outcome = sameOutcomes.get(path);
+      if (outcome) {
+        objects.push(...outcome.objects);
+        ignored.push(...outcome.ignored);
+        notes.push(...outcome.notes);
+      }
+      continue;
+    }
     const parsed = parseYamlDocuments(path, contentByPath.get(path)!, options.yamlLimits);
     if (!parsed.ok) {
       errors.push(...parsed.errors);

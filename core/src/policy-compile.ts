@@ -232,11 +232,24 @@ function compileNetworkPolicy(o: NetworkPolicy): CompiledPolicy {
 }
 
 /** Compiles a policy set once: selectors into predicates, CIDRs parsed, rules into lists. */
+// A policy compiles from its object alone: two sets holding one object (the revisions of a change
+// share the objects of the files it left alone, see `LoadOptions.sameAs`) share its compiled form.
+const compiledPolicies = new WeakMap<PolicyObject, CompiledPolicy>();
+
+function compilePolicy(o: NyxNetworkPolicy | NyxClusterNetworkPolicy | NetworkPolicy): CompiledPolicy {
+  let compiled = compiledPolicies.get(o);
+  if (!compiled) {
+    compiled = o.kind === 'NetworkPolicy' ? compileNetworkPolicy(o) : compileNyx(o);
+    compiledPolicies.set(o, compiled);
+  }
+  return compiled;
+}
+
 export function compilePolicySet(policySet: PolicySet): CompiledPolicySet {
   const policies: CompiledPolicy[] = [];
   for (const o of policySet.objects) {
-    if (o.kind === 'NyxNetworkPolicy' || o.kind === 'NyxClusterNetworkPolicy') policies.push(compileNyx(o));
-    else if (o.kind === 'NetworkPolicy') policies.push(compileNetworkPolicy(o));
+    if (o.kind === 'NyxNetworkPolicy' || o.kind === 'NyxClusterNetworkPolicy' || o.kind === 'NetworkPolicy')
+      policies.push(compilePolicy(o));
   }
   // Stable order independent of file order: priority, then namespace/name the per-pod plan splits it by band and keeps this order within each.
   policies.sort((a, b) => a.priority - b.priority || compareText(a.id, b.id));

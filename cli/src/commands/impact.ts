@@ -18,9 +18,11 @@ export interface ImpactOptions {
 
 /** Both trees and the inventory, or an input error with every problem of all three. */
 async function loadTrees(options: ImpactOptions) {
+  // The head shares the base's load of the files the change left alone.
+  const loadingBase = loadTree(options.base, 'base tree');
   const [base, head, inventory] = await Promise.all([
-    loadTree(options.base, 'base tree'),
-    loadTree(options.head, 'head tree'),
+    loadingBase,
+    loadTree(options.head, 'head tree', loadingBase),
     loadInventory(options.inventory),
   ]);
   if (!base.ok || !head.ok || !inventory.ok) {
