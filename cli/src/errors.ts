@@ -1,6 +1,7 @@
 // The two ways a command fails on purpose. `main.ts` holds the one try/catch that turns them into
 // exit codes; everything else is an unexpected error (exit 1).
-export { InputError } from '@nyx/io';
+// From the flow half of io (the same class): `impact` throws it before the engine has loaded.
+export { InputError } from '@nyx/io/flows';
 
 /** Exit codes, as documented in every command's `--help`. */
 export const EXIT_OK = 0;

@@ -1,11 +1,22 @@
 // Reading flow files into a window, with the progress indicator. The one reader is
 // `readFlowWindow` of @nyx/io (streaming, .gz, nyx/hubble/calico, malformed lines collected up to
-// 100); this adds the CLI's error type and progress.
-import { describeSkippedLines, type FlowTupleIdentity, type FlowWindow } from '@nyx/core';
-import { readFlowWindow, readFlowWindowInWorker } from '@nyx/io';
+// 100); this adds the CLI's error type and progress. It loads only the flow halves of the engine
+// and the adapters (`@nyx/core/flows`, `@nyx/io/flows`), so that a command can start reading its
+// flows before the rest of the engine has loaded.
+import { stat } from 'node:fs/promises';
+import { describeSkippedLines, type FlowTupleIdentity, type FlowWindow } from '@nyx/core/flows';
+import { readFlowWindow, readFlowWindowInWorker } from '@nyx/io/flows';
+import { UsageError } from './errors.js';
 import type { FlowFormat } from './options.js';
 import type { CommandIo } from './output.js';
 import { startProgress } from './progress.js';
+
+/** Fails with a usage error when `file` is not a readable regular file; its size. */
+export async function requireFile(file: string, what: string): Promise<number> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) throw new UsageError(`${what} ${file} is not a readable file`);
+  return info.size;
+}
 
 /**
  * Streams a flow file into a window of distinct tuples (memory grows with tuples, not records).

@@ -107,10 +107,3 @@ export async function loadInventory(file: string): Promise<InventoryResult> {
     return { ok: false, errors: [{ file, line: 1, message: (error as Error).message }] };
   }
 }
-
-/** Fails with a usage error when `file` is not a readable regular file. */
-export async function requireFile(file: string, what: string): Promise<number> {
-  const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) throw new UsageError(`${what} ${file} is not a readable file`);
-  return info.size;
-}

@@ -15,7 +15,8 @@ import {
 } from '@nyx/io';
 import { Redis } from 'ioredis';
 import { EXIT_INVALID, EXIT_OK, UsageError } from '../errors.js';
-import { loadInventory, requireFile } from '../inputs.js';
+import { requireFile } from '../flows.js';
+import { loadInventory } from '../inputs.js';
 import { parseFlowFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
 import { startProgress } from '../progress.js';

@@ -1,9 +1,12 @@
 // `nyxctl impact`: what a change (base tree -> head tree) does to the traffic observed in a flow
 // window (SPEC section 5), as the bot's Markdown comment or as JSON (SPEC section 7).
-import { type FlowTupleIdentity, ImpactPass, impactToJson, renderImpactMarkdown } from '@nyx/core';
+//
+// The flow file is the largest input: its reader starts on a worker thread before this thread loads
+// the engine (the modules below load only the flow halves of core and io; the rest is imported once
+// the read has started), and reads while the trees and the inventory are parsed.
+import type { FlowTupleIdentity, ImpactPass } from '@nyx/core';
 import { EXIT_OK, InputError } from '../errors.js';
-import { readWindow } from '../flows.js';
-import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
+import { readWindow, requireFile } from '../flows.js';
 import { parseFlowFormat, parseFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
 
@@ -18,6 +21,7 @@ export interface ImpactOptions {
 
 /** Both trees and the inventory, or an input error with every problem of all three. */
 async function loadTrees(options: ImpactOptions) {
+  const { loadInventory, loadTree } = await import('../inputs.js');
   // The head shares the base's load of the files the change left alone.
   const loadingBase = loadTree(options.base, 'base tree');
   const [base, head, inventory] = await Promise.all([
@@ -52,6 +56,10 @@ export async function runImpact(options: ImpactOptions, io: CommandIo): Promise<
     onTuples: (tuples) => (impact ? impact.addTuples(tuples) : pending.push(tuples)),
   });
   reading.catch(() => {}); // awaited below, or abandoned when another input fails
+  const [{ ImpactPass, impactToJson, renderImpactMarkdown }, { emptyTreeNote }] = await Promise.all([
+    import('@nyx/core'),
+    import('../inputs.js'),
+  ]);
   const { base, head, inventory } = await loadTrees(options).catch((error: unknown) => {
     stopReading.abort();
     throw error;

@@ -3,8 +3,8 @@
 // that need rule-hit counts (stale rules) and the excluded-namespace traffic count.
 import { type LintFinding, lintPolicySet, ruleHitsOverWindow, staleRuleWindowProblem } from '@nyx/core';
 import { EXIT_FINDINGS, EXIT_OK, InputError, UsageError } from '../errors.js';
-import { readWindow } from '../flows.js';
-import { displayPath, loadInventory, loadTree, requireFile } from '../inputs.js';
+import { readWindow, requireFile } from '../flows.js';
+import { displayPath, loadInventory, loadTree } from '../inputs.js';
 import { parseFlowFormat, parseFormat } from '../options.js';
 import type { CommandIo } from '../output.js';
 

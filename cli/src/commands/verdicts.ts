@@ -24,8 +24,8 @@ import {
 } from '@nyx/core';
 import { readFlowFile } from '@nyx/io';
 import { EXIT_INVALID, EXIT_OK, InputError } from '../errors.js';
-import { noteSkippedLines } from '../flows.js';
-import { emptyTreeNote, loadInventory, loadTree, requireFile } from '../inputs.js';
+import { noteSkippedLines, requireFile } from '../flows.js';
+import { emptyTreeNote, loadInventory, loadTree } from '../inputs.js';
 import { parseFlowFormat } from '../options.js';
 import type { CommandIo, Sink } from '../output.js';
 import { startProgress } from '../progress.js';
