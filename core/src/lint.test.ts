@@ -1052,3 +1052,52 @@ describe('staleRuleWindowProblem (issue 15)', () => {
     expect(staleRuleWindowProblem({ records: 100, unresolved: 50 })).toBeUndefined();
   });
 });
+
+describe('lintChange scoped to the namespaces a change touches', () => {
+  it('keeps the baseline rules that an earlier band shadows out of the isolation check on both sides', () => {
+    // `everything` (platform) shadows the baseline rule; the head then isolates blog's egress,
+    // which would also shadow it. A full lint reports the rule once, as shadowed by the platform
+    // policy, on both sides: nothing new. The change touches only blog, so lintChange must still
+    // know that the platform policy shadows the rule, or it reports the isolation as new.
+    const cluster = {
+      path: 'cluster/policies.yaml',
+      content: `apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: everything
+spec:
+  tier: platform
+  priority: 10
+  egress:
+    - decision: Allow
+---
+apiVersion: nyx.tracenyx.io/v1alpha1
+kind: NyxClusterNetworkPolicy
+metadata:
+  name: blog-out
+spec:
+  tier: baseline
+  priority: 900
+  namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: blog
+  egress:
+    - decision: Allow
+`,
+    };
+    const isolateBlog = nyx('blog', 'isolate', 'policyTypes: [Egress]\n');
+    const inv = inventory();
+    const base = load([config(), cluster]);
+    const head = load([config(), cluster, isolateBlog]);
+    const full = (policySet: PolicySet) => lintPolicySet({ policySet, inventory: inv });
+    const known = new Set(full(base).map(lintFindingKey));
+    const expected = full(head).filter((f) => !known.has(lintFindingKey(f)));
+    expect(
+      full(head).filter((f) => f.rule === 'shadowed-rule' && f.object === 'NyxClusterNetworkPolicy/blog-out'),
+    ).toHaveLength(1);
+    expect(
+      lintChange({ base: { policySet: base, inventory: inv }, head: { policySet: head, inventory: inv } }),
+    ).toEqual(expected);
+    expect(expected.filter((f) => f.rule === 'shadowed-rule')).toEqual([]);
+  });
+});

@@ -1727,8 +1727,16 @@ export function lintChangeInSteps(input: {
   const baseFindings = findingsWithoutHits(base, checked, reach);
   const headFindings = findingsWithoutHits(head, checked, reach);
   return (hits) => {
+    // A rule of an object both sides hold alike (same config) is newly stale only where the base
+    // has a hit for it: the objects with none are left out on both sides, where they would cancel.
+    let staleChecked = (_o: PolicyObject): boolean => true;
+    if (!reach.all && hits.base && hits.head) {
+      const hitObjects = new Set<string>();
+      for (const [key, n] of hits.base) if (n > 0) hitObjects.add(key.slice(0, key.lastIndexOf('#')));
+      staleChecked = (o) => checked(o) || hitObjects.has(objectId(o));
+    }
     const withStale = (findings: LintFinding[], policySet: PolicySet, ruleHits?: RuleHitCounts) =>
-      ruleHits ? [...findings, ...staleFindings(policySet, ruleHits)] : findings;
+      ruleHits ? [...findings, ...staleFindings(policySet, ruleHits, staleChecked)] : findings;
     const known = new Set(withStale(baseFindings, base.policySet, hits.base).map(lintFindingKey));
     return sortFindings(
       withStale(headFindings, head.policySet, hits.head).filter((f) => !known.has(lintFindingKey(f))),
@@ -1780,10 +1788,15 @@ function lintWith(input: LintInput, objectChecked: (o: PolicyObject) => boolean)
 }
 
 /** The stale-rule findings of a policy set over a window's rule hits. */
-function staleFindings(policySet: PolicySet, ruleHits: RuleHitCounts): LintFinding[] {
+function staleFindings(
+  policySet: PolicySet,
+  ruleHits: RuleHitCounts,
+  checked: (o: PolicyObject) => boolean = () => true,
+): LintFinding[] {
   const out: LintFinding[] = [];
   const excluded = new Set(policySet.config?.spec.excludedNamespaces ?? []);
-  for (const o of policySet.objects) if (isRuleObject(o)) checkStale(o, ruleHits, excluded, out);
+  for (const o of policySet.objects)
+    if (isRuleObject(o) && checked(o)) checkStale(o, ruleHits, excluded, out);
   return out;
 }
 
@@ -1829,7 +1842,15 @@ function findingsWithoutHits(
   }
   const adminTiers = compileAdminTiers(policySet);
   const inReach = (o: PolicyObject) => reaches(reach, o);
-  checkShadowing(nyx, inReach, adminTiers.admin, inv, out);
+  // The baseline policies always: checkBaselineShadowedByIsolation, which reads every namespace and
+  // always runs, leaves out the rules these findings already report.
+  checkShadowing(
+    nyx,
+    (o) => inReach(o) || (o.kind === 'NyxClusterNetworkPolicy' && o.spec.tier === 'baseline'),
+    adminTiers.admin,
+    inv,
+    out,
+  );
   if (adminTiers.admin.length > 0) {
     for (const o of ruleObjects) {
       if (o.kind !== 'NetworkPolicy' || !inReach(o)) continue;
