@@ -50,8 +50,12 @@ export interface AnalyzeInput {
 
 /** Validation, impact, new lint and required approvals of one change. */
 export function analyzeChange(input: AnalyzeInput): Analysis {
-  const head = loadPolicySet(input.headFiles);
   const base = loadPolicySet(input.baseFiles);
+  // The head takes the base's load of the files the change left alone (same objects).
+  const head = loadPolicySet(
+    input.headFiles,
+    base.ok ? { sameAs: { files: input.baseFiles, result: base } } : {},
+  );
   // Ownership is read from the BASE revision only: a change can never make its author an owner.
   // When a revision does not load, only the changed files decide who must approve.
   const changed = head.ok && base.ok ? changedObjects(base.policySet, head.policySet) : [];
