@@ -299,33 +299,38 @@ export function flowIdentityProblem(obj: Record<string, unknown>): string | unde
 
 /** What is wrong with the identity fields of one end (`srcWorkload`, `srcLabels`), if anything. */
 function identityProblem(obj: Record<string, unknown>, end: 'src' | 'dst'): string | undefined {
-  const workload = obj[`${end}Workload`];
-  const labels = obj[`${end}Labels`];
+  // Runs for the first line of every tuple: fixed property names, no string built unless wrong.
+  const workload = end === 'src' ? obj.srcWorkload : obj.dstWorkload;
+  const labels = end === 'src' ? obj.srcLabels : obj.dstLabels;
   if (workload === undefined && labels === undefined) return undefined;
   const ref = obj[end] as string;
   const slash = ref.indexOf('/');
   if (slash < 0)
     return `"${end}Workload"/"${end}Labels" describe a pod: "${end}" must then be "<namespace>/<pod>", not an address`;
-  const namespace = ref.slice(0, slash);
   if (workload !== undefined) {
+    // "<namespace>/<workload>": the ref's namespace and slash, then a name without a slash.
     if (
       typeof workload !== 'string' ||
-      !workload.startsWith(`${namespace}/`) ||
-      workload.length === namespace.length + 1 ||
-      workload.indexOf('/', namespace.length + 1) >= 0
+      workload.length === slash + 1 ||
+      workload.charCodeAt(slash) !== 47 ||
+      !ref.startsWith(workload.slice(0, slash)) ||
+      workload.indexOf('/', slash + 1) >= 0
     )
-      return `"${end}Workload" ${JSON.stringify(workload)} is not "${namespace}/<workload>" (the workload of ${ref}, in its namespace)`;
+      return `"${end}Workload" ${JSON.stringify(workload)} is not "${ref.slice(0, slash)}/<workload>" (the workload of ${ref}, in its namespace)`;
   }
   if (labels !== undefined) {
     if (typeof labels !== 'object' || labels === null || Array.isArray(labels))
       return `"${end}Labels" must be an object of label strings, like {"app": "web"}`;
-    for (const [k, v] of Object.entries(labels)) {
-      if (k === '' || typeof v !== 'string')
+    const keys = Object.keys(labels);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k === '' || typeof (labels as Record<string, unknown>)[k] !== 'string')
         return `"${end}Labels" ${JSON.stringify(k)}: labels are non-empty keys with string values`;
     }
   }
   return undefined;
 }
+
 
 /**
  * One distinct (src, dst, protocol, port, serverName, and the ends' recorded identity) of a
