@@ -420,9 +420,8 @@ export class ImpactPass {
   readonly #outcomes: Array<TupleOutcome | null> = [];
   /** Shared outcomes of the tuples whose verdict did not change, by verdicts and resolution. */
   readonly #unchanged = new Map<FlowVerdict, Map<FlowVerdict, Map<EndResolution, TupleOutcome>>>();
-  /** Shared outcomes of the tuples no difference reaches, by resolution; their flows by tuple id. */
+  /** Shared outcomes of the tuples no difference reaches, by resolution. */
   readonly #reused = new Map<EndResolution, TupleOutcome>();
-  readonly #reusedFlows: Array<ResolvedFlow | undefined> = [];
   readonly #unresolvedExamples: string[] = [];
   readonly #namespaces = new Set<string>();
   readonly #lint: (hits: ChangeRuleHits) => LintFinding[];
@@ -467,7 +466,6 @@ export class ImpactPass {
       const { flow, fallbacks } = resolved;
       // Most of a window is out of a change's reach: same verdict on both sides, no need to know it.
       if (headEvaluator.reusesVerdict(flow)) {
-        this.#reusedFlows[this.#outcomes.length] = flow;
         this.#outcomes.push(this.#reusedOutcome(resolutionBy(fallbacks)));
         continue;
       }
@@ -628,7 +626,7 @@ export class ImpactPass {
     headHits: Map<string, number>,
   ): void {
     const { base: evaluator, head } = this.#evaluators;
-    if (this.#reusedFlows.length === 0) return;
+    if (this.#reused.size === 0) return;
     const changed = new Set(changedPolicies(evaluator.compiled, head.compiled).map((p) => p.id));
     const open = new Set<string>();
     // Policy ids of the open rules, by the point their rules are read at.
@@ -652,10 +650,17 @@ export class ImpactPass {
       }
       return holds;
     };
-    const flows = this.#reusedFlows;
-    for (let id = 0; id < flows.length && open.size > 0; id++) {
-      const flow = flows[id];
-      if (!flow) continue;
+    // The reused tuples are resolved again (ends resolve once per reference, then from a cache):
+    // keeping every resolved flow until now costs more than that for the rare window that needs it.
+    const reused = new Set(this.#reused.values());
+    const identities = window.identitiesFrom(0);
+    const { inventory } = this.#input;
+    for (let id = 0; id < identities.length && open.size > 0; id++) {
+      const outcome = this.#outcomes[id];
+      if (!outcome || !reused.has(outcome)) continue;
+      const resolved = resolveFlow(inventory, identities[id]!);
+      if (!resolved.ok) continue;
+      const { flow } = resolved;
       if (
         !(flow.src.kind === 'pod' && reaches(flow.src.pod, 'egress')) &&
         !(flow.dst.kind === 'pod' && reaches(flow.dst.pod, 'ingress'))
