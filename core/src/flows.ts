@@ -331,7 +331,6 @@ function identityProblem(obj: Record<string, unknown>, end: 'src' | 'dst'): stri
   return undefined;
 }
 
-
 /**
  * One distinct (src, dst, protocol, port, serverName, and the ends' recorded identity) of a
  * window, with what was aggregated into it.
@@ -1037,6 +1036,11 @@ export class FlowWindow {
   lastSeenOf(id: number): string | undefined {
     this.#sync();
     return this.#time(id, LAST);
+  }
+
+  /** What identifies tuple `id` (ids count from 0 in first-seen order). */
+  identityOf(id: number): FlowTupleIdentity {
+    return this.#identity(id);
   }
 
   /**

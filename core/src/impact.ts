@@ -425,11 +425,16 @@ export class ImpactPass {
   readonly #unresolvedExamples: string[] = [];
   readonly #namespaces = new Set<string>();
   readonly #lint: (hits: ChangeRuleHits) => LintFinding[];
+  /** Ids of the policies the change added, removed or edited (either version). */
+  readonly #changedIds: ReadonlySet<string>;
 
   constructor(input: Omit<ComputeImpactInput, 'window'>) {
     const { base, head, inventory } = input;
     this.#input = input;
     this.#evaluators = input.evaluators ?? impactEvaluators(base, head, inventory);
+    this.#changedIds = new Set(
+      changedPolicies(this.#evaluators.base.compiled, this.#evaluators.head.compiled).map((p) => p.id),
+    );
     // Both lints use the evaluators (compiled policies, cached and reused verdicts) and check only
     // the objects the change touched; the stale-rule check waits for the window's rule hits.
     this.#lint = lintChangeInSteps({
@@ -625,9 +630,9 @@ export class ImpactPass {
     baseHits: Map<string, number>,
     headHits: Map<string, number>,
   ): void {
-    const { base: evaluator, head } = this.#evaluators;
+    const evaluator = this.#evaluators.base;
     if (this.#reused.size === 0) return;
-    const changed = new Set(changedPolicies(evaluator.compiled, head.compiled).map((p) => p.id));
+    const changed = this.#changedIds;
     const open = new Set<string>();
     // Policy ids of the open rules, by the point their rules are read at.
     const policies: Record<Direction, Set<string>> = { ingress: new Set(), egress: new Set() };
@@ -653,12 +658,11 @@ export class ImpactPass {
     // The reused tuples are resolved again (ends resolve once per reference, then from a cache):
     // keeping every resolved flow until now costs more than that for the rare window that needs it.
     const reused = new Set(this.#reused.values());
-    const identities = window.identitiesFrom(0);
     const { inventory } = this.#input;
-    for (let id = 0; id < identities.length && open.size > 0; id++) {
+    for (let id = 0; id < window.distinct && open.size > 0; id++) {
       const outcome = this.#outcomes[id];
       if (!outcome || !reused.has(outcome)) continue;
-      const resolved = resolveFlow(inventory, identities[id]!);
+      const resolved = resolveFlow(inventory, window.identityOf(id));
       if (!resolved.ok) continue;
       const { flow } = resolved;
       if (
