@@ -9,7 +9,7 @@ import { FlowWindow } from './flows.js';
 import { computeImpact, countRuleHits, impactEvaluators } from './impact.js';
 import { endpointLabel, resolveFlow } from './inventory.js';
 import { lintChange, lintPolicySet } from './lint.js';
-import { lintFindingKey } from './lint-model.js';
+import { type LintFinding, lintFindingKey } from './lint-model.js';
 import type { PolicyObject, PolicySet } from './model.js';
 import { makeInventory, propertyTestInventory } from './testing/inventory.js';
 import { config, policyDraft, policySetOf } from './testing/policy-arbitraries.js';
@@ -73,6 +73,18 @@ const flowArb: fc.Arbitrary<FlowRecord> = fc
   })
   .map((f) => f);
 
+function windowOf(flows: readonly FlowRecord[]): FlowWindow {
+  const window = new FlowWindow();
+  for (const f of flows) window.add(f);
+  return window;
+}
+
+/** The findings of `head` that `base` lacks (by `lintFindingKey`): what a change adds. */
+function addedFindings(base: readonly LintFinding[], head: readonly LintFinding[]): LintFinding[] {
+  const known = new Set(base.map(lintFindingKey));
+  return head.filter((f) => !known.has(lintFindingKey(f)));
+}
+
 function resolved(f: FlowRecord) {
   const r = resolveFlow(inventory, f);
   if (!r.ok) throw new Error(r.reason);
@@ -116,8 +128,7 @@ describe('compileEvaluator with reuse', () => {
     fc.assert(
       fc.property(changeArb, fc.array(flowArb, { minLength: 1, maxLength: 25 }), (pair, flows) => {
         const { base, head } = buildPair(pair);
-        const window = new FlowWindow();
-        for (const f of flows) window.add(f);
+        const window = windowOf(flows);
         const report = computeImpact({ base, head, inventory, window });
         // The reference: the same comparison from two fresh evaluators, flow by flow.
         const baseEvaluator = compileEvaluator(base, inventory);
@@ -151,17 +162,14 @@ describe('compileEvaluator with reuse', () => {
     fc.assert(
       fc.property(changeArb, fc.array(flowArb, { minLength: 1, maxLength: 25 }), (pair, flows) => {
         const { base, head } = buildPair(pair);
-        const window = new FlowWindow();
-        for (const f of flows) window.add(f);
+        const window = windowOf(flows);
         const report = computeImpact({ base, head, inventory, window });
         const baseHits = countRuleHits({ policySet: base, inventory, window });
         const headHits = countRuleHits({ policySet: head, inventory, window });
         // Two full lints, each over its side's full rule hits (no shortcut of lintChange either).
-        const known = new Set(
-          lintPolicySet({ policySet: base, inventory, ruleHits: baseHits }).map(lintFindingKey),
-        );
-        const expected = lintPolicySet({ policySet: head, inventory, ruleHits: headHits }).filter(
-          (f) => !known.has(lintFindingKey(f)),
+        const expected = addedFindings(
+          lintPolicySet({ policySet: base, inventory, ruleHits: baseHits }),
+          lintPolicySet({ policySet: head, inventory, ruleHits: headHits }),
         );
         expect(report.lint.filter((f) => f.rule === 'stale-rule')).toEqual(
           expected.filter((f) => f.rule === 'stale-rule'),
@@ -184,8 +192,7 @@ describe('compileEvaluator with reuse', () => {
         const { base, head } = buildPair(pair);
         const evaluators = shareEvaluators ? impactEvaluators(base, head, inventory) : undefined;
         const full = (policySet: PolicySet) => lintPolicySet({ policySet, inventory });
-        const known = new Set(full(base).map(lintFindingKey));
-        const expected = full(head).filter((f) => !known.has(lintFindingKey(f)));
+        const expected = addedFindings(full(base), full(head));
         const change = lintChange({
           base: { policySet: base, inventory, ...(evaluators ? { evaluator: evaluators.base } : {}) },
           head: { policySet: head, inventory, ...(evaluators ? { evaluator: evaluators.head } : {}) },
