@@ -656,7 +656,7 @@ export class ImpactPass {
       return holds;
     };
     // The reused tuples are resolved again (ends resolve once per reference, then from a cache):
-    // keeping every resolved flow until now costs more than that for the rare window that needs it.
+    // cheaper, where a window needs it at all, than keeping every resolved flow until now.
     const reused = new Set(this.#reused.values());
     const { inventory } = this.#input;
     for (let id = 0; id < window.distinct && open.size > 0; id++) {
