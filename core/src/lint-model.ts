@@ -43,3 +43,8 @@ export function staleRuleWindowProblem(window: { records: number; unresolved: nu
 export function ruleHitKey(object: string, direction: 'ingress' | 'egress', rule: number): string {
   return `${object}#${direction}[${rule}]`;
 }
+
+/** The object a `ruleHitKey` names (object ids hold no `#`). */
+export function ruleHitObject(key: string): string {
+  return key.slice(0, key.lastIndexOf('#'));
+}

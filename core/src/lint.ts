@@ -13,7 +13,7 @@
 // text (and inventory), never on a guess.
 import { type CompiledAdminPolicy, compileAdminTiers } from './admin-tiers.js';
 import { type Cidr, cidrCovers, cidrsOverlap, parseCidr } from './cidr.js';
-import { objectText } from './diff.js';
+import { diffObjects, objectText } from './diff.js';
 import { compileEvaluator, type Evaluator } from './evaluate.js';
 import type { FlowWindow } from './flows.js';
 import { resolveEndpoint } from './inventory.js';
@@ -24,6 +24,7 @@ import {
   lintFindingKey,
   type RuleHitCounts,
   ruleHitKey,
+  ruleHitObject,
 } from './lint-model.js';
 import type {
   AdminPeer,
@@ -1713,16 +1714,12 @@ export function lintChangeInSteps(input: {
   let checked = (_o: PolicyObject): boolean => true;
   let reach: ChangeReach = EVERYWHERE;
   if (base.inventory === head.inventory) {
-    const baseTexts = new Set(base.policySet.objects.map(objectText));
-    const headTexts = new Set(head.policySet.objects.map(objectText));
+    const baseTexts = new Set(base.policySet.objects.filter(isRuleObject).map(objectText));
     const unchanged = new Set(
       head.policySet.objects.filter((o) => isRuleObject(o) && baseTexts.has(objectText(o))).map(objectText),
     );
     checked = (o) => !unchanged.has(objectText(o));
-    reach = reachOf([
-      ...base.policySet.objects.filter((o) => !headTexts.has(objectText(o))),
-      ...head.policySet.objects.filter((o) => !baseTexts.has(objectText(o))),
-    ]);
+    reach = reachOf(base.policySet.objects, head.policySet.objects);
   }
   const baseFindings = findingsWithoutHits(base, checked, reach);
   const headFindings = findingsWithoutHits(head, checked, reach);
@@ -1732,7 +1729,7 @@ export function lintChangeInSteps(input: {
     let staleChecked = (_o: PolicyObject): boolean => true;
     if (!reach.all && hits.base && hits.head) {
       const hitObjects = new Set<string>();
-      for (const [key, n] of hits.base) if (n > 0) hitObjects.add(key.slice(0, key.lastIndexOf('#')));
+      for (const [key, n] of hits.base) if (n > 0) hitObjects.add(ruleHitObject(key));
       staleChecked = (o) => checked(o) || hitObjects.has(objectId(o));
     }
     const withStale = (findings: LintFinding[], policySet: PolicySet, ruleHits?: RuleHitCounts) =>
@@ -1763,9 +1760,15 @@ interface ChangeReach {
 
 const EVERYWHERE: ChangeReach = { all: true, namespaces: new Set() };
 
-function reachOf(changed: readonly PolicyObject[]): ChangeReach {
+/** The reach of going from `base` to `head` (objects compared by id and `objectText`, as `changedPolicies` does). */
+function reachOf(base: readonly PolicyObject[], head: readonly PolicyObject[]): ChangeReach {
+  const byId = (objects: readonly PolicyObject[]) => new Map(objects.map((o) => [objectId(o), o]));
+  const before = byId(base);
+  const after = byId(head);
+  const set = diffObjects(before, after, (x, y) => objectText(x) === objectText(y));
   const namespaces = new Set<string>();
-  for (const o of changed) {
+  for (const id of [...set.added, ...set.removed, ...set.changed]) {
+    const o = (after.get(id) ?? before.get(id))!;
     if (o.kind !== 'NyxNetworkPolicy' && o.kind !== 'NetworkPolicy') return EVERYWHERE;
     namespaces.add(o.namespace);
   }
