@@ -18,7 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compileEvaluator, loadPolicySet, parseInventory, resolveFlow } from '@nyx/core';
-import { AGENTS_CHANNEL, type AgentAck, makeBundle, publishBundle, publishInventoryVersioned } from '@nyx/io';
+import {
+  AGENTS_CHANNEL,
+  type AgentAck,
+  makeBundle,
+  publishBundle,
+  publishInventoryVersioned,
+  subscribeChannels,
+} from '@nyx/io';
 import { type NetnsCluster, runIn, startNetnsCluster, startRedis } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { generateCluster, generatePolicies, inventoryJson, writeTree } from './generate.js';
@@ -329,7 +336,7 @@ async function churnLatencies(
     ackLog.push({ version: ack.inventoryVersion, at: performance.now() });
     onAck();
   });
-  await acks.subscribe(AGENTS_CHANNEL);
+  await subscribeChannels(acks, AGENTS_CHANNEL);
   /** When `version` was acknowledged, the first time at or after `since`. */
   const acked = (version: string, since: number) =>
     new Promise<number>((resolve) => {

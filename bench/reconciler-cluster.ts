@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import {
+  AGENTS_CHANNEL,
   type AgentAck,
   acknowledge,
   BUNDLE_CHANNEL,
@@ -21,6 +22,7 @@ import {
   INVENTORY_CHANNEL,
   INVENTORY_KEY,
   parseBundle,
+  subscribeChannels,
 } from '@nyx/io';
 import { runKubectl, sourceProcessArgs, startGitServer, startRedis, startTestApiServer } from '@nyx/test';
 import { Redis } from 'ioredis';
@@ -158,7 +160,7 @@ async function main(): Promise<void> {
       const sub = new Redis(redisServer.url);
       const cmd = new Redis(redisServer.url);
       agents.push(sub, cmd);
-      await sub.subscribe(BUNDLE_CHANNEL);
+      await subscribeChannels(sub, BUNDLE_CHANNEL);
       sub.on('message', async () => {
         const bundle = parseBundle((await cmd.get(BUNDLE_KEY)) ?? '');
         const ack: AgentAck = {
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
     }
     const counter = new Redis(redisServer.url);
     agents.push(counter);
-    await counter.subscribe('nyx:agents:v1:notify');
+    await subscribeChannels(counter, AGENTS_CHANNEL);
     counter.on('message', (_c: string, text: string) => {
       const ack = JSON.parse(text) as AgentAck;
       const entry = acked.get(ack.revision);
@@ -272,7 +274,7 @@ async function main(): Promise<void> {
     agents.push(inventoryWatcher);
     const inventoryReader = new Redis(redisServer.url);
     agents.push(inventoryReader);
-    await inventoryWatcher.subscribe(INVENTORY_CHANNEL);
+    await subscribeChannels(inventoryWatcher, INVENTORY_CHANNEL);
     let onInventory: (() => void) | undefined;
     inventoryWatcher.on('message', () => onInventory?.());
     const podTimes: number[] = [];

@@ -36,6 +36,7 @@ import {
   parseBundle,
   readBundle,
   readInventoryVersioned,
+  subscribeChannels,
   type WouldDenyRecord,
   writeFlows,
   writeWouldDeny,
@@ -361,8 +362,7 @@ export class Agent {
     this.resync.unref();
     // Not awaited: with Redis away this resolves only once it is back (and ioredis resubscribes
     // after every reconnect).
-    void this.subscriber
-      .subscribe(BUNDLE_CHANNEL, INVENTORY_CHANNEL)
+    void subscribeChannels(this.subscriber, BUNDLE_CHANNEL, INVENTORY_CHANNEL)
       .then(() => this.schedule()) // what was published before the subscription took effect
       .catch(() => {});
     this.timer = setInterval(() => void this.flushFlows(), this.config.flowIntervalSeconds * 1000);

@@ -15,6 +15,7 @@ import {
   publishBundle,
   publishInventoryVersioned,
   readWouldDenyFromRedis,
+  subscribeChannels,
   type WouldDenyRecord,
 } from '@nyx/io';
 import {
@@ -116,6 +117,19 @@ async function stopAgent(node: string): Promise<void> {
   await exited;
 }
 
+/** Each agent's process state and the tail of its output, for a failure message. */
+function agentsReport(): string {
+  return [...agents]
+    .map(([node, a]) => {
+      const state =
+        a.child.exitCode !== null || a.child.signalCode !== null
+          ? `exited (${a.child.exitCode ?? a.child.signalCode})`
+          : 'running';
+      return `agent ${node}: ${state}, ${a.lines.length} lines; the last:\n  ${a.lines.slice(-12).join('\n  ')}`;
+    })
+    .join('\n');
+}
+
 /**
  * Resolves with the first acknowledgement (received so far or later) that `match` accepts; fails
  * (never hangs) after `seconds`, listing the last acknowledgements received.
@@ -139,7 +153,7 @@ function waitForAck(match: (ack: AgentAck) => boolean, seconds = 60): Promise<Ag
       ackWaiters.splice(ackWaiters.indexOf(waiter), 1);
       reject(
         new Error(
-          `no matching acknowledgement in ${seconds} s; the last: ${JSON.stringify(received.slice(-4))}`,
+          `no matching acknowledgement in ${seconds} s; the last: ${JSON.stringify(received.slice(-4))}\n${agentsReport()}`,
         ),
       );
     }, seconds * 1000);
@@ -216,7 +230,7 @@ beforeAll(async () => {
     if (process.env.NYX_AGENT_LOG_DIR) process.stderr.write(`ack ${text}\n`);
     for (const w of [...ackWaiters]) w();
   });
-  await acks.subscribe(AGENTS_CHANNEL);
+  await subscribeChannels(acks, AGENTS_CHANNEL);
   await publishInventoryVersioned(client, clusterInventoryJson());
   for (const n of CLUSTER.nodes) startAgent(n.name);
 });

@@ -66,6 +66,37 @@ export interface HandoffRedis {
   hgetall(key: string): Promise<Record<string, string>>;
 }
 
+/** The slice of an ioredis client a subscriber needs (an ioredis `Redis` satisfies it). */
+export interface SubscriberRedis {
+  readonly status: string;
+  once(event: 'ready' | 'end', listener: () => void): unknown;
+  off(event: 'ready' | 'end', listener: () => void): unknown;
+  subscribe(...channels: string[]): Promise<unknown>;
+}
+
+/**
+ * SUBSCRIBE to `channels`, kept across reconnects. Every subscriber of the hand-off goes through
+ * this. ioredis 5 loses a subscription issued between its `connect` and `ready` (redis/ioredis#2037:
+ * the reply puts the connection in subscriber mode, the ready check's INFO is then refused, and the
+ * reconnect that follows does not subscribe again, yet the promise resolved). Issued before the
+ * socket connects it is queued until `ready`, and after `ready` it is sent: only that window waits.
+ */
+export async function subscribeChannels(redis: SubscriberRedis, ...channels: string[]): Promise<void> {
+  while (redis.status === 'connect') {
+    // `end`: the client gave up reconnecting; SUBSCRIBE then fails with ioredis's own error.
+    await new Promise<void>((resolve) => {
+      const settle = () => {
+        redis.off('ready', settle);
+        redis.off('end', settle);
+        resolve();
+      };
+      redis.once('ready', settle);
+      redis.once('end', settle);
+    });
+  }
+  await redis.subscribe(...channels);
+}
+
 function sha256(parts: Iterable<string>): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);

@@ -10,6 +10,7 @@ import {
   publishInventoryVersioned,
   readAcks,
   readBundle,
+  subscribeChannels,
 } from '@nyx/io';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -83,9 +84,9 @@ export class AgentHandoff {
       if (channel === PUSH_NUDGE_CHANNEL) for (const l of this.nudgeListeners) l();
       else this.onAck(text);
     });
-    this.subscriber
-      .subscribe(AGENTS_CHANNEL, PUSH_NUDGE_CHANNEL)
-      .catch((e: Error) => log.warn({ err: e.message }, 'subscribe'));
+    subscribeChannels(this.subscriber, AGENTS_CHANNEL, PUSH_NUDGE_CHANNEL).catch((e: Error) =>
+      log.warn({ err: e.message }, 'subscribe'),
+    );
   }
 
   private async onReady(): Promise<void> {

@@ -7,7 +7,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseInventory, resolveEndpoint } from '@nyx/core';
-import { type AgentAck, acknowledge, BUNDLE_CHANNEL, readBundle, readInventoryVersioned } from '@nyx/io';
+import {
+  type AgentAck,
+  acknowledge,
+  BUNDLE_CHANNEL,
+  readBundle,
+  readInventoryVersioned,
+  subscribeChannels,
+} from '@nyx/io';
 import { type FakeGitHub, startFakeGitHub } from '@nyx/test';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -343,7 +350,7 @@ describe('reconciler: Git → cluster → agents', () => {
     const agents = ['node-x', 'node-y', 'node-z'].map((node) => {
       const sub = new Redis(w.redis.url);
       const cmd = new Redis(w.redis.url);
-      sub.subscribe(BUNDLE_CHANNEL);
+      void subscribeChannels(sub, BUNDLE_CHANNEL);
       sub.on('message', async () => {
         const b = await readBundle(cmd);
         if (b)
