@@ -624,13 +624,14 @@ function plainAfter(
   end: number,
   literal: Uint8Array,
   closing: boolean,
+  reading: KeyReading,
 ): string | undefined {
   const from = after(bytes, keyCursor.at, end, literal);
   if (from < 0) return undefined;
   const close = plainEnd(bytes, from, end);
   if (close < 0) return undefined;
   keyCursor.at = closing ? close + 1 : close;
-  return textOf(bytes, from, close);
+  return reading.text(bytes, from, close);
 }
 
 /** Labels `"k":"v",…}` after `literal` (ending in the brace): plain strings, keys strictly ascending. */
@@ -638,23 +639,49 @@ function labelsAfter(
   bytes: Uint8Array,
   end: number,
   literal: Uint8Array,
-  known: Map<string, Readonly<Record<string, string>>>,
+  reading: KeyReading,
 ): Readonly<Record<string, string>> | undefined {
   const open = after(bytes, keyCursor.at, end, literal);
   if (open < 0) return undefined;
-  // A window's lines repeat a few label sets: one read as text first, and the set it names taken
-  // from `known` when it was read before (the same bytes read the same).
   const close = labelsEnd(bytes, open, end);
   if (close < 0) return undefined;
-  const text = textOf(bytes, open, close);
-  let labels = known.get(text);
-  if (labels === undefined) {
-    labels = labelsIn(bytes, open, close) ?? NOT_LABELS;
-    known.set(text, labels);
-  }
+  const labels = reading.labels(bytes, open, close);
   if (labels === NOT_LABELS) return undefined;
   keyCursor.at = close;
   return labels;
+}
+
+/**
+ * What the first lines of a window's tuples read from their key bytes, kept by those bytes: strings
+ * (pod, workload and server names recur across tuples) and label sets (a window has few), each
+ * decoded once and shared by the tuples that name it. The same bytes read the same, so a lookup in
+ * a small table that stays in cache replaces a decode per field (a native call and a new string).
+ */
+class KeyReading {
+  readonly #strings = new ByteKeyIndex();
+  readonly #stringValues: string[] = [];
+  readonly #labels = new ByteKeyIndex();
+  /** A text that is not labels in the strict shape is kept too (as `NOT_LABELS`): refused again. */
+  readonly #labelValues: Array<Readonly<Record<string, string>>> = [];
+
+  text(bytes: Uint8Array, from: number, to: number): string {
+    let id = this.#strings.find(bytes, from, to);
+    if (id < 0) {
+      id = this.#strings.insert(bytes, from, to);
+      this.#stringValues[id] = textOf(bytes, from, to);
+    }
+    return this.#stringValues[id]!;
+  }
+
+  /** The labels of `labelsEnd`'s span `[from, to)`, or `NOT_LABELS`. */
+  labels(bytes: Uint8Array, from: number, to: number): Readonly<Record<string, string>> {
+    let id = this.#labels.find(bytes, from, to);
+    if (id < 0) {
+      id = this.#labels.insert(bytes, from, to);
+      this.#labelValues[id] = labelsIn(bytes, from, to) ?? NOT_LABELS;
+    }
+    return this.#labelValues[id]!;
+  }
 }
 
 /** What `labelsAfter` keeps for a text that is not labels in the strict shape. */
@@ -711,12 +738,12 @@ function canonicalKeyIdentity(
   bytes: Uint8Array,
   start: number,
   end: number,
-  labelSets: Map<string, Readonly<Record<string, string>>>,
+  reading: KeyReading,
 ): FlowTupleIdentity | undefined {
   keyCursor.at = start;
-  const src = plainAfter(bytes, end, KEY_SRC, false);
+  const src = plainAfter(bytes, end, KEY_SRC, false, reading);
   if (src === undefined) return undefined;
-  const dst = plainAfter(bytes, end, KEY_DST, false);
+  const dst = plainAfter(bytes, end, KEY_DST, false, reading);
   if (dst === undefined) return undefined;
   const protocolAt = after(bytes, keyCursor.at, end, KEY_PROTOCOL);
   if (protocolAt < 0) return undefined;
@@ -736,27 +763,27 @@ function canonicalKeyIdentity(
   keyCursor.at = portEnd;
   // Optional fields, in `flowTupleKey`'s order; told apart by two characters of their names.
   if (nextField(bytes, keyCursor.at, end, 115 /* s */, 118 /* v */)) {
-    const serverName = plainAfter(bytes, end, KEY_SERVER_NAME, true);
+    const serverName = plainAfter(bytes, end, KEY_SERVER_NAME, true, reading);
     if (serverName === undefined) return undefined;
     identity.serverName = serverName;
   }
   if (nextField(bytes, keyCursor.at, end, 115 /* s */, 87 /* W */)) {
-    const workload = plainAfter(bytes, end, KEY_SRC_WORKLOAD, true);
+    const workload = plainAfter(bytes, end, KEY_SRC_WORKLOAD, true, reading);
     if (workload === undefined) return undefined;
     identity.srcWorkload = workload;
   }
   if (nextField(bytes, keyCursor.at, end, 100 /* d */, 87 /* W */)) {
-    const workload = plainAfter(bytes, end, KEY_DST_WORKLOAD, true);
+    const workload = plainAfter(bytes, end, KEY_DST_WORKLOAD, true, reading);
     if (workload === undefined) return undefined;
     identity.dstWorkload = workload;
   }
   if (nextField(bytes, keyCursor.at, end, 115 /* s */, 76 /* L */)) {
-    const labels = labelsAfter(bytes, end, KEY_SRC_LABELS, labelSets);
+    const labels = labelsAfter(bytes, end, KEY_SRC_LABELS, reading);
     if (labels === undefined) return undefined;
     identity.srcLabels = labels;
   }
   if (nextField(bytes, keyCursor.at, end, 100 /* d */, 76 /* L */)) {
-    const labels = labelsAfter(bytes, end, KEY_DST_LABELS, labelSets);
+    const labels = labelsAfter(bytes, end, KEY_DST_LABELS, reading);
     if (labels === undefined) return undefined;
     identity.dstLabels = labels;
   }
@@ -831,7 +858,7 @@ export class FlowWindow {
       // A tuple's first line: its key read from its bytes when it is in the strict shape
       // `flowTupleKey` writes, with every field checked as `parseFlowLine` checks it; any other
       // line is left to the parser.
-      const identity = canonicalKeyIdentity(bytes, start, line.keyEnd, this.#labelSets);
+      const identity = canonicalKeyIdentity(bytes, start, line.keyEnd, this.#keyReading);
       // Checked as `parseFlowLine` checks a record (its count and times are the tail's, which
       // `scanCanonicalFlowTail` checked as it does).
       if (identity === undefined || flowRecordProblem(identity as unknown as Record<string, unknown>))
@@ -850,11 +877,8 @@ export class FlowWindow {
   }
 
   readonly #scan = emptyCanonicalFlowLine();
-  /**
-   * Label sets read from canonical keys, by their text: tuples share one read-only object per set
-   * (a set that failed the checks is kept too: the tuple is then refused again, by the same text).
-   */
-  readonly #labelSets = new Map<string, Readonly<Record<string, string>>>();
+  /** Strings and label sets read from canonical keys, shared by the tuples that name them. */
+  readonly #keyReading = new KeyReading();
 
   #idFor(record: FlowTupleIdentity): number {
     const key = this.#keyBytes;
