@@ -133,7 +133,7 @@ export class ByteKeyIndex {
     this.#arenaLength += recordLength;
     this.#size += 1;
     if (2 * this.#size > this.#mask + 1) this.#rehash();
-    else this.#place(this.#hash(bytes, start, end), id);
+    this.#place(this.#hash(bytes, start, end), id);
     return id;
   }
 
@@ -218,14 +218,13 @@ export class ByteKeyIndex {
     slots[2 * p + 1] = id + 1;
   }
 
+  /** Doubles the slots, moving each entry by the full hash it keeps: no key is read or hashed again. */
   #rehash(): void {
+    const old = this.#slots;
     const capacity = 2 * (this.#mask + 1);
     this.#slots = new Int32Array(2 * capacity);
     this.#mask = capacity - 1;
-    for (let id = 0; id < this.#size; id++) {
-      const offset = this.#records[2 * id]!;
-      this.#place(this.#hash(this.#arena, offset, offset + this.#records[2 * id + 1]!), id);
-    }
+    for (let p = 0; p < old.length; p += 2) if (old[p + 1] !== 0) this.#place(old[p]!, old[p + 1]! - 1);
   }
 }
 
