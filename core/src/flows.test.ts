@@ -343,8 +343,12 @@ describe('FlowWindow.addCanonicalLine (the flow reader fast path)', () => {
     const time = fc.oneof(
       fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00Z`),
       fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00.5Z`),
+      // As `Date.prototype.toISOString` writes it (24 bytes): the first length the tail scan tries.
+      fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T10:${String(m).padStart(2, '0')}:00.250Z`),
       fc.integer({ min: 0, max: 59 }).map((m) => `2026-11-20T11:${String(m).padStart(2, '0')}:00+01:00`),
       fc.constant('2026-13-01T00:00:00Z'),
+      // A quote where the tail scan looks for the opening quote of a 24- or 20-byte time.
+      fc.constantFrom('"026-11-20T10:00:00.250Z', '2026-11-20T10:00:0"Z', '2026-11-20T10:00:00.25"Z'),
       // Longer than the 31 bytes a time gets beside its tuple: kept as text.
       fc
         .integer({ min: 0, max: 59 })

@@ -491,9 +491,9 @@ function digitsValue(bytes: Uint8Array, from: number, to: number): number {
 /**
  * The start of a time field `literal` + `"<time>"` that ends just before `at` (the offset of its
  * closing quote is `at - 1`), with the time's bounds in `out`; -1 when the bytes before `at` are not
- * that field. The time's bytes hold no quote (the scan for the opening one stops at the first) and
- * are not checked otherwise here: the caller accepts them only in the UTC shape (`utcShapeBytes`),
- * which admits digits and `-T:.Z` alone, so the string means exactly its bytes in JSON.
+ * that field. The time's bytes are not checked here: the caller accepts them only in the UTC shape
+ * (`utcShapeBytes`), which admits digits and `-T:.Z` alone (no quote, so the quote found is the
+ * nearest), and the string then means exactly its bytes in JSON.
  */
 function timeFieldBefore(
   bytes: Uint8Array,
@@ -504,9 +504,19 @@ function timeFieldBefore(
 ): number {
   const close = at - 1;
   if (close <= start || bytes[close] !== 34) return -1;
-  let open = close - 1;
-  while (open > start && bytes[open] !== 34) open--;
-  if (bytes[open] !== 34) return -1;
+  // A UTC time in milliseconds (24 bytes, as `Date.prototype.toISOString` writes it) or in whole
+  // seconds (20) is looked for first, else the opening quote is scanned for. Either finds a quote
+  // whose field the caller checks; a time with a quote inside (found by the first way) fails the
+  // UTC shape, which admits no quote.
+  let open = close - 25;
+  if (open <= start || bytes[open] !== 34) {
+    open = close - 21;
+    if (open <= start || bytes[open] !== 34) {
+      open = close - 1;
+      while (open > start && bytes[open] !== 34) open--;
+      if (bytes[open] !== 34) return -1;
+    }
+  }
   const fieldStart = open + 1 - literal.length;
   if (fieldStart <= start || after(bytes, fieldStart, at, literal) !== open + 1) return -1;
   out.from = open + 1;
