@@ -335,10 +335,13 @@ export async function readFlowWindow(
   const { convert, format } = lineConverter(file, { ...options, onError, onSkip });
   for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
     const nyx = format() === 'nyx';
+    // The engine's byte readers are given plain Uint8Arrays only, as their own buffers are: to V8 a
+    // Buffer is another kind of object, and code optimised for one is thrown away on meeting the other.
+    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     for (let k = 0; k < bounds.length; k += 2) {
       const start = bounds[k]!;
       const end = bounds[k + 1]!;
-      if (!(nyx && window.addCanonicalLine(bytes, start, end))) {
+      if (!(nyx && window.addCanonicalLine(view, start, end))) {
         const record = convert(bytes.toString('utf8', start, end), firstLine + k / 2);
         if (!record) continue;
         window.add(record);
