@@ -641,7 +641,7 @@ function plainAfter(
   const close = plainEnd(bytes, from, end);
   if (close < 0) return undefined;
   keyCursor.at = closing ? close + 1 : close;
-  return reading.text(bytes, from, close);
+  return reading.strings.get(bytes, from, close);
 }
 
 /** Labels `"k":"v",…}` after `literal` (ending in the brace): plain strings, keys strictly ascending. */
@@ -655,10 +655,27 @@ function labelsAfter(
   if (open < 0) return undefined;
   const close = labelsEnd(bytes, open, end);
   if (close < 0) return undefined;
-  const labels = reading.labels(bytes, open, close);
+  const labels = reading.labels.get(bytes, open, close);
   if (labels === NOT_LABELS) return undefined;
   keyCursor.at = close;
   return labels;
+}
+
+/** Values made once per distinct byte string, and found again by those bytes. */
+class ByteInterner<T> {
+  readonly #index = new ByteKeyIndex();
+  readonly #values: T[] = [];
+
+  constructor(private readonly make: (bytes: Uint8Array, from: number, to: number) => T) {}
+
+  get(bytes: Uint8Array, from: number, to: number): T {
+    let id = this.#index.find(bytes, from, to);
+    if (id < 0) {
+      id = this.#index.insert(bytes, from, to);
+      this.#values[id] = this.make(bytes, from, to);
+    }
+    return this.#values[id]!;
+  }
 }
 
 /**
@@ -668,30 +685,11 @@ function labelsAfter(
  * a small table that stays in cache replaces a decode per field (a native call and a new string).
  */
 class KeyReading {
-  readonly #strings = new ByteKeyIndex();
-  readonly #stringValues: string[] = [];
-  readonly #labels = new ByteKeyIndex();
+  readonly strings = new ByteInterner(textOf);
   /** A text that is not labels in the strict shape is kept too (as `NOT_LABELS`): refused again. */
-  readonly #labelValues: Array<Readonly<Record<string, string>>> = [];
-
-  text(bytes: Uint8Array, from: number, to: number): string {
-    let id = this.#strings.find(bytes, from, to);
-    if (id < 0) {
-      id = this.#strings.insert(bytes, from, to);
-      this.#stringValues[id] = textOf(bytes, from, to);
-    }
-    return this.#stringValues[id]!;
-  }
-
-  /** The labels of `labelsEnd`'s span `[from, to)`, or `NOT_LABELS`. */
-  labels(bytes: Uint8Array, from: number, to: number): Readonly<Record<string, string>> {
-    let id = this.#labels.find(bytes, from, to);
-    if (id < 0) {
-      id = this.#labels.insert(bytes, from, to);
-      this.#labelValues[id] = labelsIn(bytes, from, to) ?? NOT_LABELS;
-    }
-    return this.#labelValues[id]!;
-  }
+  readonly labels = new ByteInterner(
+    (bytes, from, to): Readonly<Record<string, string>> => labelsIn(bytes, from, to) ?? NOT_LABELS,
+  );
 }
 
 /** What `labelsAfter` keeps for a text that is not labels in the strict shape. */
