@@ -48,7 +48,7 @@ export interface FlowLineOptions {
    * a line it returns true for is the caller's and is neither parsed nor yielded. Every other line
    * is parsed and yielded as usual, in file order with the taken ones.
    */
-  takeNyxLine?: (bytes: Buffer, start: number, end: number, line: number) => boolean;
+  takeNyxLine?: (bytes: Uint8Array, start: number, end: number, line: number) => boolean;
   /** Awaited after each chunk of lines (about 1 MiB): where a caller that took lines writes them out. */
   afterBatch?: () => Promise<void> | void;
 }
@@ -148,6 +148,12 @@ function openBytes(path: string): AsyncIterable<Buffer> {
 /** Lines of one chunk: line `k` is `bytes[bounds[2k], bounds[2k + 1])`, numbered from `firstLine`. */
 interface LineBatch {
   bytes: Buffer;
+  /**
+   * The same bytes as a plain Uint8Array: what the engine's byte readers are given, as their own
+   * buffers are (to V8 a Buffer is another kind of object, and code optimised for one is thrown
+   * away on meeting the other).
+   */
+  view: Uint8Array;
   bounds: number[];
   firstLine: number;
 }
@@ -159,6 +165,8 @@ interface LineBatch {
  * instead of being held (lines between the two limits reach the parser, which reports them with
  * their number). Read failures become an `InputError` at the line reached.
  */
+const viewOf = (bytes: Buffer): Uint8Array => new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+
 async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatch> {
   const limit = 2 * MAX_FLOW_LINE_BYTES;
   let lineNo = 0;
@@ -172,7 +180,7 @@ async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatc
   /** A line that spanned chunks, joined: a batch of its own. */
   const joinedLine = (parts: Buffer[]): LineBatch => {
     const bytes = Buffer.concat(parts);
-    const batch: LineBatch = { bytes, bounds: [], firstLine: lineNo + 1 };
+    const batch: LineBatch = { bytes, view: viewOf(bytes), bounds: [], firstLine: lineNo + 1 };
     bound(batch.bounds, bytes, 0, bytes.length);
     return batch;
   };
@@ -187,7 +195,7 @@ async function* lineBatches(path: string, file: string): AsyncGenerator<LineBatc
         start = newline + 1;
         newline = chunk.indexOf(10, start);
       }
-      const batch: LineBatch = { bytes: chunk, bounds: [], firstLine: lineNo + 1 };
+      const batch: LineBatch = { bytes: chunk, view: viewOf(chunk), bounds: [], firstLine: lineNo + 1 };
       for (; newline !== -1; newline = chunk.indexOf(10, start)) {
         bound(batch.bounds, chunk, start, newline);
         start = newline + 1;
@@ -290,13 +298,13 @@ export async function* readFlowFile(
   const file = options.displayName ?? path;
   const { convert, format } = lineConverter(file, options);
   const { takeNyxLine, afterBatch } = options;
-  for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
+  for await (const { bytes, view, bounds, firstLine } of lineBatches(path, file)) {
     for (let k = 0; k < bounds.length; k += 2) {
       const lineNo = firstLine + k / 2;
       const start = bounds[k]!;
       const end = bounds[k + 1]!;
       // Once the format is known (from the first line with content) to be nyx.
-      if (takeNyxLine && format() === 'nyx' && takeNyxLine(bytes, start, end, lineNo)) continue;
+      if (takeNyxLine && format() === 'nyx' && takeNyxLine(view, start, end, lineNo)) continue;
       const record = convert(bytes.toString('utf8', start, end), lineNo);
       if (record) yield { record, line: lineNo };
     }
@@ -333,11 +341,8 @@ export async function readFlowWindow(
     options.onSkip?.(note, reason);
   };
   const { convert, format } = lineConverter(file, { ...options, onError, onSkip });
-  for await (const { bytes, bounds, firstLine } of lineBatches(path, file)) {
+  for await (const { bytes, view, bounds, firstLine } of lineBatches(path, file)) {
     const nyx = format() === 'nyx';
-    // The engine's byte readers are given plain Uint8Arrays only, as their own buffers are: to V8 a
-    // Buffer is another kind of object, and code optimised for one is thrown away on meeting the other.
-    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     for (let k = 0; k < bounds.length; k += 2) {
       const start = bounds[k]!;
       const end = bounds[k + 1]!;

@@ -107,7 +107,7 @@ class VerdictOutput {
   constructor(private readonly out: Sink) {}
 
   /** A canonical line (`bytes[start, end)`, ending in `}`) followed by the verdict fields. */
-  line(bytes: Buffer, start: number, end: number, tail: Buffer): void {
+  line(bytes: Uint8Array, start: number, end: number, tail: Buffer): void {
     this.#room(end - start + 1 + tail.length);
     const chunk = this.#chunk;
     // A loop, not `Buffer.copy`: that makes a view object per call, a million of them per file.
